@@ -1,0 +1,84 @@
+# trailwarden — the single entry point. Every target installs what it needs,
+# pinned and repo-local: Go modules (go.sum), the CDK CLI (package-lock.json,
+# npm ci), and a Python venv .venv (requirements.txt: moto[server], cfn-lint,
+# checkov). Nothing else is assumed beyond Go, Node/npm, Python 3 and make.
+
+SHELL        := /bin/bash
+.SHELLFLAGS  := -eu -o pipefail -c
+GO           ?= go
+PYTHON       ?= python3
+VENV         := .venv
+VENV_STAMP   := $(VENV)/.installed
+NODE_STAMP   := node_modules/.installed
+FUNCTIONS    := $(notdir $(patsubst %/,%,$(dir $(wildcard functions/*/main.go))))
+BOOTSTRAPS   := $(patsubst %,build/%/bootstrap,$(FUNCTIONS))
+GO_SOURCES   := $(shell find shared functions internal -name '*.go' -not -name '*_test.go' 2>/dev/null) go.mod go.sum
+STATICCHECK  := honnef.co/go/tools/cmd/staticcheck@2025.1.1
+TEST_FLAGS   ?= -race -count=1 -timeout 25m
+export TZ    := UTC
+
+# Reproducible Lambda builds: identical bytes for identical sources.
+LAMBDA_ENV   := CGO_ENABLED=0 GOOS=linux GOARCH=arm64 GOFLAGS=-buildvcs=false
+LAMBDA_FLAGS := -trimpath -buildvcs=false -tags lambda.norpc -ldflags "-s -w -buildid="
+
+.PHONY: all tools venv node build test test-go vet lint demo synth deploy deploy-local bench fuzz clean requirements
+
+all: build
+
+## ---- tools ---------------------------------------------------------------
+tools: venv node
+
+venv: $(VENV_STAMP)
+$(VENV_STAMP): requirements.txt
+	$(PYTHON) -m venv $(VENV)
+	$(VENV)/bin/pip install --quiet --disable-pip-version-check -r requirements.txt
+	touch $@
+
+node: $(NODE_STAMP)
+$(NODE_STAMP): package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+## ---- build ---------------------------------------------------------------
+build: $(BOOTSTRAPS)
+
+build/%/bootstrap: $(GO_SOURCES)
+	@mkdir -p $(dir $@)
+	$(LAMBDA_ENV) $(GO) build $(LAMBDA_FLAGS) -o $@ ./functions/$*
+
+## ---- test ----------------------------------------------------------------
+# Everything CI runs. .ci/run calls exactly `make test`.
+test: tools build vet test-go
+
+vet:
+	$(GO) vet ./...
+
+test-go: $(VENV_STAMP)
+	TRAILWARDEN_REPO=$(CURDIR) $(GO) test $(TEST_FLAGS) ./...
+
+lint:
+	$(GO) vet ./...
+	$(GO) run $(STATICCHECK) ./...
+
+## ---- run -----------------------------------------------------------------
+demo: tools build
+	$(GO) run ./cmd/trailwarden demo
+
+bench: tools
+	$(GO) test -run '^$$' -bench . -benchmem -count 1 ./... | tee bench-results.txt
+
+# Each fuzz target for FUZZTIME (default 30s); seeds live in testdata/fuzz.
+FUZZTIME ?= 30s
+fuzz:
+	@set -e; for pkg in $$($(GO) list ./shared/...); do \
+	  for target in $$($(GO) test -list '^Fuzz' $$pkg | grep -E '^Fuzz' || true); do \
+	    echo "== $$pkg $$target"; $(GO) test -run '^$$' -fuzz "^$$target$$" -fuzztime $(FUZZTIME) $$pkg; \
+	  done; done
+
+clean:
+	rm -rf build cdk.out .test-output.log
+
+requirements:
+	rm -rf /tmp/trailwarden-req && $(PYTHON) -m venv /tmp/trailwarden-req
+	/tmp/trailwarden-req/bin/pip install 'moto[server]==5.2.5' 'cfn-lint==1.58.0' 'checkov==3.3.30'
+	/tmp/trailwarden-req/bin/pip freeze > requirements.txt.new && mv requirements.txt.new requirements.txt

@@ -1,0 +1,44 @@
+// Package settings holds the runtime settings of trailwarden's functions: the
+// environment variable names (shared with infra/ so the compiler ties the
+// deployment to the code that reads it), typed structs, and validation that
+// reports every problem at once.
+package settings
+
+// Environment variable names. infra/ sets exactly these; functions read
+// exactly these. Never spell one as a string literal elsewhere.
+const (
+	// EnvPolicyFile is the path of the policy file bundled with the function
+	// (relative paths are resolved against LAMBDA_TASK_ROOT).
+	EnvPolicyFile = "TRAILWARDEN_POLICY_FILE"
+	// EnvAccountsTable is the DynamoDB accounts table name.
+	EnvAccountsTable = "TRAILWARDEN_ACCOUNTS_TABLE"
+	// EnvLedgerTable is the DynamoDB arrival ledger table name.
+	EnvLedgerTable = "TRAILWARDEN_LEDGER_TABLE"
+	// EnvIncidentsTable is the DynamoDB incidents table name.
+	EnvIncidentsTable = "TRAILWARDEN_INCIDENTS_TABLE"
+	// EnvRequestQueueURL is the enabler's request queue (repairs are enqueued here).
+	EnvRequestQueueURL = "TRAILWARDEN_REQUEST_QUEUE_URL"
+	// EnvAlertsTopicARN is the SNS topic that receives alerts.
+	EnvAlertsTopicARN = "TRAILWARDEN_ALERTS_TOPIC_ARN"
+	// EnvObjectCheck is the verifier's object check: none | sample | all.
+	EnvObjectCheck = "TRAILWARDEN_OBJECT_CHECK"
+	// EnvCoalesceWindow is the ledger's coalescing window (Go duration).
+	EnvCoalesceWindow = "TRAILWARDEN_COALESCE_WINDOW"
+	// EnvEnableDeadline is how long a joined account may stay un-enabled
+	// before an alert (Go duration).
+	EnvEnableDeadline = "TRAILWARDEN_ENABLE_DEADLINE"
+	// EnvNeverStartedAfter is how long after enablement an account with no
+	// delivery counts as never started (Go duration).
+	EnvNeverStartedAfter = "TRAILWARDEN_NEVER_STARTED_AFTER"
+	// EnvStaleFloor is the minimum silence before an account × Region is stale.
+	EnvStaleFloor = "TRAILWARDEN_STALE_FLOOR"
+	// EnvRepair turns the watchdog's repair requests on ("true"/"false").
+	EnvRepair = "TRAILWARDEN_REPAIR"
+	// EnvMetricsNamespace is the CloudWatch namespace of the EMF metrics.
+	EnvMetricsNamespace = "TRAILWARDEN_METRICS_NAMESPACE"
+	// EnvLogLevel is debug | info | warn | error.
+	EnvLogLevel = "TRAILWARDEN_LOG_LEVEL"
+)
+
+// DefaultMetricsNamespace is the CloudWatch namespace when none is set.
+const DefaultMetricsNamespace = "Trailwarden"
