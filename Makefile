@@ -21,7 +21,7 @@ export TZ    := UTC
 LAMBDA_ENV   := CGO_ENABLED=0 GOOS=linux GOARCH=arm64 GOFLAGS=-buildvcs=false
 LAMBDA_FLAGS := -trimpath -buildvcs=false -tags lambda.norpc -ldflags "-s -w -buildid="
 
-.PHONY: all tools venv node build test test-go vet lint demo synth deploy deploy-local bench fuzz clean requirements
+.PHONY: all tools venv node build test test-go test-emulator vet lint demo synth deploy deploy-local bench fuzz clean requirements
 
 all: build
 
@@ -48,7 +48,11 @@ build/%/bootstrap: $(GO_SOURCES)
 
 ## ---- test ----------------------------------------------------------------
 # Everything CI runs. .ci/run calls exactly `make test`.
-test: tools build vet test-go
+test: tools build vet test-emulator test-go
+
+# The moto fidelity patches: each gap's AWS behaviour (patched) and upstream quirk (unpatched).
+test-emulator: $(VENV_STAMP)
+	$(VENV)/bin/python -m unittest discover -s internal/emulator/moto/tests
 
 vet:
 	$(GO) vet ./...

@@ -22,6 +22,7 @@ Trail lookup rule used by every patched operation (``_resolve``):
 
 from __future__ import annotations
 
+import copy
 import json
 import re
 from typing import Any
@@ -235,22 +236,30 @@ _orig_trail_update = Trail.update
 
 
 def _trail_update(self: Any, **kwargs: Any) -> None:
-    # UpdateTrail API reference: same SnsTopicName semantics as CreateTrail;
-    # an empty SnsTopicName or KmsKeyId removes the setting.
+    # UpdateTrail API reference: same SnsTopicName and KmsKeyId semantics as
+    # CreateTrail, S3BucketDoesNotExistException for a missing bucket; an
+    # empty SnsTopicName or KmsKeyId removes the setting. Everything is
+    # validated before the trail changes.
     topic = kwargs.get("sns_topic_name")
     kms = kwargs.pop("kms_key_id", None)
     bucket = kwargs.get("s3_bucket_name")
+    if bucket:
+        probe = copy.copy(self)
+        probe.bucket_name = bucket
+        probe.check_bucket_exists()
+    if topic:
+        probe = copy.copy(self)
+        probe.sns_topic_name = topic
+        probe.check_topic_exists()
+    if kms:
+        kms = _normalise_kms(self.account_id, self.region_name, kms)
     _orig_trail_update(self, kms_key_id=None, **kwargs)
     if topic == "":
         self.sns_topic_name = None
-    elif topic is not None:
-        self.check_topic_exists()
     if kms == "":
         self.kms_key_id = None
     elif kms is not None:
-        self.kms_key_id = _normalise_kms(self.account_id, self.region_name, kms)
-    if bucket:
-        self.check_bucket_exists()
+        self.kms_key_id = kms
 
 
 _orig_trail_description = Trail.description

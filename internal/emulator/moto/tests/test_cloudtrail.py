@@ -351,6 +351,23 @@ class DescribeTrails(unittest.TestCase):
         self.assertEqual(len(env.ct.describe_trails(trailNameList=["one"])["trailList"]), 2)
 
 
+class UpdateTrailBucket(unittest.TestCase):
+    # UpdateTrail API reference: S3BucketDoesNotExistException.
+    def test_missing_bucket_patched(self) -> None:
+        env = Env(P)
+        env.trail()
+        with self.assertRaises(ClientError) as ctx:
+            env.ct.update_trail(Name="org-audit", S3BucketName="tw-absent-bucket")
+        self.assertEqual(code(ctx.exception), "S3BucketDoesNotExistException")
+        self.assertEqual(env.ct.get_trail(Name="org-audit")["Trail"]["S3BucketName"], env.bucket)
+
+    def test_missing_bucket_upstream_quirk(self) -> None:
+        env = Env(U)
+        env.trail()
+        out = env.ct.update_trail(Name="org-audit", S3BucketName="tw-absent-bucket")
+        self.assertEqual(out["S3BucketName"], "tw-absent-bucket")
+
+
 class KmsKeyId(unittest.TestCase):
     def test_key_arn_patched(self) -> None:
         env = Env(P)
