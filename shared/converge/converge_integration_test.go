@@ -355,3 +355,18 @@ func TestTrailInOtherRegionIsTyped(t *testing.T) {
 }
 
 func errorsAs(err error, target any) bool { return errors.As(err, target) }
+
+func TestSixthTrailIsTypedNeedsHuman(t *testing.T) {
+	w := setup(t)
+	e := w.engine(t, nil)
+	ct := e.CloudTrail.(*cloudtrail.Client)
+	for i := 0; i < 5; i++ {
+		if _, err := ct.CreateTrail(t.Context(), &cloudtrail.CreateTrailInput{Name: aws.String(fmt.Sprintf("team-%d", i)), S3BucketName: aws.String(w.central.Bucket)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	_, err := e.Converge(t.Context(), w.desired(false), converge.Options{})
+	if !fault.IsAPIError(err, "MaximumNumberOfTrailsExceededException") || fault.KindOf(err) != fault.NeedsHuman {
+		t.Fatalf("want MaximumNumberOfTrailsExceededException classified needs-human, got %v (kind %v)", err, fault.KindOf(err))
+	}
+}

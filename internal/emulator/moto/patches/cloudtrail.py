@@ -56,6 +56,16 @@ class TrailAlreadyExistsException(JsonRESTError):
         )
 
 
+class MaximumNumberOfTrailsExceededException(JsonRESTError):
+    code = 400
+
+    def __init__(self) -> None:
+        super().__init__(
+            "MaximumNumberOfTrailsExceededException",
+            "User: exceeded the maximum number of trails (5) in this Region.",
+        )
+
+
 class InvalidHomeRegionException(JsonRESTError):
     code = 400
 
@@ -375,7 +385,20 @@ def _create_trail(self: Any, name: str, *args: Any, **kwargs: Any) -> Any:
         other = region_backend.trails.get(name)
         if other is not None and other.is_multi_region:
             raise TrailAlreadyExistsException(name, self.account_id)
+    # CloudTrail user guide, "Quotas in AWS CloudTrail": 5 trails per Region
+    # per account, not adjustable; "a trail that applies to all Regions
+    # counts as one trail in every Region" (MaximumNumberOfTrailsExceededException).
+    in_region = set(self.trails)
+    for region_backend in backends[self.account_id].values():
+        for other_name, other in region_backend.trails.items():
+            if other.is_multi_region:
+                in_region.add(other_name)
+    if len(in_region) >= MAX_TRAILS_PER_REGION:
+        raise MaximumNumberOfTrailsExceededException()
     return _orig_create_trail(self, name, *args, **kwargs)
+
+
+MAX_TRAILS_PER_REGION = 5
 
 
 def _get_trail(self: Any, name_or_arn: str) -> Any:

@@ -122,6 +122,27 @@ class DuplicateTrail(unittest.TestCase):
         self.assertEqual(env.ct.get_trail(Name="org-audit")["Trail"]["S3KeyPrefix"], "other")
 
 
+class TrailQuota(unittest.TestCase):
+    # Quotas in AWS CloudTrail: 5 trails per Region; a multi-Region trail
+    # counts in every Region.
+    def test_sixth_trail_patched(self) -> None:
+        env = Env(P)
+        env.client("cloudtrail", "eu-west-1").create_trail(
+            Name="everywhere", S3BucketName=env.bucket, IsMultiRegionTrail=True
+        )
+        for i in range(4):
+            env.trail(f"trail-{i}")
+        with self.assertRaises(ClientError) as ctx:
+            env.trail("one-too-many")
+        self.assertEqual(code(ctx.exception), "MaximumNumberOfTrailsExceededException")
+
+    def test_sixth_trail_upstream_quirk(self) -> None:
+        env = Env(U)
+        for i in range(6):
+            env.trail(f"trail-{i}")
+        self.assertEqual(len(env.ct.describe_trails()["trailList"]), 6)
+
+
 class ByNameOrArn(unittest.TestCase):
     def test_operations_by_arn_patched(self) -> None:
         env = Env(P)
