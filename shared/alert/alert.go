@@ -1,0 +1,125 @@
+// Package alert publishes trailwarden's alerts on the alerts SNS topic: one
+// message per incident (and one when it recovers), as JSON with a human
+// summary, so that e-mail subscribers read the summary and machines read
+// the fields.
+package alert
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/sns"
+	snstypes "github.com/aws/aws-sdk-go-v2/service/sns/types"
+)
+
+// Kinds of alert.
+const (
+	KindDeliveryStopped = "delivery-stopped"
+	KindNeverStarted    = "never-started"
+	KindRecovered       = "recovered"
+	KindEnableOverdue   = "enable-overdue"
+	KindEnableFailed    = "enable-failed"
+	KindSecurityFinding = "security-finding"
+	KindTampered        = "trail-tampered"
+	KindRepaired        = "trail-repaired"
+)
+
+// Alert is one message on the alerts topic.
+type Alert struct {
+	Kind        string    `json:"kind"`
+	Severity    string    `json:"severity"` // critical | high | info
+	IncidentID  string    `json:"incidentId,omitempty"`
+	Account     string    `json:"account,omitempty"`
+	AccountName string    `json:"accountName,omitempty"`
+	OU          string    `json:"ou,omitempty"`
+	Region      string    `json:"region,omitempty"`
+	Since       time.Time `json:"since,omitzero"`
+	Reason      string    `json:"reason"`
+	Detail      string    `json:"detail,omitempty"`
+	Action      string    `json:"suggestedAction,omitempty"`
+	Repair      string    `json:"repair,omitempty"` // e.g. "requested", "done"
+	At          time.Time `json:"at"`
+	Summary     string    `json:"summary"`
+}
+
+// Summarize fills Summary with one human sentence from the fields.
+func (a *Alert) Summarize() {
+	var b strings.Builder
+	fmt.Fprintf(&b, "[%s] %s", strings.ToUpper(a.Severity), a.Kind)
+	if a.Account != "" {
+		fmt.Fprintf(&b, " in account %s", a.Account)
+		if a.AccountName != "" {
+			fmt.Fprintf(&b, " (%s)", a.AccountName)
+		}
+	}
+	if a.OU != "" {
+		fmt.Fprintf(&b, ", OU %s", a.OU)
+	}
+	if a.Region != "" {
+		fmt.Fprintf(&b, ", Region %s", a.Region)
+	}
+	if !a.Since.IsZero() {
+		fmt.Fprintf(&b, ", since %s", a.Since.UTC().Format(time.RFC3339))
+	}
+	fmt.Fprintf(&b, ": %s.", a.Reason)
+	if a.Repair != "" {
+		fmt.Fprintf(&b, " Repair: %s.", a.Repair)
+	}
+	if a.Action != "" {
+		fmt.Fprintf(&b, " Suggested action: %s", a.Action)
+	}
+	a.Summary = b.String()
+}
+
+// PublishAPI is the SNS call the publisher makes.
+type PublishAPI interface {
+	Publish(ctx context.Context, in *sns.PublishInput, optFns ...func(*sns.Options)) (*sns.PublishOutput, error)
+}
+
+// Publisher sends alerts to a topic.
+type Publisher struct {
+	SNS      PublishAPI
+	TopicARN string
+}
+
+// Publish sends a; the message body is the alert as JSON (with Summary),
+// the subject a short line (SNS subjects are at most 100 ASCII characters).
+func (p *Publisher) Publish(ctx context.Context, a Alert) error {
+	if a.At.IsZero() {
+		a.At = time.Now().UTC()
+	}
+	if a.Summary == "" {
+		a.Summarize()
+	}
+	body, err := json.Marshal(a)
+	if err != nil {
+		return fmt.Errorf("encode alert: %w", err)
+	}
+	subject := fmt.Sprintf("trailwarden %s %s %s", a.Kind, a.Account, a.Region)
+	subject = strings.TrimSpace(subject)
+	if len(subject) > 100 {
+		subject = subject[:100]
+	}
+	_, err = p.SNS.Publish(ctx, &sns.PublishInput{
+		TopicArn: aws.String(p.TopicARN), Subject: aws.String(subject), Message: aws.String(string(body)),
+		MessageAttributes: map[string]snstypes.MessageAttributeValue{
+			"kind":     {DataType: aws.String("String"), StringValue: aws.String(a.Kind)},
+			"severity": {DataType: aws.String("String"), StringValue: aws.String(orDefault(a.Severity, "info"))},
+		},
+	})
+	if err != nil {
+		return fmt.Errorf("publish %s alert: %w", a.Kind, err)
+	}
+	return nil
+}
+
+func orDefault(s, d string) string {
+	if s == "" {
+		return d
+	}
+	return s
+}

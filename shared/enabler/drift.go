@@ -1,0 +1,115 @@
+package enabler
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"strings"
+
+	"github.com/aws/aws-lambda-go/events"
+
+	"github.com/trailwarden/trailwarden/shared/alert"
+	"github.com/trailwarden/trailwarden/shared/orgevent"
+	"github.com/trailwarden/trailwarden/shared/policy"
+)
+
+// Tamper is what the accounts table keeps about the last change someone
+// else made to trailwarden's trail.
+type Tamper struct {
+	Event     string `json:"event"`
+	At        string `json:"at"`
+	Actor     string `json:"actor,omitempty"`
+	InvokedBy string `json:"invokedBy,omitempty"`
+	SourceIP  string `json:"sourceIp,omitempty"`
+	UserAgent string `json:"userAgent,omitempty"`
+	Region    string `json:"region,omitempty"`
+	Changed   string `json:"changed,omitempty"`
+	Response  string `json:"response"`
+}
+
+// drift handles a CloudTrail API call on a trail in a member account.
+func (p *Processor) drift(ctx context.Context, rec events.SQSMessage, d orgevent.Decision) error {
+	log := p.log().With("account", d.Account, "messageId", rec.MessageId, "event", d.Event)
+	// Loop guard: trailwarden's own repair calls produce these events too.
+	if orgevent.IsOwnActor(d, p.OwnRoles) {
+		log.InfoContext(ctx, "own change ignored")
+		p.count("OwnChangesIgnored", 1)
+		return nil
+	}
+	info, err := p.Directory.Describe(ctx, d.Account)
+	if err != nil {
+		return err
+	}
+	if p.Policy.Excluded(d.Account, info.OUPath) {
+		return nil
+	}
+	trail, err := p.Policy.Effective(d.Account, info.OUPath)
+	if err != nil {
+		return err
+	}
+	if !orgevent.MatchesTrail(d, trail.Name) {
+		log.InfoContext(ctx, "change to another trail ignored", "trail", d.TrailName)
+		p.count("ForeignTrailChangesIgnored", 1)
+		return nil
+	}
+	response := trail.TamperResponse
+	if response == "" {
+		response = policy.TamperRepair
+	}
+	if response == policy.TamperIgnore {
+		log.InfoContext(ctx, "tampering ignored by policy")
+		return nil
+	}
+	t := Tamper{Event: d.Event, At: d.EventTime.UTC().Format("2006-01-02T15:04:05Z"), SourceIP: d.SourceIP,
+		UserAgent: d.UserAgent, Region: d.Region, Changed: strings.Join(d.ChangedSettings, ","), Response: string(response)}
+	if d.Actor != nil {
+		t.Actor, t.InvokedBy = d.Actor.ARN, d.Actor.InvokedBy
+	}
+	tj, _ := json.Marshal(t)
+	if err := p.Accounts.RecordTamper(ctx, d.Account, string(tj)); err != nil {
+		return err
+	}
+	p.count("TamperEvents", 1, "Response", string(response))
+	who := t.Actor
+	if who == "" {
+		who = "an unknown principal"
+	}
+	what := d.Event
+	if t.Changed != "" {
+		what += " (" + t.Changed + ")"
+	}
+	repairNote := "not attempted (policy: alert-only)"
+	if response == policy.TamperRepair {
+		repairNote = "in progress"
+	}
+	_ = p.alert(ctx, alert.Alert{Kind: alert.KindTampered, Severity: "critical", Account: d.Account, AccountName: info.Name,
+		OU: last(info.OUPath), Region: d.Region, Since: d.EventTime,
+		Reason: fmt.Sprintf("%s called %s on trail %s from %s", who, what, trail.Name, orDash(t.SourceIP)),
+		Detail: string(tj), Repair: repairNote,
+		Action: "find out who made this change and why; trailwarden's own role is excluded from these alerts"})
+	if response != policy.TamperRepair {
+		return nil
+	}
+	rep, _, err := p.converge(ctx, d.Account, info.OUPath)
+	if err != nil {
+		return p.failed(ctx, rec, d.Account, info, err)
+	}
+	log.InfoContext(ctx, "trail repaired after tampering", "writes", rep.Writes, "changes", len(rep.Changes))
+	if rep.Writes > 0 {
+		var fields []string
+		for _, c := range rep.Changes {
+			fields = append(fields, c.Field)
+		}
+		_ = p.alert(ctx, alert.Alert{Kind: alert.KindRepaired, Severity: "info", Account: d.Account, AccountName: info.Name,
+			OU: last(info.OUPath), Region: d.Region, Reason: "trail " + trail.Name + " restored after " + d.Event,
+			Detail: strings.Join(fields, ", "), Repair: "done"})
+	}
+	return nil
+}
+
+func orDash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
+}

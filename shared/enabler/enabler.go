@@ -1,0 +1,319 @@
+// Package enabler is the enabler function's logic: each record of the
+// request queue (an Organizations event, a trail tamper event, or one of
+// trailwarden's own converge requests) becomes a decision, and enable /
+// reevaluate / repair decisions converge the account's trail.
+//
+// Failure handling, per record:
+//   - malformed input: poison; logged with the reason, counted, reported as
+//     a batch item failure so it reaches the DLQ through redrive;
+//   - a member role not (yet) assumable, throttling, propagation delays:
+//     retryable; the record's visibility timeout is raised with exponential
+//     backoff so retries spread over the minutes a new account needs; when
+//     the enable deadline passes, one alert says the account is overdue;
+//   - a problem only a human can fix (a sixth trail, a policy error for this
+//     account): recorded as failed in the accounts table, alerted, and the
+//     record goes to the DLQ.
+package enabler
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+	"time"
+
+	"github.com/aws/aws-lambda-go/events"
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/sqs"
+
+	"github.com/trailwarden/trailwarden/shared/accounts"
+	"github.com/trailwarden/trailwarden/shared/alert"
+	"github.com/trailwarden/trailwarden/shared/awsenv"
+	"github.com/trailwarden/trailwarden/shared/converge"
+	"github.com/trailwarden/trailwarden/shared/fault"
+	"github.com/trailwarden/trailwarden/shared/orgdir"
+	"github.com/trailwarden/trailwarden/shared/orgevent"
+	"github.com/trailwarden/trailwarden/shared/policy"
+	"github.com/trailwarden/trailwarden/shared/sqsbatch"
+	"github.com/trailwarden/trailwarden/shared/telemetry"
+	"github.com/trailwarden/trailwarden/shared/workitem"
+)
+
+// Directory answers what the enabler asks Organizations.
+type Directory interface {
+	Describe(ctx context.Context, id string) (orgdir.Account, error)
+	Forget(id string)
+}
+
+// Sessions hands out member-account configurations (awsenv.Assumer).
+type Sessions interface {
+	Config(ctx context.Context, account, roleName, region string) (aws.Config, error)
+}
+
+// AccountStore is the part of the accounts table the enabler writes.
+type AccountStore interface {
+	Get(ctx context.Context, id string) (*accounts.Account, error)
+	Seen(ctx context.Context, id, joinedVia, name string, ouPath []string) error
+	Converged(ctx context.Context, id string, r accounts.Converge) error
+	Failed(ctx context.Context, id string, cause error, code string, final bool) error
+	SetStatus(ctx context.Context, id string, st accounts.Status, reason string) error
+	MarkDeadlineAlerted(ctx context.Context, id string) error
+	RecordTamper(ctx context.Context, id, tamperJSON string) error
+}
+
+// Alerter publishes alerts.
+type Alerter interface {
+	Publish(ctx context.Context, a alert.Alert) error
+}
+
+// VisibilityAPI changes a record's visibility timeout (retry backoff).
+type VisibilityAPI interface {
+	ChangeMessageVisibility(ctx context.Context, in *sqs.ChangeMessageVisibilityInput, optFns ...func(*sqs.Options)) (*sqs.ChangeMessageVisibilityOutput, error)
+}
+
+var (
+	_ AccountStore = (*accounts.Store)(nil)
+	_ Directory    = (*orgdir.Directory)(nil)
+	_ Sessions     = (*awsenv.Assumer)(nil)
+)
+
+// Processor handles request-queue batches.
+type Processor struct {
+	Policy    *policy.Policy
+	Directory Directory
+	Sessions  Sessions
+	// NewEngine builds a converge engine from a member configuration.
+	NewEngine func(cfg aws.Config) *converge.Engine
+	Accounts  AccountStore
+	Alerts    Alerter
+	// Visibility and QueueURL enable backoff; without them retries follow
+	// the queue's visibility timeout.
+	Visibility VisibilityAPI
+	QueueURL   string
+	Metrics    *telemetry.Metrics
+	Logger     *slog.Logger
+	Now        func() time.Time
+	// EnableDeadline: an account still not enabled this long after it was
+	// first seen raises one alert (default 1h).
+	EnableDeadline time.Duration
+	// BackoffBase and BackoffMax shape retry spacing (default 30s, 15m).
+	BackoffBase, BackoffMax time.Duration
+	// OwnRoles are the role names trailwarden acts through in members; their
+	// calls are never treated as tampering (the loop guard).
+	OwnRoles []string
+}
+
+func (p *Processor) now() time.Time {
+	if p.Now != nil {
+		return p.Now().UTC()
+	}
+	return time.Now().UTC()
+}
+
+func (p *Processor) log() *slog.Logger {
+	if p.Logger != nil {
+		return p.Logger
+	}
+	return slog.Default()
+}
+
+// Handle processes one SQS batch and returns the partial batch response.
+func (p *Processor) Handle(ctx context.Context, ev events.SQSEvent) events.SQSEventResponse {
+	res := sqsbatch.Run(ctx, ev, p.Record, sqsbatch.Options{Logger: p.log()})
+	for _, o := range res.Outcomes {
+		if o.Err != nil {
+			p.count("RequestFailures", 1, "Kind", o.Kind.String())
+		}
+	}
+	if p.Metrics != nil {
+		_ = p.Metrics.Flush(ctx)
+	}
+	return res.Response()
+}
+
+func (p *Processor) count(name string, n int, dims ...string) {
+	if p.Metrics != nil {
+		p.Metrics.Count(name, n, dims...)
+	}
+}
+
+// Record handles one request-queue record.
+func (p *Processor) Record(ctx context.Context, rec events.SQSMessage) error {
+	body := []byte(rec.Body)
+	if workitem.IsWorkItem(body) {
+		it, err := workitem.Parse(body)
+		if err != nil {
+			p.count("MalformedRequests", 1)
+			return err
+		}
+		p.log().InfoContext(ctx, "converge requested", "messageId", rec.MessageId, "account", it.Account, "reason", it.Reason, "detail", it.Detail)
+		return p.enable(ctx, rec, it.Account, it.JoinedVia, it.Reason)
+	}
+	d, err := orgevent.Decide(body)
+	if err != nil {
+		p.count("MalformedRequests", 1)
+		return err
+	}
+	p.log().InfoContext(ctx, "event decided", "messageId", rec.MessageId, "decision", d)
+	p.count("Decisions", 1, "Action", string(d.Action))
+	switch d.Action {
+	case orgevent.ActionEnable:
+		return p.enable(ctx, rec, d.Account, string(d.JoinedVia), "joined")
+	case orgevent.ActionReevaluate:
+		if p.Directory != nil {
+			p.Directory.Forget(d.Account)
+		}
+		return p.enable(ctx, rec, d.Account, "", "moved")
+	case orgevent.ActionDrift:
+		return p.drift(ctx, rec, d)
+	case orgevent.ActionRecord:
+		if d.Event == orgevent.EventAccountDepartedOrganization && d.Account != "" && p.Accounts != nil {
+			return p.Accounts.SetStatus(ctx, d.Account, accounts.StatusDeparted, "left the organization")
+		}
+		return nil
+	default: // ignore
+		return nil
+	}
+}
+
+// enable converges one account, handling skips, exclusions and retries.
+func (p *Processor) enable(ctx context.Context, rec events.SQSMessage, account, joinedVia, why string) error {
+	log := p.log().With("account", account, "messageId", rec.MessageId)
+	if err := p.Accounts.Seen(ctx, account, strings.ToLower(joinedVia), "", nil); err != nil {
+		return err
+	}
+	info, err := p.Directory.Describe(ctx, account)
+	if err != nil {
+		return err
+	}
+	if !info.Active() {
+		log.InfoContext(ctx, "account skipped", "state", info.State)
+		p.count("AccountsSkipped", 1)
+		return p.Accounts.SetStatus(ctx, account, accounts.StatusSkipped, "account state "+info.State)
+	}
+	if p.Policy.Excluded(account, info.OUPath) {
+		log.InfoContext(ctx, "account excluded by policy")
+		p.count("AccountsExcluded", 1)
+		return p.Accounts.SetStatus(ctx, account, accounts.StatusExcluded, "excluded by policy")
+	}
+	rep, trail, err := p.converge(ctx, account, info.OUPath)
+	if err != nil {
+		return p.failed(ctx, rec, account, info, err)
+	}
+	repJSON, _ := json.Marshal(rep)
+	if err := p.Accounts.Converged(ctx, account, accounts.Converge{
+		TrailARN: rep.TrailARN, PolicyHash: trail.Hash(), HomeRegion: p.Policy.Organization.HomeRegion,
+		ReportJSON: string(repJSON), OUPath: info.OUPath,
+	}); err != nil {
+		return err
+	}
+	p.count("AccountsConverged", 1)
+	if rep.Writes > 0 {
+		p.count("TrailChanges", 1)
+	}
+	log.InfoContext(ctx, "trail converged", "why", why, "trail", rep.TrailARN, "created", rep.Created,
+		"changes", len(rep.Changes), "writes", rep.Writes, "calls", len(rep.Calls))
+	return nil
+}
+
+// converge resolves the account's policy and applies it.
+func (p *Processor) converge(ctx context.Context, account string, ouPath []string) (*converge.Report, *policy.Trail, error) {
+	trail, err := p.Policy.Effective(account, ouPath)
+	if err != nil {
+		return nil, nil, fault.New(fault.NeedsHuman, "PolicyError", err)
+	}
+	home := p.Policy.Organization.HomeRegion
+	req, err := policy.Render(trail, policy.RenderContext{Account: account, HomeRegion: home, Partition: awsenv.Partition(home)})
+	if err != nil {
+		return nil, nil, fault.New(fault.NeedsHuman, "PolicyError", err)
+	}
+	cfg, err := p.Sessions.Config(ctx, account, p.Policy.Organization.MemberRole, home)
+	if err != nil {
+		return nil, nil, err
+	}
+	rep, err := p.NewEngine(cfg).Converge(ctx, converge.FromRequests(req), converge.Options{})
+	if err != nil {
+		return rep, nil, err
+	}
+	return rep, trail, nil
+}
+
+// failed records a failed converge and decides between retry and DLQ.
+func (p *Processor) failed(ctx context.Context, rec events.SQSMessage, account string, info orgdir.Account, cause error) error {
+	kind := fault.KindOf(cause)
+	code := fault.Code(cause)
+	final := kind == fault.NeedsHuman || kind == fault.Poison
+	if err := p.Accounts.Failed(ctx, account, cause, code, final); err != nil {
+		return errors.Join(cause, err)
+	}
+	p.count("ConvergeFailures", 1, "Kind", kind.String())
+	if final {
+		_ = p.alert(ctx, alert.Alert{Kind: alert.KindEnableFailed, Severity: "high", Account: account, AccountName: info.Name,
+			OU: last(info.OUPath), Region: p.Policy.Organization.HomeRegion, Reason: fmt.Sprintf("converge failed: %s", code),
+			Detail: cause.Error(), Action: "fix the cause named here, then run `trailwarden enable --account " + account + "`"})
+		return cause
+	}
+	// Retry later, with backoff across deliveries.
+	n := sqsbatch.ReceiveCount(rec)
+	base, max := p.BackoffBase, p.BackoffMax
+	if base <= 0 {
+		base = 30 * time.Second
+	}
+	if max <= 0 {
+		max = 15 * time.Minute
+	}
+	if p.Visibility != nil && p.QueueURL != "" && rec.ReceiptHandle != "" {
+		delay := sqsbatch.Backoff(n, base, max)
+		if _, err := p.Visibility.ChangeMessageVisibility(ctx, &sqs.ChangeMessageVisibilityInput{
+			QueueUrl: aws.String(p.QueueURL), ReceiptHandle: aws.String(rec.ReceiptHandle), VisibilityTimeout: int32(delay / time.Second),
+		}); err != nil {
+			p.log().WarnContext(ctx, "could not set retry backoff", "account", account, "error", err.Error())
+		}
+	}
+	p.checkDeadline(ctx, account, info, cause)
+	return cause
+}
+
+// checkDeadline alerts once when an account stays un-enabled too long.
+func (p *Processor) checkDeadline(ctx context.Context, account string, info orgdir.Account, cause error) {
+	deadline := p.EnableDeadline
+	if deadline <= 0 {
+		deadline = time.Hour
+	}
+	acc, err := p.Accounts.Get(ctx, account)
+	if err != nil || acc.Status == accounts.StatusEnabled || acc.DeadlineAlerted || acc.FirstSeenAt.IsZero() {
+		return
+	}
+	if p.now().Sub(acc.FirstSeenAt) < deadline {
+		return
+	}
+	if err := p.alert(ctx, alert.Alert{Kind: alert.KindEnableOverdue, Severity: "high", Account: account, AccountName: info.Name,
+		OU: last(info.OUPath), Region: p.Policy.Organization.HomeRegion, Since: acc.FirstSeenAt,
+		Reason: fmt.Sprintf("trail still not enabled after %s: %s", p.now().Sub(acc.FirstSeenAt).Round(time.Minute), fault.Code(cause)),
+		Detail: cause.Error(),
+		Action: fmt.Sprintf("check that role %s exists in the account and trusts trailwarden", p.Policy.Organization.MemberRole)}); err == nil {
+		_ = p.Accounts.MarkDeadlineAlerted(ctx, account)
+	}
+}
+
+func (p *Processor) alert(ctx context.Context, a alert.Alert) error {
+	if p.Alerts == nil {
+		return nil
+	}
+	a.At = p.now()
+	if err := p.Alerts.Publish(ctx, a); err != nil {
+		p.log().ErrorContext(ctx, "alert not published", "kind", a.Kind, "account", a.Account, "error", err.Error())
+		return err
+	}
+	p.count("AlertsPublished", 1, "Kind", a.Kind)
+	return nil
+}
+
+func last(s []string) string {
+	if len(s) == 0 {
+		return ""
+	}
+	return s[len(s)-1]
+}

@@ -1,0 +1,40 @@
+package policy
+
+import (
+	"os"
+	"path/filepath"
+	"testing"
+)
+
+// FuzzParse feeds arbitrary bytes through Parse, Validate, Effective and
+// Render: none may panic, and a valid policy must render.
+func FuzzParse(f *testing.F) {
+	for _, dir := range []string{"testdata/variants/*.yaml", "../../examples/*.yaml"} {
+		files, _ := filepath.Glob(dir)
+		for _, name := range files {
+			if b, err := os.ReadFile(name); err == nil {
+				f.Add(b)
+			}
+		}
+	}
+	f.Add([]byte(overridesYAML))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		p, err := Parse(data)
+		if err != nil {
+			return
+		}
+		if _, err := p.Validate(ValidateOptions{KnownAccounts: []string{"444444444444"}}); err != nil {
+			return
+		}
+		for _, acct := range []string{"444444444444", "555555555555"} {
+			tr, err := p.Effective(acct, []string{"ou-ab12-cdef3456", "ou-leaf-22222222"})
+			if err != nil {
+				continue
+			}
+			_ = tr.Hash()
+			if _, err := Render(tr, RenderContext{Account: acct, HomeRegion: p.Organization.HomeRegion}); err != nil {
+				t.Fatalf("valid policy does not render: %v\n%s", err, data)
+			}
+		}
+	})
+}
