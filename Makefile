@@ -37,6 +37,8 @@ $(VENV_STAMP): requirements.txt
 node: $(NODE_STAMP)
 $(NODE_STAMP): package.json package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error
+	@# node_modules ships Go template files; a go.mod there keeps them out of ./...
+	printf 'module trailwarden.invalid/node_modules\n' > node_modules/go.mod
 	touch $@
 
 ## ---- build ---------------------------------------------------------------
