@@ -30,9 +30,11 @@ type Mapping struct {
 	Region   string
 	// BatchSize is at most 10 (default 10).
 	BatchSize int32
-	// VisibilityTimeout for received messages, in seconds; 0 makes failed
-	// records visible again at once (fast tests).
+	// VisibilityTimeout for received messages, in seconds (0: the queue's).
 	VisibilityTimeout int32
+	// RetryNow makes failed records visible again at once (fast tests), as
+	// if their visibility timeout had passed.
+	RetryNow bool
 }
 
 // Stats sums what Drain did.
@@ -74,6 +76,12 @@ func (m *Mapping) PollOnce(ctx context.Context, h Handler, st *Stats) (int, erro
 	}
 	for _, msg := range out.Messages {
 		if failed[aws.ToString(msg.MessageId)] {
+			if m.RetryNow {
+				if _, err := m.SQS.ChangeMessageVisibility(ctx, &sqs.ChangeMessageVisibilityInput{QueueUrl: aws.String(m.QueueURL),
+					ReceiptHandle: msg.ReceiptHandle, VisibilityTimeout: 0}); err != nil {
+					return len(out.Messages), fmt.Errorf("make failed message visible: %w", err)
+				}
+			}
 			continue
 		}
 		if _, err := m.SQS.DeleteMessage(ctx, &sqs.DeleteMessageInput{QueueUrl: aws.String(m.QueueURL), ReceiptHandle: msg.ReceiptHandle}); err != nil {

@@ -1,0 +1,241 @@
+package cloudtrailsim
+
+import (
+	"context"
+	"crypto"
+	"crypto/md5"
+	"crypto/rsa"
+	"crypto/sha256"
+	"crypto/x509"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+)
+
+// SignatureAlgorithm is the digest signing algorithm CloudTrail names in the
+// digest and in the x-amz-meta-signature-algorithm metadata.
+const SignatureAlgorithm = "SHA256withRSA"
+
+// Digest is the body of a CloudTrail digest file, fields in the order of
+// AWS's sample ("CloudTrail digest file structure"). Nullable fields are
+// pointers: the first digest of a chain has null previousDigest* fields and
+// an empty digest has null event times.
+type Digest struct {
+	AWSAccountID                string          `json:"awsAccountId"`
+	DigestStartTime             string          `json:"digestStartTime"`
+	DigestEndTime               string          `json:"digestEndTime"`
+	DigestS3Bucket              string          `json:"digestS3Bucket"`
+	DigestS3Object              string          `json:"digestS3Object"`
+	DigestPublicKeyFingerprint  string          `json:"digestPublicKeyFingerprint"`
+	DigestSignatureAlgorithm    string          `json:"digestSignatureAlgorithm"`
+	NewestEventTime             *string         `json:"newestEventTime"`
+	OldestEventTime             *string         `json:"oldestEventTime"`
+	PreviousDigestS3Bucket      *string         `json:"previousDigestS3Bucket"`
+	PreviousDigestS3Object      *string         `json:"previousDigestS3Object"`
+	PreviousDigestHashValue     *string         `json:"previousDigestHashValue"`
+	PreviousDigestHashAlgorithm *string         `json:"previousDigestHashAlgorithm"`
+	PreviousDigestSignature     *string         `json:"previousDigestSignature"`
+	LogFiles                    []DigestLogFile `json:"logFiles"`
+}
+
+// DigestLogFile is one entry of a digest's logFiles.
+type DigestLogFile struct {
+	S3Bucket        string `json:"s3Bucket"`
+	S3Object        string `json:"s3Object"`
+	HashValue       string `json:"hashValue"`
+	HashAlgorithm   string `json:"hashAlgorithm"`
+	NewestEventTime string `json:"newestEventTime"`
+	OldestEventTime string `json:"oldestEventTime"`
+}
+
+// DigestFile is a delivered digest.
+type DigestFile struct {
+	Key       string
+	At        time.Time // digestEndTime, also the delivery time
+	Size      int64     // compressed object size
+	Digest    Digest
+	JSON      []byte // the uncompressed digest file
+	Signature string // hex, as in x-amz-meta-signature
+}
+
+type digestLink struct {
+	bucket, key, hash, signature string
+	end                          time.Time
+}
+
+// Fingerprint is the fingerprint we give a digest signing key: hex MD5 of
+// its PKCS #1 DER encoding (the form ListPublicKeys returns). AWS does not
+// document its fingerprint algorithm; 32 hex digits match its samples.
+func Fingerprint(pub *rsa.PublicKey) string {
+	sum := md5.Sum(x509.MarshalPKCS1PublicKey(pub))
+	return hex.EncodeToString(sum[:])
+}
+
+// StringToSign is AWS's data signing string for a digest: digestEndTime,
+// "<digestS3Bucket>/<digestS3Object>", hex SHA-256 of the uncompressed
+// digest file, and the previous digest's hex signature ("null" for the first
+// digest of a chain), joined by newlines.
+func StringToSign(d Digest, uncompressed []byte) string {
+	sum := sha256.Sum256(uncompressed)
+	prev := "null"
+	if d.PreviousDigestSignature != nil {
+		prev = *d.PreviousDigestSignature
+	}
+	return d.DigestEndTime + "\n" + d.DigestS3Bucket + "/" + d.DigestS3Object + "\n" +
+		hex.EncodeToString(sum[:]) + "\n" + prev
+}
+
+// VerifyDigest checks a digest's hex signature with pub, as the AWS CLI's
+// validate-logs does (RSA PKCS #1 v1.5 over SHA-256 of StringToSign).
+func VerifyDigest(pub *rsa.PublicKey, uncompressed []byte, signatureHex string) error {
+	var d Digest
+	if err := json.Unmarshal(uncompressed, &d); err != nil {
+		return fmt.Errorf("cloudtrailsim: digest is not JSON: %w", err)
+	}
+	sig, err := hex.DecodeString(signatureHex)
+	if err != nil {
+		return fmt.Errorf("cloudtrailsim: signature is not hex: %w", err)
+	}
+	h := sha256.Sum256([]byte(StringToSign(d, uncompressed)))
+	if err := rsa.VerifyPKCS1v15(pub, crypto.SHA256, h[:], sig); err != nil {
+		return fmt.Errorf("cloudtrailsim: digest signature: %w", err)
+	}
+	return nil
+}
+
+// DeliverDigest writes the digest file for account in region ending at at
+// and covering the hour since the previous digest of the chain (or the hour
+// before at for the first). logFiles are keys this Deliverer delivered; nil
+// takes every log file delivered for account and region since the last
+// digest, and an empty non-nil slice writes an "empty" digest. Digests are
+// not announced on SNS.
+func (d *Deliverer) DeliverDigest(ctx context.Context, account, region string, at time.Time, logFiles []string) (DigestFile, error) {
+	at = d.when(at).Truncate(time.Second)
+	sc := scope{account, region}
+	if err := d.checkBlocked(sc); err != nil {
+		return DigestFile{}, err
+	}
+
+	d.mu.Lock()
+	prev := d.chains[sc]
+	if logFiles == nil {
+		logFiles = append([]string(nil), d.pending[sc]...)
+	}
+	infos := make([]logFileInfo, 0, len(logFiles))
+	var unknown []string
+	for _, k := range logFiles {
+		info, ok := d.files[k]
+		if !ok {
+			unknown = append(unknown, k)
+			continue
+		}
+		infos = append(infos, info)
+	}
+	d.mu.Unlock()
+	if len(unknown) > 0 {
+		return DigestFile{}, fmt.Errorf("cloudtrailsim: digest lists log files this deliverer did not deliver: %v", unknown)
+	}
+
+	start := at.Add(-time.Hour)
+	if prev != nil {
+		start = prev.end
+	}
+	key := DigestKey(d.parts(account, region, at, ""))
+	dg := Digest{
+		AWSAccountID:               account,
+		DigestStartTime:            start.Format(isoSeconds),
+		DigestEndTime:              at.Format(isoSeconds),
+		DigestS3Bucket:             d.trail.Bucket,
+		DigestS3Object:             key,
+		DigestPublicKeyFingerprint: d.fp,
+		DigestSignatureAlgorithm:   SignatureAlgorithm,
+		LogFiles:                   []DigestLogFile{},
+	}
+	var oldest, newest time.Time
+	for _, f := range infos {
+		dg.LogFiles = append(dg.LogFiles, DigestLogFile{
+			S3Bucket: d.trail.Bucket, S3Object: f.key, HashValue: f.hash, HashAlgorithm: "SHA-256",
+			NewestEventTime: f.newest.Format(isoSeconds), OldestEventTime: f.oldest.Format(isoSeconds),
+		})
+		if oldest.IsZero() || f.oldest.Before(oldest) {
+			oldest = f.oldest
+		}
+		if f.newest.After(newest) {
+			newest = f.newest
+		}
+	}
+	if len(infos) > 0 {
+		dg.OldestEventTime = ptr(oldest.Format(isoSeconds))
+		dg.NewestEventTime = ptr(newest.Format(isoSeconds))
+	}
+	if prev != nil {
+		dg.PreviousDigestS3Bucket = ptr(prev.bucket)
+		dg.PreviousDigestS3Object = ptr(prev.key)
+		dg.PreviousDigestHashValue = ptr(prev.hash)
+		dg.PreviousDigestHashAlgorithm = ptr("SHA-256")
+		dg.PreviousDigestSignature = ptr(prev.signature)
+	}
+	raw, err := json.Marshal(dg)
+	if err != nil {
+		return DigestFile{}, fmt.Errorf("cloudtrailsim: encode digest: %w", err)
+	}
+	h := sha256.Sum256([]byte(StringToSign(dg, raw)))
+	sig, err := rsa.SignPKCS1v15(nil, d.key, crypto.SHA256, h[:])
+	if err != nil {
+		return DigestFile{}, fmt.Errorf("cloudtrailsim: sign digest: %w", err)
+	}
+	sigHex := hex.EncodeToString(sig)
+	body := gzipBytes(raw)
+	if err := d.put(ctx, key, body, map[string]string{
+		"signature":           sigHex,
+		"signature-algorithm": SignatureAlgorithm,
+	}, true); err != nil {
+		return DigestFile{}, err
+	}
+	sum := sha256.Sum256(raw)
+
+	d.mu.Lock()
+	d.chains[sc] = &digestLink{bucket: d.trail.Bucket, key: key, hash: hex.EncodeToString(sum[:]), signature: sigHex, end: at}
+	listed := make(map[string]bool, len(infos))
+	for _, f := range infos {
+		listed[f.key] = true
+	}
+	rest := d.pending[sc][:0]
+	for _, k := range d.pending[sc] {
+		if !listed[k] {
+			rest = append(rest, k)
+		}
+	}
+	d.pending[sc] = rest
+	d.mu.Unlock()
+
+	d.noteStatus(sc, func(s *TrailStatusTimes) { s.LatestDigestDeliveryTime = at })
+	df := DigestFile{Key: key, At: at, Size: int64(len(body)), Digest: dg, JSON: raw, Signature: sigHex}
+	return df, d.RecordStatus(ctx, account, region, map[string]any{"LatestDigestDeliveryTime": at.Unix()})
+}
+
+// RestartChain makes the next digest for account and region the first of a
+// new chain (null previousDigest* fields), as after StopLogging/StartLogging
+// or turning validation off and on.
+func (d *Deliverer) RestartChain(account, region string) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	delete(d.chains, scope{account, region})
+}
+
+// ErrNoDigest is returned by LastDigestKey before any digest was delivered.
+var ErrNoDigest = errors.New("cloudtrailsim: no digest delivered yet")
+
+// LastDigestKey returns the key of the latest digest of account and region.
+func (d *Deliverer) LastDigestKey(account, region string) (string, error) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if l := d.chains[scope{account, region}]; l != nil {
+		return l.key, nil
+	}
+	return "", ErrNoDigest
+}
+
+func ptr[T any](v T) *T { return &v }
