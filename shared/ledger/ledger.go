@@ -1,0 +1,240 @@
+// Package ledger is the arrival ledger: per account × Region, when CloudTrail
+// last delivered a log file and a digest file, the last key, and per-day
+// counts. The verifier writes it; the watchdog and `trailwarden status` read it.
+//
+// Physical layout (DynamoDB, one item per account, partition key AccountId):
+//
+//	AccountId            S   "333333333333"
+//	L#<region>           N   epoch seconds of the newest log file delivered
+//	D#<region>           N   epoch seconds of the newest digest delivered
+//	K#<region>           S   the newest log file key
+//	C#<yyyymmdd>#<region> N  log files counted that UTC day
+//	UpdatedAt            N   epoch seconds of the last write
+//
+// One item per account (not per account × Region) because an account's
+// Regions deliver digests in the same hour: one coalesced write covers all
+// of them, and a watchdog scan reads one item per account. An item stays far
+// below 1 KB (17 Regions × 3 attributes + 2 days of counts), one write unit.
+// Times never move backwards: writes are conditional (see Writer).
+package ledger
+
+import (
+	"context"
+	"fmt"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	ddbtypes "github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+)
+
+// KeyAttribute is the table's partition key.
+const KeyAttribute = "AccountId"
+
+// Attribute name prefixes.
+const (
+	PrefixLog    = "L#"
+	PrefixDigest = "D#"
+	PrefixKey    = "K#"
+	PrefixCount  = "C#"
+)
+
+// RegionState is one account × Region of the ledger.
+type RegionState struct {
+	LastLog    time.Time        `json:"lastLog,omitzero"`
+	LastDigest time.Time        `json:"lastDigest,omitzero"`
+	LastKey    string           `json:"lastKey,omitempty"`
+	Counts     map[string]int64 `json:"counts,omitempty"` // yyyymmdd → log files
+}
+
+// LastDelivery is the newer of the last log and the last digest.
+func (r RegionState) LastDelivery() time.Time {
+	if r.LastDigest.After(r.LastLog) {
+		return r.LastDigest
+	}
+	return r.LastLog
+}
+
+// Item is one account's ledger.
+type Item struct {
+	AccountID string                 `json:"accountId"`
+	Regions   map[string]RegionState `json:"regions"`
+	UpdatedAt time.Time              `json:"updatedAt,omitzero"`
+}
+
+// SortedRegions returns the item's Regions in name order.
+func (it Item) SortedRegions() []string {
+	out := make([]string, 0, len(it.Regions))
+	for r := range it.Regions {
+		out = append(out, r)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// Decode reads an item from DynamoDB attributes; unknown attributes are
+// ignored so the layout can grow.
+func Decode(av map[string]ddbtypes.AttributeValue) (Item, error) {
+	it := Item{Regions: map[string]RegionState{}}
+	get := func(region string) RegionState { return it.Regions[region] }
+	for name, v := range av {
+		switch {
+		case name == KeyAttribute:
+			s, ok := v.(*ddbtypes.AttributeValueMemberS)
+			if !ok {
+				return Item{}, fmt.Errorf("ledger: %s is not a string", name)
+			}
+			it.AccountID = s.Value
+		case name == "UpdatedAt":
+			t, err := epoch(v)
+			if err != nil {
+				return Item{}, fmt.Errorf("ledger: %s: %w", name, err)
+			}
+			it.UpdatedAt = t
+		case strings.HasPrefix(name, PrefixLog), strings.HasPrefix(name, PrefixDigest):
+			t, err := epoch(v)
+			if err != nil {
+				return Item{}, fmt.Errorf("ledger: %s: %w", name, err)
+			}
+			region := name[2:]
+			rs := get(region)
+			if name[0] == 'L' {
+				rs.LastLog = t
+			} else {
+				rs.LastDigest = t
+			}
+			it.Regions[region] = rs
+		case strings.HasPrefix(name, PrefixKey):
+			if s, ok := v.(*ddbtypes.AttributeValueMemberS); ok {
+				rs := get(name[2:])
+				rs.LastKey = s.Value
+				it.Regions[name[2:]] = rs
+			}
+		case strings.HasPrefix(name, PrefixCount):
+			parts := strings.SplitN(name[2:], "#", 2)
+			n, ok := v.(*ddbtypes.AttributeValueMemberN)
+			if len(parts) != 2 || !ok {
+				continue
+			}
+			c, err := strconv.ParseInt(n.Value, 10, 64)
+			if err != nil {
+				continue
+			}
+			rs := get(parts[1])
+			if rs.Counts == nil {
+				rs.Counts = map[string]int64{}
+			}
+			rs.Counts[parts[0]] = c
+			it.Regions[parts[1]] = rs
+		}
+	}
+	if it.AccountID == "" {
+		return Item{}, fmt.Errorf("ledger: item without %s", KeyAttribute)
+	}
+	return it, nil
+}
+
+func epoch(v ddbtypes.AttributeValue) (time.Time, error) {
+	n, ok := v.(*ddbtypes.AttributeValueMemberN)
+	if !ok {
+		return time.Time{}, fmt.Errorf("not a number")
+	}
+	f, err := strconv.ParseFloat(n.Value, 64)
+	if err != nil {
+		return time.Time{}, err
+	}
+	return time.Unix(int64(f), 0).UTC(), nil
+}
+
+// ReadAPI is the part of DynamoDB the readers call.
+type ReadAPI interface {
+	GetItem(ctx context.Context, in *dynamodb.GetItemInput, optFns ...func(*dynamodb.Options)) (*dynamodb.GetItemOutput, error)
+	Scan(ctx context.Context, in *dynamodb.ScanInput, optFns ...func(*dynamodb.Options)) (*dynamodb.ScanOutput, error)
+}
+
+// Reader reads the ledger table.
+type Reader struct {
+	DB    ReadAPI
+	Table string
+}
+
+// Get returns one account's ledger (an empty item when nothing arrived yet).
+func (r *Reader) Get(ctx context.Context, account string) (Item, error) {
+	out, err := r.DB.GetItem(ctx, &dynamodb.GetItemInput{TableName: aws.String(r.Table),
+		Key: map[string]ddbtypes.AttributeValue{KeyAttribute: &ddbtypes.AttributeValueMemberS{Value: account}}})
+	if err != nil {
+		return Item{}, fmt.Errorf("get ledger of %s: %w", account, err)
+	}
+	if len(out.Item) == 0 {
+		return Item{AccountID: account, Regions: map[string]RegionState{}}, nil
+	}
+	return Decode(out.Item)
+}
+
+// ScanStats says what a scan read.
+type ScanStats struct {
+	Items, Pages int
+	ConsumedRCU  float64
+}
+
+// Scan calls fn for every item, reading segments segments in parallel
+// (fn must be safe for concurrent use when segments > 1).
+func (r *Reader) Scan(ctx context.Context, segments int, fn func(Item) error) (ScanStats, error) {
+	if segments < 1 {
+		segments = 1
+	}
+	var mu sync.Mutex
+	var st ScanStats
+	errs := make([]error, segments)
+	var wg sync.WaitGroup
+	for seg := 0; seg < segments; seg++ {
+		wg.Add(1)
+		go func(seg int) {
+			defer wg.Done()
+			in := &dynamodb.ScanInput{TableName: aws.String(r.Table), ReturnConsumedCapacity: ddbtypes.ReturnConsumedCapacityTotal}
+			if segments > 1 {
+				in.Segment, in.TotalSegments = aws.Int32(int32(seg)), aws.Int32(int32(segments))
+			}
+			for {
+				out, err := r.DB.Scan(ctx, in)
+				if err != nil {
+					errs[seg] = fmt.Errorf("scan ledger segment %d: %w", seg, err)
+					return
+				}
+				mu.Lock()
+				st.Pages++
+				st.Items += len(out.Items)
+				if out.ConsumedCapacity != nil {
+					st.ConsumedRCU += aws.ToFloat64(out.ConsumedCapacity.CapacityUnits)
+				}
+				mu.Unlock()
+				for _, av := range out.Items {
+					it, err := Decode(av)
+					if err != nil {
+						errs[seg] = err
+						return
+					}
+					if err := fn(it); err != nil {
+						errs[seg] = err
+						return
+					}
+				}
+				if len(out.LastEvaluatedKey) == 0 {
+					return
+				}
+				in.ExclusiveStartKey = out.LastEvaluatedKey
+			}
+		}(seg)
+	}
+	wg.Wait()
+	for _, err := range errs {
+		if err != nil {
+			return st, err
+		}
+	}
+	return st, nil
+}
