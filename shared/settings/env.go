@@ -42,3 +42,16 @@ const (
 
 // DefaultMetricsNamespace is the CloudWatch namespace when none is set.
 const DefaultMetricsNamespace = "Trailwarden"
+
+// Environment variables set by infra/ in addition to the ones above.
+const (
+	// EnvOrgReaderRoleARN is the read-only role in the management account that
+	// the reconciler (and the enabler, for an account's OU path) assume to
+	// call organizations:ListAccounts / ListParents. Empty in single-account
+	// mode.
+	EnvOrgReaderRoleARN = "TRAILWARDEN_ORG_READER_ROLE_ARN"
+	// EnvSingleAccount is "true" when trailwarden runs in one account only:
+	// the enabler converges the current account and nothing calls
+	// Organizations.
+	EnvSingleAccount = "TRAILWARDEN_SINGLE_ACCOUNT"
+)
