@@ -9,6 +9,7 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 
 	"github.com/trailwarden/trailwarden/shared/alert"
+	"github.com/trailwarden/trailwarden/shared/fault"
 	"github.com/trailwarden/trailwarden/shared/orgevent"
 	"github.com/trailwarden/trailwarden/shared/policy"
 )
@@ -92,7 +93,10 @@ func (p *Processor) drift(ctx context.Context, rec events.SQSMessage, d orgevent
 	}
 	rep, _, err := p.converge(ctx, d.Account, info.OUPath)
 	if err != nil {
-		return p.failed(ctx, rec, d.Account, info, err)
+		if k := fault.KindOf(err); k == fault.Retryable || k == fault.Unknown {
+			p.backoff(ctx, rec, d.Account)
+		}
+		return p.failed(ctx, d.Account, info, err)
 	}
 	log.InfoContext(ctx, "trail repaired after tampering", "writes", rep.Writes, "changes", len(rep.Changes))
 	if rep.Writes > 0 {

@@ -178,44 +178,75 @@ func (p *Processor) Record(ctx context.Context, rec events.SQSMessage) error {
 	}
 }
 
-// enable converges one account, handling skips, exclusions and retries.
+// Outcome is what happened to one account.
+type Outcome struct {
+	Account string
+	Name    string
+	OUPath  []string
+	Status  accounts.Status // enabled, excluded, skipped (or pending/failed with Err)
+	Report  *converge.Report
+}
+
+// enable converges one account for a queue record; on a retryable failure
+// it spaces the record's next delivery with backoff.
 func (p *Processor) enable(ctx context.Context, rec events.SQSMessage, account, joinedVia, why string) error {
-	log := p.log().With("account", account, "messageId", rec.MessageId)
+	_, err := p.ConvergeAccount(ctx, account, joinedVia, why)
+	if err != nil && (fault.KindOf(err) == fault.Retryable || fault.KindOf(err) == fault.Unknown) {
+		p.backoff(ctx, rec, account)
+	}
+	return err
+}
+
+// ConvergeAccount converges one account outside any queue (backfill, the
+// CLI) or for a record: skips, exclusions, the accounts table, alerts.
+// A nil Outcome with an error means the account could not even be looked
+// up.
+func (p *Processor) ConvergeAccount(ctx context.Context, account, joinedVia, why string) (*Outcome, error) {
+	log := p.log().With("account", account)
 	if err := p.Accounts.Seen(ctx, account, strings.ToLower(joinedVia), "", nil); err != nil {
-		return err
+		return nil, err
 	}
 	info, err := p.Directory.Describe(ctx, account)
 	if err != nil {
-		return err
+		return nil, err
 	}
+	out := &Outcome{Account: account, Name: info.Name, OUPath: info.OUPath}
 	if !info.Active() {
 		log.InfoContext(ctx, "account skipped", "state", info.State)
 		p.count("AccountsSkipped", 1)
-		return p.Accounts.SetStatus(ctx, account, accounts.StatusSkipped, "account state "+info.State)
+		out.Status = accounts.StatusSkipped
+		return out, p.Accounts.SetStatus(ctx, account, accounts.StatusSkipped, "account state "+info.State)
 	}
 	if p.Policy.Excluded(account, info.OUPath) {
 		log.InfoContext(ctx, "account excluded by policy")
 		p.count("AccountsExcluded", 1)
-		return p.Accounts.SetStatus(ctx, account, accounts.StatusExcluded, "excluded by policy")
+		out.Status = accounts.StatusExcluded
+		return out, p.Accounts.SetStatus(ctx, account, accounts.StatusExcluded, "excluded by policy")
 	}
 	rep, trail, err := p.converge(ctx, account, info.OUPath)
+	out.Report = rep
 	if err != nil {
-		return p.failed(ctx, rec, account, info, err)
+		out.Status = accounts.StatusPending
+		if k := fault.KindOf(err); k == fault.NeedsHuman || k == fault.Poison {
+			out.Status = accounts.StatusFailed
+		}
+		return out, p.failed(ctx, account, info, err)
 	}
 	repJSON, _ := json.Marshal(rep)
 	if err := p.Accounts.Converged(ctx, account, accounts.Converge{
 		TrailARN: rep.TrailARN, PolicyHash: trail.Hash(), HomeRegion: p.Policy.Organization.HomeRegion,
 		ReportJSON: string(repJSON), OUPath: info.OUPath,
 	}); err != nil {
-		return err
+		return out, err
 	}
+	out.Status = accounts.StatusEnabled
 	p.count("AccountsConverged", 1)
 	if rep.Writes > 0 {
 		p.count("TrailChanges", 1)
 	}
 	log.InfoContext(ctx, "trail converged", "why", why, "trail", rep.TrailARN, "created", rep.Created,
 		"changes", len(rep.Changes), "writes", rep.Writes, "calls", len(rep.Calls))
-	return nil
+	return out, nil
 }
 
 // converge resolves the account's policy and applies it.
@@ -241,7 +272,7 @@ func (p *Processor) converge(ctx context.Context, account string, ouPath []strin
 }
 
 // failed records a failed converge and decides between retry and DLQ.
-func (p *Processor) failed(ctx context.Context, rec events.SQSMessage, account string, info orgdir.Account, cause error) error {
+func (p *Processor) failed(ctx context.Context, account string, info orgdir.Account, cause error) error {
 	kind := fault.KindOf(cause)
 	code := fault.Code(cause)
 	final := kind == fault.NeedsHuman || kind == fault.Poison
@@ -255,8 +286,15 @@ func (p *Processor) failed(ctx context.Context, rec events.SQSMessage, account s
 			Detail: cause.Error(), Action: "fix the cause named here, then run `trailwarden enable --account " + account + "`"})
 		return cause
 	}
-	// Retry later, with backoff across deliveries.
-	n := sqsbatch.ReceiveCount(rec)
+	p.checkDeadline(ctx, account, info, cause)
+	return cause
+}
+
+// backoff spaces the next delivery of a record that will be retried.
+func (p *Processor) backoff(ctx context.Context, rec events.SQSMessage, account string) {
+	if p.Visibility == nil || p.QueueURL == "" || rec.ReceiptHandle == "" {
+		return
+	}
 	base, max := p.BackoffBase, p.BackoffMax
 	if base <= 0 {
 		base = 30 * time.Second
@@ -264,16 +302,12 @@ func (p *Processor) failed(ctx context.Context, rec events.SQSMessage, account s
 	if max <= 0 {
 		max = 15 * time.Minute
 	}
-	if p.Visibility != nil && p.QueueURL != "" && rec.ReceiptHandle != "" {
-		delay := sqsbatch.Backoff(n, base, max)
-		if _, err := p.Visibility.ChangeMessageVisibility(ctx, &sqs.ChangeMessageVisibilityInput{
-			QueueUrl: aws.String(p.QueueURL), ReceiptHandle: aws.String(rec.ReceiptHandle), VisibilityTimeout: int32(delay / time.Second),
-		}); err != nil {
-			p.log().WarnContext(ctx, "could not set retry backoff", "account", account, "error", err.Error())
-		}
+	delay := sqsbatch.Backoff(sqsbatch.ReceiveCount(rec), base, max)
+	if _, err := p.Visibility.ChangeMessageVisibility(ctx, &sqs.ChangeMessageVisibilityInput{
+		QueueUrl: aws.String(p.QueueURL), ReceiptHandle: aws.String(rec.ReceiptHandle), VisibilityTimeout: int32(delay / time.Second),
+	}); err != nil {
+		p.log().WarnContext(ctx, "could not set retry backoff", "account", account, "error", err.Error())
 	}
-	p.checkDeadline(ctx, account, info, cause)
-	return cause
 }
 
 // checkDeadline alerts once when an account stays un-enabled too long.

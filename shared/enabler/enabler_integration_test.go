@@ -102,13 +102,13 @@ func newHarness(t *testing.T, spec emulator.WorldSpec, opts central.PolicyOption
 			return &converge.Engine{CloudTrail: cloudtrail.NewFromConfig(cfg), IAM: iam.NewFromConfig(cfg),
 				Logs: cloudwatchlogs.NewFromConfig(cfg), Region: cfg.Region}
 		},
-		Accounts:   &accounts.Store{DB: dynamodb.NewFromConfig(auto), Table: accountsTable},
-		Alerts:     &alert.Publisher{SNS: sns.NewFromConfig(auto), TopicARN: res.AlertsTopicARN},
-		Visibility: nil, // backoff is exercised in unit tests; here records must come back at once
-		QueueURL:   res.RequestQueueURL,
-		Metrics:    metrics,
-		Logger:     telemetry.NewLogger(logs, "debug"),
-		OwnRoles:   []string{"OrganizationAccountAccessRole/trailwarden"},
+		Accounts:       &accounts.Store{DB: dynamodb.NewFromConfig(auto), Table: accountsTable},
+		Alerts:         &alert.Publisher{SNS: sns.NewFromConfig(auto), TopicARN: res.AlertsTopicARN},
+		Visibility:     nil, // backoff is exercised in unit tests; here records must come back at once
+		QueueURL:       res.RequestQueueURL,
+		Metrics:        metrics,
+		Logger:         telemetry.NewLogger(logs, "debug"),
+		OwnRoles:       []string{"OrganizationAccountAccessRole/trailwarden"},
 		EnableDeadline: time.Hour,
 	}
 	h.mapping = &eventsource.Mapping{SQS: sq, QueueURL: res.RequestQueueURL, QueueARN: res.RequestQueueARN, Region: auto.Region, RetryNow: true}
