@@ -10,35 +10,28 @@ import (
 	"strings"
 	"sync/atomic"
 	"testing"
-	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/cloudtrail"
-	"github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/iam"
 	"github.com/aws/aws-sdk-go-v2/service/organizations"
 	orgtypes "github.com/aws/aws-sdk-go-v2/service/organizations/types"
-	"github.com/aws/aws-sdk-go-v2/service/sns"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 
 	"github.com/trailwarden/trailwarden/internal/central"
 	"github.com/trailwarden/trailwarden/internal/emulator"
 	"github.com/trailwarden/trailwarden/internal/eventsource"
+	"github.com/trailwarden/trailwarden/internal/flow"
 	"github.com/trailwarden/trailwarden/shared/accounts"
-	"github.com/trailwarden/trailwarden/shared/alert"
 	"github.com/trailwarden/trailwarden/shared/awsenv"
-	"github.com/trailwarden/trailwarden/shared/converge"
 	"github.com/trailwarden/trailwarden/shared/enabler"
-	"github.com/trailwarden/trailwarden/shared/orgdir"
 	"github.com/trailwarden/trailwarden/shared/policy"
 	"github.com/trailwarden/trailwarden/shared/telemetry"
 )
 
 func TestMain(m *testing.M) { emulator.RunTests(m) }
 
-const accountsTable = "trailwarden-accounts"
 
 type harness struct {
 	t        *testing.T
@@ -75,7 +68,7 @@ func newHarness(t *testing.T, spec emulator.WorldSpec, opts central.PolicyOption
 	ctx := t.Context()
 	res, err := central.Provision(ctx, env.Logging.Config, env.Logging.Config, env.Logging.ID, env.Logging.ID, central.Spec{
 		OrganizationID: env.OrganizationID, Bucket: "acme-org-cloudtrail", KeyPrefix: "cloudtrail", TrailName: "org-audit",
-		Tables: []central.Table{{Name: accountsTable, PartitionKey: accounts.KeyAttribute}}, MaxReceiveCount: 3,
+		Tables: flow.Tables(), MaxReceiveCount: 3,
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -90,27 +83,11 @@ func newHarness(t *testing.T, spec emulator.WorldSpec, opts central.PolicyOption
 	}
 	auto := env.Logging.Config
 	logs := &bytes.Buffer{}
-	metrics := telemetry.NewMetrics(logs, "Trailwarden", "enabler")
-	sessions := &flakySessions{inner: awsenv.NewAssumer(env.Management, sts.NewFromConfig(env.Management), "trailwarden")}
+	sessions := &flakySessions{inner: awsenv.NewAssumer(env.Management, sts.NewFromConfig(env.Management), enabler.SessionName)}
 	sq := sqs.NewFromConfig(auto)
-	h := &harness{t: t, env: env, res: res, sessions: sessions, metrics: metrics, logs: logs}
-	h.proc = &enabler.Processor{
-		Policy:    pol,
-		Directory: orgdir.New(organizations.NewFromConfig(env.Management)),
-		Sessions:  sessions,
-		NewEngine: func(cfg aws.Config) *converge.Engine {
-			return &converge.Engine{CloudTrail: cloudtrail.NewFromConfig(cfg), IAM: iam.NewFromConfig(cfg),
-				Logs: cloudwatchlogs.NewFromConfig(cfg), Region: cfg.Region}
-		},
-		Accounts:       &accounts.Store{DB: dynamodb.NewFromConfig(auto), Table: accountsTable},
-		Alerts:         &alert.Publisher{SNS: sns.NewFromConfig(auto), TopicARN: res.AlertsTopicARN},
-		Visibility:     nil, // backoff is exercised in unit tests; here records must come back at once
-		QueueURL:       res.RequestQueueURL,
-		Metrics:        metrics,
-		Logger:         telemetry.NewLogger(logs, "debug"),
-		OwnRoles:       []string{"OrganizationAccountAccessRole/trailwarden"},
-		EnableDeadline: time.Hour,
-	}
+	h := &harness{t: t, env: env, res: res, sessions: sessions, logs: logs}
+	h.proc = flow.Enabler(env.Management, auto, res, pol, flow.EnablerOptions{Sessions: sessions, Out: logs})
+	h.metrics = h.proc.Metrics
 	h.mapping = &eventsource.Mapping{SQS: sq, QueueURL: res.RequestQueueURL, QueueARN: res.RequestQueueARN, Region: auto.Region, RetryNow: true}
 	return h
 }
