@@ -106,3 +106,8 @@ func (s SingleAccount) Describe(_ context.Context, id string) (orgdir.Account, e
 
 // Forget does nothing: there is no cache.
 func (SingleAccount) Forget(string) {}
+
+// List returns the one account (backfill and reconcile in single-account mode).
+func (s SingleAccount) List(context.Context) ([]orgdir.Account, error) {
+	return []orgdir.Account{{ID: s.ID, State: "ACTIVE"}}, nil
+}
