@@ -55,3 +55,39 @@ const (
 	// Organizations.
 	EnvSingleAccount = "TRAILWARDEN_SINGLE_ACCOUNT"
 )
+
+// The watchdog's settings, in addition to EnvLedgerTable, EnvIncidentsTable,
+// EnvStaleFloor, EnvCoalesceWindow, EnvNeverStartedAfter and EnvRepair.
+const (
+	// EnvEnabledRegions lists, comma-separated, the Regions a multi-Region
+	// trail must deliver from in every account (Regions enabled in all
+	// accounts); Regions seen in an account's ledger are watched anyway.
+	EnvEnabledRegions = "TRAILWARDEN_ENABLED_REGIONS"
+	// EnvScanSegments is the number of parallel segments of the watchdog's
+	// table scans.
+	EnvScanSegments = "TRAILWARDEN_SCAN_SEGMENTS"
+	// EnvDiagnoseConcurrency is how many member accounts the watchdog asks
+	// CloudTrail about at once.
+	EnvDiagnoseConcurrency = "TRAILWARDEN_DIAGNOSE_CONCURRENCY"
+	// EnvMaxDiagnoses caps the diagnoses of one watchdog pass (the rest wait
+	// for the next pass).
+	EnvMaxDiagnoses = "TRAILWARDEN_MAX_DIAGNOSES"
+	// EnvRediagnoseEvery is how often an open incident is diagnosed again
+	// (Go duration).
+	EnvRediagnoseEvery = "TRAILWARDEN_REDIAGNOSE_EVERY"
+	// EnvMassThreshold: when more account × Regions than this go silent in
+	// one pass, the watchdog raises one organization-wide incident instead
+	// of one per pair.
+	EnvMassThreshold = "TRAILWARDEN_MASS_THRESHOLD"
+)
+
+// Verifier settings in addition to the shared ones above.
+const (
+	// EnvObjectCheckSampleRate is the share of objects HeadObject checks
+	// when the object check is "sample" (a number in (0, 1]; default 0.01).
+	EnvObjectCheckSampleRate = "TRAILWARDEN_OBJECT_CHECK_SAMPLE_RATE"
+	// EnvVerifierBatchSize is the verifier's event source batch size; a
+	// smaller batch means the queue is drained and the ledger writer
+	// flushes everything (default 10).
+	EnvVerifierBatchSize = "TRAILWARDEN_VERIFIER_BATCH_SIZE"
+)

@@ -1,0 +1,367 @@
+package stacks
+
+import (
+	"github.com/trailwarden/trailwarden/shared/accounts"
+	"github.com/trailwarden/trailwarden/shared/ledger"
+
+	"fmt"
+	"strconv"
+
+	"github.com/aws/aws-cdk-go/awscdk/v2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsdynamodb"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsevents"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awseventstargets"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awskms"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awslambdaeventsources"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awssns"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awssnssubscriptions"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awssqs"
+	"github.com/aws/constructs-go/constructs/v10"
+	"github.com/aws/jsii-runtime-go"
+
+	"github.com/trailwarden/trailwarden/shared/settings"
+)
+
+// Function tuning. Queue visibility timeouts are VisibilityFactor × the
+// consuming function's timeout (AWS's guidance for SQS event sources).
+const (
+	VisibilityFactor = 6
+
+	EnablerTimeoutSeconds    = 300 // AssumeRole + converge at ~1 TPS per write API, with retries
+	VerifierTimeoutSeconds   = 60
+	ReconcilerTimeoutSeconds = 300
+	WatchdogTimeoutSeconds   = 240 // below the 5-minute schedule
+
+	// RequestMaxReceive is high: a new account's role may not be assumable
+	// for minutes after the account exists, so early attempts fail.
+	RequestMaxReceive  = 10
+	DeliveryMaxReceive = 5
+
+	RequestBatchSize      = 10
+	DeliveryBatchSize     = 10
+	EnablerMaxConcurrency = 5  // bounds parallel converges (CloudTrail write APIs are ~1 TPS per account)
+	VerifierMaxConcur     = 10 // bounds ledger write pressure
+)
+
+// Automation is the automation account's stack: the four functions, their
+// queues, the tables, the alerts topic, the central event bus, schedules,
+// alarms and the dashboard.
+type Automation struct {
+	awscdk.Stack
+	cfg *Config
+
+	RequestQueue, RequestDLQ    awssqs.Queue
+	DeliveryQueue, DeliveryDLQ  awssqs.Queue
+	Accounts, Ledger, Incidents awsdynamodb.Table
+	AlertsKey                   awskms.Key
+	Alerts                      awssns.Topic
+	Bus                         awsevents.EventBus
+	Enabler, Reconciler         *Function
+	Verifier, Watchdog          *Function
+	functions                   []*Function
+	dlqs                        map[string]awssqs.Queue
+}
+
+// NewAutomation builds the automation stack. assetDirs maps each function
+// name to its staged asset directory (StageAsset).
+func NewAutomation(scope constructs.Construct, id string, cfg *Config, assetDirs map[string]string, props *awscdk.StackProps) *Automation {
+	s := &Automation{Stack: awscdk.NewStack(scope, jsii.String(id), props), cfg: cfg, dlqs: map[string]awssqs.Queue{}}
+	s.queues()
+	s.tables()
+	s.alerts()
+	s.bus()
+	s.functionsFrom(assetDirs)
+	s.wiring()
+	s.permissions()
+	s.schedules()
+	s.alarms()
+	s.dashboard()
+	return s
+}
+
+func (s *Automation) queuePair(id string, visibility float64, maxReceive int) (awssqs.Queue, awssqs.Queue) {
+	dlq := awssqs.NewQueue(s.Stack, jsii.String(id+"DLQ"), &awssqs.QueueProps{
+		// SQS-managed SSE: SNS and EventBridge can write to it (the
+		// AWS-managed alias/aws/sqs key would refuse them).
+		Encryption:      awssqs.QueueEncryption_SQS_MANAGED,
+		EnforceSSL:      jsii.Bool(true),
+		RetentionPeriod: awscdk.Duration_Days(jsii.Number(14)),
+	})
+	q := awssqs.NewQueue(s.Stack, jsii.String(id), &awssqs.QueueProps{
+		Encryption:        awssqs.QueueEncryption_SQS_MANAGED,
+		EnforceSSL:        jsii.Bool(true),
+		VisibilityTimeout: awscdk.Duration_Seconds(jsii.Number(visibility)),
+		RetentionPeriod:   awscdk.Duration_Days(jsii.Number(4)),
+		DeadLetterQueue:   &awssqs.DeadLetterQueue{Queue: dlq, MaxReceiveCount: jsii.Number(float64(maxReceive))},
+	})
+	s.dlqs[id+"DLQ"] = dlq
+	return q, dlq
+}
+
+func (s *Automation) queues() {
+	s.RequestQueue, s.RequestDLQ = s.queuePair("Requests", VisibilityFactor*EnablerTimeoutSeconds, RequestMaxReceive)
+	s.DeliveryQueue, s.DeliveryDLQ = s.queuePair("Deliveries", VisibilityFactor*VerifierTimeoutSeconds, DeliveryMaxReceive)
+}
+
+func (s *Automation) table(id string, pk, sk string) awsdynamodb.Table {
+	props := &awsdynamodb.TableProps{
+		PartitionKey:                     &awsdynamodb.Attribute{Name: jsii.String(pk), Type: awsdynamodb.AttributeType_STRING},
+		BillingMode:                      awsdynamodb.BillingMode_PAY_PER_REQUEST,
+		PointInTimeRecoverySpecification: &awsdynamodb.PointInTimeRecoverySpecification{PointInTimeRecoveryEnabled: jsii.Bool(true)},
+		DeletionProtection:               jsii.Bool(true),
+		RemovalPolicy:                    awscdk.RemovalPolicy_RETAIN,
+	}
+	if sk != "" {
+		props.SortKey = &awsdynamodb.Attribute{Name: jsii.String(sk), Type: awsdynamodb.AttributeType_STRING}
+	}
+	return awsdynamodb.NewTable(s.Stack, jsii.String(id), props)
+}
+
+func (s *Automation) tables() {
+	s.Accounts = s.table("Accounts", accounts.KeyAttribute, "")
+	// One ledger item per account (see shared/ledger): no sort key.
+	s.Ledger = s.table("Ledger", ledger.KeyAttribute, "")
+	s.Incidents = s.table("Incidents", "IncidentId", "")
+}
+
+func (s *Automation) alerts() {
+	s.AlertsKey = awskms.NewKey(s.Stack, jsii.String("AlertsKey"), &awskms.KeyProps{
+		Description:       jsii.String("trailwarden: encrypts the alerts topic"),
+		EnableKeyRotation: jsii.Bool(true),
+		RemovalPolicy:     awscdk.RemovalPolicy_RETAIN,
+	})
+	// CloudWatch alarms publish to the encrypted topic.
+	s.AlertsKey.AddToResourcePolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+		Sid:        jsii.String("CloudWatchAlarms"),
+		Principals: &[]awsiam.IPrincipal{awsiam.NewServicePrincipal(jsii.String("cloudwatch.amazonaws.com"), nil)},
+		Actions:    jsii.Strings("kms:Decrypt", "kms:GenerateDataKey*"),
+		Resources:  jsii.Strings("*"),
+		Conditions: &map[string]any{"StringEquals": map[string]any{"aws:SourceAccount": s.Account()}},
+	}), jsii.Bool(false))
+	s.Alerts = awssns.NewTopic(s.Stack, jsii.String("Alerts"), &awssns.TopicProps{
+		DisplayName: jsii.String("trailwarden alerts"),
+		MasterKey:   s.AlertsKey,
+		EnforceSSL:  jsii.Bool(true),
+	})
+	for _, e := range s.cfg.Deployment.Alerts.Emails {
+		s.Alerts.AddSubscription(awssnssubscriptions.NewEmailSubscription(jsii.String(e), nil))
+	}
+	for _, u := range s.cfg.Deployment.Alerts.HTTPS {
+		s.Alerts.AddSubscription(awssnssubscriptions.NewUrlSubscription(jsii.String(u), &awssnssubscriptions.UrlSubscriptionProps{
+			Protocol: awssns.SubscriptionProtocol_HTTPS,
+		}))
+	}
+}
+
+// RequestEventPattern matches what the enabler acts on from the central bus:
+// Organizations events (forwarded from the management account) and trail
+// tamper events (forwarded from members).
+func RequestEventPattern() *awsevents.EventPattern {
+	return &awsevents.EventPattern{Source: jsii.Strings("aws.organizations", "aws.cloudtrail")}
+}
+
+func (s *Automation) bus() {
+	cfg := s.cfg
+	s.Bus = awsevents.NewEventBus(s.Stack, jsii.String("CentralBus"), &awsevents.EventBusProps{
+		// Physical name: the management account, the logging account and
+		// every member target this bus by ARN.
+		EventBusName: jsii.String(cfg.Deployment.Names.EventBus),
+		Description:  jsii.String("trailwarden: Organizations, tamper and digest events from the organization"),
+	})
+	if !cfg.Deployment.SingleAccount {
+		// Only principals of the organization's accounts may put events: the
+		// management account (Organizations events), the logging account
+		// (digest events) and members (tamper events).
+		s.Bus.AddToResourcePolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+			Sid:        jsii.String("OrganizationMembersPutEvents"),
+			Principals: &[]awsiam.IPrincipal{awsiam.NewStarPrincipal()},
+			Actions:    jsii.Strings("events:PutEvents"),
+			Resources:  &[]*string{s.Bus.EventBusArn()},
+			Conditions: &map[string]any{"StringEquals": map[string]any{"aws:PrincipalOrgID": cfg.OrgID}},
+		}))
+	}
+}
+
+func (s *Automation) functionsFrom(assetDirs map[string]string) {
+	cfg := s.cfg
+	d := cfg.Deployment
+	env := baseEnv(cfg)
+	env[settings.EnvAccountsTable] = s.Accounts.TableName()
+	env[settings.EnvLedgerTable] = s.Ledger.TableName()
+	env[settings.EnvIncidentsTable] = s.Incidents.TableName()
+	env[settings.EnvRequestQueueURL] = s.RequestQueue.QueueUrl()
+	env[settings.EnvAlertsTopicARN] = s.Alerts.TopicArn()
+	env[settings.EnvObjectCheck] = jsii.String(d.ObjectCheck)
+	env[settings.EnvCoalesceWindow] = jsii.String(d.Ledger.CoalesceWindow.String())
+	env[settings.EnvEnableDeadline] = jsii.String(d.EnableDeadline.String())
+	env[settings.EnvNeverStartedAfter] = jsii.String(d.NeverStartedAfter.String())
+	env[settings.EnvStaleFloor] = jsii.String(d.StaleFloor.String())
+	env[settings.EnvRepair] = jsii.String(strconv.FormatBool(d.RepairOn()))
+	if !d.SingleAccount {
+		env[settings.EnvOrgReaderRoleARN] = jsii.String(cfg.OrgReaderRoleARN())
+	}
+	retention := retentionByDays[d.LogRetentionDays]
+	mk := func(name string, timeout float64, reserved *float64, desc string) *Function {
+		f := NewFunction(s.Stack, capitalize(name), FunctionProps{
+			Name:                name,
+			AssetDir:            assetDirs[name],
+			Timeout:             awscdk.Duration_Seconds(jsii.Number(timeout)),
+			MemoryMB:            256,
+			Env:                 copyEnv(env),
+			LogRetention:        retention,
+			ReservedConcurrency: reserved,
+			Description:         desc,
+		})
+		s.functions = append(s.functions, f)
+		return f
+	}
+	s.Enabler = mk(FnEnabler, EnablerTimeoutSeconds, nil, "trailwarden: converges member accounts' trails")
+	s.Reconciler = mk(FnReconciler, ReconcilerTimeoutSeconds, jsii.Number(1), "trailwarden: enqueues every ACTIVE account")
+	s.Verifier = mk(FnVerifier, VerifierTimeoutSeconds, nil, "trailwarden: verifies CloudTrail deliveries, keeps the arrival ledger")
+	s.Watchdog = mk(FnWatchdog, WatchdogTimeoutSeconds, jsii.Number(1), "trailwarden: finds stale and never-started accounts, alerts, repairs")
+}
+
+func copyEnv(m map[string]*string) map[string]*string {
+	out := make(map[string]*string, len(m))
+	for k, v := range m {
+		out[k] = v
+	}
+	return out
+}
+
+func capitalize(s string) string {
+	if s == "" {
+		return s
+	}
+	return string(s[0]-'a'+'A') + s[1:]
+}
+
+func (s *Automation) wiring() {
+	cfg := s.cfg
+	s.Enabler.Fn.AddEventSource(awslambdaeventsources.NewSqsEventSource(s.RequestQueue, &awslambdaeventsources.SqsEventSourceProps{
+		BatchSize:               jsii.Number(RequestBatchSize),
+		ReportBatchItemFailures: jsii.Bool(true),
+		MaxConcurrency:          jsii.Number(EnablerMaxConcurrency),
+	}))
+	s.Verifier.Fn.AddEventSource(awslambdaeventsources.NewSqsEventSource(s.DeliveryQueue, &awslambdaeventsources.SqsEventSourceProps{
+		BatchSize:               jsii.Number(DeliveryBatchSize),
+		MaxBatchingWindow:       awscdk.Duration_Seconds(jsii.Number(5)),
+		ReportBatchItemFailures: jsii.Bool(true),
+		MaxConcurrency:          jsii.Number(VerifierMaxConcur),
+	}))
+	// The rules name the bus by its configured name (a fixed physical name
+	// every account already targets) and depend on it explicitly.
+	bus := awsevents.EventBus_FromEventBusName(s.Stack, jsii.String("CentralBusByName"), jsii.String(cfg.Deployment.Names.EventBus))
+	// Central bus → request queue (Organizations and tamper events).
+	requests := awsevents.NewRule(s.Stack, jsii.String("RequestEvents"), &awsevents.RuleProps{
+		EventBus:     bus,
+		Description:  jsii.String("trailwarden: Organizations and trail tamper events to the enabler"),
+		EventPattern: RequestEventPattern(),
+		Targets:      &[]awsevents.IRuleTarget{awseventstargets.NewSqsQueue(s.RequestQueue, nil)},
+	})
+	// Central bus → delivery queue (digest objects, from the logging account).
+	digests := awsevents.NewRule(s.Stack, jsii.String("DigestEvents"), &awsevents.RuleProps{
+		EventBus:     bus,
+		Description:  jsii.String("trailwarden: CloudTrail digest objects to the verifier"),
+		EventPattern: DigestEventPattern(cfg),
+		Targets:      &[]awsevents.IRuleTarget{awseventstargets.NewSqsQueue(s.DeliveryQueue, nil)},
+	})
+	requests.Node().AddDependency(s.Bus)
+	digests.Node().AddDependency(s.Bus)
+	// Deliveries topic (logging account) → delivery queue. The queue's owner
+	// subscribes, so no confirmation is needed; raw delivery stays off (the
+	// verifier reads the SNS envelope).
+	topicARN := cfg.DeliveriesTopicARN()
+	awssns.NewSubscription(s.Stack, jsii.String("DeliveriesSubscription"), &awssns.SubscriptionProps{
+		Topic:              awssns.Topic_FromTopicArn(s.Stack, jsii.String("DeliveriesTopic"), jsii.String(topicARN)),
+		Protocol:           awssns.SubscriptionProtocol_SQS,
+		Endpoint:           s.DeliveryQueue.QueueArn(),
+		RawMessageDelivery: jsii.Bool(false),
+		Region:             jsii.String(cfg.HomeRegion),
+	})
+	s.DeliveryQueue.AddToResourcePolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+		Sid:        jsii.String("DeliveriesTopic"),
+		Principals: &[]awsiam.IPrincipal{awsiam.NewServicePrincipal(jsii.String("sns.amazonaws.com"), nil)},
+		Actions:    jsii.Strings("sqs:SendMessage"),
+		Resources:  &[]*string{s.DeliveryQueue.QueueArn()},
+		Conditions: &map[string]any{"ArnEquals": map[string]any{"aws:SourceArn": topicARN}},
+	}))
+}
+
+// Table actions, named explicitly rather than through grant helpers so each
+// role shows exactly what its function does.
+var (
+	tableRead  = []string{"dynamodb:GetItem", "dynamodb:Query", "dynamodb:Scan"}
+	tableWrite = []string{"dynamodb:PutItem", "dynamodb:UpdateItem"}
+)
+
+func tableARNs(t awsdynamodb.Table) []*string {
+	return []*string{t.TableArn()}
+}
+
+func (s *Automation) permissions() {
+	cfg := s.cfg
+	d := cfg.Deployment
+	memberRole := []*string{jsii.String(cfg.MemberRoleARNPattern())}
+	assumeMember := map[string]any{"StringEquals": map[string]any{"aws:ResourceOrgID": cfg.OrgID}}
+	if d.SingleAccount {
+		memberRole = []*string{jsii.String(arn("iam", "", s.cfg.LoggingAccount, "role/"+cfg.MemberRole))}
+		assumeMember = nil
+	}
+	publish := func(f *Function) { s.Alerts.GrantPublish(f.Role) }
+
+	// enabler: converge members, record accounts, alert.
+	e := s.Enabler
+	e.Allow("AssumeMemberRole", []string{"sts:AssumeRole"}, memberRole, assumeMember)
+	e.Allow("AccountsTable", append(append([]string{}, tableRead[:2]...), tableWrite...), tableARNs(s.Accounts), nil)
+	if !d.SingleAccount {
+		e.Allow("AssumeOrgReader", []string{"sts:AssumeRole"}, []*string{jsii.String(cfg.OrgReaderRoleARN())}, nil)
+	}
+	publish(e)
+
+	// reconciler: list the organization (through the management account's
+	// read-only role), enqueue every ACTIVE account, compare with the table.
+	r := s.Reconciler
+	if !d.SingleAccount {
+		r.Allow("AssumeOrgReader", []string{"sts:AssumeRole"}, []*string{jsii.String(cfg.OrgReaderRoleARN())}, nil)
+	}
+	r.Allow("EnqueueRequests", []string{"sqs:SendMessage"}, []*string{s.RequestQueue.QueueArn()}, nil)
+	r.Allow("AccountsTable", append(append([]string{}, tableRead...), tableWrite...), tableARNs(s.Accounts), nil)
+	publish(r)
+
+	// verifier: ledger writes, membership reads, HEAD on log objects,
+	// findings.
+	v := s.Verifier
+	v.Allow("LedgerTable", append(append([]string{}, tableRead[:1]...), tableWrite...), tableARNs(s.Ledger), nil)
+	v.Allow("AccountsTableRead", tableRead, tableARNs(s.Accounts), nil)
+	if d.ObjectCheck != "none" {
+		v.Allow("HeadLogObjects", []string{"s3:GetObject"}, []*string{jsii.String(cfg.LogObjectsARN())}, nil)
+	}
+	publish(v)
+
+	// watchdog: read ledger and accounts, keep incidents, diagnose in
+	// members, alert, request repairs.
+	w := s.Watchdog
+	w.Allow("LedgerTableRead", tableRead, tableARNs(s.Ledger), nil)
+	w.Allow("AccountsTableRead", tableRead, tableARNs(s.Accounts), nil)
+	w.Allow("IncidentsTable", append(append([]string{}, tableRead...), append(tableWrite, "dynamodb:DeleteItem")...), tableARNs(s.Incidents), nil)
+	w.Allow("AssumeMemberRole", []string{"sts:AssumeRole"}, memberRole, assumeMember)
+	w.Allow("EnqueueRepairs", []string{"sqs:SendMessage"}, []*string{s.RequestQueue.QueueArn()}, nil)
+	publish(w)
+}
+
+func (s *Automation) schedules() {
+	d := s.cfg.Deployment
+	every := func(id string, dur float64, f *Function, desc string) {
+		awsevents.NewRule(s.Stack, jsii.String(id), &awsevents.RuleProps{
+			Description: jsii.String(desc),
+			Schedule:    awsevents.Schedule_Rate(awscdk.Duration_Minutes(jsii.Number(dur))),
+			Targets: &[]awsevents.IRuleTarget{awseventstargets.NewLambdaFunction(f.Fn, &awseventstargets.LambdaFunctionProps{
+				RetryAttempts: jsii.Number(2),
+			})},
+		})
+	}
+	every("ReconcileSchedule", d.Schedules.Reconcile.Minutes(), s.Reconciler, fmt.Sprintf("trailwarden: reconcile every %s", d.Schedules.Reconcile))
+	every("WatchdogSchedule", d.Schedules.Watchdog.Minutes(), s.Watchdog, fmt.Sprintf("trailwarden: watchdog every %s", d.Schedules.Watchdog))
+}

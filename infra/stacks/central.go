@@ -1,0 +1,281 @@
+package stacks
+
+import (
+	"github.com/aws/aws-cdk-go/awscdk/v2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsevents"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awseventstargets"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awskms"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awss3"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awssns"
+	"github.com/aws/constructs-go/constructs/v10"
+	"github.com/aws/jsii-runtime-go"
+)
+
+// Central is the logging account's stack (home Region): the central bucket
+// and its access-log bucket, the bucket's KMS key, the deliveries topic, and
+// the rule that forwards digest-object events to the central event bus.
+type Central struct {
+	awscdk.Stack
+	cfg       *Config
+	Key       awskms.Key
+	AccessLog awss3.Bucket
+	Bucket    awss3.Bucket
+	Topic     awssns.Topic
+	DigestFwd awsevents.Rule
+}
+
+// NewCentral builds the central stack.
+func NewCentral(scope constructs.Construct, id string, cfg *Config, props *awscdk.StackProps) *Central {
+	s := &Central{Stack: awscdk.NewStack(scope, jsii.String(id), props), cfg: cfg}
+	s.key()
+	s.buckets()
+	s.topic()
+	s.digestForwarding()
+	awscdk.NewCfnOutput(s.Stack, jsii.String("LogKeyArn"), &awscdk.CfnOutputProps{
+		Value:       s.Key.KeyArn(),
+		Description: jsii.String("Put this in the policy's trail.kms.keyArn"),
+	})
+	awscdk.NewCfnOutput(s.Stack, jsii.String("DeliveriesTopicArn"), &awscdk.CfnOutputProps{Value: s.Topic.TopicArn()})
+	return s
+}
+
+func (s *Central) key() {
+	cfg := s.cfg
+	s.Key = awskms.NewKey(s.Stack, jsii.String("LogKey"), &awskms.KeyProps{
+		Description:       jsii.String("trailwarden: encrypts CloudTrail log files in the central bucket"),
+		EnableKeyRotation: jsii.Bool(true),
+		Alias:             jsii.String("alias/trailwarden/" + cfg.TrailName),
+		RemovalPolicy:     awscdk.RemovalPolicy_RETAIN,
+	})
+	cloudtrail := awsiam.NewServicePrincipal(jsii.String("cloudtrail.amazonaws.com"), nil)
+	// CloudTrail encrypts each log file with a data key whose encryption
+	// context names the trail; only trailwarden's trail in the
+	// organization's accounts may ask for one.
+	s.Key.AddToResourcePolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+		Sid:        jsii.String("CloudTrailEncryptLogs"),
+		Principals: &[]awsiam.IPrincipal{cloudtrail},
+		Actions:    jsii.Strings("kms:GenerateDataKey*"),
+		Resources:  jsii.Strings("*"),
+		Conditions: &map[string]any{
+			"StringLike": map[string]any{
+				"kms:EncryptionContext:aws:cloudtrail:arn": trailARNPattern(cfg.TrailName),
+				"aws:SourceArn": trailARNPattern(cfg.TrailName),
+			},
+			"StringEquals": cfg.writerConditions(nil)["StringEquals"],
+		},
+	}), jsii.Bool(false))
+	s.Key.AddToResourcePolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+		Sid:        jsii.String("CloudTrailDescribeKey"),
+		Principals: &[]awsiam.IPrincipal{cloudtrail},
+		Actions:    jsii.Strings("kms:DescribeKey"),
+		Resources:  jsii.Strings("*"),
+	}), jsii.Bool(false))
+	if readers := cfg.Deployment.Bucket.Readers; len(readers) > 0 {
+		s.Key.AddToResourcePolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+			Sid:        jsii.String("ReadersDecryptLogs"),
+			Principals: arnPrincipals(readers),
+			Actions:    jsii.Strings("kms:Decrypt", "kms:ReEncryptFrom"),
+			Resources:  jsii.Strings("*"),
+			Conditions: &map[string]any{
+				"Null": map[string]any{"kms:EncryptionContext:aws:cloudtrail:arn": "false"},
+			},
+		}), jsii.Bool(false))
+	}
+}
+
+func arnPrincipals(arns []string) *[]awsiam.IPrincipal {
+	out := make([]awsiam.IPrincipal, 0, len(arns))
+	for _, a := range arns {
+		out = append(out, awsiam.NewArnPrincipal(jsii.String(a)))
+	}
+	return &out
+}
+
+func (s *Central) buckets() {
+	cfg := s.cfg
+	b := cfg.Deployment.Bucket
+	s.AccessLog = awss3.NewBucket(s.Stack, jsii.String("AccessLogs"), &awss3.BucketProps{
+		BlockPublicAccess: awss3.BlockPublicAccess_BLOCK_ALL(),
+		// Server access log delivery supports SSE-S3 only.
+		Encryption:      awss3.BucketEncryption_S3_MANAGED,
+		EnforceSSL:      jsii.Bool(true),
+		Versioned:       jsii.Bool(true),
+		ObjectOwnership: awss3.ObjectOwnership_BUCKET_OWNER_ENFORCED,
+		RemovalPolicy:   awscdk.RemovalPolicy_RETAIN,
+		LifecycleRules: &[]*awss3.LifecycleRule{{
+			Id:                                  jsii.String("expire-access-logs"),
+			Expiration:                          awscdk.Duration_Days(jsii.Number(float64(b.Lifecycle.AccessLogDays))),
+			NoncurrentVersionExpiration:         awscdk.Duration_Days(jsii.Number(30)),
+			AbortIncompleteMultipartUploadAfter: awscdk.Duration_Days(jsii.Number(7)),
+		}},
+	})
+
+	checkovSkip(s.AccessLog, "CKV_AWS_18", "This is the server access log bucket; logging it to itself would loop, and to another bucket would need a third bucket for the same question.")
+
+	rules := []*awss3.LifecycleRule{{
+		Id:                                  jsii.String("noncurrent-versions"),
+		NoncurrentVersionExpiration:         awscdk.Duration_Days(jsii.Number(float64(b.Lifecycle.NoncurrentDays))),
+		AbortIncompleteMultipartUploadAfter: awscdk.Duration_Days(jsii.Number(7)),
+	}}
+	if b.Lifecycle.GlacierIRDays > 0 || b.Lifecycle.ExpireDays > 0 {
+		r := &awss3.LifecycleRule{Id: jsii.String("age-log-files")}
+		if b.Lifecycle.GlacierIRDays > 0 {
+			r.Transitions = &[]*awss3.Transition{{
+				StorageClass:    awss3.StorageClass_GLACIER_INSTANT_RETRIEVAL(),
+				TransitionAfter: awscdk.Duration_Days(jsii.Number(float64(b.Lifecycle.GlacierIRDays))),
+			}}
+		}
+		if b.Lifecycle.ExpireDays > 0 {
+			r.Expiration = awscdk.Duration_Days(jsii.Number(float64(b.Lifecycle.ExpireDays)))
+		}
+		rules = append(rules, r)
+	}
+	props := &awss3.BucketProps{
+		// The one deliberate physical name: every member's trail names the
+		// bucket (the policy file's trail.bucket).
+		BucketName:             jsii.String(cfg.Bucket),
+		BlockPublicAccess:      awss3.BlockPublicAccess_BLOCK_ALL(),
+		Encryption:             awss3.BucketEncryption_KMS,
+		EncryptionKey:          s.Key,
+		BucketKeyEnabled:       jsii.Bool(true),
+		EnforceSSL:             jsii.Bool(true),
+		Versioned:              jsii.Bool(true),
+		ObjectOwnership:        awss3.ObjectOwnership_BUCKET_OWNER_ENFORCED,
+		ServerAccessLogsBucket: s.AccessLog,
+		ServerAccessLogsPrefix: jsii.String("central/"),
+		LifecycleRules:         &rules,
+		RemovalPolicy:          awscdk.RemovalPolicy_RETAIN,
+	}
+	if b.ObjectLock.Enabled {
+		props.ObjectLockEnabled = jsii.Bool(true)
+		days := awscdk.Duration_Days(jsii.Number(float64(b.ObjectLock.Days)))
+		if b.ObjectLock.Mode == "COMPLIANCE" {
+			props.ObjectLockDefaultRetention = awss3.ObjectLockRetention_Compliance(days)
+		} else {
+			props.ObjectLockDefaultRetention = awss3.ObjectLockRetention_Governance(days)
+		}
+	}
+	s.Bucket = awss3.NewBucket(s.Stack, jsii.String("Logs"), props)
+	// S3 → EventBridge, natively on AWS::S3::Bucket
+	// (NotificationConfiguration.EventBridgeConfiguration). BucketProps'
+	// EventBridgeEnabled would add CDK's notifications custom resource
+	// instead, which the emulator cannot run and which needs a Lambda.
+	cfnBucket := s.Bucket.Node().DefaultChild().(awss3.CfnBucket)
+	cfnBucket.AddPropertyOverride(jsii.String("NotificationConfiguration.EventBridgeConfiguration.EventBridgeEnabled"), jsii.Bool(true))
+
+	cloudtrail := awsiam.NewServicePrincipal(jsii.String("cloudtrail.amazonaws.com"), nil)
+	s.Bucket.AddToResourcePolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+		Sid:        jsii.String("CloudTrailAclCheck"),
+		Principals: &[]awsiam.IPrincipal{cloudtrail},
+		Actions:    jsii.Strings("s3:GetBucketAcl"),
+		Resources:  jsii.Strings(cfg.BucketARN()),
+		Conditions: &map[string]any{"StringLike": map[string]any{"aws:SourceArn": trailARNPattern(cfg.TrailName)}},
+	}))
+	s.Bucket.AddToResourcePolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+		Sid:        jsii.String("CloudTrailWrite"),
+		Principals: &[]awsiam.IPrincipal{cloudtrail},
+		Actions:    jsii.Strings("s3:PutObject"),
+		Resources:  jsii.Strings(cfg.LogObjectsARN()),
+		Conditions: toPtr(cfg.writerConditions(map[string]any{"s3:x-amz-acl": "bucket-owner-full-control"})),
+	}))
+	if d := cfg.Deployment; d.ObjectCheck != "none" && d.AutomationAccount != cfg.LoggingAccount {
+		// The verifier (automation account) HEADs log objects: HeadObject
+		// needs s3:GetObject; it returns no body, so no kms:Decrypt.
+		s.Bucket.AddToResourcePolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+			Sid:        jsii.String("VerifierHeadObject"),
+			Principals: &[]awsiam.IPrincipal{awsiam.NewAccountPrincipal(jsii.String(d.AutomationAccount))},
+			Actions:    jsii.Strings("s3:GetObject"),
+			Resources:  jsii.Strings(cfg.LogObjectsARN()),
+			Conditions: &map[string]any{"ArnLike": map[string]any{"aws:PrincipalArn": roleARNPattern(d.AutomationAccount, FnVerifier)}},
+		}))
+	}
+	if readers := cfg.Deployment.Bucket.Readers; len(readers) > 0 {
+		s.Bucket.AddToResourcePolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+			Sid:        jsii.String("ReadersList"),
+			Principals: arnPrincipals(readers),
+			Actions:    jsii.Strings("s3:ListBucket"),
+			Resources:  jsii.Strings(cfg.BucketARN()),
+		}))
+		s.Bucket.AddToResourcePolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+			Sid:        jsii.String("ReadersGet"),
+			Principals: arnPrincipals(readers),
+			Actions:    jsii.Strings("s3:GetObject"),
+			Resources:  jsii.Strings(cfg.LogObjectsARN()),
+		}))
+	}
+}
+
+func toPtr(m map[string]any) *map[string]any { return &m }
+
+func (s *Central) topic() {
+	cfg := s.cfg
+	// Not KMS-encrypted, deliberately: notifications carry only the bucket
+	// name and object keys, and an encrypted topic costs a KMS request per
+	// notification (see docs/deploy.md). TLS is enforced.
+	s.Topic = awssns.NewTopic(s.Stack, jsii.String("Deliveries"), &awssns.TopicProps{
+		// Physical name: every member's trail names this topic.
+		TopicName:   jsii.String(cfg.TopicName),
+		DisplayName: jsii.String("trailwarden CloudTrail deliveries"),
+		EnforceSSL:  jsii.Bool(true),
+	})
+	checkovSkip(s.Topic, "CKV_AWS_26", "Deliberately unencrypted: notifications carry only the bucket name and object keys, and a KMS-encrypted topic costs a KMS request per notification for every account and Region (docs/deploy.md, Decisions). TLS is enforced by the topic policy.")
+	s.Topic.AddToResourcePolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+		Sid:        jsii.String("CloudTrailPublish"),
+		Principals: &[]awsiam.IPrincipal{awsiam.NewServicePrincipal(jsii.String("cloudtrail.amazonaws.com"), nil)},
+		Actions:    jsii.Strings("sns:Publish"),
+		Resources:  jsii.Strings(cfg.DeliveriesTopicARN()),
+		Conditions: toPtr(cfg.writerConditions(nil)),
+	}))
+	if auto := cfg.Deployment.AutomationAccount; auto != cfg.LoggingAccount {
+		// The automation account subscribes its delivery queue (a
+		// subscription made by the queue's owner needs no confirmation).
+		s.Topic.AddToResourcePolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+			Sid:        jsii.String("AutomationSubscribe"),
+			Principals: &[]awsiam.IPrincipal{awsiam.NewAccountPrincipal(jsii.String(auto))},
+			Actions:    jsii.Strings("sns:Subscribe"),
+			Resources:  jsii.Strings(cfg.DeliveriesTopicARN()),
+			Conditions: &map[string]any{
+				"StringEquals": map[string]any{"sns:Protocol": "sqs"},
+				"StringLike":   map[string]any{"sns:Endpoint": arn("sqs", cfg.HomeRegion, auto, "*")},
+			},
+		}))
+	}
+}
+
+// digestForwarding sends S3 "Object Created" events for digest files to the
+// central event bus: SNS is not documented to announce digests, and digests
+// are the hourly heartbeat.
+func (s *Central) digestForwarding() {
+	cfg := s.cfg
+	role := awsiam.NewRole(s.Stack, jsii.String("ForwardRole"), &awsiam.RoleProps{
+		AssumedBy:   awsiam.NewServicePrincipal(jsii.String("events.amazonaws.com"), nil),
+		Description: jsii.String("trailwarden: forwards digest-object events to the central event bus"),
+	})
+	role.AddToPolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+		Sid:       jsii.String("PutToCentralBus"),
+		Actions:   jsii.Strings("events:PutEvents"),
+		Resources: jsii.Strings(cfg.EventBusARN()),
+	}))
+	s.DigestFwd = awsevents.NewRule(s.Stack, jsii.String("DigestObjects"), &awsevents.RuleProps{
+		Description:  jsii.String("trailwarden: CloudTrail digest objects created in the central bucket"),
+		EventPattern: DigestEventPattern(cfg),
+		Targets: &[]awsevents.IRuleTarget{awseventstargets.NewEventBus(
+			awsevents.EventBus_FromEventBusArn(s.Stack, jsii.String("CentralBus"), jsii.String(cfg.EventBusARN())),
+			&awseventstargets.EventBusProps{Role: role},
+		)},
+	})
+}
+
+// DigestEventPattern matches S3 "Object Created" events for CloudTrail
+// digest files in the central bucket.
+func DigestEventPattern(cfg *Config) *awsevents.EventPattern {
+	return &awsevents.EventPattern{
+		Source:     jsii.Strings("aws.s3"),
+		DetailType: jsii.Strings("Object Created"),
+		Detail: &map[string]any{
+			"bucket": map[string]any{"name": []string{cfg.Bucket}},
+			"object": map[string]any{"key": awsevents.Match_Wildcard(jsii.String("*CloudTrail-Digest*"))},
+		},
+	}
+}

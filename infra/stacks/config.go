@@ -1,0 +1,128 @@
+// Package stacks is trailwarden's CDK app: the central (logging account),
+// automation, management and member stacks, built from one validated
+// configuration (the policy file with its `deployment:` section).
+package stacks
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+
+	"github.com/trailwarden/trailwarden/shared/deployment"
+)
+
+// Facts are the values the stacks need from the policy file's organization
+// and trail sections: where things live and what the trails look like.
+type Facts struct {
+	OrgID             string
+	ManagementAccount string
+	LoggingAccount    string
+	// MemberRole is the role the enabler and watchdog assume in each member.
+	MemberRole string
+	// HomeRegion holds the central bucket, topic, key and the automation.
+	HomeRegion string
+
+	TrailName string
+	Bucket    string
+	// Prefix is the S3 key prefix ("" for none).
+	Prefix string
+	// TopicARN is the deliveries topic (logging account, home Region), which
+	// the central stack creates under TopicName.
+	TopicARN  string
+	TopicName string
+	// KMSKeyARN is the policy's trail.kms.keyArn: the key the central stack
+	// creates ("none" or "" until the first deploy has created it).
+	KMSKeyARN string
+	// OrganizationTrail: the policy's mode is organization-trail.
+	OrganizationTrail bool
+	// LogGroupNames are the CloudWatch Logs groups trails may deliver to in
+	// their own accounts (empty when no trail delivers to CloudWatch Logs).
+	LogGroupNames []string
+
+	topicAccount, topicRegion, keyAccount string
+}
+
+// Config is everything the app is built from.
+type Config struct {
+	Facts
+	Deployment *deployment.Deployment
+	// PolicyFile is the configuration file; it is bundled with every function.
+	PolicyFile string
+	// BuildDir holds <function>/bootstrap (make build).
+	BuildDir string
+}
+
+// Functions are the Lambda functions, in build/<name>/bootstrap.
+var Functions = []string{FnEnabler, FnReconciler, FnVerifier, FnWatchdog}
+
+// Function names: the folder under functions/ and build/, the construct id,
+// and the Service dimension of their metrics.
+const (
+	FnEnabler    = "enabler"
+	FnReconciler = "reconciler"
+	FnVerifier   = "verifier"
+	FnWatchdog   = "watchdog"
+)
+
+// Validate checks the combined configuration and reports every problem with
+// its field path.
+func (c *Config) Validate() error {
+	var p deployment.Problems
+	d := c.Deployment
+	if d == nil {
+		p.Addf("deployment", "missing")
+		return p.Err()
+	}
+	d.ValidateInto(&p)
+	if d.SingleAccount {
+		if d.AutomationAccount != c.LoggingAccount {
+			p.Addf("deployment.automationAccount", "single-account mode deploys everything into one account: it must equal organization.loggingAccount (%s), got %s", c.LoggingAccount, d.AutomationAccount)
+		}
+	} else if d.AutomationAccount == c.ManagementAccount {
+		p.Addf("deployment.automationAccount", "must not be the management account (%s): keep workloads out of it", c.ManagementAccount)
+	}
+	if len(d.Regions) > 0 {
+		home := false
+		for _, r := range d.Regions {
+			home = home || r == c.HomeRegion
+		}
+		if !home {
+			p.Addf("deployment.regions", "must include the home Region %s", c.HomeRegion)
+		}
+	}
+	switch {
+	case c.TopicARN == "" || c.TopicName == "":
+		p.Addf("trail.sns.topicArn", "is required by trailwarden: every delivery is verified through the deliveries topic, which the central stack creates")
+	case c.topicAccount != c.LoggingAccount || c.topicRegion != c.HomeRegion:
+		p.Addf("trail.sns.topicArn", "%q must be in the logging account %s and the home Region %s: the central stack creates it there", c.TopicARN, c.LoggingAccount, c.HomeRegion)
+	}
+	if c.keyAccount != "" && c.keyAccount != c.LoggingAccount {
+		p.Addf("trail.kms.keyArn", "%q must be the key the central stack creates in the logging account %s", c.KMSKeyARN, c.LoggingAccount)
+	}
+	if c.BuildDir == "" {
+		p.Addf("buildDir", "missing")
+	} else {
+		for _, fn := range Functions {
+			if _, err := os.Stat(filepath.Join(c.BuildDir, fn, "bootstrap")); err != nil {
+				p.Addf("buildDir", "%s/%s/bootstrap is missing: run `make build` first (%v)", c.BuildDir, fn, err)
+			}
+		}
+	}
+	if _, err := os.Stat(c.PolicyFile); err != nil {
+		p.Addf("config", "policy file: %v", err)
+	}
+	return p.Err()
+}
+
+// errorf keeps the error style of the package.
+func errorf(format string, args ...any) error { return fmt.Errorf("stacks: "+format, args...) }
+
+func sortedKeys[V any](m map[string]V) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	return keys
+}

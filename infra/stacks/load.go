@@ -1,0 +1,121 @@
+package stacks
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"slices"
+	"strings"
+
+	"github.com/trailwarden/trailwarden/shared/deployment"
+	"github.com/trailwarden/trailwarden/shared/policy"
+)
+
+// Load reads the configuration file (the policy file with its deployment
+// section), validates both sections and the rules that tie them together, and
+// reports every problem at once. Policy warnings are returned for the app to
+// surface as synth warnings.
+func Load(path, buildDir string) (*Config, []string, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, nil, fmt.Errorf("configuration: %w", err)
+	}
+	pol, err := policy.Parse(data)
+	if err != nil {
+		return nil, nil, fmt.Errorf("configuration %s: %w", path, err)
+	}
+	var problems []string
+	warnings, verr := pol.Validate(policy.ValidateOptions{})
+	var pp policy.Problems
+	if errors.As(verr, &pp) {
+		for _, p := range pp {
+			problems = append(problems, p.String())
+		}
+	} else if verr != nil {
+		problems = append(problems, verr.Error())
+	}
+	var warns []string
+	for _, w := range warnings {
+		warns = append(warns, w.String())
+	}
+	dep, err := deployment.Parse(data)
+	if err != nil {
+		return nil, warns, fmt.Errorf("configuration %s: %w", path, err)
+	}
+	cfg := FromPolicy(pol, dep)
+	cfg.PolicyFile = path
+	cfg.BuildDir = buildDir
+	if cfg.KMSKeyARN == "" || cfg.KMSKeyARN == policy.KMSNone {
+		warns = append(warns, "trail.kms.keyArn: trails will use SSE-S3 until it names the key TrailwardenCentral creates (its output LogKeyArn); see docs/deploy.md")
+	}
+	if err := cfg.Validate(); err != nil {
+		var ve *deployment.ValidationError
+		if errors.As(err, &ve) {
+			problems = append(problems, ve.Problems...)
+		} else {
+			problems = append(problems, err.Error())
+		}
+	}
+	if len(problems) > 0 {
+		return nil, warns, fmt.Errorf("configuration %s: %w", path, &deployment.ValidationError{Problems: problems})
+	}
+	return cfg, warns, nil
+}
+
+// FromPolicy takes the facts the stacks need from a parsed policy.
+func FromPolicy(pol *policy.Policy, dep *deployment.Deployment) *Config {
+	o := pol.Organization
+	t := pol.Trail
+	c := &Config{
+		Facts: Facts{
+			OrgID:             o.ID,
+			ManagementAccount: o.ManagementAccount,
+			LoggingAccount:    o.LoggingAccount,
+			MemberRole:        o.MemberRole,
+			HomeRegion:        o.HomeRegion,
+			TrailName:         t.Name,
+			Bucket:            t.S3.Bucket,
+			Prefix:            t.S3.KeyPrefix,
+			TopicARN:          t.SNS.TopicArn,
+			KMSKeyARN:         t.KMS.KeyArn,
+			OrganizationTrail: pol.Mode == policy.ModeOrganizationTrail,
+		},
+		Deployment: dep,
+	}
+	if a, err := policy.ParseARN(t.SNS.TopicArn); err == nil {
+		c.TopicName = a.Resource
+		c.topicAccount, c.topicRegion = a.Account, a.Region
+	}
+	if a, err := policy.ParseARN(t.KMS.KeyArn); err == nil {
+		c.keyAccount = a.Account
+	}
+	c.LogGroupNames = logGroups(pol)
+	return c
+}
+
+// logGroups lists every CloudWatch Logs group a trail may deliver to: the
+// base trail's and each override's, where delivery is enabled.
+func logGroups(pol *policy.Policy) []string {
+	var out []string
+	add := func(t *policy.Trail) {
+		if t != nil && t.CloudWatchLogs.Enabled && t.CloudWatchLogs.LogGroup != "" && !slices.Contains(out, t.CloudWatchLogs.LogGroup) {
+			out = append(out, t.CloudWatchLogs.LogGroup)
+		}
+	}
+	add(&pol.Trail)
+	for _, o := range pol.Overrides {
+		var t *policy.Trail
+		var err error
+		switch {
+		case o.Match.Account != "":
+			t, err = pol.Effective(o.Match.Account, nil)
+		case o.Match.OU != "":
+			t, err = pol.Effective(strings.Repeat("0", 12), []string{o.Match.OU})
+		}
+		if err == nil {
+			add(t)
+		}
+	}
+	slices.Sort(out)
+	return out
+}

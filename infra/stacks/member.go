@@ -1,0 +1,201 @@
+package stacks
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+
+	"github.com/aws/aws-cdk-go/awscdk/v2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsevents"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awseventstargets"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
+	"github.com/aws/constructs-go/constructs/v10"
+	"github.com/aws/jsii-runtime-go"
+
+	"github.com/trailwarden/trailwarden/shared/policy"
+)
+
+// TamperEventNames are the CloudTrail API calls on a trail that the tamper
+// guard forwards to the central bus.
+var TamperEventNames = []string{"StopLogging", "DeleteTrail", "UpdateTrail", "PutEventSelectors", "PutInsightSelectors", "RemoveTags"}
+
+// MemberTrailActions are the CloudTrail calls the enabler and the watchdog
+// make in a member account, on trailwarden's trail only. No DeleteTrail,
+// StopLogging: trailwarden never removes or stops a trail.
+var MemberTrailActions = []string{
+	"cloudtrail:CreateTrail", "cloudtrail:UpdateTrail", "cloudtrail:GetTrail", "cloudtrail:GetTrailStatus",
+	"cloudtrail:StartLogging", "cloudtrail:PutEventSelectors", "cloudtrail:GetEventSelectors",
+	"cloudtrail:PutInsightSelectors", "cloudtrail:GetInsightSelectors",
+	"cloudtrail:AddTags", "cloudtrail:RemoveTags", "cloudtrail:ListTags",
+}
+
+// MemberAccess is what trailwarden needs in each member account: its own
+// narrow member role, assumable only by the enabler's and watchdog's roles in
+// the automation account, and the tamper guard, an EventBridge rule that
+// forwards CloudTrail API calls on trails to the central bus.
+type MemberAccess struct {
+	constructs.Construct
+	Role        awsiam.Role
+	TamperGuard awsevents.Rule
+}
+
+// NewMemberAccess builds the member role and the tamper guard. Every ARN is
+// built with AWS::AccountId and AWS::Partition so one template serves every
+// account (the StackSet).
+func NewMemberAccess(scope constructs.Construct, id string, cfg *Config) *MemberAccess {
+	c := constructs.NewConstruct(scope, jsii.String(id))
+	m := &MemberAccess{Construct: c}
+	auto := cfg.Deployment.AutomationAccount
+	self := *awscdk.Aws_ACCOUNT_ID()
+
+	m.Role = awsiam.NewRole(c, jsii.String("MemberRole"), &awsiam.RoleProps{
+		// Physical name: the enabler and watchdog assume it by name in every
+		// account (organization.memberRole).
+		RoleName:    jsii.String(cfg.MemberRole),
+		Description: jsii.String("trailwarden: converges and diagnoses this account's trail"),
+		AssumedBy: awsiam.NewAccountPrincipal(jsii.String(auto)).WithConditions(&map[string]any{
+			"ArnLike": map[string]any{"aws:PrincipalArn": []string{roleARNPattern(auto, FnEnabler), roleARNPattern(auto, FnWatchdog)}},
+		}),
+		MaxSessionDuration: awscdk.Duration_Hours(jsii.Number(1)),
+	})
+	trail := arn("cloudtrail", cfg.HomeRegion, self, "trail/"+cfg.TrailName)
+	stmts := []awsiam.PolicyStatement{
+		awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+			Sid: jsii.String("OwnTrail"), Actions: jsii.Strings(MemberTrailActions...), Resources: jsii.Strings(trail),
+		}),
+		// DescribeTrails has no resource-level permission.
+		awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+			Sid: jsii.String("DescribeTrails"), Actions: jsii.Strings("cloudtrail:DescribeTrails"), Resources: jsii.Strings("*"),
+		}),
+	}
+	if len(cfg.LogGroupNames) > 0 {
+		logsRole := arn("iam", "", self, "role/"+policy.LogsRolePrefix+"*")
+		stmts = append(stmts,
+			awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+				Sid:       jsii.String("LogsDeliveryRole"),
+				Actions:   jsii.Strings("iam:CreateRole", "iam:GetRole", "iam:PutRolePolicy", "iam:GetRolePolicy", "iam:TagRole"),
+				Resources: jsii.Strings(logsRole),
+			}),
+			awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+				Sid:        jsii.String("PassLogsDeliveryRole"),
+				Actions:    jsii.Strings("iam:PassRole"),
+				Resources:  jsii.Strings(logsRole),
+				Conditions: &map[string]any{"StringEquals": map[string]any{"iam:PassedToService": "cloudtrail.amazonaws.com"}},
+			}),
+			awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+				Sid:       jsii.String("DescribeLogGroups"),
+				Actions:   jsii.Strings("logs:DescribeLogGroups"),
+				Resources: jsii.Strings(arn("logs", cfg.HomeRegion, self, "log-group:*")),
+			}),
+		)
+		var groups []string
+		for _, g := range cfg.LogGroupNames {
+			groups = append(groups, arn("logs", cfg.HomeRegion, self, "log-group:"+g), arn("logs", cfg.HomeRegion, self, "log-group:"+g+":*"))
+		}
+		stmts = append(stmts, awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+			Sid:       jsii.String("TrailLogGroups"),
+			Actions:   jsii.Strings("logs:CreateLogGroup", "logs:PutRetentionPolicy", "logs:TagResource"),
+			Resources: jsii.Strings(groups...),
+		}))
+	}
+	if cfg.OrganizationTrail {
+		// An organization trail is created in the management account and
+		// needs CloudTrail's service-linked role and a look at the
+		// organization (CloudTrail user guide, organization trails).
+		stmts = append(stmts,
+			awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+				Sid:        jsii.String("OrganizationTrailServiceLinkedRole"),
+				Actions:    jsii.Strings("iam:CreateServiceLinkedRole"),
+				Resources:  jsii.Strings(arn("iam", "", self, "role/aws-service-role/cloudtrail.amazonaws.com/*")),
+				Conditions: &map[string]any{"StringEquals": map[string]any{"iam:AWSServiceName": "cloudtrail.amazonaws.com"}},
+			}),
+			awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+				Sid:       jsii.String("OrganizationTrailOrganization"),
+				Actions:   jsii.Strings("organizations:DescribeOrganization", "organizations:ListAWSServiceAccessForOrganization"),
+				Resources: jsii.Strings("*"),
+			}),
+		)
+	}
+	awsiam.NewPolicy(c, jsii.String("MemberPolicy"), &awsiam.PolicyProps{
+		Statements: &stmts,
+		Roles:      &[]awsiam.IRole{m.Role},
+	})
+
+	// Tamper guard. EventBridge has these events only while a trail logs
+	// management events in this account (trailwarden's does).
+	fwd := awsiam.NewRole(c, jsii.String("TamperForwardRole"), &awsiam.RoleProps{
+		AssumedBy:   awsiam.NewServicePrincipal(jsii.String("events.amazonaws.com"), nil),
+		Description: jsii.String("trailwarden: forwards trail tamper events to the central bus"),
+	})
+	fwd.AddToPolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+		Sid: jsii.String("PutToCentralBus"), Actions: jsii.Strings("events:PutEvents"), Resources: jsii.Strings(cfg.EventBusARN()),
+	}))
+	m.TamperGuard = awsevents.NewRule(c, jsii.String("TamperGuard"), &awsevents.RuleProps{
+		Description:  jsii.String("trailwarden: CloudTrail API calls that stop or change a trail"),
+		EventPattern: TamperEventPattern(),
+		Targets: &[]awsevents.IRuleTarget{awseventstargets.NewEventBus(
+			awsevents.EventBus_FromEventBusArn(c, jsii.String("CentralBus"), jsii.String(cfg.EventBusARN())),
+			&awseventstargets.EventBusProps{Role: fwd},
+		)},
+	})
+	return m
+}
+
+// TamperEventPattern matches CloudTrail API calls that stop or change a
+// trail. The trail is not filtered here (its name sits in different request
+// fields per call); the enabler decides.
+func TamperEventPattern() *awsevents.EventPattern {
+	return &awsevents.EventPattern{
+		Source:     jsii.Strings("aws.cloudtrail"),
+		DetailType: jsii.Strings("AWS API Call via CloudTrail"),
+		Detail: &map[string]any{
+			"eventSource": []string{"cloudtrail.amazonaws.com"},
+			"eventName":   TamperEventNames,
+		},
+	}
+}
+
+// Member is a stack holding MemberAccess: deployed as a plain stack in the
+// management account (a service-managed StackSet never deploys there) and in
+// single-account mode.
+type Member struct {
+	awscdk.Stack
+	Access *MemberAccess
+}
+
+// NewMember builds the member stack.
+func NewMember(scope constructs.Construct, id string, cfg *Config, props *awscdk.StackProps) *Member {
+	s := &Member{Stack: awscdk.NewStack(scope, jsii.String(id), props)}
+	s.Access = NewMemberAccess(s.Stack, "Access", cfg)
+	return s
+}
+
+// MemberTemplateBody synthesizes MemberAccess alone, in a throwaway app with
+// no bootstrap requirements (no assets, no BootstrapVersion rule), and
+// returns the template as compact JSON for the StackSet's TemplateBody.
+func MemberTemplateBody(cfg *Config) (string, error) {
+	dir, err := os.MkdirTemp("", "trailwarden-member-")
+	if err != nil {
+		return "", fmt.Errorf("member template: %w", err)
+	}
+	defer os.RemoveAll(dir)
+	app := awscdk.NewApp(&awscdk.AppProps{
+		Outdir:             jsii.String(dir),
+		AnalyticsReporting: jsii.Bool(false),
+		Context: &map[string]any{
+			"aws:cdk:enable-path-metadata": false,
+			"aws:cdk:version-reporting":    false,
+		},
+	})
+	stack := awscdk.NewStack(app, jsii.String("TrailwardenMemberStackSet"), &awscdk.StackProps{
+		Synthesizer: awscdk.NewDefaultStackSynthesizer(&awscdk.DefaultStackSynthesizerProps{GenerateBootstrapVersionRule: jsii.Bool(false)}),
+		Description: jsii.String("trailwarden member access (StackSet instance)"),
+	})
+	NewMemberAccess(stack, "Access", cfg)
+	tmpl := app.Synth(nil).GetStackArtifact(stack.ArtifactId()).Template()
+	b, err := json.Marshal(tmpl)
+	if err != nil {
+		return "", fmt.Errorf("member template: %w", err)
+	}
+	return string(b), nil
+}

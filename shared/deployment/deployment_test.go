@@ -1,0 +1,176 @@
+package deployment
+
+import (
+	"errors"
+	"os"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestParseFull(t *testing.T) {
+	data, err := os.ReadFile("testdata/full.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	d, err := Parse(data)
+	if err != nil {
+		t.Fatalf("Parse: %v", err)
+	}
+	if err := d.Validate(); err != nil {
+		t.Fatalf("Validate: %v", err)
+	}
+	checks := []struct {
+		name      string
+		got, want any
+	}{
+		{"automationAccount", d.AutomationAccount, "222222222222"},
+		{"regions", strings.Join(d.Regions, ","), "us-east-1,eu-west-1"},
+		{"reconcile", d.Schedules.Reconcile.Duration, 6 * time.Hour},
+		{"watchdog", d.Schedules.Watchdog.Duration, 5 * time.Minute},
+		{"coalesce", d.Ledger.CoalesceWindow.Duration, 2 * time.Minute},
+		{"objectCheck", d.ObjectCheck, ObjectCheckAll},
+		{"repair", d.RepairOn(), false},
+		{"retention", d.LogRetentionDays, 365},
+		{"objectLockMode", d.Bucket.ObjectLock.Mode, "COMPLIANCE"},
+		{"noncurrent", d.Bucket.Lifecycle.NoncurrentDays, 30},
+		{"bus", d.Names.EventBus, "tw-bus"},
+		{"reader role", d.Names.OrgReaderRole, "TwOrgReader"},
+	}
+	for _, c := range checks {
+		if c.got != c.want {
+			t.Errorf("%s = %v, want %v", c.name, c.got, c.want)
+		}
+	}
+}
+
+func TestParseDefaults(t *testing.T) {
+	d, err := Parse([]byte("deployment:\n  automationAccount: '111111111111'\n  regions: [us-east-1]\n  singleAccount: true\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := d.Validate(); err != nil {
+		t.Fatalf("Validate: %v", err)
+	}
+	if d.Schedules.Reconcile.Duration != DefaultReconcileEvery || d.Schedules.Watchdog.Duration != DefaultWatchdogEvery ||
+		d.ObjectCheck != DefaultObjectCheck || !d.RepairOn() || d.LogRetentionDays != DefaultLogRetentionDays ||
+		d.Bucket.WriterScope != WriterScopeOrganization || d.Names.EventBus != DefaultEventBusName ||
+		d.Names.OrgReaderRole != DefaultOrgReaderRoleName || d.StaleFloor.Duration != DefaultStaleFloor {
+		t.Errorf("defaults not applied: %+v", d)
+	}
+}
+
+func TestParseErrors(t *testing.T) {
+	tests := []struct {
+		name, in, want string
+	}{
+		{"no section", "organization: {}\n", "no `deployment:` section"},
+		{"unknown key", "deployment:\n  automationAcount: '1'\n", "automationAcount"},
+		{"bad duration", "deployment:\n  schedules: {watchdog: often}\n", `"often" is not a duration`},
+		{"not yaml", "deployment: [\n", "parse"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := Parse([]byte(tt.in))
+			if err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Fatalf("Parse error = %v, want it to mention %q", err, tt.want)
+			}
+		})
+	}
+}
+
+// TestValidateReportsEveryProblem checks that one Validate names every bad
+// field with its path.
+func TestValidateReportsEveryProblem(t *testing.T) {
+	in := `deployment:
+  automationAccount: "12"
+  regions: [us-east-1, us-east-1, mars-1]
+  alerts:
+    emails: ["Sec Ops <secops@example.com>"]
+    https: ["http://insecure.example.com"]
+  schedules: {reconcile: 30s, watchdog: 90s}
+  objectCheck: some
+  staleFloor: 10m
+  logRetentionDays: 42
+  logLevel: loud
+  bucket:
+    objectLock: {enabled: true, mode: STRICT}
+    lifecycle: {glacierInstantRetrievalDays: 10, expireDays: 5}
+    readers: ["arn:aws:s3:::nope"]
+    writerScope: accounts
+  memberRoleStackSet: {targets: [ou-bad]}
+  names: {eventBus: default, orgReaderRole: "has space"}
+`
+	d, err := Parse([]byte(in))
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = d.Validate()
+	var ve *ValidationError
+	if !errors.As(err, &ve) {
+		t.Fatalf("Validate = %v, want *ValidationError", err)
+	}
+	for _, path := range []string{
+		"deployment.automationAccount:",
+		"deployment.regions[1]:",
+		"deployment.regions[2]:",
+		"deployment.alerts.emails[0]:",
+		"deployment.alerts.https[0]:",
+		"deployment.schedules.reconcile:",
+		"deployment.schedules.watchdog:",
+		"deployment.objectCheck:",
+		"deployment.staleFloor:",
+		"deployment.logRetentionDays:",
+		"deployment.logLevel:",
+		"deployment.bucket.objectLock.mode:",
+		"deployment.bucket.objectLock.days:",
+		"deployment.bucket.lifecycle.expireDays:",
+		"deployment.bucket.lifecycle.glacierInstantRetrievalDays:",
+		"deployment.bucket.readers[0]:",
+		"deployment.bucket.writerAccounts:",
+		"deployment.memberRoleStackSet.targets[0]:",
+		"deployment.names.eventBus:",
+		"deployment.names.orgReaderRole:",
+	} {
+		found := false
+		for _, p := range ve.Problems {
+			if strings.HasPrefix(p, path) {
+				found = true
+			}
+		}
+		if !found {
+			t.Errorf("no problem reported for %s; got:\n%s", path, err)
+		}
+	}
+}
+
+func TestSingleAccountNeedsNoStackSetTargets(t *testing.T) {
+	base := "deployment:\n  automationAccount: '111111111111'\n  regions: [us-east-1]\n"
+	d, _ := Parse([]byte(base))
+	if err := d.Validate(); err == nil || !strings.Contains(err.Error(), "memberRoleStackSet.targets") {
+		t.Errorf("organization mode without targets: %v", err)
+	}
+	d, _ = Parse([]byte(base + "  singleAccount: true\n"))
+	if err := d.Validate(); err != nil {
+		t.Errorf("single-account mode: %v", err)
+	}
+}
+
+// FuzzParse: Parse and Validate never panic, and a parse that succeeds
+// always has its defaults filled in.
+func FuzzParse(f *testing.F) {
+	if data, err := os.ReadFile("testdata/full.yaml"); err == nil {
+		f.Add(data)
+	}
+	f.Add([]byte("deployment:\n  regions: [us-east-1]\n"))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		d, err := Parse(data)
+		if err != nil {
+			return
+		}
+		_ = d.Validate()
+		if d.Schedules.Watchdog.Duration == 0 || d.ObjectCheck == "" || d.Names.EventBus == "" {
+			t.Fatalf("defaults missing after a successful parse: %+v", d)
+		}
+	})
+}
