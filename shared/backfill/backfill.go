@@ -103,9 +103,9 @@ func Enqueue(ctx context.Context, q SendBatchAPI, queueURL, reason string, accts
 	return sent, nil
 }
 
-// Converger converges one account (enabler.Processor).
+// Converger converges one listed account (enabler.Processor).
 type Converger interface {
-	ConvergeAccount(ctx context.Context, account, joinedVia, why string) (*enabler.Outcome, error)
+	ConvergeListed(ctx context.Context, a orgdir.Account, why string) (*enabler.Outcome, error)
 }
 
 var _ Converger = (*enabler.Processor)(nil)
@@ -173,7 +173,7 @@ func Direct(ctx context.Context, c Converger, accts []orgdir.Account, workers in
 			for i := range jobs {
 				a := accts[i]
 				start := time.Now()
-				out, err := c.ConvergeAccount(ctx, a.ID, a.Joined, workitem.ReasonBackfill)
+				out, err := c.ConvergeListed(ctx, a, workitem.ReasonBackfill)
 				r := Result{Account: a.ID, Name: a.Name, Duration: time.Since(start)}
 				if out != nil {
 					r.Status = out.Status

@@ -44,6 +44,7 @@ import (
 // Directory answers what the enabler asks Organizations.
 type Directory interface {
 	Describe(ctx context.Context, id string) (orgdir.Account, error)
+	Path(ctx context.Context, id string) ([]string, error)
 	Forget(id string)
 }
 
@@ -202,7 +203,6 @@ func (p *Processor) enable(ctx context.Context, rec events.SQSMessage, account, 
 // A nil Outcome with an error means the account could not even be looked
 // up.
 func (p *Processor) ConvergeAccount(ctx context.Context, account, joinedVia, why string) (*Outcome, error) {
-	log := p.log().With("account", account)
 	if err := p.Accounts.Seen(ctx, account, strings.ToLower(joinedVia), "", nil); err != nil {
 		return nil, err
 	}
@@ -210,6 +210,27 @@ func (p *Processor) ConvergeAccount(ctx context.Context, account, joinedVia, why
 	if err != nil {
 		return nil, err
 	}
+	return p.convergeKnown(ctx, info, why)
+}
+
+// ConvergeListed converges an account already described by ListAccounts
+// (backfill): only its OU path is looked up, which saves a DescribeAccount
+// per account against Organizations' low request rate.
+func (p *Processor) ConvergeListed(ctx context.Context, a orgdir.Account, why string) (*Outcome, error) {
+	if err := p.Accounts.Seen(ctx, a.ID, strings.ToLower(a.Joined), a.Name, nil); err != nil {
+		return nil, err
+	}
+	path, err := p.Directory.Path(ctx, a.ID)
+	if err != nil {
+		return nil, err
+	}
+	a.OUPath = path
+	return p.convergeKnown(ctx, a, why)
+}
+
+func (p *Processor) convergeKnown(ctx context.Context, info orgdir.Account, why string) (*Outcome, error) {
+	account := info.ID
+	log := p.log().With("account", account)
 	out := &Outcome{Account: account, Name: info.Name, OUPath: info.OUPath}
 	if !info.Active() {
 		log.InfoContext(ctx, "account skipped", "state", info.State)

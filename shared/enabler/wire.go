@@ -104,6 +104,9 @@ func (s SingleAccount) Describe(_ context.Context, id string) (orgdir.Account, e
 	return orgdir.Account{ID: id, State: "ACTIVE"}, nil
 }
 
+// Path is empty: the one account sits under no OU.
+func (SingleAccount) Path(context.Context, string) ([]string, error) { return nil, nil }
+
 // Forget does nothing: there is no cache.
 func (SingleAccount) Forget(string) {}
 
