@@ -1,0 +1,43 @@
+// Command watchdog is the watchdog Lambda function: on its schedule
+// (EventBridge, every 5 minutes) it runs one pass over the arrival ledger
+// and the accounts table and raises or resolves incidents. The logic lives
+// in shared/watchdog.
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"time"
+
+	"github.com/aws/aws-lambda-go/events"
+	"github.com/aws/aws-lambda-go/lambda"
+
+	"github.com/trailwarden/trailwarden/shared/awsenv"
+	"github.com/trailwarden/trailwarden/shared/watchdog"
+)
+
+func main() {
+	ctx := context.Background()
+	cfg, err := watchdog.LoadConfig(os.Getenv)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "watchdog:", err)
+		os.Exit(1)
+	}
+	home, err := awsenv.Load(ctx, "")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "watchdog:", err)
+		os.Exit(1)
+	}
+	w, err := watchdog.New(ctx, cfg, home, os.Stdout)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "watchdog:", err)
+		os.Exit(1)
+	}
+	lambda.Start(func(ctx context.Context, _ events.CloudWatchEvent) error {
+		// The pass judges silence against the wall clock, not the event's
+		// scheduled time: a delayed invocation must not look back in time.
+		_, err := w.Run(ctx, time.Now())
+		return err
+	})
+}

@@ -1,0 +1,71 @@
+package watchdog
+
+import (
+	"context"
+	"fmt"
+	"io"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/cloudtrail"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/sns"
+	"github.com/aws/aws-sdk-go-v2/service/sqs"
+	"github.com/aws/aws-sdk-go-v2/service/sts"
+
+	"github.com/trailwarden/trailwarden/shared/accounts"
+	"github.com/trailwarden/trailwarden/shared/alert"
+	"github.com/trailwarden/trailwarden/shared/awsenv"
+	"github.com/trailwarden/trailwarden/shared/incident"
+	"github.com/trailwarden/trailwarden/shared/ledger"
+	"github.com/trailwarden/trailwarden/shared/policy"
+	"github.com/trailwarden/trailwarden/shared/telemetry"
+)
+
+// SessionName is the role session the watchdog uses in member accounts
+// (the enabler's loop guard recognises trailwarden's own sessions by it).
+const SessionName = "trailwarden"
+
+// New builds a watchdog from validated configuration and the function's own
+// AWS configuration (home). Logs and metrics go to out (stdout in Lambda).
+// `trailwarden invoke watchdog` calls it the same way.
+func New(ctx context.Context, cfg Config, home aws.Config, out io.Writer) (*Watchdog, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	pol, err := policy.Load(cfg.PolicyFile)
+	if err != nil {
+		return nil, fmt.Errorf("%w: load %s: %w", ErrNoPolicy, cfg.PolicyFile, err)
+	}
+	if _, err := pol.Validate(policy.ValidateOptions{}); err != nil {
+		return nil, fmt.Errorf("%w: %s is invalid: %w", ErrNoPolicy, cfg.PolicyFile, err)
+	}
+	db := dynamodb.NewFromConfig(home)
+	cad := DefaultCadence()
+	cad.Floor = orDefault(cfg.StaleFloor, DefaultStaleFloor)
+	cad.Coalesce = orDefault(cfg.CoalesceWindow, DefaultCoalesceWindow)
+	w := &Watchdog{
+		Policy:    pol,
+		Accounts:  &accounts.Store{DB: db, Table: cfg.AccountsTable},
+		Ledger:    &ledger.Reader{DB: db, Table: cfg.LedgerTable},
+		Incidents: &incident.Store{DB: db, Table: cfg.IncidentsTable},
+		Sessions:  awsenv.NewAssumer(home, sts.NewFromConfig(home), SessionName),
+		NewTrail:  func(c aws.Config) TrailAPI { return cloudtrail.NewFromConfig(c) },
+		Alerts:    &alert.Publisher{SNS: sns.NewFromConfig(home), TopicARN: cfg.AlertsTopicARN},
+		Repair:    cfg.Repair,
+		Metrics:   telemetry.NewMetrics(out, cfg.MetricsNamespace, "watchdog"),
+		Logger:    telemetry.NewLogger(out, cfg.LogLevel).With("function", "watchdog"),
+
+		Cadence:             cad,
+		EnabledRegions:      cfg.EnabledRegions,
+		NeverStartedAfter:   cfg.NeverStartedAfter,
+		RediagnoseEvery:     cfg.RediagnoseEvery,
+		ScanSegments:        cfg.ScanSegments,
+		DiagnoseConcurrency: cfg.DiagnoseConcurrency,
+		MaxDiagnoses:        cfg.MaxDiagnoses,
+		MassThreshold:       cfg.MassThreshold,
+	}
+	if cfg.Repair {
+		w.Requests, w.RequestQueueURL = sqs.NewFromConfig(home), cfg.RequestQueueURL
+	}
+	return w, nil
+}
