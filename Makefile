@@ -51,6 +51,7 @@ build/%/bootstrap: $(GO_SOURCES)
 ## ---- test ----------------------------------------------------------------
 # Everything CI runs. .ci/run calls exactly `make test`.
 test: tools build vet test-emulator test-go
+	$(MAKE) --no-print-directory test-infra INFRA_GO_TEST=
 
 # The moto fidelity patches: each gap's AWS behaviour (patched) and upstream quirk (unpatched).
 test-emulator: $(VENV_STAMP)
@@ -80,6 +81,8 @@ fuzz:
 	  for target in $$($(GO) test -list '^Fuzz' $$pkg | grep -E '^Fuzz' || true); do \
 	    echo "== $$pkg $$target"; $(GO) test -run '^$$' -fuzz "^$$target$$" -fuzztime $(FUZZTIME) $$pkg; \
 	  done; done
+
+include infra/infra.mk
 
 clean:
 	rm -rf build cdk.out .test-output.log

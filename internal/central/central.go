@@ -101,7 +101,9 @@ func Provision(ctx context.Context, logging, automation aws.Config, loggingAccou
 	}
 	r.KMSKeyARN = aws.ToString(key.KeyMetadata.Arn)
 
-	// Bucket with CloudTrail's bucket policy, TLS only.
+	// Bucket with CloudTrail's bucket policy. The CDK app's bucket also denies
+	// any request without TLS (aws:SecureTransport); the emulator speaks plain
+	// HTTP and moto evaluates that Deny, so it is left out here.
 	s3c := s3.NewFromConfig(logging, awsenv.S3Options(logging))
 	cb := &s3.CreateBucketInput{Bucket: aws.String(spec.Bucket)}
 	if region != "us-east-1" {
@@ -129,9 +131,6 @@ func Provision(ctx context.Context, logging, automation aws.Config, loggingAccou
 				"Condition": map[string]any{
 					"StringEquals": map[string]any{"s3:x-amz-acl": "bucket-owner-full-control", "aws:SourceOrgID": spec.OrganizationID},
 					"StringLike":   map[string]any{"aws:SourceArn": trailARNs}}},
-			map[string]any{"Sid": "DenyInsecureTransport", "Effect": "Deny", "Principal": "*",
-				"Action": "s3:*", "Resource": []string{bucketARN, bucketARN + "/*"},
-				"Condition": map[string]any{"Bool": map[string]any{"aws:SecureTransport": "false"}}},
 		},
 	})
 	if _, err := s3c.PutBucketPolicy(ctx, &s3.PutBucketPolicyInput{Bucket: aws.String(spec.Bucket), Policy: aws.String(bucketPolicy)}); err != nil {

@@ -193,13 +193,16 @@ func (s *Store) Converged(ctx context.Context, id string, r Converge) error {
 	if len(r.OUPath) > 0 {
 		set["OUPath"] = r.OUPath
 	}
+	if r.Name != "" {
+		set["Name"] = r.Name
+	}
 	return s.update(ctx, id, set, map[string]any{"FirstSeenAt": now, "EnabledAt": now}, "")
 }
 
 // Converge is what a successful converge leaves in the table.
 type Converge struct {
-	TrailARN, PolicyHash, HomeRegion, ReportJSON string
-	OUPath                                       []string
+	TrailARN, PolicyHash, HomeRegion, ReportJSON, Name string
+	OUPath                                             []string
 }
 
 // Failed records a failed attempt; status stays pending while retries go on

@@ -126,7 +126,7 @@ type Result struct {
 // Summary counts results by status.
 type Summary struct {
 	Total, Enabled, Created, Changed, Unchanged, Excluded, Skipped, Failed int
-	Elapsed                                                          time.Duration
+	Elapsed                                                                time.Duration
 }
 
 // Summarize counts results.

@@ -256,7 +256,7 @@ func (p *Processor) convergeKnown(ctx context.Context, info orgdir.Account, why 
 	repJSON, _ := json.Marshal(rep)
 	if err := p.Accounts.Converged(ctx, account, accounts.Converge{
 		TrailARN: rep.TrailARN, PolicyHash: trail.Hash(), HomeRegion: p.Policy.Organization.HomeRegion,
-		ReportJSON: string(repJSON), OUPath: info.OUPath,
+		ReportJSON: string(repJSON), OUPath: info.OUPath, Name: info.Name,
 	}); err != nil {
 		return out, err
 	}

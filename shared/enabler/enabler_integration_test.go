@@ -32,7 +32,6 @@ import (
 
 func TestMain(m *testing.M) { emulator.RunTests(m) }
 
-
 type harness struct {
 	t        *testing.T
 	env      *emulator.Env

@@ -1,0 +1,104 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/sts"
+
+	"github.com/trailwarden/trailwarden/shared/awsenv"
+	"github.com/trailwarden/trailwarden/shared/converge"
+	"github.com/trailwarden/trailwarden/shared/enabler"
+	"github.com/trailwarden/trailwarden/shared/orgdir"
+	"github.com/trailwarden/trailwarden/shared/policy"
+	"github.com/trailwarden/trailwarden/shared/settings"
+)
+
+// deployFlags are the names of a deployed trailwarden, from flags or the
+// same environment variables the functions read.
+type deployFlags struct {
+	policyFile, accountsTable, ledgerTable, incidentsTable, requestQueueURL, alertsTopicARN, orgReaderRoleARN string
+	region                                                                                                    string
+}
+
+func (d *deployFlags) register(fs *flag.FlagSet, env *cmdEnv) {
+	fs.StringVar(&d.policyFile, "policy", env.getenv(settings.EnvPolicyFile), "policy file (env "+settings.EnvPolicyFile+")")
+	fs.StringVar(&d.accountsTable, "accounts-table", env.getenv(settings.EnvAccountsTable), "accounts table (env "+settings.EnvAccountsTable+")")
+	fs.StringVar(&d.ledgerTable, "ledger-table", env.getenv(settings.EnvLedgerTable), "ledger table (env "+settings.EnvLedgerTable+")")
+	fs.StringVar(&d.incidentsTable, "incidents-table", env.getenv(settings.EnvIncidentsTable), "incidents table (env "+settings.EnvIncidentsTable+")")
+	fs.StringVar(&d.requestQueueURL, "request-queue-url", env.getenv(settings.EnvRequestQueueURL), "request queue URL (env "+settings.EnvRequestQueueURL+")")
+	fs.StringVar(&d.alertsTopicARN, "alerts-topic-arn", env.getenv(settings.EnvAlertsTopicARN), "alerts topic ARN (env "+settings.EnvAlertsTopicARN+")")
+	fs.StringVar(&d.orgReaderRoleARN, "org-reader-role-arn", env.getenv(settings.EnvOrgReaderRoleARN), "role in the management account for Organizations reads (env "+settings.EnvOrgReaderRoleARN+"; empty: own credentials)")
+	fs.StringVar(&d.region, "region", "", "home Region (default: the policy's homeRegion)")
+}
+
+func (d *deployFlags) need(env *cmdEnv, names ...string) bool {
+	vals := map[string]string{"policy": d.policyFile, "accounts-table": d.accountsTable, "ledger-table": d.ledgerTable,
+		"incidents-table": d.incidentsTable, "request-queue-url": d.requestQueueURL, "alerts-topic-arn": d.alertsTopicARN}
+	ok := true
+	for _, n := range names {
+		if vals[n] == "" {
+			env.errorf("--%s is required (or its environment variable)", n)
+			ok = false
+		}
+	}
+	return ok
+}
+
+// session is the policy plus AWS access for one CLI run.
+type session struct {
+	pol  *policy.Policy
+	home aws.Config
+	dir  enabler.Directory
+	asm  *awsenv.Assumer
+}
+
+func (d *deployFlags) open(ctx context.Context, env *cmdEnv) (*session, error) {
+	pol, err := loadValidPolicy(env, d.policyFile)
+	if err != nil {
+		return nil, err
+	}
+	region := d.region
+	if region == "" {
+		region = pol.Organization.HomeRegion
+	}
+	home, err := awsenv.Load(ctx, region)
+	if err != nil {
+		env.errorf("%v", err)
+		return nil, err
+	}
+	dir, err := enabler.NewDirectory(ctx, settings.Common{OrgReaderRoleARN: d.orgReaderRoleARN}, home)
+	if err != nil {
+		env.errorf("%v", err)
+		return nil, err
+	}
+	return &session{pol: pol, home: home, dir: dir, asm: awsenv.NewAssumer(home, sts.NewFromConfig(home), enabler.SessionName)}, nil
+}
+
+// desired resolves and renders one account's trail.
+func (s *session) desired(ctx context.Context, account string) (*converge.Desired, orgdir.Account, error) {
+	info, err := s.dir.Describe(ctx, account)
+	if err != nil {
+		return nil, info, err
+	}
+	trail, err := s.pol.Effective(account, info.OUPath)
+	if err != nil {
+		return nil, info, err
+	}
+	home := s.pol.Organization.HomeRegion
+	req, err := policy.Render(trail, policy.RenderContext{Account: account, HomeRegion: home, Partition: awsenv.Partition(home)})
+	if err != nil {
+		return nil, info, err
+	}
+	return converge.FromRequests(req), info, nil
+}
+
+func (s *session) engine(ctx context.Context, account string) (*converge.Engine, error) {
+	cfg, err := s.asm.Config(ctx, account, s.pol.Organization.MemberRole, s.pol.Organization.HomeRegion)
+	if err != nil {
+		return nil, fmt.Errorf("assume %s in %s: %w", s.pol.Organization.MemberRole, account, err)
+	}
+	return enabler.NewEngine(cfg), nil
+}

@@ -1,0 +1,121 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"os"
+
+	"github.com/trailwarden/trailwarden/shared/orgevent"
+)
+
+const explainUsage = `Usage:
+  trailwarden explain [--policy FILE] [--members ID,ID,...] FILE|-
+
+Reads an Organizations or trail tamper EventBridge event (bare, or an SQS
+event wrapping them) and prints
+  {"input": "organizations-event", "decisions": [{messageId, event, action, account, reason}]}
+where action is enable | reevaluate | record | ignore | reject | drift
+(reject: malformed, it would go to the DLQ).
+
+Or reads a CloudTrail delivery notification (an SQS event, one SNS envelope,
+a bare CloudTrail notification, the validation text, or an S3 EventBridge
+event) and prints
+  {"input": "delivery-notification", "messages": [...], "objects": [...]}
+--policy turns on the bucket, prefix and organization checks; --members turns
+on membership (without it membership is not judged).
+
+Exit code 0 whenever the result could be printed.
+
+Example:
+  trailwarden explain events/organizations/create-account-result-succeeded.json
+  trailwarden explain --policy examples/policy.yaml --members 333333333333 events/delivery/sqs-foreign-account.json
+`
+
+var explainCommand = command{
+	summary: "say what trailwarden would do with an event or a delivery notification (no AWS calls)",
+	usage:   explainUsage,
+	run:     runExplain,
+}
+
+// orgDecision is one line of the organizations-event explanation.
+type orgDecision struct {
+	MessageID string `json:"messageId"`
+	Event     string `json:"event"`
+	Action    string `json:"action"`
+	Account   string `json:"account"`
+	Reason    string `json:"reason"`
+}
+
+func runExplain(ctx context.Context, env *cmdEnv, args []string) int {
+	fs := newFlags(env, "explain", explainUsage)
+	policyFile := fs.String("policy", "", "policy file: turns on bucket, prefix and organization checks for deliveries")
+	members := fs.String("members", "", "comma-separated member account ids: turns on membership checks for deliveries")
+	pos, err := parse(fs, args)
+	if err != nil {
+		return flagErr(err)
+	}
+	if len(pos) != 1 {
+		return usageErr(env, "explain: want exactly one FILE (or - for stdin)")
+	}
+	var payload []byte
+	if pos[0] == "-" {
+		payload, err = io.ReadAll(io.LimitReader(env.stdin, 8<<20))
+	} else {
+		payload, err = os.ReadFile(pos[0])
+	}
+	if err != nil {
+		env.errorf("explain: %v", err)
+		return exitProblem
+	}
+	if isOrganizationsInput(payload) {
+		return explainOrganizations(env, payload)
+	}
+	return explainDelivery(env, payload, *policyFile, *members)
+}
+
+func explainOrganizations(env *cmdEnv, payload []byte) int {
+	recs, err := orgevent.Explain(payload)
+	out := struct {
+		Input     string        `json:"input"`
+		Decisions []orgDecision `json:"decisions"`
+		Error     string        `json:"error,omitempty"`
+	}{Input: "organizations-event", Decisions: []orgDecision{}}
+	if err != nil {
+		out.Error = err.Error()
+	}
+	for _, r := range recs {
+		out.Decisions = append(out.Decisions, orgDecision{MessageID: r.MessageID, Event: r.Decision.Event,
+			Action: string(r.Decision.Action), Account: r.Decision.Account, Reason: r.Decision.Reason})
+	}
+	return writeJSON(env, out)
+}
+
+// isOrganizationsInput tells Organizations/tamper events (bare or in SQS
+// records) from delivery notifications by the event source.
+func isOrganizationsInput(payload []byte) bool {
+	var probe struct {
+		Source  string `json:"source"`
+		Records []struct {
+			Body string `json:"body"`
+		} `json:"Records"`
+	}
+	if json.Unmarshal(bytes.TrimSpace(payload), &probe) != nil {
+		return false
+	}
+	eventSource := func(s string) bool { return s == orgevent.SourceOrganizations || s == orgevent.SourceCloudTrail }
+	if probe.Source != "" {
+		return eventSource(probe.Source)
+	}
+	for _, r := range probe.Records {
+		var body struct {
+			Source     string `json:"source"`
+			DetailType string `json:"detail-type"`
+		}
+		if json.Unmarshal([]byte(r.Body), &body) == nil && body.DetailType != "" {
+			return eventSource(body.Source)
+		}
+	}
+	return false
+}

@@ -1,0 +1,343 @@
+package ledger
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"math/big"
+	"strings"
+	"sync"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	ddbtypes "github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+)
+
+// FakeDynamoDB is an in-memory fake of the DynamoDB calls the ledger makes
+// (UpdateItem, GetItem, Scan), for tests and benchmarks. It is a fake, not
+// an emulator: it understands only the update and condition expressions the
+// Writer renders (SET a = v, ADD a v, REMOVE a; conditions of the form
+// "(attribute_not_exists(a) OR a < v)" joined by AND) and it counts what
+// DynamoDB would bill: one write unit per started KB of the larger of the
+// item before and after each write (a failed conditional write included),
+// one read unit per started 4 KB for a consistent GetItem (half for an
+// eventually consistent one), and Scan reads by the total size read.
+// Item sizes follow DynamoDB's rules: attribute name bytes plus value bytes,
+// numbers at one byte per two significant digits plus one.
+type FakeDynamoDB struct {
+	mu    sync.Mutex
+	items map[string]map[string]ddbtypes.AttributeValue
+	st    FakeStats
+}
+
+// FakeStats are a FakeDynamoDB's counters.
+type FakeStats struct {
+	UpdateItem, GetItem, Scan int
+	ConditionalFailures       int
+	WCU, RCU                  float64
+	// MaxItemBytes is the largest item size seen.
+	MaxItemBytes int
+}
+
+var (
+	_ WriteAPI = (*FakeDynamoDB)(nil)
+	_ ReadAPI  = (*FakeDynamoDB)(nil)
+)
+
+// NewFakeDynamoDB returns an empty fake table (any table name).
+func NewFakeDynamoDB() *FakeDynamoDB {
+	return &FakeDynamoDB{items: map[string]map[string]ddbtypes.AttributeValue{}}
+}
+
+// Stats returns the counters.
+func (f *FakeDynamoDB) Stats() FakeStats {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.st
+}
+
+// Item returns a copy of one item (nil when absent).
+func (f *FakeDynamoDB) Item(account string) map[string]ddbtypes.AttributeValue {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return clone(f.items[account])
+}
+
+// Len returns the number of items.
+func (f *FakeDynamoDB) Len() int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return len(f.items)
+}
+
+func clone(m map[string]ddbtypes.AttributeValue) map[string]ddbtypes.AttributeValue {
+	if m == nil {
+		return nil
+	}
+	out := make(map[string]ddbtypes.AttributeValue, len(m))
+	for k, v := range m {
+		out[k] = v
+	}
+	return out
+}
+
+func keyOf(key map[string]ddbtypes.AttributeValue) (string, error) {
+	s, ok := key[KeyAttribute].(*ddbtypes.AttributeValueMemberS)
+	if !ok || len(key) != 1 {
+		return "", fmt.Errorf("fake dynamodb: key must be {%s: S}", KeyAttribute)
+	}
+	return s.Value, nil
+}
+
+// ItemSize is an item's size as DynamoDB bills it.
+func ItemSize(item map[string]ddbtypes.AttributeValue) int {
+	n := 0
+	for name, v := range item {
+		n += len(name)
+		switch v := v.(type) {
+		case *ddbtypes.AttributeValueMemberS:
+			n += len(v.Value)
+		case *ddbtypes.AttributeValueMemberN:
+			digits := strings.TrimLeft(strings.Trim(strings.ReplaceAll(strings.TrimPrefix(v.Value, "-"), ".", ""), "0"), "0")
+			n += (len(digits)+1)/2 + 1
+		case *ddbtypes.AttributeValueMemberBOOL, *ddbtypes.AttributeValueMemberNULL:
+			n++
+		default:
+			n += 8
+		}
+	}
+	return n
+}
+
+func writeUnits(before, after int) float64 {
+	return math.Max(1, math.Ceil(float64(max(before, after))/1024))
+}
+
+// UpdateItem applies the Writer's expressions.
+func (f *FakeDynamoDB) UpdateItem(_ context.Context, in *dynamodb.UpdateItemInput, _ ...func(*dynamodb.Options)) (*dynamodb.UpdateItemOutput, error) {
+	id, err := keyOf(in.Key)
+	if err != nil {
+		return nil, err
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.st.UpdateItem++
+	old := f.items[id]
+	before := 0
+	if old != nil {
+		before = ItemSize(old)
+	}
+	if c := aws.ToString(in.ConditionExpression); c != "" {
+		ok, err := evalCondition(c, old, in.ExpressionAttributeNames, in.ExpressionAttributeValues)
+		if err != nil {
+			return nil, err
+		}
+		if !ok {
+			f.st.ConditionalFailures++
+			f.st.WCU += writeUnits(before, 0)
+			e := &ddbtypes.ConditionalCheckFailedException{Message: aws.String("The conditional request failed")}
+			if in.ReturnValuesOnConditionCheckFailure == ddbtypes.ReturnValuesOnConditionCheckFailureAllOld {
+				e.Item = clone(old)
+			}
+			return nil, e
+		}
+	}
+	item := clone(old)
+	if item == nil {
+		item = map[string]ddbtypes.AttributeValue{KeyAttribute: &ddbtypes.AttributeValueMemberS{Value: id}}
+	}
+	if err := applyUpdate(aws.ToString(in.UpdateExpression), item, in.ExpressionAttributeNames, in.ExpressionAttributeValues); err != nil {
+		return nil, err
+	}
+	f.items[id] = item
+	after := ItemSize(item)
+	f.st.MaxItemBytes = max(f.st.MaxItemBytes, after)
+	units := writeUnits(before, after)
+	f.st.WCU += units
+	out := &dynamodb.UpdateItemOutput{ConsumedCapacity: &ddbtypes.ConsumedCapacity{CapacityUnits: aws.Float64(units)}}
+	if in.ReturnValues == ddbtypes.ReturnValueAllNew {
+		out.Attributes = clone(item)
+	}
+	return out, nil
+}
+
+// GetItem reads one item.
+func (f *FakeDynamoDB) GetItem(_ context.Context, in *dynamodb.GetItemInput, _ ...func(*dynamodb.Options)) (*dynamodb.GetItemOutput, error) {
+	id, err := keyOf(in.Key)
+	if err != nil {
+		return nil, err
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.st.GetItem++
+	item := f.items[id]
+	units := math.Max(1, math.Ceil(float64(ItemSize(item))/4096))
+	if !aws.ToBool(in.ConsistentRead) {
+		units /= 2
+	}
+	f.st.RCU += units
+	return &dynamodb.GetItemOutput{Item: clone(item)}, nil
+}
+
+// Scan returns every item in one page (segments are honoured by key hash).
+func (f *FakeDynamoDB) Scan(_ context.Context, in *dynamodb.ScanInput, _ ...func(*dynamodb.Options)) (*dynamodb.ScanOutput, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.st.Scan++
+	out := &dynamodb.ScanOutput{}
+	size := 0
+	for id, item := range f.items {
+		if in.TotalSegments != nil && *in.TotalSegments > 1 {
+			h := new(big.Int).SetBytes([]byte(id))
+			if int32(new(big.Int).Mod(h, big.NewInt(int64(*in.TotalSegments))).Int64()) != aws.ToInt32(in.Segment) {
+				continue
+			}
+		}
+		out.Items = append(out.Items, clone(item))
+		size += ItemSize(item)
+	}
+	units := math.Ceil(float64(size)/4096) / 2
+	f.st.RCU += units
+	out.Count = int32(len(out.Items))
+	out.ConsumedCapacity = &ddbtypes.ConsumedCapacity{CapacityUnits: aws.Float64(units)}
+	return out, nil
+}
+
+func resolveName(tok string, names map[string]string) (string, error) {
+	tok = strings.TrimSpace(tok)
+	if strings.HasPrefix(tok, "#") {
+		n, ok := names[tok]
+		if !ok {
+			return "", fmt.Errorf("fake dynamodb: undefined name %s", tok)
+		}
+		return n, nil
+	}
+	return tok, nil
+}
+
+func resolveValue(tok string, values map[string]ddbtypes.AttributeValue) (ddbtypes.AttributeValue, error) {
+	v, ok := values[strings.TrimSpace(tok)]
+	if !ok {
+		return nil, fmt.Errorf("fake dynamodb: undefined value %s", tok)
+	}
+	return v, nil
+}
+
+func numberOf(v ddbtypes.AttributeValue) (*big.Float, bool) {
+	n, ok := v.(*ddbtypes.AttributeValueMemberN)
+	if !ok {
+		return nil, false
+	}
+	f, _, err := big.ParseFloat(n.Value, 10, 128, big.ToNearestEven)
+	return f, err == nil
+}
+
+func evalCondition(expr string, item map[string]ddbtypes.AttributeValue, names map[string]string, values map[string]ddbtypes.AttributeValue) (bool, error) {
+	for _, clause := range strings.Split(expr, " AND ") {
+		clause = strings.TrimSuffix(strings.TrimPrefix(strings.TrimSpace(clause), "("), ")")
+		notExists, cmp, ok := strings.Cut(clause, " OR ")
+		if !ok || !strings.HasPrefix(notExists, "attribute_not_exists(") {
+			return false, fmt.Errorf("fake dynamodb: unsupported condition %q", clause)
+		}
+		attr, err := resolveName(strings.TrimSuffix(strings.TrimPrefix(notExists, "attribute_not_exists("), ")"), names)
+		if err != nil {
+			return false, err
+		}
+		cur, exists := item[attr]
+		if !exists {
+			continue
+		}
+		lhs, rhs, ok := strings.Cut(cmp, " < ")
+		if !ok {
+			return false, fmt.Errorf("fake dynamodb: unsupported comparison %q", cmp)
+		}
+		if a, err := resolveName(lhs, names); err != nil || a != attr {
+			return false, fmt.Errorf("fake dynamodb: comparison %q on another attribute", cmp)
+		}
+		v, err := resolveValue(rhs, values)
+		if err != nil {
+			return false, err
+		}
+		x, ok1 := numberOf(cur)
+		y, ok2 := numberOf(v)
+		if !ok1 || !ok2 || x.Cmp(y) >= 0 {
+			return false, nil
+		}
+	}
+	return true, nil
+}
+
+func applyUpdate(expr string, item map[string]ddbtypes.AttributeValue, names map[string]string, values map[string]ddbtypes.AttributeValue) error {
+	// Split into clauses at the keywords (names and values are
+	// placeholders, so keywords cannot occur inside them).
+	type clause struct{ kw, body string }
+	var clauses []clause
+	s := strings.TrimSpace(expr)
+	for _, kw := range []string{"REMOVE", "ADD", "SET"} {
+		i := strings.LastIndex(s, kw+" ")
+		if i < 0 || (i > 0 && s[i-1] != ' ') {
+			continue
+		}
+		clauses = append(clauses, clause{kw: kw, body: s[i+len(kw)+1:]})
+		s = strings.TrimSpace(s[:i])
+	}
+	if s != "" || len(clauses) == 0 {
+		return fmt.Errorf("fake dynamodb: unsupported update %q", expr)
+	}
+	for _, c := range clauses {
+		for _, part := range strings.Split(c.body, ",") {
+			part = strings.TrimSpace(part)
+			if part == "" {
+				continue
+			}
+			switch c.kw {
+			case "SET":
+				l, r, ok := strings.Cut(part, " = ")
+				if !ok {
+					return fmt.Errorf("fake dynamodb: unsupported SET %q", part)
+				}
+				attr, err := resolveName(l, names)
+				if err != nil {
+					return err
+				}
+				v, err := resolveValue(r, values)
+				if err != nil {
+					return err
+				}
+				item[attr] = v
+			case "ADD":
+				l, r, ok := strings.Cut(part, " ")
+				if !ok {
+					return fmt.Errorf("fake dynamodb: unsupported ADD %q", part)
+				}
+				attr, err := resolveName(l, names)
+				if err != nil {
+					return err
+				}
+				v, err := resolveValue(r, values)
+				if err != nil {
+					return err
+				}
+				inc, ok := numberOf(v)
+				if !ok {
+					return fmt.Errorf("fake dynamodb: ADD of a non-number")
+				}
+				if cur, exists := item[attr]; exists {
+					x, ok := numberOf(cur)
+					if !ok {
+						return fmt.Errorf("fake dynamodb: ADD to a non-number %s", attr)
+					}
+					inc = new(big.Float).Add(x, inc)
+				}
+				item[attr] = &ddbtypes.AttributeValueMemberN{Value: inc.Text('f', -1)}
+			case "REMOVE":
+				attr, err := resolveName(part, names)
+				if err != nil {
+					return err
+				}
+				delete(item, attr)
+			}
+		}
+	}
+	return nil
+}

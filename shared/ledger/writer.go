@@ -1,0 +1,746 @@
+// # Writing
+//
+// The verifier records every verified arrival with Writer.Record (memory
+// only) and calls Writer.Flush at the end of each invocation. The coalescing
+// state lives in the warm Lambda instance: per account, the newest log and
+// digest time per Region, the newest log key and per-day counts not yet
+// written, and what this instance knows the table holds.
+//
+// One write per account carries every pending Region: a single UpdateItem
+//
+//	SET L#r = :t, K#r = :k, D#r = :d, UpdatedAt = :now
+//	ADD C#<yyyymmdd>#r :n
+//	REMOVE C#<old day>#r
+//	CONDITION (attribute_not_exists(L#r) OR L#r < :t) AND (…D#r…)
+//
+// Times never move backwards: each SET of a time is guarded by its own
+// clause. When another writer (an out-of-order batch, a second instance) is
+// ahead, the update fails as a whole, DynamoDB returns the current item with
+// the failure (ReturnValuesOnConditionCheckFailure, no extra read), the
+// times that lost are dropped and the rest is retried, so counts are never
+// added twice and a newer value is never overwritten. ReturnValues ALL_NEW
+// (free) tells the instance which C# days exist, so the next write removes
+// days older than CountDays (today and yesterday by default).
+//
+// When a write happens (W is the window, default 5 minutes):
+//   - at most one write per account per W for ordinary traffic: an
+//     account is written at the end of the first invocation that ends at
+//     least W after its oldest pending change;
+//   - at the end of the arrival's own invocation ("due") when it is the
+//     first this instance sees for that account × Region and kind, when a
+//     log file is W or more newer than the Region's last known log time, or
+//     when a digest is W or more newer than the Region's last known delivery
+//     (log or digest) — the hourly heartbeat of a quiet Region;
+//   - everything, when the invocation's batch was not full (FlushAll): the
+//     queue is drained and the instance may sit idle.
+//
+// Bound: for every account × Region, the table's L# is never more than W
+// older (in object time) than the newest log file any instance processed,
+// and max(L#, D#) never more than W older than the newest delivery of either
+// kind. This holds whatever happens to an instance, because anything that
+// would break it is written before the invocation returns, and a failed due
+// write fails the records that carried it (SQS delivers them again). With
+// the watchdog scanning every 5 minutes this keeps both detection goals: an
+// active Region's silence is seen at most W + 5 minutes later than the
+// ledger's own threshold, and a quiet Region's digest is in the table when
+// its invocation ends.
+//
+// Lost when an instance dies: only what was pending and not due — counts,
+// the newest key, a log time less than W newer than the written one, an
+// active Region's digest (its log time is within W). Never a "last
+// delivery" older than the window. Exact duplicate log keys are dropped by
+// a per-instance memory of recent keys; a duplicate delivered to another
+// instance is counted twice (counts are approximate, times are exact).
+package ledger
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"hash/maphash"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	ddbtypes "github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
+	"github.com/trailwarden/trailwarden/shared/fault"
+)
+
+// UpdatedAtAttribute is the time of the item's last write (epoch seconds).
+const UpdatedAtAttribute = "UpdatedAt"
+
+// DefaultWindow is the default coalescing window.
+const DefaultWindow = 5 * time.Minute
+
+// ArrivalKind is what arrived.
+type ArrivalKind uint8
+
+const (
+	// ArrivalLog is a log file (L#, K# and C# attributes).
+	ArrivalLog ArrivalKind = iota + 1
+	// ArrivalDigest is a digest file (D# attribute).
+	ArrivalDigest
+)
+
+func (k ArrivalKind) String() string {
+	switch k {
+	case ArrivalLog:
+		return "log"
+	case ArrivalDigest:
+		return "digest"
+	}
+	return "unknown"
+}
+
+// Arrival is one delivered object, already verified.
+type Arrival struct {
+	Account string
+	Region  string
+	Kind    ArrivalKind
+	// Time is the object's own time: the file name timestamp (log files:
+	// minute precision; digests: the digest end time, second precision).
+	Time time.Time
+	// Key is the object key; for log files it becomes K#<region> when it is
+	// the newest, and exact duplicates are not counted twice.
+	Key string
+}
+
+// WriteAPI is the part of DynamoDB the writer calls.
+type WriteAPI interface {
+	UpdateItem(ctx context.Context, in *dynamodb.UpdateItemInput, optFns ...func(*dynamodb.Options)) (*dynamodb.UpdateItemOutput, error)
+	GetItem(ctx context.Context, in *dynamodb.GetItemInput, optFns ...func(*dynamodb.Options)) (*dynamodb.GetItemOutput, error)
+}
+
+var _ WriteAPI = (*dynamodb.Client)(nil)
+
+// WriterOptions tune a Writer. The zero value gives the defaults.
+type WriterOptions struct {
+	// Window is the coalescing window (DefaultWindow when 0).
+	Window time.Duration
+	// Now is the clock (time.Now when nil).
+	Now func() time.Time
+	// CountDays is how many UTC days of counts an item keeps, today
+	// included (2 when 0): older C# attributes are removed by the next write.
+	CountDays int
+	// Parallelism bounds concurrent UpdateItem calls in Flush (8 when 0).
+	Parallelism int
+	// MaxAttempts bounds the conditional retries of one account's write
+	// (4 when 0).
+	MaxAttempts int
+	// DedupKeys is how many recent log file keys are remembered to drop
+	// exact duplicate deliveries (16384 when 0).
+	DedupKeys int
+}
+
+// Writer coalesces arrivals in memory and writes them to the ledger table
+// with monotonic conditional updates. Record is pure memory; Flush does the
+// I/O. It is safe for concurrent use.
+type Writer struct {
+	db    WriteAPI
+	table string
+	opt   WriterOptions
+
+	mu       sync.Mutex
+	accounts map[string]*accountState
+	dedup    keyRing
+	// queue holds accounts in the order they became pending (wall clock),
+	// and due the accounts that became due, so that Flush touches only
+	// what it writes. Stale entries (the account was written since) are
+	// skipped by comparing pendingSince.
+	queue []queued
+	head  int
+	due   []queued
+}
+
+type queued struct {
+	account string
+	since   time.Time
+}
+
+type accountState struct {
+	regions map[string]*regionState
+	// pendingSince is the wall-clock time of the oldest change not yet
+	// written; zero when nothing is pending.
+	pendingSince time.Time
+	// due: a change must be written at the next Flush, whatever the window.
+	due bool
+	// countAttrs are the C# attribute names the table held after our last
+	// write (learned from the write's ALL_NEW return values, which cost
+	// nothing extra), so that old days can be removed.
+	countAttrs map[string]struct{}
+	// inFlight marks a write under way (its snapshot is not in regions).
+	inFlight bool
+}
+
+type regionState struct {
+	// log and digest are the newest times known to be in the table (written
+	// by this instance or read back from a write's return values).
+	log, digest time.Time
+	// pLog, pDigest, pKey are newer values not yet written.
+	pLog, pDigest time.Time
+	pKey          string
+	// counts are pending increments by UTC day (yyyymmdd).
+	counts map[string]int64
+}
+
+func (r *regionState) lastKnown() time.Time {
+	if r.digest.After(r.log) {
+		return r.digest
+	}
+	return r.log
+}
+
+// NewWriter returns a Writer for table.
+func NewWriter(db WriteAPI, table string, opt WriterOptions) *Writer {
+	if opt.Window <= 0 {
+		opt.Window = DefaultWindow
+	}
+	if opt.Now == nil {
+		opt.Now = time.Now
+	}
+	if opt.CountDays <= 0 {
+		opt.CountDays = 2
+	}
+	if opt.Parallelism <= 0 {
+		opt.Parallelism = 8
+	}
+	if opt.MaxAttempts <= 0 {
+		opt.MaxAttempts = 4
+	}
+	if opt.DedupKeys <= 0 {
+		opt.DedupKeys = 16384
+	}
+	return &Writer{db: db, table: table, opt: opt, accounts: map[string]*accountState{},
+		dedup: newKeyRing(opt.DedupKeys)}
+}
+
+// Window returns the coalescing window.
+func (w *Writer) Window() time.Duration { return w.opt.Window }
+
+// RecordResult says what Record did with an arrival.
+type RecordResult uint8
+
+const (
+	// RecordIgnored: nothing new (a duplicate key, an older digest, an
+	// invalid arrival).
+	RecordIgnored RecordResult = iota
+	// RecordPending: kept in memory, written within the window.
+	RecordPending
+	// RecordDue: the account will be written at the next Flush.
+	RecordDue
+)
+
+// Record adds an arrival to the pending state. It makes no call.
+//
+// The account becomes due (written at the next Flush whatever the window)
+// when the arrival is the first this Writer sees for that account × Region
+// and kind, when a log file is Window or more newer than the Region's last
+// known log time, or when a digest is Window or more newer than the Region's
+// last known delivery of either kind (a quiet Region's hourly heartbeat).
+func (w *Writer) Record(a Arrival) RecordResult {
+	if a.Account == "" || a.Region == "" || a.Time.IsZero() || (a.Kind != ArrivalLog && a.Kind != ArrivalDigest) {
+		return RecordIgnored
+	}
+	t := a.Time.UTC().Truncate(time.Second)
+	now := w.opt.Now()
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if a.Kind == ArrivalLog && a.Key != "" && !w.dedup.add(a.Key) {
+		return RecordIgnored
+	}
+	acct := w.accounts[a.Account]
+	if acct == nil {
+		acct = &accountState{regions: map[string]*regionState{}}
+		w.accounts[strings.Clone(a.Account)] = acct
+	}
+	reg := acct.regions[a.Region]
+	if reg == nil {
+		reg = &regionState{}
+		acct.regions[strings.Clone(a.Region)] = reg
+	}
+	changed, due := false, false
+	switch a.Kind {
+	case ArrivalLog:
+		if t.After(reg.log) && t.After(reg.pLog) {
+			reg.pLog = t
+			reg.pKey = strings.Clone(a.Key)
+			changed = true
+			due = reg.log.IsZero() || t.Sub(reg.log) >= w.opt.Window
+		}
+		day := t.Format("20060102")
+		if day >= w.cutoffDay(now) {
+			if reg.counts == nil {
+				reg.counts = make(map[string]int64, 2)
+			}
+			reg.counts[day]++
+			changed = true
+		}
+	case ArrivalDigest:
+		if t.After(reg.digest) && t.After(reg.pDigest) {
+			reg.pDigest = t
+			changed = true
+			due = reg.digest.IsZero() || t.Sub(reg.lastKnown()) >= w.opt.Window
+		}
+	}
+	if !changed {
+		return RecordIgnored
+	}
+	if acct.pendingSince.IsZero() {
+		acct.pendingSince = now
+		w.queue = append(w.queue, queued{account: a.Account, since: now})
+	}
+	if due {
+		if !acct.due {
+			acct.due = true
+			w.due = append(w.due, queued{account: a.Account, since: acct.pendingSince})
+		}
+		return RecordDue
+	}
+	return RecordPending
+}
+
+// takeLocked returns the accounts to write now; called with mu held.
+func (w *Writer) takeLocked(mode FlushMode, now time.Time) []string {
+	var ids []string
+	var later []queued // pending behind a write still under way
+	seen := map[string]bool{}
+	take := func(q queued) {
+		acct := w.accounts[q.account]
+		if acct == nil || acct.pendingSince.IsZero() || !acct.pendingSince.Equal(q.since) || seen[q.account] {
+			return
+		}
+		if acct.inFlight {
+			later = append(later, q)
+			return
+		}
+		seen[q.account] = true
+		ids = append(ids, q.account)
+	}
+	for _, q := range w.due {
+		take(q)
+	}
+	w.due = w.due[:0]
+	for w.head < len(w.queue) {
+		q := w.queue[w.head]
+		if mode != FlushAll && now.Sub(q.since) < w.opt.Window {
+			break
+		}
+		take(q)
+		w.head++
+	}
+	if w.head > 1024 && w.head*2 > len(w.queue) {
+		w.queue = append(w.queue[:0], w.queue[w.head:]...)
+		w.head = 0
+	}
+	w.queue = append(w.queue, later...)
+	return ids
+}
+
+// cutoffDay is the oldest UTC day (yyyymmdd) whose counts are kept.
+func (w *Writer) cutoffDay(now time.Time) string {
+	return now.UTC().AddDate(0, 0, -(w.opt.CountDays - 1)).Format("20060102")
+}
+
+// FlushMode selects what Flush writes.
+type FlushMode uint8
+
+const (
+	// FlushDue writes accounts that are due or whose oldest pending change
+	// is at least one window old: the end of an invocation.
+	FlushDue FlushMode = iota
+	// FlushAll writes every account with anything pending: the end of an
+	// invocation whose batch was not full (the queue is drained and the
+	// instance may sit idle), and shutdown.
+	FlushAll
+)
+
+// FlushResult says what a Flush did.
+type FlushResult struct {
+	// Writes counts successful UpdateItem calls; Attempts all of them,
+	// including conditional failures and retries.
+	Writes, Attempts int
+	// Reads counts GetItem calls (only when a conditional failure returned
+	// no item).
+	Reads int
+	// WCU is the write capacity consumed, as DynamoDB reported it.
+	WCU float64
+	// Conflicts counts conditional failures (another writer was ahead).
+	Conflicts int
+	// Failed maps accounts whose write failed to the error; their changes
+	// stay pending and are written by a later Flush.
+	Failed map[string]error
+	// Pending counts accounts still holding changes after the flush.
+	Pending int
+}
+
+type snapshot struct {
+	account string
+	regions map[string]regionState
+	remove  []string
+	since   time.Time
+	due     bool
+}
+
+// Flush writes pending changes (see FlushMode). A failed account's changes
+// stay pending (and due); its error is in FlushResult.Failed.
+func (w *Writer) Flush(ctx context.Context, mode FlushMode) FlushResult {
+	now := w.opt.Now()
+	var snaps []snapshot
+	w.mu.Lock()
+	cutoff := w.cutoffDay(now)
+	for _, id := range w.takeLocked(mode, now) {
+		acct := w.accounts[id]
+		s := snapshot{account: id, regions: map[string]regionState{}, since: acct.pendingSince, due: acct.due}
+		for name, reg := range acct.regions {
+			if reg.pLog.IsZero() && reg.pDigest.IsZero() && len(reg.counts) == 0 {
+				continue
+			}
+			s.regions[name] = regionState{log: reg.log, digest: reg.digest, pLog: reg.pLog, pDigest: reg.pDigest, pKey: reg.pKey, counts: reg.counts}
+			reg.pLog, reg.pDigest, reg.pKey, reg.counts = time.Time{}, time.Time{}, "", nil
+		}
+		s.remove = removals(acct, s.regions, cutoff, now)
+		acct.pendingSince, acct.due, acct.inFlight = time.Time{}, false, true
+		snaps = append(snaps, s)
+	}
+	w.mu.Unlock()
+	sort.Slice(snaps, func(i, j int) bool { return snaps[i].account < snaps[j].account })
+
+	res := FlushResult{}
+	var rmu sync.Mutex
+	sem := make(chan struct{}, w.opt.Parallelism)
+	var wg sync.WaitGroup
+	for i := range snaps {
+		s := &snaps[i]
+		wg.Add(1)
+		sem <- struct{}{}
+		go func() {
+			defer wg.Done()
+			defer func() { <-sem }()
+			st, item, err := w.write(ctx, s, now)
+			w.settle(s, item, err)
+			rmu.Lock()
+			defer rmu.Unlock()
+			res.Attempts += st.attempts
+			res.Reads += st.reads
+			res.WCU += st.wcu
+			res.Conflicts += st.conflicts
+			if err != nil {
+				if res.Failed == nil {
+					res.Failed = map[string]error{}
+				}
+				res.Failed[s.account] = err
+			} else {
+				res.Writes++
+			}
+		}()
+	}
+	wg.Wait()
+	w.mu.Lock()
+	res.Pending = w.pendingLocked()
+	w.mu.Unlock()
+	return res
+}
+
+// pendingLocked counts accounts with pending changes (queued entries that
+// are still current).
+func (w *Writer) pendingLocked() int {
+	seen := map[string]bool{}
+	for _, q := range w.queue[w.head:] {
+		if acct := w.accounts[q.account]; acct != nil && acct.pendingSince.Equal(q.since) && !acct.pendingSince.IsZero() {
+			seen[q.account] = true
+		}
+	}
+	return len(seen)
+}
+
+// removals lists count attributes to remove: days before cutoff known to be
+// in the item, or, before anything is known, the two days just before
+// cutoff in the Regions being written (removing a missing attribute is a
+// no-op).
+func removals(acct *accountState, regions map[string]regionState, cutoff string, now time.Time) []string {
+	var out []string
+	if acct.countAttrs != nil {
+		for name := range acct.countAttrs {
+			if day, _, ok := splitCount(name); ok && day < cutoff {
+				out = append(out, name)
+			}
+		}
+	} else {
+		c, _ := time.Parse("20060102", cutoff)
+		for region, r := range regions {
+			if len(r.counts) == 0 {
+				continue
+			}
+			for d := 1; d <= 2; d++ {
+				out = append(out, PrefixCount+c.AddDate(0, 0, -d).Format("20060102")+"#"+region)
+			}
+		}
+	}
+	sort.Strings(out)
+	return out
+}
+
+func splitCount(name string) (day, region string, ok bool) {
+	if !strings.HasPrefix(name, PrefixCount) {
+		return "", "", false
+	}
+	day, region, ok = strings.Cut(name[len(PrefixCount):], "#")
+	return day, region, ok && len(day) == 8
+}
+
+// settle folds a finished write back into the state.
+func (w *Writer) settle(s *snapshot, item map[string]ddbtypes.AttributeValue, err error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	acct := w.accounts[s.account]
+	acct.inFlight = false
+	if err != nil {
+		// Put everything back: newer values win, counts add up.
+		for name, snap := range s.regions {
+			reg := acct.regions[name]
+			if snap.pLog.After(reg.pLog) && snap.pLog.After(reg.log) {
+				reg.pLog, reg.pKey = snap.pLog, snap.pKey
+			}
+			if snap.pDigest.After(reg.pDigest) && snap.pDigest.After(reg.digest) {
+				reg.pDigest = snap.pDigest
+			}
+			for d, n := range snap.counts {
+				if reg.counts == nil {
+					reg.counts = map[string]int64{}
+				}
+				reg.counts[d] += n
+			}
+		}
+		// Retried at the next Flush, whatever the window: a fresh queue
+		// entry and a due entry for the merged state.
+		if acct.pendingSince.IsZero() || s.since.Before(acct.pendingSince) {
+			acct.pendingSince = s.since
+		}
+		w.queue = append(w.queue, queued{account: s.account, since: acct.pendingSince})
+		acct.due = true
+		w.due = append(w.due, queued{account: s.account, since: acct.pendingSince})
+		return
+	}
+	for name, snap := range s.regions {
+		reg := acct.regions[name]
+		if snap.pLog.After(reg.log) {
+			reg.log = snap.pLog
+		}
+		if snap.pDigest.After(reg.digest) {
+			reg.digest = snap.pDigest
+		}
+	}
+	if item != nil {
+		learn(acct, item)
+	}
+}
+
+// learn updates the known table state from an item's attributes.
+func learn(acct *accountState, item map[string]ddbtypes.AttributeValue) {
+	acct.countAttrs = map[string]struct{}{}
+	for name, v := range item {
+		switch {
+		case strings.HasPrefix(name, PrefixCount):
+			acct.countAttrs[name] = struct{}{}
+		case strings.HasPrefix(name, PrefixLog), strings.HasPrefix(name, PrefixDigest):
+			t, err := epoch(v)
+			if err != nil {
+				continue
+			}
+			region := name[len(PrefixLog):]
+			reg := acct.regions[region]
+			if reg == nil {
+				reg = &regionState{}
+				acct.regions[region] = reg
+			}
+			if name[0] == 'L' && t.After(reg.log) {
+				reg.log = t
+			} else if name[0] == 'D' && t.After(reg.digest) {
+				reg.digest = t
+			}
+		}
+	}
+}
+
+type writeStats struct {
+	attempts, reads, conflicts int
+	wcu                        float64
+}
+
+// write performs one account's update, retrying conditional failures with
+// the attributes that lost removed.
+func (w *Writer) write(ctx context.Context, s *snapshot, now time.Time) (writeStats, map[string]ddbtypes.AttributeValue, error) {
+	var st writeStats
+	regions := s.regions
+	for attempt := 0; attempt < w.opt.MaxAttempts; attempt++ {
+		in := buildUpdate(w.table, s.account, regions, s.remove, now)
+		if in == nil {
+			return st, nil, nil
+		}
+		st.attempts++
+		out, err := w.db.UpdateItem(ctx, in)
+		if err == nil {
+			if out.ConsumedCapacity != nil {
+				st.wcu += aws.ToFloat64(out.ConsumedCapacity.CapacityUnits)
+			}
+			return st, out.Attributes, nil
+		}
+		var ccf *ddbtypes.ConditionalCheckFailedException
+		if !errors.As(err, &ccf) {
+			return st, nil, fmt.Errorf("ledger: update %s: %w", s.account, err)
+		}
+		st.conflicts++
+		st.wcu++ // a failed conditional write consumes at least one unit
+		current := ccf.Item
+		if current == nil {
+			st.reads++
+			got, gerr := w.db.GetItem(ctx, &dynamodb.GetItemInput{TableName: aws.String(w.table), ConsistentRead: aws.Bool(true),
+				Key: map[string]ddbtypes.AttributeValue{KeyAttribute: &ddbtypes.AttributeValueMemberS{Value: s.account}}})
+			if gerr != nil {
+				return st, nil, fmt.Errorf("ledger: read %s after a conditional failure: %w", s.account, gerr)
+			}
+			current = got.Item
+		}
+		regions = dropStale(regions, current)
+	}
+	return st, nil, fault.Retryablef("LedgerConflict", "ledger: update %s: still conflicting after %d attempts", s.account, w.opt.MaxAttempts)
+}
+
+// dropStale removes pending times that are not newer than the item's.
+func dropStale(regions map[string]regionState, item map[string]ddbtypes.AttributeValue) map[string]regionState {
+	out := make(map[string]regionState, len(regions))
+	for name, r := range regions {
+		if v, ok := item[PrefixLog+name]; ok {
+			if t, err := epoch(v); err == nil && !r.pLog.After(t) {
+				r.pLog, r.pKey = time.Time{}, ""
+			}
+		}
+		if v, ok := item[PrefixDigest+name]; ok {
+			if t, err := epoch(v); err == nil && !r.pDigest.After(t) {
+				r.pDigest = time.Time{}
+			}
+		}
+		out[name] = r
+	}
+	return out
+}
+
+// buildUpdate renders one account's update: monotonic SETs under a
+// condition, count ADDs and REMOVEs of old days; nil when there is nothing
+// to write.
+func buildUpdate(table, account string, regions map[string]regionState, remove []string, now time.Time) *dynamodb.UpdateItemInput {
+	names := map[string]string{}
+	values := map[string]ddbtypes.AttributeValue{}
+	var set, add, rem, cond []string
+	n := 0
+	name := func(attr string) string {
+		p := "#a" + strconv.Itoa(n)
+		n++
+		names[p] = attr
+		return p
+	}
+	val := func(v ddbtypes.AttributeValue) string {
+		p := ":v" + strconv.Itoa(len(values))
+		values[p] = v
+		return p
+	}
+	keys := make([]string, 0, len(regions))
+	for r := range regions {
+		keys = append(keys, r)
+	}
+	sort.Strings(keys)
+	work := false
+	for _, region := range keys {
+		r := regions[region]
+		if !r.pLog.IsZero() {
+			nm, v := name(PrefixLog+region), val(num(r.pLog.Unix()))
+			set = append(set, nm+" = "+v)
+			cond = append(cond, "(attribute_not_exists("+nm+") OR "+nm+" < "+v+")")
+			if r.pKey != "" {
+				set = append(set, name(PrefixKey+region)+" = "+val(&ddbtypes.AttributeValueMemberS{Value: r.pKey}))
+			}
+			work = true
+		}
+		if !r.pDigest.IsZero() {
+			nm, v := name(PrefixDigest+region), val(num(r.pDigest.Unix()))
+			set = append(set, nm+" = "+v)
+			cond = append(cond, "(attribute_not_exists("+nm+") OR "+nm+" < "+v+")")
+			work = true
+		}
+		days := make([]string, 0, len(r.counts))
+		for d := range r.counts {
+			days = append(days, d)
+		}
+		sort.Strings(days)
+		for _, d := range days {
+			add = append(add, name(PrefixCount+d+"#"+region)+" "+val(num(r.counts[d])))
+			work = true
+		}
+	}
+	if !work {
+		return nil
+	}
+	set = append(set, name(UpdatedAtAttribute)+" = "+val(num(now.Unix())))
+	for _, a := range remove {
+		rem = append(rem, name(a))
+	}
+	expr := "SET " + strings.Join(set, ", ")
+	if len(add) > 0 {
+		expr += " ADD " + strings.Join(add, ", ")
+	}
+	if len(rem) > 0 {
+		expr += " REMOVE " + strings.Join(rem, ", ")
+	}
+	in := &dynamodb.UpdateItemInput{
+		TableName:                           aws.String(table),
+		Key:                                 map[string]ddbtypes.AttributeValue{KeyAttribute: &ddbtypes.AttributeValueMemberS{Value: account}},
+		UpdateExpression:                    aws.String(expr),
+		ExpressionAttributeNames:            names,
+		ExpressionAttributeValues:           values,
+		ReturnValues:                        ddbtypes.ReturnValueAllNew,
+		ReturnValuesOnConditionCheckFailure: ddbtypes.ReturnValuesOnConditionCheckFailureAllOld,
+		ReturnConsumedCapacity:              ddbtypes.ReturnConsumedCapacityTotal,
+	}
+	if len(cond) > 0 {
+		in.ConditionExpression = aws.String(strings.Join(cond, " AND "))
+	}
+	return in
+}
+
+func num(n int64) ddbtypes.AttributeValue {
+	return &ddbtypes.AttributeValueMemberN{Value: strconv.FormatInt(n, 10)}
+}
+
+// keyRing remembers the hashes of the last n keys.
+type keyRing struct {
+	seed maphash.Seed
+	set  map[uint64]struct{}
+	ring []uint64
+	next int
+}
+
+func newKeyRing(n int) keyRing {
+	return keyRing{seed: maphash.MakeSeed(), set: make(map[uint64]struct{}, n), ring: make([]uint64, 0, n)}
+}
+
+// add reports whether key is new, and remembers it.
+func (r *keyRing) add(key string) bool {
+	h := maphash.String(r.seed, key)
+	if _, ok := r.set[h]; ok {
+		return false
+	}
+	if len(r.ring) < cap(r.ring) {
+		r.ring = append(r.ring, h)
+	} else {
+		delete(r.set, r.ring[r.next])
+		r.ring[r.next] = h
+		r.next = (r.next + 1) % len(r.ring)
+	}
+	r.set[h] = struct{}{}
+	return true
+}

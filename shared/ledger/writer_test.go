@@ -1,0 +1,280 @@
+package ledger_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+
+	"github.com/trailwarden/trailwarden/shared/ledger"
+)
+
+type clock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func (c *clock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
+func (c *clock) Add(d time.Duration) {
+	c.mu.Lock()
+	c.t = c.t.Add(d)
+	c.mu.Unlock()
+}
+
+var t0 = time.Date(2026, 3, 14, 12, 0, 0, 0, time.UTC)
+
+const acct = "333333333333"
+
+func logArrival(region string, at time.Time, unique string) ledger.Arrival {
+	key := fmt.Sprintf("cloudtrail/AWSLogs/%s/CloudTrail/%s/%s/%s_CloudTrail_%s_%s_%s.json.gz", acct, region,
+		at.Format("2006/01/02"), acct, region, at.Format("20060102T1504Z"), unique)
+	return ledger.Arrival{Account: acct, Region: region, Kind: ledger.ArrivalLog, Time: at, Key: key}
+}
+
+func digestArrival(region string, at time.Time) ledger.Arrival {
+	return ledger.Arrival{Account: acct, Region: region, Kind: ledger.ArrivalDigest, Time: at}
+}
+
+func newWriter(db ledger.WriteAPI, c *clock) *ledger.Writer {
+	return ledger.NewWriter(db, "ledger", ledger.WriterOptions{Now: c.Now})
+}
+
+func read(t *testing.T, db *ledger.FakeDynamoDB) ledger.Item {
+	t.Helper()
+	it, err := (&ledger.Reader{DB: db, Table: "ledger"}).Get(context.Background(), acct)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return it
+}
+
+func TestCoalescesWithinWindow(t *testing.T) {
+	ctx := context.Background()
+	db := ledger.NewFakeDynamoDB()
+	c := &clock{t: t0}
+	w := newWriter(db, c)
+
+	// The first file of a new account × Region is due at once.
+	if got := w.Record(logArrival("us-east-1", t0, "AAAAAAAAAAAAAAA0")); got != ledger.RecordDue {
+		t.Fatalf("first arrival: %v, want due", got)
+	}
+	if r := w.Flush(ctx, ledger.FlushDue); r.Writes != 1 || r.Failed != nil {
+		t.Fatalf("first flush: %+v", r)
+	}
+	// 40 more files in the next 4 minutes, in three Regions' worth of
+	// traffic for one Region: pending, not written before the window.
+	for i := 1; i <= 40; i++ {
+		c.Add(6 * time.Second)
+		res := w.Record(logArrival("us-east-1", t0.Add(time.Duration(i)*6*time.Second), fmt.Sprintf("AAAAAAAAAAAAA%03d", i)))
+		if res != ledger.RecordPending {
+			t.Fatalf("arrival %d: %v, want pending", i, res)
+		}
+		if r := w.Flush(ctx, ledger.FlushDue); r.Writes != 0 {
+			t.Fatalf("flush %d wrote %d", i, r.Writes)
+		}
+	}
+	c.Add(70 * time.Second) // the oldest pending change is now older than the window
+	if r := w.Flush(ctx, ledger.FlushDue); r.Writes != 1 {
+		t.Fatalf("window flush: %+v", r)
+	}
+	if st := db.Stats(); st.UpdateItem != 2 {
+		t.Fatalf("UpdateItem calls %d, want 2 for 41 files", st.UpdateItem)
+	}
+	it := read(t, db)
+	rs := it.Regions["us-east-1"]
+	if !rs.LastLog.Equal(t0.Add(4*time.Minute)) || rs.Counts["20260314"] != 41 || rs.LastKey == "" {
+		t.Fatalf("ledger: %+v", rs)
+	}
+}
+
+func TestDueRules(t *testing.T) {
+	ctx := context.Background()
+	db := ledger.NewFakeDynamoDB()
+	c := &clock{t: t0}
+	w := newWriter(db, c)
+	w.Record(logArrival("eu-west-1", t0, "BBBBBBBBBBBBBBB0"))
+	w.Record(digestArrival("ap-south-1", t0))
+	if r := w.Flush(ctx, ledger.FlushDue); r.Writes != 1 {
+		t.Fatalf("%+v", r)
+	}
+	// A log file W or more newer than the last written one is due.
+	c.Add(5 * time.Minute)
+	if got := w.Record(logArrival("eu-west-1", t0.Add(5*time.Minute), "BBBBBBBBBBBBBBB1")); got != ledger.RecordDue {
+		t.Fatalf("log after a window: %v", got)
+	}
+	w.Flush(ctx, ledger.FlushDue)
+	// A digest in an active Region (log written within W) waits.
+	c.Add(time.Minute)
+	if got := w.Record(digestArrival("eu-west-1", t0.Add(6*time.Minute))); got != ledger.RecordDue {
+		// first digest of eu-west-1 for this instance: due
+		t.Fatalf("first digest: %v", got)
+	}
+	w.Flush(ctx, ledger.FlushDue)
+	c.Add(time.Minute)
+	w.Record(logArrival("eu-west-1", t0.Add(7*time.Minute), "BBBBBBBBBBBBBBB2"))
+	if got := w.Record(digestArrival("eu-west-1", t0.Add(9*time.Minute))); got != ledger.RecordPending {
+		t.Fatalf("active Region digest: %v, want pending", got)
+	}
+	// The quiet Region's next hourly digest is due at once.
+	if got := w.Record(digestArrival("ap-south-1", t0.Add(time.Hour))); got != ledger.RecordDue {
+		t.Fatalf("quiet Region digest: %v, want due", got)
+	}
+	if r := w.Flush(ctx, ledger.FlushDue); r.Writes != 1 {
+		t.Fatalf("%+v", r)
+	}
+	it := read(t, db)
+	if !it.Regions["ap-south-1"].LastDigest.Equal(t0.Add(time.Hour)) || !it.Regions["eu-west-1"].LastDigest.Equal(t0.Add(9*time.Minute)) {
+		t.Fatalf("%+v", it.Regions)
+	}
+	// A repeated or older digest changes nothing.
+	if got := w.Record(digestArrival("ap-south-1", t0.Add(time.Hour))); got != ledger.RecordIgnored {
+		t.Fatalf("repeated digest: %v", got)
+	}
+}
+
+func TestOutOfOrderAndDuplicates(t *testing.T) {
+	ctx := context.Background()
+	db := ledger.NewFakeDynamoDB()
+	c := &clock{t: t0.Add(time.Hour)}
+	a, b := newWriter(db, c), newWriter(db, c) // two warm instances
+	newest := logArrival("us-east-1", t0.Add(30*time.Minute), "CCCCCCCCCCCCCCC1")
+	older := logArrival("us-east-1", t0.Add(10*time.Minute), "CCCCCCCCCCCCCCC0")
+	a.Record(newest)
+	a.Record(digestArrival("us-east-1", t0.Add(20*time.Minute)))
+	if r := a.Flush(ctx, ledger.FlushAll); r.Writes != 1 {
+		t.Fatalf("%+v", r)
+	}
+	// b sees an older file and an older digest: the times must not move
+	// back, the count must still be added.
+	b.Record(older)
+	b.Record(digestArrival("us-east-1", t0.Add(5*time.Minute)))
+	r := b.Flush(ctx, ledger.FlushAll)
+	if r.Writes != 1 || r.Conflicts != 1 || r.Failed != nil {
+		t.Fatalf("out of order: %+v", r)
+	}
+	// Duplicates: the same key again at a is dropped; a duplicate of a's key
+	// at b is counted (another instance's memory).
+	if got := a.Record(newest); got != ledger.RecordIgnored {
+		t.Fatalf("duplicate: %v", got)
+	}
+	b.Record(newest)
+	if r := b.Flush(ctx, ledger.FlushAll); r.Failed != nil {
+		t.Fatalf("%+v", r)
+	}
+	rs := read(t, db).Regions["us-east-1"]
+	if !rs.LastLog.Equal(newest.Time) || rs.LastKey != newest.Key || !rs.LastDigest.Equal(t0.Add(20*time.Minute)) {
+		t.Fatalf("times moved back: %+v", rs)
+	}
+	if rs.Counts["20260314"] != 3 {
+		t.Fatalf("counts %v, want 3 (one cross-instance duplicate)", rs.Counts)
+	}
+}
+
+func TestOldCountsRemoved(t *testing.T) {
+	ctx := context.Background()
+	db := ledger.NewFakeDynamoDB()
+	c := &clock{t: t0}
+	w := newWriter(db, c)
+	w.Record(logArrival("us-east-1", t0, "DDDDDDDDDDDDDDD0"))
+	w.Flush(ctx, ledger.FlushAll)
+	c.Add(24 * time.Hour)
+	w.Record(logArrival("us-east-1", t0.Add(24*time.Hour), "DDDDDDDDDDDDDDD1"))
+	w.Flush(ctx, ledger.FlushAll)
+	if got := read(t, db).Regions["us-east-1"].Counts; len(got) != 2 {
+		t.Fatalf("two days kept: %v", got)
+	}
+	c.Add(48 * time.Hour)
+	w.Record(logArrival("us-east-1", t0.Add(72*time.Hour), "DDDDDDDDDDDDDDD2"))
+	// A late file from three days ago updates nothing but is not counted.
+	w.Record(logArrival("us-east-1", t0.Add(time.Minute), "DDDDDDDDDDDDDDD3"))
+	w.Flush(ctx, ledger.FlushAll)
+	got := read(t, db).Regions["us-east-1"].Counts
+	if len(got) != 1 || got["20260317"] != 1 {
+		t.Fatalf("old days not removed: %v", got)
+	}
+	// A fresh instance (no knowledge of the item) removes the days just
+	// before the cutoff too.
+	c.Add(48 * time.Hour)
+	w2 := newWriter(db, c)
+	w2.Record(logArrival("us-east-1", t0.Add(120*time.Hour), "DDDDDDDDDDDDDDD4"))
+	w2.Flush(ctx, ledger.FlushAll)
+	if got := read(t, db).Regions["us-east-1"].Counts; len(got) != 1 || got["20260319"] != 1 {
+		t.Fatalf("fresh instance: %v", got)
+	}
+}
+
+// failingDB fails UpdateItem while fail is set.
+type failingDB struct {
+	*ledger.FakeDynamoDB
+	mu   sync.Mutex
+	fail error
+}
+
+func (f *failingDB) UpdateItem(ctx context.Context, in *dynamodb.UpdateItemInput, o ...func(*dynamodb.Options)) (*dynamodb.UpdateItemOutput, error) {
+	f.mu.Lock()
+	err := f.fail
+	f.mu.Unlock()
+	if err != nil {
+		return nil, err
+	}
+	return f.FakeDynamoDB.UpdateItem(ctx, in, o...)
+}
+
+func TestFailedWriteStaysPending(t *testing.T) {
+	ctx := context.Background()
+	db := &failingDB{FakeDynamoDB: ledger.NewFakeDynamoDB(), fail: errors.New("throttled")}
+	c := &clock{t: t0}
+	w := newWriter(db, c)
+	w.Record(logArrival("us-east-1", t0, "EEEEEEEEEEEEEEE0"))
+	w.Record(logArrival("us-east-1", t0.Add(time.Minute), "EEEEEEEEEEEEEEE1"))
+	r := w.Flush(ctx, ledger.FlushDue)
+	if r.Failed[acct] == nil || r.Pending != 1 {
+		t.Fatalf("%+v", r)
+	}
+	db.mu.Lock()
+	db.fail = nil
+	db.mu.Unlock()
+	w.Record(logArrival("us-east-1", t0.Add(2*time.Minute), "EEEEEEEEEEEEEEE2"))
+	// Still due after the failure, whatever the window.
+	if r := w.Flush(ctx, ledger.FlushDue); r.Writes != 1 || r.Pending != 0 {
+		t.Fatalf("%+v", r)
+	}
+	rs := read(t, db.FakeDynamoDB).Regions["us-east-1"]
+	if rs.Counts["20260314"] != 3 || !rs.LastLog.Equal(t0.Add(2*time.Minute)) {
+		t.Fatalf("%+v", rs)
+	}
+}
+
+func TestItemStaysUnderOneKB(t *testing.T) {
+	// A busy account at the reference model's shape: 17 Regions of digests,
+	// 3 active Regions with organization-trail keys, two days of counts.
+	ctx := context.Background()
+	db := ledger.NewFakeDynamoDB()
+	c := &clock{t: t0}
+	w := newWriter(db, c)
+	regions := []string{"us-east-1", "us-east-2", "us-west-1", "us-west-2", "ca-central-1", "sa-east-1", "eu-central-1",
+		"eu-west-1", "eu-west-2", "eu-west-3", "eu-north-1", "ap-south-1", "ap-northeast-1", "ap-northeast-2",
+		"ap-northeast-3", "ap-southeast-1", "ap-southeast-2"}
+	for day := 0; day < 3; day++ {
+		at := t0.Add(time.Duration(day) * 24 * time.Hour)
+		c.t = at
+		for _, r := range regions {
+			w.Record(digestArrival(r, at))
+		}
+		for _, r := range []string{"ap-southeast-2", "ap-northeast-3", "eu-central-1"} {
+			for i := 0; i < 100; i++ {
+				w.Record(logArrival(r, at.Add(time.Duration(i)*time.Second), fmt.Sprintf("FFFFFFFFFFFF%04d", day*1000+i)))
+			}
+		}
+		w.Flush(ctx, ledger.FlushAll)
+	}
+	if st := db.Stats(); st.MaxItemBytes > 1024 {
+		t.Logf("largest item %d bytes (> 1 KB: two write units per write)", st.MaxItemBytes)
+	} else {
+		t.Logf("largest item %d bytes", st.MaxItemBytes)
+	}
+}

@@ -1,0 +1,303 @@
+package verifier_test
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-lambda-go/events"
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	ddbtypes "github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+	s3types "github.com/aws/aws-sdk-go-v2/service/s3/types"
+
+	"github.com/trailwarden/trailwarden/internal/cloudtrailsim"
+	"github.com/trailwarden/trailwarden/shared/accounts"
+	"github.com/trailwarden/trailwarden/shared/ledger"
+	"github.com/trailwarden/trailwarden/shared/logkey"
+	"github.com/trailwarden/trailwarden/shared/telemetry"
+	"github.com/trailwarden/trailwarden/shared/verifier"
+)
+
+// benchModel is the reference traffic model aimed at the example policy's
+// bucket, prefix and organization.
+func benchModel(accounts, hours int) cloudtrailsim.Model {
+	m := cloudtrailsim.NewModel(accounts, 42)
+	m.Hours = hours
+	m.Bucket, m.Prefix, m.OrgID = "acme-org-cloudtrail", "cloudtrail", "o-a1b2c3d4e5"
+	m.BucketAccount = "222222222222"
+	return m
+}
+
+func memberIDs(n int) verifier.StaticMembers {
+	out := make(verifier.StaticMembers, n)
+	for i := range out {
+		out[i] = cloudtrailsim.DefaultAccountID(i)
+	}
+	return out
+}
+
+// benchRecords is a realistic body mix: one hour of the reference model
+// for 100 accounts (SNS envelopes of CloudTrail notifications, 10% with 2–5
+// keys, and S3 Object Created events for hourly digests in 17 Regions).
+var benchRecords = sync.OnceValue(func() []events.SQSMessage {
+	var out []events.SQSMessage
+	_ = benchModel(100, 1).Run(func(m cloudtrailsim.Message) error {
+		out = append(out, events.SQSMessage{MessageId: "m-" + strconv.Itoa(len(out)), Body: string(m.Body)})
+		return nil
+	})
+	return out
+})
+
+var benchBytes = sync.OnceValue(func() [][]byte {
+	var out [][]byte
+	for _, r := range benchRecords() {
+		out = append(out, []byte(r.Body))
+	}
+	return out
+})
+
+func benchmarkJSONValid(b *testing.B) {
+	bodies := benchBytes()
+	for b.Loop() {
+		for _, body := range bodies {
+			if !json.Valid(body) {
+				b.Fatal("invalid body")
+			}
+		}
+	}
+}
+
+// validNsPerRecord is json.Valid's cost per body, measured in the same run.
+var validNsPerRecord = sync.OnceValue(func() float64 {
+	r := testing.Benchmark(benchmarkJSONValid)
+	return float64(r.T.Nanoseconds()) / float64(r.N*len(benchRecords()))
+})
+
+// BenchmarkJSONValid is the floor of any JSON consumer over the same bodies.
+func BenchmarkJSONValid(b *testing.B) {
+	benchmarkJSONValid(b)
+	per := float64(b.Elapsed().Nanoseconds()) / float64(b.N*len(benchRecords()))
+	b.ReportMetric(1e9/per, "records/s")
+	b.ReportMetric(per, "ns/record")
+}
+
+func benchProcessor(db ledger.WriteAPI, now func() time.Time, members int) *verifier.Processor {
+	p := &verifier.Processor{
+		Rules:       verifier.Rules{Bucket: "acme-org-cloudtrail", Prefix: "cloudtrail", PrefixSet: true, OrganizationID: "o-a1b2c3d4e5"},
+		ObjectCheck: verifier.CheckNone,
+		Members:     &verifier.Members{Source: memberIDs(members), Now: now},
+		Ledger:      ledger.NewWriter(db, "ledger", ledger.WriterOptions{Now: now}),
+		Metrics:     telemetry.NewMetrics(io.Discard, "Trailwarden", "verifier"),
+		Logger:      slog.New(slog.NewJSONHandler(io.Discard, &slog.HandlerOptions{Level: slog.LevelError})),
+		Now:         now,
+		BatchSize:   10,
+	}
+	p.Metrics.SetClock(now)
+	return p
+}
+
+// BenchmarkParseClassifyCoalesce is the verifier's per-record path: parse
+// the body, parse and check every key (bucket, prefix, organization,
+// account and Region consistency, membership from the cache) and coalesce
+// the arrival in the ledger writer's memory. Reported per record and as a
+// ratio to json.Valid over the same bodies, measured in the same run.
+func BenchmarkParseClassifyCoalesce(b *testing.B) {
+	recs := benchRecords()
+	valid := validNsPerRecord()
+	now := time.Date(2026, 1, 5, 1, 0, 0, 0, time.UTC)
+	p := benchProcessor(ledger.NewFakeDynamoDB(), func() time.Time { return now }, 100)
+	ctx := context.Background()
+	b.ReportAllocs()
+	b.ResetTimer()
+	for b.Loop() {
+		var bt *verifier.Batch
+		for i, rec := range recs {
+			if i%10 == 0 {
+				bt = verifier.NewBatch()
+			}
+			if err := p.Record(ctx, rec, bt); err != nil {
+				b.Fatal(err)
+			}
+		}
+	}
+	per := float64(b.Elapsed().Nanoseconds()) / float64(b.N*len(recs))
+	b.ReportMetric(1e9/per, "records/s")
+	b.ReportMetric(per, "ns/record")
+	b.ReportMetric(per/valid, "x-json.Valid")
+}
+
+// BenchmarkHandle is the whole handler per batch of 10 (sqsbatch, the
+// per-record path, the ledger flush against the in-memory fake, the EMF
+// flush), for comparison.
+func BenchmarkHandle(b *testing.B) {
+	recs := benchRecords()
+	valid := validNsPerRecord()
+	now := time.Date(2026, 1, 5, 1, 0, 0, 0, time.UTC)
+	p := benchProcessor(ledger.NewFakeDynamoDB(), func() time.Time { return now }, 100)
+	var batches []events.SQSEvent
+	for i := 0; i < len(recs); i += 10 {
+		batches = append(batches, events.SQSEvent{Records: recs[i:min(i+10, len(recs))]})
+	}
+	ctx := context.Background()
+	b.ReportAllocs()
+	b.ResetTimer()
+	for b.Loop() {
+		for _, ev := range batches {
+			if resp := p.Handle(ctx, ev); len(resp.BatchItemFailures) != 0 {
+				b.Fatal(resp)
+			}
+		}
+	}
+	per := float64(b.Elapsed().Nanoseconds()) / float64(b.N*len(recs))
+	b.ReportMetric(1e9/per, "records/s")
+	b.ReportMetric(per, "ns/record")
+	b.ReportMetric(per/valid, "x-json.Valid")
+}
+
+// countingHead is a fake HeadObject that counts calls and answers with a
+// healthy SSE-KMS object.
+type countingHead struct{ n atomic.Int64 }
+
+func (c *countingHead) HeadObject(context.Context, *s3.HeadObjectInput, ...func(*s3.Options)) (*s3.HeadObjectOutput, error) {
+	c.n.Add(1)
+	return &s3.HeadObjectOutput{ContentLength: aws.Int64(1000), ServerSideEncryption: s3types.ServerSideEncryptionAwsKms, SSEKMSKeyId: aws.String(kmsARN)}, nil
+}
+
+// countingMembers counts accounts-table scans.
+type countingMembers struct {
+	verifier.StaticMembers
+	scans atomic.Int64
+}
+
+func (c *countingMembers) List(ctx context.Context, n int) ([]accounts.Account, error) {
+	c.scans.Add(1)
+	return c.StaticMembers.List(ctx, n)
+}
+
+// naiveLedger is the design trailwarden does not use: one conditional
+// UpdateItem per delivered object.
+type naiveLedger struct{ db *ledger.FakeDynamoDB }
+
+func (n *naiveLedger) write(account, region string, k logkey.Key, key string) {
+	attr := ledger.PrefixLog + region
+	set := "SET #t = :t, #k = :k, #u = :u ADD #c :one"
+	names := map[string]string{"#t": attr, "#k": ledger.PrefixKey + region, "#u": ledger.UpdatedAtAttribute,
+		"#c": ledger.PrefixCount + k.Time.Format("20060102") + "#" + region}
+	values := map[string]ddbtypes.AttributeValue{":t": &ddbtypes.AttributeValueMemberN{Value: strconv.FormatInt(k.Time.Unix(), 10)},
+		":k": &ddbtypes.AttributeValueMemberS{Value: key}, ":u": &ddbtypes.AttributeValueMemberN{Value: strconv.FormatInt(k.Time.Unix(), 10)},
+		":one": &ddbtypes.AttributeValueMemberN{Value: "1"}}
+	if k.Kind == logkey.KindDigest {
+		names = map[string]string{"#t": ledger.PrefixDigest + region, "#u": ledger.UpdatedAtAttribute}
+		set = "SET #t = :t, #u = :u"
+		delete(values, ":k")
+		delete(values, ":one")
+	}
+	_, _ = n.db.UpdateItem(context.Background(), &dynamodb.UpdateItemInput{
+		TableName: aws.String("naive"), Key: map[string]ddbtypes.AttributeValue{ledger.KeyAttribute: &ddbtypes.AttributeValueMemberS{Value: account}},
+		UpdateExpression: aws.String(set), ConditionExpression: aws.String("(attribute_not_exists(#t) OR #t < :t)"),
+		ExpressionAttributeNames: names, ExpressionAttributeValues: values,
+	})
+}
+
+// BenchmarkLedgerModel runs the reference traffic model (17 Regions, 3
+// active per account, log-normal log files per hour with median 12 and
+// 90th percentile 60, hourly digests, 10% multi-key notifications, 24
+// hours) through the real handler — four warm instances taking batches of
+// 10 in turn, the object check sampling 1% — against an in-memory counting
+// fake of DynamoDB, next to the naive one-write-per-object design on the
+// same objects in the same run. Figures are per delivered object (log and
+// digest files); the model is scaled (100 and 1,000 accounts) to show that
+// they do not depend on scale.
+func BenchmarkLedgerModel(b *testing.B) {
+	for _, accounts := range []int{100, 1000} {
+		b.Run(fmt.Sprintf("accounts=%d", accounts), func(b *testing.B) {
+			for b.Loop() {
+				runModel(b, benchModel(accounts, 24), accounts)
+			}
+		})
+	}
+}
+
+func runModel(b *testing.B, model cloudtrailsim.Model, accounts int) {
+	const instances = 4
+	var now time.Time
+	clock := func() time.Time { return now }
+	coalescing := ledger.NewFakeDynamoDB()
+	naive := &naiveLedger{db: ledger.NewFakeDynamoDB()}
+	head := &countingHead{}
+	members := &countingMembers{StaticMembers: memberIDs(accounts)}
+	procs := make([]*verifier.Processor, instances)
+	for i := range procs {
+		procs[i] = benchProcessor(coalescing, clock, accounts)
+		procs[i].Members.Source = members
+		procs[i].ObjectCheck, procs[i].SampleRate, procs[i].S3, procs[i].KMSKeyARN = verifier.CheckSample, 0.01, head, kmsARN
+	}
+	ctx := context.Background()
+	var objects, messages, batches, logFiles, digests int64
+	var pending []events.SQSMessage
+	handle := func() {
+		resp := procs[batches%instances].Handle(ctx, events.SQSEvent{Records: pending})
+		if len(resp.BatchItemFailures) != 0 {
+			b.Fatalf("failures in the model run: %v", resp.BatchItemFailures)
+		}
+		batches++
+		pending = pending[:0]
+	}
+	start := time.Now()
+	err := model.Run(func(m cloudtrailsim.Message) error {
+		now = m.At.Add(20 * time.Second) // delivery and polling latency
+		messages++
+		for _, key := range m.Keys {
+			k, err := logkey.Parse(key)
+			if err != nil {
+				return err
+			}
+			objects++
+			if k.Kind == logkey.KindDigest {
+				digests++
+			} else {
+				logFiles++
+			}
+			naive.write(k.Account, k.Region, k, key)
+		}
+		pending = append(pending, events.SQSMessage{MessageId: strconv.FormatInt(messages, 10), Body: string(m.Body)})
+		if len(pending) == 10 {
+			handle()
+		}
+		return nil
+	})
+	if err != nil {
+		b.Fatal(err)
+	}
+	if len(pending) > 0 {
+		handle()
+	}
+	elapsed := time.Since(start)
+	cs, ns := coalescing.Stats(), naive.db.Stats()
+	o := float64(objects)
+	b.ReportMetric(float64(cs.UpdateItem)/o, "writes/object")
+	b.ReportMetric(cs.WCU/o, "WCU/object")
+	b.ReportMetric(float64(cs.GetItem)/o, "ledger-reads/object")
+	b.ReportMetric(float64(ns.UpdateItem)/o, "naive-writes/object")
+	b.ReportMetric(ns.WCU/o, "naive-WCU/object")
+	b.ReportMetric(float64(head.n.Load())/o, "HEAD/object")
+	b.ReportMetric(float64(members.scans.Load()), "member-scans")
+	b.ReportMetric(float64(cs.MaxItemBytes), "max-item-bytes")
+	b.ReportMetric(float64(batches)/o, "invocations/object")
+	b.ReportMetric(float64(objects)/float64(messages), "objects/message")
+	b.ReportMetric(float64(cs.UpdateItem)/float64(accounts)/float64(model.Hours), "writes/account-hour")
+	b.ReportMetric(o/float64(accounts)/float64(model.Hours), "objects/account-hour")
+	b.ReportMetric(o/elapsed.Seconds(), "objects/s")
+	b.Logf("accounts=%d hours=%d: %d messages, %d objects (%d log files, %d digests); coalescing %d writes (%.0f WCU, %d conditional failures, %d reads); naive %d writes (%.0f WCU); %d HEAD; %d member scans; largest item %d B; %v",
+		accounts, model.Hours, messages, objects, logFiles, digests, cs.UpdateItem, cs.WCU, cs.ConditionalFailures, cs.GetItem,
+		ns.UpdateItem, ns.WCU, head.n.Load(), members.scans.Load(), cs.MaxItemBytes, elapsed.Round(time.Millisecond))
+}

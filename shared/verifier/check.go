@@ -1,0 +1,181 @@
+package verifier
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/trailwarden/trailwarden/shared/logkey"
+	"github.com/trailwarden/trailwarden/shared/policy"
+)
+
+// Code is a security finding's reason code: low cardinality, part of the
+// finding's dedup id and of the alert.
+type Code string
+
+// Reason codes of security findings.
+const (
+	CodeWrongBucket         Code = "wrong-bucket"
+	CodeBadKey              Code = "bad-key"
+	CodeWrongPrefix         Code = "wrong-prefix"
+	CodeForeignOrganization Code = "foreign-organization"
+	CodeMissingOrganization Code = "missing-organization"
+	CodeForeignAccount      Code = "foreign-account"
+	CodeAccountMismatch     Code = "account-mismatch"
+	CodeRegionMismatch      Code = "region-mismatch"
+	CodeUnknownRegion       Code = "unknown-region"
+	CodeFutureTimestamp     Code = "future-timestamp"
+	CodeTooManyKeys         Code = "too-many-keys"
+	CodeObjectMissing       Code = "object-missing"
+	CodeObjectEmpty         Code = "object-empty"
+	CodeObjectNotKMS        Code = "object-not-kms"
+	CodeObjectWrongKey      Code = "object-wrong-key"
+)
+
+// Verdict is what became of one announced object.
+type Verdict uint8
+
+const (
+	// Rejected: a security finding (the zero value, so a forgotten verdict
+	// is never an acceptance).
+	Rejected Verdict = iota
+	// Accepted: a genuine delivery (recorded in the ledger for log and
+	// digest files).
+	Accepted
+	// Ignored: a zero-byte folder marker, not a delivery.
+	Ignored
+)
+
+func (v Verdict) String() string {
+	switch v {
+	case Accepted:
+		return "accepted"
+	case Ignored:
+		return "ignored"
+	}
+	return "rejected"
+}
+
+// Object is one announced object and its verdict.
+type Object struct {
+	Bucket string
+	// RawKey is the key as announced (S3 event keys already decoded).
+	RawKey string
+	// Key is the parsed key; Parsed is false when the key did not parse.
+	Key    logkey.Key
+	Parsed bool
+	// Verdict, and for a rejection its Code; Reason is one human line.
+	Verdict Verdict
+	Code    Code
+	Reason  string
+}
+
+// Account is the account the object belongs to ("" when unknown).
+func (o *Object) Account() string {
+	if o.Parsed {
+		return o.Key.Account
+	}
+	return ""
+}
+
+func (o *Object) reject(code Code, format string, args ...any) {
+	o.Verdict, o.Code, o.Reason = Rejected, code, fmt.Sprintf(format, args...)
+}
+
+// Rules are the checks that need no AWS call. Empty fields are not judged
+// (Explain without --policy).
+type Rules struct {
+	// Bucket is the central bucket; "" does not judge buckets.
+	Bucket string
+	// Prefix is the trails' S3 key prefix without slashes; judged only when
+	// PrefixSet (an empty prefix is a real setting: keys start at AWSLogs/).
+	Prefix    string
+	PrefixSet bool
+	// OrganizationID is the organization id an organization-trail path must
+	// name ("" does not judge it); RequireOrgPath rejects keys without one
+	// (organization-trail mode).
+	OrganizationID string
+	RequireOrgPath bool
+	// MaxFuture is how far in the future a file timestamp may be (clock
+	// skew); 0 means 15 minutes. Not judged when Check gets a zero now.
+	MaxFuture time.Duration
+}
+
+// RulesFromPolicy returns the rules of a policy: its trail's bucket and
+// prefix, its organization id, and its mode.
+func RulesFromPolicy(p *policy.Policy) Rules {
+	return Rules{
+		Bucket:         p.Trail.S3.Bucket,
+		Prefix:         strings.Trim(p.Trail.S3.KeyPrefix, "/"),
+		PrefixSet:      true,
+		OrganizationID: p.Organization.ID,
+		RequireOrgPath: p.Mode == policy.ModeOrganizationTrail,
+	}
+}
+
+// Check parses and judges one announced object. Membership is judged by the
+// caller (it may need a call); an Accepted object still needs it.
+func (r *Rules) Check(bucket, key string, now time.Time) Object {
+	o := Object{Bucket: bucket, RawKey: key, Verdict: Accepted}
+	k, err := logkey.Parse(key)
+	if err == nil {
+		o.Key, o.Parsed = k, true
+	}
+	if r.Bucket != "" && bucket != r.Bucket {
+		o.reject(CodeWrongBucket, "bucket %q is not the central bucket %q", bucket, r.Bucket)
+		return o
+	}
+	if err != nil {
+		var ke *logkey.Error
+		if errors.As(err, &ke) {
+			if ke.Detail != "" {
+				o.reject(CodeBadKey, "key %s (%s)", ke.Reason, ke.Detail)
+			} else {
+				o.reject(CodeBadKey, "key %s", ke.Reason)
+			}
+		} else {
+			o.reject(CodeBadKey, "key does not parse: %v", err)
+		}
+		return o
+	}
+	if r.PrefixSet && k.Prefix != r.Prefix {
+		o.reject(CodeWrongPrefix, "prefix %q is not the policy's %q", k.Prefix, r.Prefix)
+		return o
+	}
+	if r.OrganizationID != "" && k.OrgID != "" && k.OrgID != r.OrganizationID {
+		o.reject(CodeForeignOrganization, "organization path %q is not the organization %q", k.OrgID, r.OrganizationID)
+		return o
+	}
+	if r.RequireOrgPath && k.OrgID == "" && k.Kind != logkey.KindMarker {
+		o.reject(CodeMissingOrganization, "organization-trail mode, but the path has no organization id")
+		return o
+	}
+	if k.Kind == logkey.KindMarker {
+		o.Verdict, o.Reason = Ignored, "zero-byte folder marker, not a delivery"
+		return o
+	}
+	switch {
+	case k.Flags&logkey.FlagAccountMismatch != 0:
+		o.reject(CodeAccountMismatch, "path account %s differs from file name account %s", k.Account, k.FileAccount)
+		return o
+	case k.Flags&logkey.FlagRegionMismatch != 0:
+		o.reject(CodeRegionMismatch, "path Region %s differs from file name Region %s", k.Region, k.FileRegion)
+		return o
+	case k.Flags&logkey.FlagUnknownRegion != 0:
+		o.reject(CodeUnknownRegion, "Region %s is not a known Region", k.Region)
+		return o
+	}
+	if !now.IsZero() {
+		maxFuture := r.MaxFuture
+		if maxFuture <= 0 {
+			maxFuture = 15 * time.Minute
+		}
+		if k.Time.After(now.Add(maxFuture)) {
+			o.reject(CodeFutureTimestamp, "file timestamp %s is in the future", k.Time.Format(time.RFC3339))
+			return o
+		}
+	}
+	o.Reason = k.Kind.String() + " file"
+	return o
+}

@@ -1,0 +1,50 @@
+// Package verifier checks every CloudTrail delivery that reaches
+// trailwarden's delivery queue and records it in the arrival ledger.
+//
+// Per SQS record (events.SQSMessage), through shared/notification:
+//   - the CloudTrail validation message is counted (ValidationMessages) and
+//     deleted: it is not an error;
+//   - a message that is not CloudTrail's (another publisher on the topic,
+//     an SNS subscription message, another S3 or EventBridge event) is
+//     counted (NotCloudTrailMessages), logged and deleted;
+//   - a malformed body (empty, truncated, not JSON, CloudTrail-shaped with
+//     wrong types) is poison: logged with the reason, counted
+//     (MalformedNotifications) and reported as a batch item failure, so SQS
+//     redrives it to the DLQ after maxReceiveCount receives. It is never
+//     deleted silently.
+//
+// Each announced key is then checked by Rules (pure, shared with Explain):
+// the bucket is the central bucket; the key parses under shared/logkey's
+// strict grammar (no "..", no surprises); the prefix is the policy's; an
+// organization path names the policy's organization (and organization-trail
+// mode requires one); the account in the path equals the one in the file
+// name; the Region is real and the same in path and name; the timestamp is
+// not in the future. Then the account must be a member: the accounts table,
+// cached and refreshed every MembersRefresh, and refreshed once more on a
+// miss before an account is called foreign. Optionally (ObjectCheck
+// none|sample|all) HeadObject confirms that the object exists, is not empty
+// and is encrypted with SSE-KMS under the expected key: HEAD returns the
+// key id without decrypting, so it costs no KMS request.
+//
+// Anything that fails is a security finding: logged with its reason code,
+// counted (SecurityFindings) and published on the alerts topic, deduplicated
+// for 24 hours per account and reason by a conditional put of
+// "finding#<account>#<code>" in the incidents table. A finding is not a
+// message failure: the record is deleted. Zero-byte folder markers are
+// ignored; Insights files are accepted but have no ledger attribute.
+//
+// Accepted log and digest files go to the ledger through ledger.Writer
+// (coalesced, monotonic; see the ledger package). The batch response lists
+// only records that failed transiently (a throttled HEAD, an unreachable
+// table, an alert not published, a due ledger write that failed) and poison
+// records; one bad message never fails the batch, and a panic in one record
+// is that record's failure (shared/sqsbatch).
+//
+// Metrics (EMF, dimension Service; DeliveredLogFiles also by Region):
+// DeliveredLogFiles, DeliveredDigestFiles, SecurityFindings,
+// MalformedNotifications, ValidationMessages, NotCloudTrailMessages,
+// LedgerWrites, LedgerWriteFailures. Logs carry account and Region.
+//
+// Explain runs the same parsing and Rules without any AWS call, for the
+// `trailwarden explain` command.
+package verifier

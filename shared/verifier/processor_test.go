@@ -1,0 +1,445 @@
+package verifier_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-lambda-go/events"
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	ddbtypes "github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+	s3types "github.com/aws/aws-sdk-go-v2/service/s3/types"
+	"github.com/aws/smithy-go"
+
+	"github.com/trailwarden/trailwarden/shared/accounts"
+	"github.com/trailwarden/trailwarden/shared/alert"
+	"github.com/trailwarden/trailwarden/shared/ledger"
+	"github.com/trailwarden/trailwarden/shared/telemetry"
+	"github.com/trailwarden/trailwarden/shared/verifier"
+)
+
+const fixtures = "../../events/delivery"
+
+func loadEvent(t testing.TB, name string) events.SQSEvent {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join(fixtures, name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ev events.SQSEvent
+	if err := json.Unmarshal(b, &ev); err != nil {
+		t.Fatalf("%s: %v", name, err)
+	}
+	return ev
+}
+
+// incidentsDB is a fake of the incidents table's conditional put.
+type incidentsDB struct {
+	mu    sync.Mutex
+	items map[string]map[string]ddbtypes.AttributeValue
+	fail  error
+}
+
+func (f *incidentsDB) PutItem(_ context.Context, in *dynamodb.PutItemInput, _ ...func(*dynamodb.Options)) (*dynamodb.PutItemOutput, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.fail != nil {
+		return nil, f.fail
+	}
+	id := in.Item["IncidentId"].(*ddbtypes.AttributeValueMemberS).Value
+	if _, ok := f.items[id]; ok {
+		return nil, &ddbtypes.ConditionalCheckFailedException{Message: aws.String("exists")}
+	}
+	f.items[id] = in.Item
+	return &dynamodb.PutItemOutput{}, nil
+}
+
+func (f *incidentsDB) DeleteItem(_ context.Context, in *dynamodb.DeleteItemInput, _ ...func(*dynamodb.Options)) (*dynamodb.DeleteItemOutput, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	delete(f.items, in.Key["IncidentId"].(*ddbtypes.AttributeValueMemberS).Value)
+	return &dynamodb.DeleteItemOutput{}, nil
+}
+
+type alerts struct {
+	mu   sync.Mutex
+	got  []alert.Alert
+	fail error
+}
+
+func (a *alerts) Publish(_ context.Context, al alert.Alert) error {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.fail != nil {
+		return a.fail
+	}
+	a.got = append(a.got, al)
+	return nil
+}
+
+func (a *alerts) codes() []string {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	var out []string
+	for _, al := range a.got {
+		out = append(out, strings.SplitN(al.Reason, ":", 2)[0])
+	}
+	slices.Sort(out)
+	return out
+}
+
+// headFunc fakes HeadObject.
+type headFunc func(key string) (*s3.HeadObjectOutput, error)
+
+func (f headFunc) HeadObject(_ context.Context, in *s3.HeadObjectInput, _ ...func(*s3.Options)) (*s3.HeadObjectOutput, error) {
+	return f(aws.ToString(in.Key))
+}
+
+const kmsARN = "arn:aws:kms:us-east-1:222222222222:key/1234abcd-12ab-34cd-56ef-1234567890ab"
+
+type rig struct {
+	p       *verifier.Processor
+	db      *ledger.FakeDynamoDB
+	inc     *incidentsDB
+	alerts  *alerts
+	logs    *bytes.Buffer
+	members *verifier.Members
+	now     time.Time
+}
+
+func newRig(t *testing.T) *rig {
+	now := time.Date(2026, 3, 14, 14, 30, 0, 0, time.UTC)
+	r := &rig{db: ledger.NewFakeDynamoDB(), inc: &incidentsDB{items: map[string]map[string]ddbtypes.AttributeValue{}},
+		alerts: &alerts{}, logs: &bytes.Buffer{}, now: now}
+	clock := func() time.Time { return r.now }
+	r.members = &verifier.Members{Source: verifier.StaticMembers{"333333333333", "444444444444"}, Now: clock}
+	r.p = &verifier.Processor{
+		Rules:       verifier.Rules{Bucket: "acme-org-cloudtrail", Prefix: "cloudtrail", PrefixSet: true, OrganizationID: "o-a1b2c3d4e5"},
+		KMSKeyARN:   kmsARN,
+		ObjectCheck: verifier.CheckAll,
+		S3: headFunc(func(string) (*s3.HeadObjectOutput, error) {
+			return &s3.HeadObjectOutput{ContentLength: aws.Int64(1234), ServerSideEncryption: s3types.ServerSideEncryptionAwsKms, SSEKMSKeyId: aws.String(kmsARN)}, nil
+		}),
+		Members:   r.members,
+		Ledger:    ledger.NewWriter(r.db, "ledger", ledger.WriterOptions{Now: clock}),
+		Findings:  &verifier.Findings{DB: r.inc, Table: "incidents", Alerts: r.alerts, Now: clock},
+		Metrics:   telemetry.NewMetrics(r.logs, "Trailwarden", "verifier"),
+		Logger:    telemetry.NewLogger(r.logs, "debug"),
+		Now:       clock,
+		BatchSize: 10,
+	}
+	r.p.Metrics.SetClock(clock)
+	return r
+}
+
+func failures(resp events.SQSEventResponse) []string {
+	var ids []string
+	for _, f := range resp.BatchItemFailures {
+		ids = append(ids, f.ItemIdentifier)
+	}
+	return ids
+}
+
+func TestFixtures(t *testing.T) {
+	type want struct {
+		failed   int      // records reported back (malformed, transient)
+		findings []string // alert reason codes, sorted
+		logs     int      // DeliveredLogFiles
+		digests  int
+		ledger   map[string][]string // account → Regions with a ledger entry
+	}
+	tests := map[string]want{
+		"sqs-sns-envelope.json":          {logs: 1, ledger: map[string][]string{"333333333333": {"us-east-1"}}},
+		"sqs-raw.json":                   {logs: 1, ledger: map[string][]string{"444444444444": {"eu-west-1"}}},
+		"sqs-validation-message.json":    {},
+		"sqs-multi-key.json":             {logs: 3, ledger: map[string][]string{"333333333333": {"us-east-1", "us-west-2"}}},
+		"sqs-foreign-account.json":       {findings: []string{"foreign-account"}},
+		"sqs-mismatched-ids.json":        {findings: []string{"account-mismatch"}},
+		"sqs-wrong-bucket.json":          {findings: []string{"wrong-bucket"}},
+		"sqs-wrong-prefix.json":          {findings: []string{"wrong-prefix"}},
+		"sqs-digest.json":                {digests: 1, ledger: map[string][]string{"333333333333": {"us-east-1"}}},
+		"sqs-digest-backfill.json":       {digests: 1, ledger: map[string][]string{"444444444444": {"ap-southeast-2"}}},
+		"sqs-insight.json":               {},
+		"sqs-org-trail-path.json":        {findings: []string{"wrong-prefix"}},
+		"sqs-marker.json":                {},
+		"sqs-s3-eventbridge-digest.json": {digests: 2, ledger: map[string][]string{"333333333333": {"us-east-1"}, "444444444444": {"us-east-1"}}},
+		"sqs-truncated-json.json":        {failed: 1},
+		"sqs-not-cloudtrail.json":        {},
+		"sqs-mixed-batch.json": {failed: 3, logs: 2, digests: 1,
+			ledger: map[string][]string{"333333333333": {"us-east-1"}, "444444444444": {"eu-west-1"}}},
+	}
+	entries, err := os.ReadDir(fixtures)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range entries {
+		if _, ok := tests[e.Name()]; strings.HasPrefix(e.Name(), "sqs-") && !ok {
+			t.Errorf("fixture %s has no expectation", e.Name())
+		}
+	}
+	for name, w := range tests {
+		t.Run(name, func(t *testing.T) {
+			r := newRig(t)
+			ev := loadEvent(t, name)
+			resp := r.p.Handle(context.Background(), ev)
+			if got := len(resp.BatchItemFailures); got != w.failed {
+				t.Errorf("failures %v, want %d\n%s", failures(resp), w.failed, r.logs)
+			}
+			if got := r.alerts.codes(); !slices.Equal(got, w.findings) {
+				t.Errorf("findings %v, want %v\n%s", got, w.findings, r.logs)
+			}
+			emf := r.logs.String()
+			if w.logs > 0 && !strings.Contains(emf, fmt.Sprintf(`"DeliveredLogFiles":%d`, w.logs)) && w.logs < 2 {
+				t.Errorf("DeliveredLogFiles %d not in metrics:\n%s", w.logs, emf)
+			}
+			if w.digests > 0 && !strings.Contains(emf, fmt.Sprintf(`"DeliveredDigestFiles":%d`, w.digests)) {
+				t.Errorf("DeliveredDigestFiles %d not in metrics:\n%s", w.digests, emf)
+			}
+			if len(w.findings) > 0 && !strings.Contains(emf, fmt.Sprintf(`"SecurityFindings":%d`, len(w.findings))) {
+				t.Errorf("SecurityFindings not in metrics:\n%s", emf)
+			}
+			if r.db.Len() != len(w.ledger) {
+				t.Errorf("ledger has %d items, want %d", r.db.Len(), len(w.ledger))
+			}
+			for acct, regions := range w.ledger {
+				it, err := (&ledger.Reader{DB: r.db, Table: "ledger"}).Get(context.Background(), acct)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if got := it.SortedRegions(); !slices.Equal(got, regions) {
+					t.Errorf("ledger of %s: Regions %v, want %v", acct, got, regions)
+				}
+			}
+		})
+	}
+}
+
+func TestMixedBatchMetricsAndLogs(t *testing.T) {
+	r := newRig(t)
+	r.p.Handle(context.Background(), loadEvent(t, "sqs-mixed-batch.json"))
+	out := r.logs.String()
+	for _, want := range []string{`"MalformedNotifications":3`, `"ValidationMessages":1`, `"NotCloudTrailMessages":1`,
+		`"LedgerWrites":2`, `"LedgerWriteFailures":0`, `"Region":"us-east-1"`, `"Region":"eu-west-1"`} {
+		if !strings.Contains(out, want) {
+			t.Errorf("missing %s in\n%s", want, out)
+		}
+	}
+}
+
+func TestFindingsAreDeduplicated(t *testing.T) {
+	r := newRig(t)
+	ev := loadEvent(t, "sqs-foreign-account.json")
+	for i := 0; i < 3; i++ {
+		if resp := r.p.Handle(context.Background(), ev); len(resp.BatchItemFailures) != 0 {
+			t.Fatal(failures(resp))
+		}
+	}
+	if got := r.alerts.codes(); len(got) != 1 {
+		t.Fatalf("alerts %v, want one", got)
+	}
+	// A second instance (no memory) is stopped by the conditional put.
+	r2 := newRig(t)
+	r2.inc, r2.p.Findings.DB = r.inc, r.inc
+	r2.p.Handle(context.Background(), ev)
+	if got := r2.alerts.codes(); len(got) != 0 {
+		t.Fatalf("second instance alerted again: %v", got)
+	}
+	if _, ok := r.inc.items["finding#999999999999#foreign-account"]; !ok {
+		t.Fatalf("incident ids: %v", r.inc.items)
+	}
+}
+
+func TestTransientFailuresAreRetried(t *testing.T) {
+	throttle := &smithy.GenericAPIError{Code: "SlowDown", Message: "slow down"}
+	t.Run("head throttled", func(t *testing.T) {
+		r := newRig(t)
+		r.p.S3 = headFunc(func(string) (*s3.HeadObjectOutput, error) { return nil, throttle })
+		resp := r.p.Handle(context.Background(), loadEvent(t, "sqs-sns-envelope.json"))
+		if len(resp.BatchItemFailures) != 1 || r.db.Len() != 0 {
+			t.Fatalf("%v %d", failures(resp), r.db.Len())
+		}
+	})
+	t.Run("alert not published", func(t *testing.T) {
+		r := newRig(t)
+		r.alerts.fail = errors.New("sns down")
+		resp := r.p.Handle(context.Background(), loadEvent(t, "sqs-wrong-bucket.json"))
+		if len(resp.BatchItemFailures) != 1 || len(r.inc.items) != 0 {
+			t.Fatalf("failures %v, incidents %v", failures(resp), r.inc.items)
+		}
+		r.alerts.fail = nil
+		resp = r.p.Handle(context.Background(), loadEvent(t, "sqs-wrong-bucket.json"))
+		if len(resp.BatchItemFailures) != 0 || len(r.alerts.codes()) != 1 {
+			t.Fatalf("retry: failures %v, alerts %v", failures(resp), r.alerts.codes())
+		}
+	})
+	t.Run("ledger write failed", func(t *testing.T) {
+		r := newRig(t)
+		r.p.Ledger = ledger.NewWriter(failingWriter{}, "ledger", ledger.WriterOptions{Now: func() time.Time { return r.now }})
+		ev := loadEvent(t, "sqs-mixed-batch.json")
+		resp := r.p.Handle(context.Background(), ev)
+		// 3 malformed + the 3 records that carried arrivals.
+		if len(resp.BatchItemFailures) != 6 || !strings.Contains(r.logs.String(), `"LedgerWriteFailures":2`) {
+			t.Fatalf("failures %v\n%s", failures(resp), r.logs)
+		}
+	})
+}
+
+type failingWriter struct{}
+
+func (failingWriter) UpdateItem(context.Context, *dynamodb.UpdateItemInput, ...func(*dynamodb.Options)) (*dynamodb.UpdateItemOutput, error) {
+	return nil, &smithy.GenericAPIError{Code: "ProvisionedThroughputExceededException", Message: "throttled"}
+}
+
+func (failingWriter) GetItem(context.Context, *dynamodb.GetItemInput, ...func(*dynamodb.Options)) (*dynamodb.GetItemOutput, error) {
+	return &dynamodb.GetItemOutput{}, nil
+}
+
+func TestObjectCheckFindings(t *testing.T) {
+	tests := map[string]struct {
+		out  *s3.HeadObjectOutput
+		err  error
+		code string
+	}{
+		"missing":   {err: &s3types.NotFound{}, code: "object-missing"},
+		"empty":     {out: &s3.HeadObjectOutput{ContentLength: aws.Int64(0)}, code: "object-empty"},
+		"sse-s3":    {out: &s3.HeadObjectOutput{ContentLength: aws.Int64(9), ServerSideEncryption: s3types.ServerSideEncryptionAes256}, code: "object-not-kms"},
+		"other key": {out: &s3.HeadObjectOutput{ContentLength: aws.Int64(9), ServerSideEncryption: s3types.ServerSideEncryptionAwsKms, SSEKMSKeyId: aws.String("arn:aws:kms:us-east-1:999999999999:key/x")}, code: "object-wrong-key"},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			r := newRig(t)
+			r.p.S3 = headFunc(func(string) (*s3.HeadObjectOutput, error) { return tc.out, tc.err })
+			resp := r.p.Handle(context.Background(), loadEvent(t, "sqs-sns-envelope.json"))
+			if len(resp.BatchItemFailures) != 0 || !slices.Equal(r.alerts.codes(), []string{tc.code}) || r.db.Len() != 0 {
+				t.Fatalf("failures %v, findings %v, ledger %d", failures(resp), r.alerts.codes(), r.db.Len())
+			}
+		})
+	}
+}
+
+func TestMembersRefreshOnMiss(t *testing.T) {
+	r := newRig(t)
+	src := &growingMembers{ids: []string{"333333333333"}}
+	r.members.Source = src
+	r.p.Handle(context.Background(), loadEvent(t, "sqs-sns-envelope.json"))
+	// 444… joins after the cache was loaded: the miss refreshes the cache
+	// (once a minute at most) before calling it foreign.
+	src.add("444444444444")
+	r.now = r.now.Add(2 * time.Minute)
+	r.p.Handle(context.Background(), loadEvent(t, "sqs-raw.json"))
+	if got := r.alerts.codes(); len(got) != 0 {
+		t.Fatalf("new member called foreign: %v", got)
+	}
+	scans := r.members.Scans()
+	for i := 0; i < 5; i++ {
+		r.p.Handle(context.Background(), loadEvent(t, "sqs-foreign-account.json"))
+	}
+	if r.members.Scans() != scans {
+		t.Fatalf("foreign keys caused %d scans within a minute", r.members.Scans()-scans)
+	}
+}
+
+type growingMembers struct {
+	mu  sync.Mutex
+	ids []string
+}
+
+func (g *growingMembers) add(id string) { g.mu.Lock(); g.ids = append(g.ids, id); g.mu.Unlock() }
+func (g *growingMembers) List(ctx context.Context, n int) ([]accounts.Account, error) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return verifier.StaticMembers(slices.Clone(g.ids)).List(ctx, n)
+}
+
+func TestHostileBodies(t *testing.T) {
+	key := func(i int) string {
+		return fmt.Sprintf("cloudtrail/AWSLogs/o-a1b2c3d4e5/333333333333/CloudTrail/us-east-1/2026/03/14/333333333333_CloudTrail_us-east-1_20260314T1205Z_%016d.json.gz", i)
+	}
+	many := func(n int) string {
+		keys := make([]string, n)
+		for i := range keys {
+			keys[i] = key(i)
+		}
+		b, _ := json.Marshal(map[string]any{"s3Bucket": "acme-org-cloudtrail", "s3ObjectKey": keys})
+		return string(b)
+	}
+	raw := func(keys ...string) string {
+		b, _ := json.Marshal(map[string]any{"s3Bucket": "acme-org-cloudtrail", "s3ObjectKey": keys})
+		return string(b)
+	}
+	tests := []struct {
+		name     string
+		body     string
+		failed   bool
+		findings []string
+	}{
+		{"garbage", "\x00\xff{{{", true, nil},
+		{"deep nesting", strings.Repeat("[", 100000), true, nil},
+		{"huge key list", many(1500), false, []string{"too-many-keys"}},
+		{"1000 keys", many(1000), false, nil},
+		{"dot-dot", raw("cloudtrail/AWSLogs/333333333333/CloudTrail/us-east-1/2026/03/14/../../../../../444444444444/CloudTrail/us-east-1/2026/03/14/444444444444_CloudTrail_us-east-1_20260314T1205Z_aBcDeFgHiJkLmNoP.json.gz"), false, []string{"bad-key"}},
+		{"double slash", raw("cloudtrail//AWSLogs/o-a1b2c3d4e5/333333333333/CloudTrail/us-east-1/2026/03/14/333333333333_CloudTrail_us-east-1_20260314T1205Z_aBcDeFgHiJkLmNoP.json.gz"), false, []string{"bad-key"}},
+		{"encoded", raw("cloudtrail/AWSLogs/o-a1b2c3d4e5/333333333333/CloudTrail/us-east-1/2026/03/14/333333333333_CloudTrail_us-east-1_20260314T1205Z_aBcDeFgHiJkLmN%2F.json.gz"), false, []string{"bad-key"}},
+		{"foreign org", raw("cloudtrail/AWSLogs/o-zzzzzzzzzz/333333333333/CloudTrail/us-east-1/2026/03/14/333333333333_CloudTrail_us-east-1_20260314T1205Z_aBcDeFgHiJkLmNoP.json.gz"), false, []string{"foreign-organization"}},
+		{"fake region", raw("cloudtrail/AWSLogs/o-a1b2c3d4e5/333333333333/CloudTrail/xx-fake-9/2026/03/14/333333333333_CloudTrail_xx-fake-9_20260314T1205Z_aBcDeFgHiJkLmNoP.json.gz"), false, []string{"unknown-region"}},
+		{"future", raw("cloudtrail/AWSLogs/o-a1b2c3d4e5/333333333333/CloudTrail/us-east-1/2027/03/14/333333333333_CloudTrail_us-east-1_20270314T1205Z_aBcDeFgHiJkLmNoP.json.gz"), false, []string{"future-timestamp"}},
+		{"not an object of CloudTrail", raw("cloudtrail/AWSLogs/o-a1b2c3d4e5/333333333333/elasticloadbalancing/us-east-1/x.log"), false, []string{"bad-key"}},
+		{"empty key list", `{"s3Bucket":"acme-org-cloudtrail","s3ObjectKey":[]}`, true, nil},
+		{"duplicate s3ObjectKey", `{"s3Bucket":"acme-org-cloudtrail","s3ObjectKey":["a"],"s3ObjectKey":["b"]}`, true, nil},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			r := newRig(t)
+			r.p.ObjectCheck = verifier.CheckNone
+			resp := r.p.Handle(context.Background(), events.SQSEvent{Records: []events.SQSMessage{{MessageId: "m-1", Body: tc.body}}})
+			if (len(resp.BatchItemFailures) == 1) != tc.failed {
+				t.Fatalf("failures %v\n%s", failures(resp), r.logs)
+			}
+			var codes []string
+			for _, c := range r.alerts.codes() {
+				codes = append(codes, c)
+			}
+			if !slices.Equal(codes, tc.findings) {
+				t.Fatalf("findings %v, want %v\n%s", codes, tc.findings, r.logs)
+			}
+		})
+	}
+}
+
+func TestOutOfOrderAndDuplicateDeliveries(t *testing.T) {
+	r := newRig(t)
+	r.p.ObjectCheck = verifier.CheckNone
+	body := func(minute int, unique string) string {
+		b, _ := json.Marshal(map[string]any{"s3Bucket": "acme-org-cloudtrail", "s3ObjectKey": []string{
+			fmt.Sprintf("cloudtrail/AWSLogs/o-a1b2c3d4e5/333333333333/CloudTrail/us-east-1/2026/03/14/333333333333_CloudTrail_us-east-1_20260314T12%02dZ_%s.json.gz", minute, unique)}})
+		return string(b)
+	}
+	batch := func(bodies ...string) events.SQSEvent {
+		var ev events.SQSEvent
+		for i, b := range bodies {
+			ev.Records = append(ev.Records, events.SQSMessage{MessageId: fmt.Sprintf("m-%d", i), Body: b})
+		}
+		return ev
+	}
+	r.p.Handle(context.Background(), batch(body(50, "AAAAAAAAAAAAAAAA"), body(10, "BBBBBBBBBBBBBBBB"), body(50, "AAAAAAAAAAAAAAAA")))
+	r.p.Handle(context.Background(), batch(body(5, "CCCCCCCCCCCCCCCC")))
+	it, err := (&ledger.Reader{DB: r.db, Table: "ledger"}).Get(context.Background(), "333333333333")
+	if err != nil {
+		t.Fatal(err)
+	}
+	rs := it.Regions["us-east-1"]
+	if rs.LastLog.Format("1504") != "1250" || rs.Counts["20260314"] != 3 || !strings.Contains(rs.LastKey, "AAAAAAAAAAAAAAAA") {
+		t.Fatalf("%+v", rs)
+	}
+}
