@@ -68,7 +68,7 @@ lint:
 	$(GO) run $(STATICCHECK) ./...
 
 ## ---- run -----------------------------------------------------------------
-demo: tools build
+demo: venv
 	$(GO) run ./cmd/trailwarden demo
 
 bench: tools
