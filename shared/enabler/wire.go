@@ -63,7 +63,7 @@ func New(ctx context.Context, cfg settings.Enabler, home aws.Config, out io.Writ
 
 // OwnRoles are the role/session pairs trailwarden acts through.
 func OwnRoles(pol *policy.Policy) []string {
-	return []string{pol.Organization.MemberRole + "/" + SessionName}
+	return []string{pol.Organization.MemberRole + "/" + SessionName + "*"}
 }
 
 // NewEngine builds a converge engine over a member account's configuration.
