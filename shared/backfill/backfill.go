@@ -156,7 +156,8 @@ func Summarize(rs []Result, elapsed time.Duration) Summary {
 }
 
 // Direct converges every account with workers in parallel (1: a
-// sequential loop). progress is called after each account.
+// sequential loop). progress is called after each account, one call at a
+// time.
 func Direct(ctx context.Context, c Converger, accts []orgdir.Account, workers int, progress func(done int, r Result)) []Result {
 	if workers < 1 {
 		workers = 1
@@ -191,13 +192,14 @@ func Direct(ctx context.Context, c Converger, accts []orgdir.Account, workers in
 					}
 				}
 				results[i] = r
+				// progress is called under the lock: callers need not be
+				// safe for concurrent use, and see done counts in order.
 				mu.Lock()
 				done++
-				n := done
-				mu.Unlock()
 				if progress != nil {
-					progress(n, r)
+					progress(done, r)
 				}
+				mu.Unlock()
 			}
 		}()
 	}

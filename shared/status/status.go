@@ -10,6 +10,7 @@ import (
 	"io"
 	"sort"
 	"strings"
+	"sync"
 	"text/tabwriter"
 	"time"
 
@@ -79,13 +80,16 @@ func Build(ctx context.Context, src Sources, now time.Time) (View, error) {
 		return View{}, err
 	}
 	deliveries := map[string][]RegionDelivery{}
+	var mu sync.Mutex // the scan calls back from parallel segments
 	if _, err := src.Ledger.Scan(ctx, 4, func(it ledger.Item) error {
 		var rs []RegionDelivery
 		for _, region := range it.SortedRegions() {
 			rs = append(rs, RegionDelivery{Region: region, Last: it.Regions[region].LastDelivery()})
 		}
 		sort.SliceStable(rs, func(i, j int) bool { return rs[i].Last.Before(rs[j].Last) })
+		mu.Lock()
 		deliveries[it.AccountID] = rs
+		mu.Unlock()
 		return nil
 	}); err != nil {
 		return View{}, err
