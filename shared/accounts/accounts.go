@@ -16,6 +16,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	ddbtypes "github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
+	"github.com/trailwarden/trailwarden/shared/tablescan"
 )
 
 // Status of an account in trailwarden.
@@ -236,47 +238,22 @@ func (s *Store) RecordTamper(ctx context.Context, id, tamperJSON string) error {
 	return s.update(ctx, id, map[string]any{"LastTamper": tamperJSON, "UpdatedAt": s.now()}, nil, "")
 }
 
-// List returns every account, scanning Segments segments in parallel
-// (1 when Segments < 1).
+// List returns every account, scanning segments segments in parallel.
 func (s *Store) List(ctx context.Context, segments int) ([]Account, error) {
-	if segments < 1 {
-		segments = 1
-	}
 	var mu sync.Mutex
 	var all []Account
-	errs := make([]error, segments)
-	var wg sync.WaitGroup
-	for seg := 0; seg < segments; seg++ {
-		wg.Add(1)
-		go func(seg int) {
-			defer wg.Done()
-			in := &dynamodb.ScanInput{TableName: aws.String(s.Table)}
-			if segments > 1 {
-				in.Segment, in.TotalSegments = aws.Int32(int32(seg)), aws.Int32(int32(segments))
+	_, err := tablescan.Parallel(ctx, s.DB, dynamodb.ScanInput{TableName: aws.String(s.Table)}, segments,
+		func(items []map[string]ddbtypes.AttributeValue) error {
+			var page []Account
+			if err := attributevalue.UnmarshalListOfMaps(items, &page); err != nil {
+				return fmt.Errorf("decode accounts: %w", err)
 			}
-			for {
-				out, err := s.DB.Scan(ctx, in)
-				if err != nil {
-					errs[seg] = fmt.Errorf("scan accounts segment %d: %w", seg, err)
-					return
-				}
-				var page []Account
-				if err := attributevalue.UnmarshalListOfMaps(out.Items, &page); err != nil {
-					errs[seg] = fmt.Errorf("decode accounts: %w", err)
-					return
-				}
-				mu.Lock()
-				all = append(all, page...)
-				mu.Unlock()
-				if len(out.LastEvaluatedKey) == 0 {
-					return
-				}
-				in.ExclusiveStartKey = out.LastEvaluatedKey
-			}
-		}(seg)
-	}
-	wg.Wait()
-	if err := errors.Join(errs...); err != nil {
+			mu.Lock()
+			all = append(all, page...)
+			mu.Unlock()
+			return nil
+		})
+	if err != nil {
 		return nil, err
 	}
 	sort.Slice(all, func(i, j int) bool { return all[i].AccountID < all[j].AccountID })

@@ -47,6 +47,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	ddbtypes "github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
+	"github.com/trailwarden/trailwarden/shared/tablescan"
 )
 
 // KeyAttribute is the table's partition key.
@@ -406,54 +408,30 @@ func (s *Store) Get(ctx context.Context, id string) (Incident, bool, error) {
 // resolved items whose recovery message is still owed. It scans segments
 // segments in parallel; the verifier's items are filtered out.
 func (s *Store) Active(ctx context.Context, segments int) ([]Incident, error) {
-	if segments < 1 {
-		segments = 1
+	in := dynamodb.ScanInput{
+		TableName: aws.String(s.Table),
+		FilterExpression: aws.String("(begins_with(IncidentId, :ps) OR begins_with(IncidentId, :pn) OR begins_with(IncidentId, :pm)) AND " +
+			"(#st <> :resolved OR (attribute_exists(AlertedAt) AND attribute_not_exists(RecoveredAlertedAt)))"),
+		ExpressionAttributeNames: map[string]string{"#st": "State"},
+		ExpressionAttributeValues: map[string]ddbtypes.AttributeValue{
+			":ps": str(PrefixStale), ":pn": str(PrefixNever), ":pm": str(PrefixMass), ":resolved": str(string(StateResolved)),
+		},
 	}
 	var mu sync.Mutex
 	var all []Incident
-	errs := make([]error, segments)
-	var wg sync.WaitGroup
-	for seg := 0; seg < segments; seg++ {
-		wg.Add(1)
-		go func(seg int) {
-			defer wg.Done()
-			in := &dynamodb.ScanInput{
-				TableName: aws.String(s.Table),
-				FilterExpression: aws.String("(begins_with(IncidentId, :ps) OR begins_with(IncidentId, :pn) OR begins_with(IncidentId, :pm)) AND " +
-					"(#st <> :resolved OR (attribute_exists(AlertedAt) AND attribute_not_exists(RecoveredAlertedAt)))"),
-				ExpressionAttributeNames: map[string]string{"#st": "State"},
-				ExpressionAttributeValues: map[string]ddbtypes.AttributeValue{
-					":ps": str(PrefixStale), ":pn": str(PrefixNever), ":pm": str(PrefixMass), ":resolved": str(string(StateResolved)),
-				},
+	_, err := tablescan.Parallel(ctx, s.DB, in, segments, func(items []map[string]ddbtypes.AttributeValue) error {
+		for _, av := range items {
+			inc, err := Decode(av)
+			if err != nil {
+				return err
 			}
-			if segments > 1 {
-				in.Segment, in.TotalSegments = aws.Int32(int32(seg)), aws.Int32(int32(segments))
-			}
-			for {
-				out, err := s.DB.Scan(ctx, in)
-				if err != nil {
-					errs[seg] = fmt.Errorf("scan incidents segment %d: %w", seg, err)
-					return
-				}
-				for _, av := range out.Items {
-					inc, err := Decode(av)
-					if err != nil {
-						errs[seg] = err
-						return
-					}
-					mu.Lock()
-					all = append(all, inc)
-					mu.Unlock()
-				}
-				if len(out.LastEvaluatedKey) == 0 {
-					return
-				}
-				in.ExclusiveStartKey = out.LastEvaluatedKey
-			}
-		}(seg)
-	}
-	wg.Wait()
-	if err := errors.Join(errs...); err != nil {
+			mu.Lock()
+			all = append(all, inc)
+			mu.Unlock()
+		}
+		return nil
+	})
+	if err != nil {
 		return nil, err
 	}
 	sort.Slice(all, func(i, j int) bool { return all[i].ID < all[j].ID })

@@ -24,12 +24,13 @@ import (
 	"sort"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	ddbtypes "github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
+	"github.com/trailwarden/trailwarden/shared/tablescan"
 )
 
 // KeyAttribute is the table's partition key.
@@ -176,65 +177,22 @@ func (r *Reader) Get(ctx context.Context, account string) (Item, error) {
 }
 
 // ScanStats says what a scan read.
-type ScanStats struct {
-	Items, Pages int
-	ConsumedRCU  float64
-}
+type ScanStats = tablescan.Stats
 
 // Scan calls fn for every item, reading segments segments in parallel
 // (fn must be safe for concurrent use when segments > 1).
 func (r *Reader) Scan(ctx context.Context, segments int, fn func(Item) error) (ScanStats, error) {
-	if segments < 1 {
-		segments = 1
-	}
-	var mu sync.Mutex
-	var st ScanStats
-	errs := make([]error, segments)
-	var wg sync.WaitGroup
-	for seg := 0; seg < segments; seg++ {
-		wg.Add(1)
-		go func(seg int) {
-			defer wg.Done()
-			in := &dynamodb.ScanInput{TableName: aws.String(r.Table), ReturnConsumedCapacity: ddbtypes.ReturnConsumedCapacityTotal}
-			if segments > 1 {
-				in.Segment, in.TotalSegments = aws.Int32(int32(seg)), aws.Int32(int32(segments))
-			}
-			for {
-				out, err := r.DB.Scan(ctx, in)
+	return tablescan.Parallel(ctx, r.DB, dynamodb.ScanInput{TableName: aws.String(r.Table)}, segments,
+		func(items []map[string]ddbtypes.AttributeValue) error {
+			for _, av := range items {
+				it, err := Decode(av)
 				if err != nil {
-					errs[seg] = fmt.Errorf("scan ledger segment %d: %w", seg, err)
-					return
+					return err
 				}
-				mu.Lock()
-				st.Pages++
-				st.Items += len(out.Items)
-				if out.ConsumedCapacity != nil {
-					st.ConsumedRCU += aws.ToFloat64(out.ConsumedCapacity.CapacityUnits)
+				if err := fn(it); err != nil {
+					return err
 				}
-				mu.Unlock()
-				for _, av := range out.Items {
-					it, err := Decode(av)
-					if err != nil {
-						errs[seg] = err
-						return
-					}
-					if err := fn(it); err != nil {
-						errs[seg] = err
-						return
-					}
-				}
-				if len(out.LastEvaluatedKey) == 0 {
-					return
-				}
-				in.ExclusiveStartKey = out.LastEvaluatedKey
 			}
-		}(seg)
-	}
-	wg.Wait()
-	for _, err := range errs {
-		if err != nil {
-			return st, err
-		}
-	}
-	return st, nil
+			return nil
+		})
 }
