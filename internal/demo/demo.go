@@ -578,6 +578,7 @@ func (r *run) stopAndDetect(s *Step) error {
 	}
 	stoppedAt := r.clock
 	s.add("StopLogging on org-audit in analytics %s at sim +%s; its deliveries stop, the others go on", victim, stoppedAt.Sub(r.simStart()).Round(time.Minute))
+	s.add("(the emulator stamps StopLoggingTime with its wall clock, %s; deliveries and the watchdog run on the simulated clock)", time.Now().UTC().Format(time.RFC3339))
 	for k := 1; k <= 8; k++ {
 		t := stoppedAt.Add(time.Duration(k) * 5 * time.Minute)
 		if _, _, err := r.tick(t); err != nil {
