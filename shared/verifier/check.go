@@ -31,6 +31,10 @@ const (
 	CodeObjectEmpty         Code = "object-empty"
 	CodeObjectNotKMS        Code = "object-not-kms"
 	CodeObjectWrongKey      Code = "object-wrong-key"
+	// CodeForeignTrail: a digest written by a trail that is not
+	// trailwarden's (another name or home Region). Its digests would
+	// otherwise keep the account's heartbeat fresh while our trail is off.
+	CodeForeignTrail Code = "foreign-trail"
 )
 
 // Verdict is what became of one announced object.
@@ -97,6 +101,11 @@ type Rules struct {
 	// (organization-trail mode).
 	OrganizationID string
 	RequireOrgPath bool
+	// TrailNames and HomeRegion name trailwarden's trails (the base trail
+	// and any override's name); a digest of another trail is a finding.
+	// Empty: not judged.
+	TrailNames []string
+	HomeRegion string
 	// MaxFuture is how far in the future a file timestamp may be (clock
 	// skew); 0 means 15 minutes. Not judged when Check gets a zero now.
 	MaxFuture time.Duration
@@ -111,7 +120,27 @@ func RulesFromPolicy(p *policy.Policy) Rules {
 		PrefixSet:      true,
 		OrganizationID: p.Organization.ID,
 		RequireOrgPath: p.Mode == policy.ModeOrganizationTrail,
+		TrailNames:     TrailNames(p),
+		HomeRegion:     p.Organization.HomeRegion,
 	}
+}
+
+// TrailNames lists the trail names a policy can give an account: the base
+// trail's and any override's.
+func TrailNames(p *policy.Policy) []string {
+	names := []string{p.Trail.Name}
+	for _, o := range p.Overrides {
+		if o.Trail.Kind == 0 {
+			continue
+		}
+		var t struct {
+			Name string `yaml:"name"`
+		}
+		if o.Trail.Decode(&t) == nil && t.Name != "" && t.Name != p.Trail.Name {
+			names = append(names, t.Name)
+		}
+	}
+	return names
 }
 
 // Check parses and judges one announced object. Membership is judged by the
@@ -165,6 +194,16 @@ func (r *Rules) Check(bucket, key string, now time.Time) Object {
 	case k.Flags&logkey.FlagUnknownRegion != 0:
 		o.reject(CodeUnknownRegion, "Region %s is not a known Region", k.Region)
 		return o
+	}
+	if k.Kind == logkey.KindDigest && len(r.TrailNames) > 0 {
+		known := false
+		for _, n := range r.TrailNames {
+			known = known || k.TrailName == n
+		}
+		if !known || (r.HomeRegion != "" && k.HomeRegion != r.HomeRegion) {
+			o.reject(CodeForeignTrail, "digest of trail %q (home %s) is not trailwarden's trail", k.TrailName, k.HomeRegion)
+			return o
+		}
 	}
 	if !now.IsZero() {
 		maxFuture := r.MaxFuture

@@ -208,7 +208,15 @@ func (p *Processor) judge(ctx context.Context, o *Object) error {
 	if !check || p.S3 == nil {
 		return nil
 	}
-	code, reason, err := headCheck(ctx, p.S3, o.Bucket, o.RawKey, p.KMSKeyARN)
+	kmsKey := p.KMSKeyARN
+	if o.Key.Kind != logkey.KindLog && o.Key.Kind != logkey.KindInsight {
+		// SSE-KMS applies to log files; AWS's guide to encrypting CloudTrail
+		// files with KMS keys says digest files are encrypted with SSE-S3.
+		// A digest is checked for existence and size only, so that it is
+		// accepted under either encryption.
+		kmsKey = ""
+	}
+	code, reason, err := headCheck(ctx, p.S3, o.Bucket, o.RawKey, kmsKey)
 	if err != nil {
 		return err
 	}
