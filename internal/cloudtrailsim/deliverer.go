@@ -338,7 +338,12 @@ func (d *Deliverer) put(ctx context.Context, key string, body []byte, meta map[s
 		in.ContentType = aws.String("application/json")
 		in.ContentEncoding = aws.String("gzip")
 	}
-	if d.trail.KMSKeyARN != "" {
+	switch {
+	case strings.Contains(key, "/CloudTrail-Digest/"):
+		// AWS's guide to encrypting CloudTrail files with KMS keys: digest
+		// files are encrypted with SSE-S3 even when log files use SSE-KMS.
+		in.ServerSideEncryption = s3types.ServerSideEncryptionAes256
+	case d.trail.KMSKeyARN != "":
 		in.ServerSideEncryption = s3types.ServerSideEncryptionAwsKms
 		in.SSEKMSKeyId = aws.String(d.trail.KMSKeyARN)
 	}

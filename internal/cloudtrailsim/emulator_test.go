@@ -326,8 +326,8 @@ func TestDeliverDigestEmulated(t *testing.T) {
 	if out.Metadata["signature-algorithm"] != "SHA256withRSA" || out.Metadata["signature"] != first.Signature {
 		t.Errorf("digest metadata = %v", out.Metadata)
 	}
-	if out.ServerSideEncryption != s3types.ServerSideEncryptionAwsKms {
-		t.Errorf("digest SSE = %q", out.ServerSideEncryption)
+	if out.ServerSideEncryption != s3types.ServerSideEncryptionAes256 {
+		t.Errorf("digest SSE = %q, want SSE-S3", out.ServerSideEncryption)
 	}
 	raw := gunzip(t, body)
 	if err := cloudtrailsim.VerifyDigest(d.PublicKey(), raw, out.Metadata["signature"]); err != nil {

@@ -489,7 +489,7 @@ func (r *run) deliveries(s *Step) error {
 		}
 		files, digests = files+f, digests+d
 	}
-	s.add("%d log files (SNS → SQS) and %d signed digests (S3 event → SQS) over 65 simulated minutes, every object HEAD-checked (SSE-KMS key)", files, digests)
+	s.add("%d log files (SNS → SQS) and %d signed digests (S3 event → SQS) over 65 simulated minutes, every object HEAD-checked (log files: SSE-KMS under the key)", files, digests)
 	rd := &ledger.Reader{DB: dynamodb.NewFromConfig(r.world.Management), Table: flow.LedgerTable}
 	for _, name := range []string{"payments", "analytics", "partner"} {
 		it, err := rd.Get(r.ctx, r.members[name])
