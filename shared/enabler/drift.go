@@ -10,8 +10,10 @@ import (
 
 	"github.com/trailwarden/trailwarden/shared/alert"
 	"github.com/trailwarden/trailwarden/shared/fault"
+	"github.com/trailwarden/trailwarden/shared/orgdir"
 	"github.com/trailwarden/trailwarden/shared/orgevent"
 	"github.com/trailwarden/trailwarden/shared/policy"
+	"github.com/trailwarden/trailwarden/shared/sqsbatch"
 )
 
 // Tamper is what the accounts table keeps about the last change someone
@@ -31,12 +33,7 @@ type Tamper struct {
 // drift handles a CloudTrail API call on a trail in a member account.
 func (p *Processor) drift(ctx context.Context, rec events.SQSMessage, d orgevent.Decision) error {
 	log := p.log().With("account", d.Account, "messageId", rec.MessageId, "event", d.Event)
-	// Loop guard: trailwarden's own repair calls produce these events too.
-	if orgevent.IsOwnActor(d, p.OwnRoles) {
-		log.InfoContext(ctx, "own change ignored")
-		p.count("OwnChangesIgnored", 1)
-		return nil
-	}
+	ctx = withReceiveCount(ctx, sqsbatch.ReceiveCount(rec))
 	info, err := p.Directory.Describe(ctx, d.Account)
 	if err != nil {
 		return err
@@ -51,6 +48,28 @@ func (p *Processor) drift(ctx context.Context, rec events.SQSMessage, d orgevent
 	if !orgevent.MatchesTrail(d, trail.Name) {
 		log.InfoContext(ctx, "change to another trail ignored", "trail", d.TrailName)
 		p.count("ForeignTrailChangesIgnored", 1)
+		return nil
+	}
+	// Loop guard: trailwarden's own repair calls produce these events too.
+	// They raise no alert, but the trail is still re-checked: the converge
+	// is idempotent (no write when our own change left it right), and a
+	// principal that only borrowed our role's session name cannot stop the
+	// trail unnoticed.
+	if orgevent.IsOwnActor(d, p.OwnRoles) {
+		rep, _, err := p.converge(ctx, d.Account, info.OUPath)
+		if err != nil {
+			return p.failed(ctx, d.Account, info, err)
+		}
+		if rep.Writes == 0 {
+			log.InfoContext(ctx, "own change, trail as the policy says")
+			p.count("OwnChangesIgnored", 1)
+			return nil
+		}
+		log.WarnContext(ctx, "a change made through trailwarden's role left the trail wrong; repaired", "writes", rep.Writes)
+		_ = p.alert(ctx, alert.Alert{Kind: alert.KindRepaired, Severity: "high", Account: d.Account, AccountName: info.Name,
+			OU: last(info.OUPath), Region: d.Region, Reason: "trail " + trail.Name + " restored after " + d.Event +
+				" made through trailwarden's own role and session name (not by trailwarden's repair)", Repair: "done",
+			Action: "find out who assumed the member role with trailwarden's session name"})
 		return nil
 	}
 	response := trail.TamperResponse
@@ -83,14 +102,25 @@ func (p *Processor) drift(ctx context.Context, rec events.SQSMessage, d orgevent
 	if response == policy.TamperRepair {
 		repairNote = "in progress"
 	}
-	_ = p.alert(ctx, alert.Alert{Kind: alert.KindTampered, Severity: "critical", Account: d.Account, AccountName: info.Name,
-		OU: last(info.OUPath), Region: d.Region, Since: d.EventTime,
-		Reason: fmt.Sprintf("%s called %s on trail %s from %s", who, what, trail.Name, orDash(t.SourceIP)),
-		Detail: string(tj), Repair: repairNote,
-		Action: "find out who made this change and why; trailwarden's own role is excluded from these alerts"})
+	// Alert on the event's first delivery only; later deliveries are retries
+	// of the repair.
+	if firstReceive(ctx) {
+		_ = p.alert(ctx, alert.Alert{Kind: alert.KindTampered, Severity: "critical", Account: d.Account, AccountName: info.Name,
+			OU: last(info.OUPath), Region: d.Region, Since: d.EventTime,
+			Reason: fmt.Sprintf("%s called %s on trail %s from %s", who, what, trail.Name, orDash(t.SourceIP)),
+			Detail: string(tj), Repair: repairNote,
+			Action: "find out who made this change and why; trailwarden's own role is excluded from these alerts"})
+	}
 	if response != policy.TamperRepair {
 		return nil
 	}
+	return p.repairAfterTamper(ctx, rec, d, info, trail.Name)
+}
+
+// repairAfterTamper converges the account after someone changed its trail,
+// and says so when anything had to change.
+func (p *Processor) repairAfterTamper(ctx context.Context, rec events.SQSMessage, d orgevent.Decision, info orgdir.Account, trailName string) error {
+	log := p.log().With("account", d.Account, "messageId", rec.MessageId, "event", d.Event)
 	rep, _, err := p.converge(ctx, d.Account, info.OUPath)
 	if err != nil {
 		if k := fault.KindOf(err); k == fault.Retryable || k == fault.Unknown {
@@ -105,7 +135,7 @@ func (p *Processor) drift(ctx context.Context, rec events.SQSMessage, d orgevent
 			fields = append(fields, c.Field)
 		}
 		_ = p.alert(ctx, alert.Alert{Kind: alert.KindRepaired, Severity: "info", Account: d.Account, AccountName: info.Name,
-			OU: last(info.OUPath), Region: d.Region, Reason: "trail " + trail.Name + " restored after " + d.Event,
+			OU: last(info.OUPath), Region: d.Region, Reason: "trail " + trailName + " restored after " + d.Event,
 			Detail: strings.Join(fields, ", "), Repair: "done"})
 	}
 	return nil

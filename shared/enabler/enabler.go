@@ -191,6 +191,7 @@ type Outcome struct {
 // enable converges one account for a queue record; on a retryable failure
 // it spaces the record's next delivery with backoff.
 func (p *Processor) enable(ctx context.Context, rec events.SQSMessage, account, joinedVia, why string) error {
+	ctx = withReceiveCount(ctx, sqsbatch.ReceiveCount(rec))
 	_, err := p.ConvergeAccount(ctx, account, joinedVia, why)
 	if err != nil && (fault.KindOf(err) == fault.Retryable || fault.KindOf(err) == fault.Unknown) {
 		p.backoff(ctx, rec, account)
@@ -203,11 +204,13 @@ func (p *Processor) enable(ctx context.Context, rec events.SQSMessage, account, 
 // A nil Outcome with an error means the account could not even be looked
 // up.
 func (p *Processor) ConvergeAccount(ctx context.Context, account, joinedVia, why string) (*Outcome, error) {
-	if err := p.Accounts.Seen(ctx, account, strings.ToLower(joinedVia), "", nil); err != nil {
-		return nil, err
-	}
+	// Describe first: an account Organizations does not know must not get a
+	// row (the verifier treats rows as members).
 	info, err := p.Directory.Describe(ctx, account)
 	if err != nil {
+		return nil, err
+	}
+	if err := p.Accounts.Seen(ctx, account, strings.ToLower(joinedVia), info.Name, nil); err != nil {
 		return nil, err
 	}
 	return p.convergeKnown(ctx, info, why)
@@ -232,6 +235,10 @@ func (p *Processor) convergeKnown(ctx context.Context, info orgdir.Account, why 
 	account := info.ID
 	log := p.log().With("account", account)
 	out := &Outcome{Account: account, Name: info.Name, OUPath: info.OUPath}
+	if info.State == "PENDING_ACTIVATION" {
+		// Organizations is still activating the account: try again later.
+		return out, fault.Retryablef("AccountActivating", "account %s is still being activated", account)
+	}
 	if !info.Active() {
 		log.InfoContext(ctx, "account skipped", "state", info.State)
 		p.count("AccountsSkipped", 1)
@@ -301,7 +308,9 @@ func (p *Processor) failed(ctx context.Context, account string, info orgdir.Acco
 		return errors.Join(cause, err)
 	}
 	p.count("ConvergeFailures", 1, "Kind", kind.String())
-	if final {
+	if final && firstReceive(ctx) {
+		// Once per request: redeliveries on their way to the DLQ are not
+		// alerted again.
 		_ = p.alert(ctx, alert.Alert{Kind: alert.KindEnableFailed, Severity: "high", Account: account, AccountName: info.Name,
 			OU: last(info.OUPath), Region: p.Policy.Organization.HomeRegion, Reason: fmt.Sprintf("converge failed: %s", code),
 			Detail: cause.Error(), Action: "fix the cause named here, then run `trailwarden enable --account " + account + "`"})
@@ -371,4 +380,19 @@ func last(s []string) string {
 		return ""
 	}
 	return s[len(s)-1]
+}
+
+type receiveCountKey struct{}
+
+// withReceiveCount carries the SQS record's receive count to the code that
+// decides whether to alert (alerts go out on the first receive only).
+func withReceiveCount(ctx context.Context, n int) context.Context {
+	return context.WithValue(ctx, receiveCountKey{}, n)
+}
+
+// firstReceive is true outside a queue (CLI, backfill) and on a record's
+// first delivery.
+func firstReceive(ctx context.Context) bool {
+	n, ok := ctx.Value(receiveCountKey{}).(int)
+	return !ok || n <= 1
 }
