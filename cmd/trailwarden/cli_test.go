@@ -44,6 +44,9 @@ func TestUsageAndHelp(t *testing.T) {
 			t.Errorf("help %s lacks an example: %q", name, r.stdout)
 		}
 	}
+	if r := runCLI(t, nil, "help", "frobnicate"); r.code != exitUsage {
+		t.Fatalf("help for an unknown command: %+v", r)
+	}
 	if r := runCLI(t, nil, "frobnicate"); r.code != exitUsage {
 		t.Fatalf("unknown command: %+v", r)
 	}

@@ -58,10 +58,14 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 func runEnv(ctx context.Context, args []string, env *cmdEnv) int {
 	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
 		if len(args) > 1 {
-			if c, ok := commands[args[1]]; ok {
-				fmt.Fprint(env.stdout, c.usage)
-				return exitOK
+			c, ok := commands[args[1]]
+			if !ok {
+				env.errorf("no command %q", args[1])
+				usage(env.stderr)
+				return exitUsage
 			}
+			fmt.Fprint(env.stdout, c.usage)
+			return exitOK
 		}
 		usage(env.stdout)
 		if len(args) == 0 {

@@ -163,6 +163,11 @@ func (e *Engine) Converge(ctx context.Context, d *Desired, opt Options) (*Report
 		// A concurrent converge created it first: re-read and continue.
 		rep.call("cloudtrail:GetTrail", false)
 		got, err = e.CloudTrail.GetTrail(ctx, &cloudtrail.GetTrailInput{Name: aws.String(d.Name)})
+		if fault.IsAPIError(err, "TrailNotFoundException") {
+			// CreateTrail says the name is taken, yet this Region has no such
+			// trail: a trail of that name lives in another Region.
+			return rep, &TrailInOtherRegionError{Name: d.Name, HomeRegion: "another Region", WantRegion: e.Region}
+		}
 		if err != nil {
 			return rep, fmt.Errorf("re-read trail %s after concurrent create: %w", d.Name, err)
 		}
@@ -461,7 +466,10 @@ func (e *Engine) withPropagation(ctx context.Context, roleCreated bool, fn func(
 	for attempt := 0; ; attempt++ {
 		err := fn()
 		if err == nil || !roleCreated || attempt >= retries || !isPropagation(err) {
-			if err != nil && isPropagation(err) {
+			// Only a role created in this run may still be propagating; an
+			// older role that CloudTrail refuses needs a human (its fault
+			// code says needs-human or unknown).
+			if err != nil && roleCreated && isPropagation(err) {
 				return fault.New(fault.Retryable, "RolePropagation", err)
 			}
 			return err
