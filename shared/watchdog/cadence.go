@@ -158,7 +158,12 @@ func (c Cadence) Assess(region string, rs ledger.RegionState, enabled, now time.
 	}
 	active := c.ActiveThreshold(a.Interval)
 	logSilence := now.Sub(rs.LastLog)
-	if active < heartbeat && logSilence > active && logSilence <= heartbeat {
+	// An active Region whose log files stopped is suspect however fresh its
+	// digests are: digests keep arriving when only log delivery broke (an
+	// SNS or KMS problem, emptied event selectors), so they must not mask
+	// the silence. A healthy trail that is merely quiet is found to be a
+	// lull by the diagnosis and watched, not alerted.
+	if active < heartbeat && logSilence > active {
 		a.Verdict, a.Since, a.Silence, a.Threshold = Suspect, rs.LastLog, logSilence, active
 	}
 	return a

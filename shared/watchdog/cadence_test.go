@@ -128,3 +128,21 @@ func TestRegionThatNeverDeliveredGetsOneMoreDigestPeriod(t *testing.T) {
 		t.Fatalf("131m after enablement: %s", v.Verdict)
 	}
 }
+
+// TestDigestsDoNotMaskStoppedLogFiles: an active Region whose log files
+// stopped while digests keep arriving (log delivery broken, e.g. SNS or KMS)
+// stays suspect past the heartbeat threshold instead of turning OK.
+func TestDigestsDoNotMaskStoppedLogFiles(t *testing.T) {
+	c := watchdog.DefaultCadence()
+	enabled := time.Date(2026, 11, 25, 0, 0, 0, 0, time.UTC)
+	lastLog := enabled.Add(6 * time.Hour)
+	rs := ledger.RegionState{LastLog: lastLog, Counts: map[string]int64{"20261125": 72}} // every 5 min for 6 h
+	for _, after := range []time.Duration{30 * time.Minute, 90 * time.Minute, 3 * time.Hour} {
+		now := lastLog.Add(after)
+		rs.LastDigest = now.Add(-10 * time.Minute) // the hourly heartbeat is fresh
+		a := c.Assess("eu-west-1", rs, enabled, now)
+		if a.Verdict != watchdog.Suspect || !a.Since.Equal(lastLog) {
+			t.Errorf("%v after the last log file: verdict %v since %v, want suspect since the last log file", after, a.Verdict, a.Since)
+		}
+	}
+}

@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"log/slog"
 	"sort"
+	"strings"
 	"sync"
 	"time"
 
@@ -183,9 +184,6 @@ func (w *Watchdog) Run(ctx context.Context, now time.Time) (Report, error) {
 	rep := Report{At: now}
 	segs := orDefault(w.ScanSegments, DefaultScanSegments)
 	cad := w.Cadence
-	if w.Policy != nil && !w.Policy.Trail.LogFileValidation {
-		cad.NoHeartbeat = true
-	}
 
 	all, err := w.Accounts.List(ctx, segs)
 	if err != nil {
@@ -212,13 +210,22 @@ func (w *Watchdog) Run(ctx context.Context, now time.Time) (Report, error) {
 	}
 
 	st := &scanState{tracked: map[string]Assessment{}, delivered: map[string]bool{}}
-	multi := w.Policy == nil || w.Policy.Trail.MultiRegion
+	trails := newTrailCache(w.Policy)
 	rep.Ledger, err = w.Ledger.Scan(ctx, segs, func(it ledger.Item) error {
 		acct, ok := enabled[it.AccountID]
 		if !ok {
 			return nil
 		}
-		w.assessItem(cad, st, byID, acct, it, multi, now)
+		// The account's own policy (overrides may turn multi-Region or log
+		// file validation off for an OU or an account).
+		accCad, multi := cad, true
+		if t := trails.get(acct); t != nil {
+			multi = t.MultiRegion
+			if !t.LogFileValidation {
+				accCad.NoHeartbeat = true
+			}
+		}
+		w.assessItem(accCad, st, byID, acct, it, multi, now)
 		return nil
 	})
 	if err != nil {
@@ -286,6 +293,11 @@ func (w *Watchdog) Run(ctx context.Context, now time.Time) (Report, error) {
 					last = a.LastDigest
 				}
 				recovered = last.After(inc.Since)
+				if a.Interval > 0 {
+					// An active Region recovers when log files arrive again;
+					// a digest alone says nothing about log delivery.
+					recovered = a.LastLog.After(inc.Since)
+				}
 			}
 		}
 		if recovered {
@@ -766,3 +778,52 @@ func durationText(d time.Duration) string {
 
 // ErrNoPolicy is returned by New when the policy cannot be used.
 var ErrNoPolicy = errors.New("watchdog: no usable policy")
+
+// trailCache resolves accounts' effective trails, sharing the work between
+// accounts with the same OU path and no account override. Safe for the
+// scan's concurrent callbacks.
+type trailCache struct {
+	pol       *policy.Policy
+	byAccount map[string]bool // accounts with an override of their own
+	mu        sync.Mutex
+	byPath    map[string]*policy.Trail
+}
+
+func newTrailCache(pol *policy.Policy) *trailCache {
+	c := &trailCache{pol: pol, byAccount: map[string]bool{}, byPath: map[string]*policy.Trail{}}
+	if pol != nil {
+		for _, o := range pol.Overrides {
+			if o.Match.Account != "" {
+				c.byAccount[o.Match.Account] = true
+			}
+		}
+	}
+	return c
+}
+
+// get returns the account's effective trail, or nil without a policy or
+// when the policy cannot resolve it (then the base settings apply).
+func (c *trailCache) get(acct *accounts.Account) *policy.Trail {
+	if c.pol == nil {
+		return nil
+	}
+	key := strings.Join(acct.OUPath, "/")
+	if c.byAccount[acct.AccountID] {
+		key = "account:" + acct.AccountID
+	}
+	c.mu.Lock()
+	t, ok := c.byPath[key]
+	c.mu.Unlock()
+	if ok {
+		return t
+	}
+	t, err := c.pol.Effective(acct.AccountID, acct.OUPath)
+	if err != nil {
+		base := c.pol.Trail
+		t = &base
+	}
+	c.mu.Lock()
+	c.byPath[key] = t
+	c.mu.Unlock()
+	return t
+}
