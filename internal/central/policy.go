@@ -18,11 +18,17 @@ type PolicyOptions struct {
 	Overrides string
 	// Extra trail fields, YAML indented by two spaces.
 	TrailExtra string
+	// Mode is account-trails (default) or organization-trail.
+	Mode string
 }
 
 // PolicyYAML writes a policy file that points trails at these resources:
 // the central bucket and prefix, the KMS key, the deliveries topic.
 func (r *Resources) PolicyYAML(o PolicyOptions) string {
+	mode := o.Mode
+	if mode == "" {
+		mode = "account-trails"
+	}
 	role := o.MemberRole
 	if role == "" {
 		role = "OrganizationAccountAccessRole"
@@ -43,7 +49,7 @@ organization:
   memberRole: %s
   homeRegion: %s
   exclude: {accounts: %s, ous: %s}
-mode: account-trails
+mode: %s
 trail:
   name: org-audit
   s3: {bucket: %s, keyPrefix: %s}
@@ -54,7 +60,7 @@ trail:
   globalServiceEvents: true
   tags: {owner: security}
   managementEvents: {readWrite: all, excludeKms: true, excludeRdsData: false}
-`, o.OrganizationID, o.ManagementAccount, o.LoggingAccount, role, r.Region, q(o.ExcludeAccounts), q(o.ExcludeOUs),
+`, o.OrganizationID, o.ManagementAccount, o.LoggingAccount, role, r.Region, q(o.ExcludeAccounts), q(o.ExcludeOUs), mode,
 		r.Bucket, r.KeyPrefix, r.KMSKeyARN, r.DeliveriesTopicARN)
 	b.WriteString(o.TrailExtra)
 	if o.Overrides != "" {

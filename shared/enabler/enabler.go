@@ -251,6 +251,9 @@ func (p *Processor) convergeKnown(ctx context.Context, info orgdir.Account, why 
 		out.Status = accounts.StatusExcluded
 		return out, p.Accounts.SetStatus(ctx, account, accounts.StatusExcluded, "excluded by policy")
 	}
+	if p.Policy.Mode == policy.ModeOrganizationTrail && account != p.Policy.Organization.ManagementAccount {
+		return p.coveredByOrganizationTrail(ctx, out)
+	}
 	rep, trail, err := p.converge(ctx, account, info.OUPath)
 	out.Report = rep
 	if err != nil {
@@ -395,4 +398,24 @@ func withReceiveCount(ctx context.Context, n int) context.Context {
 func firstReceive(ctx context.Context) bool {
 	n, ok := ctx.Value(receiveCountKey{}).(int)
 	return !ok || n <= 1
+}
+
+// coveredByOrganizationTrail records a member in organization-trail mode:
+// the management account's organization trail logs it, and members cannot
+// change that trail, so there is nothing to converge in the member. The
+// organization trail itself converges when the management account does
+// (backfill, reconcile, `trailwarden enable --account <management>`).
+func (p *Processor) coveredByOrganizationTrail(ctx context.Context, out *Outcome) (*Outcome, error) {
+	org := p.Policy.Organization
+	arn := fmt.Sprintf("arn:%s:cloudtrail:%s:%s:trail/%s", awsenv.Partition(org.HomeRegion), org.HomeRegion, org.ManagementAccount, p.Policy.Trail.Name)
+	if err := p.Accounts.Converged(ctx, out.Account, accounts.Converge{
+		TrailARN: arn, PolicyHash: p.Policy.Trail.Hash(), HomeRegion: org.HomeRegion, Name: out.Name, OUPath: out.OUPath,
+		ReportJSON: `{"coveredBy":"organization trail","trailArn":"` + arn + `"}`,
+	}); err != nil {
+		return out, err
+	}
+	out.Status = accounts.StatusEnabled
+	p.count("AccountsCoveredByOrganizationTrail", 1)
+	p.log().InfoContext(ctx, "account covered by the organization trail", "account", out.Account, "trail", arn)
+	return out, nil
 }

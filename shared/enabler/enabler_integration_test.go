@@ -321,3 +321,30 @@ func TestMovedAccountGetsNewOUPolicy(t *testing.T) {
 		t.Fatalf("OU path = %v", a.OUPath)
 	}
 }
+
+// TestOrganizationTrailMode: members are covered by the management
+// account's organization trail (no member trail); converging the
+// management account creates that organization trail.
+func TestOrganizationTrailMode(t *testing.T) {
+	h := newHarness(t, emulator.WorldSpec{}, central.PolicyOptions{Mode: "organization-trail"})
+	member := h.env.MustMember("member-1").ID
+	h.send(fixture(t, "organizations/create-account-result-succeeded.json", "333333333333", member))
+	if st := h.drain(2); st.Failed != 0 {
+		t.Fatalf("%+v\n%s", st, h.logs.String())
+	}
+	if tr, _ := h.trail(member); tr != nil {
+		t.Fatal("organization-trail mode created a trail in the member")
+	}
+	a := h.account(member)
+	if a.Status != accounts.StatusEnabled || !strings.Contains(a.TrailARN, ":"+emulator.ManagementAccountID+":trail/org-audit") {
+		t.Fatalf("member row: %+v", a)
+	}
+	out, err := h.proc.ConvergeAccount(t.Context(), emulator.ManagementAccountID, "", "cli")
+	if err != nil || out.Status != accounts.StatusEnabled {
+		t.Fatalf("management: %+v %v\n%s", out, err, h.logs.String())
+	}
+	tr, st := h.trail(emulator.ManagementAccountID)
+	if tr == nil || !aws.ToBool(tr.Trail.IsOrganizationTrail) || !aws.ToBool(st.IsLogging) {
+		t.Fatalf("organization trail: %+v", tr)
+	}
+}

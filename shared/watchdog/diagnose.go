@@ -121,14 +121,20 @@ func (d *Diagnoser) lookup(ctx context.Context, acct accounts.Account, arn strin
 	if d.trails == nil {
 		d.trails = map[string]*trailLookup{}
 	}
-	l, ok := d.trails[acct.AccountID]
+	// The trail lives in the account its ARN names: the member's own trail,
+	// or the management account's organization trail.
+	owner := acct.AccountID
+	if parts := strings.Split(arn, ":"); len(parts) > 4 && len(parts[4]) == 12 {
+		owner = parts[4]
+	}
+	l, ok := d.trails[owner]
 	if !ok {
 		l = &trailLookup{}
-		d.trails[acct.AccountID] = l
+		d.trails[owner] = l
 	}
 	d.mu.Unlock()
 	l.once.Do(func() {
-		cfg, err := d.Sessions.Config(ctx, acct.AccountID, d.Policy.Organization.MemberRole, d.home(acct))
+		cfg, err := d.Sessions.Config(ctx, owner, d.Policy.Organization.MemberRole, d.home(acct))
 		if err != nil {
 			l.err = err
 			return
