@@ -13,7 +13,7 @@ NODE_STAMP   := node_modules/.installed
 FUNCTIONS    := $(notdir $(patsubst %/,%,$(dir $(wildcard functions/*/main.go))))
 BOOTSTRAPS   := $(patsubst %,build/%/bootstrap,$(FUNCTIONS))
 GO_SOURCES   := $(shell find shared functions internal -name '*.go' -not -name '*_test.go' 2>/dev/null) go.mod go.sum
-STATICCHECK  := honnef.co/go/tools/cmd/staticcheck@2025.1.1
+STATICCHECK  := honnef.co/go/tools/cmd/staticcheck@v0.8.2
 TEST_FLAGS   ?= -race -count=1 -timeout 25m
 export TZ    := UTC
 

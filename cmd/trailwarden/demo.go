@@ -56,7 +56,7 @@ func runDemo(ctx context.Context, env *cmdEnv, args []string) int {
 		for k := range res.Env {
 			keys = append(keys, k)
 		}
-		sort.Sort(sort.StringSlice(keys))
+		sort.Strings(keys)
 		fmt.Fprintln(env.stdout, "\nThe emulator keeps running. In another shell:")
 		var exports []string
 		for _, k := range keys {

@@ -677,9 +677,7 @@ func (r *run) status(s *Step) error {
 	if err := status.WriteTable(&b, v); err != nil {
 		return err
 	}
-	for _, line := range strings.Split(strings.TrimRight(b.String(), "\n"), "\n") {
-		s.Detail = append(s.Detail, line)
-	}
+	s.Detail = append(s.Detail, strings.Split(strings.TrimRight(b.String(), "\n"), "\n")...)
 	r.res.Env = map[string]string{
 		"AWS_ENDPOINT_URL": r.srv.URL(), "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_REGION": r.world.Region,
 		"TRAILWARDEN_ACCOUNTS_TABLE": flow.AccountsTable, "TRAILWARDEN_LEDGER_TABLE": flow.LedgerTable,

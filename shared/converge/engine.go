@@ -220,6 +220,7 @@ func (e *Engine) create(ctx context.Context, d *Desired, rep *Report) (bool, err
 	rep.TrailARN = aws.ToString(out.TrailARN)
 	rep.Result = &types.Trail{
 		Name: out.Name, S3BucketName: out.S3BucketName, S3KeyPrefix: out.S3KeyPrefix,
+		//lint:ignore SA1019 kept so the CLI can print the trail as create-trail does
 		SnsTopicName: out.SnsTopicName, SnsTopicARN: out.SnsTopicARN, IncludeGlobalServiceEvents: out.IncludeGlobalServiceEvents,
 		IsMultiRegionTrail: out.IsMultiRegionTrail, TrailARN: out.TrailARN, LogFileValidationEnabled: out.LogFileValidationEnabled,
 		KmsKeyId: out.KmsKeyId, IsOrganizationTrail: out.IsOrganizationTrail,
@@ -361,6 +362,7 @@ func (e *Engine) update(ctx context.Context, d *Desired, live *types.Trail, rep 
 		}
 		rep.Result = &types.Trail{
 			Name: out.Name, S3BucketName: out.S3BucketName, S3KeyPrefix: out.S3KeyPrefix,
+			//lint:ignore SA1019 kept so the CLI can print the trail as create-trail does
 			SnsTopicName: out.SnsTopicName, SnsTopicARN: out.SnsTopicARN, IncludeGlobalServiceEvents: out.IncludeGlobalServiceEvents,
 			IsMultiRegionTrail: out.IsMultiRegionTrail, TrailARN: out.TrailARN, LogFileValidationEnabled: out.LogFileValidationEnabled,
 			KmsKeyId: out.KmsKeyId, IsOrganizationTrail: out.IsOrganizationTrail,

@@ -406,10 +406,7 @@ func TestHostileBodies(t *testing.T) {
 			if (len(resp.BatchItemFailures) == 1) != tc.failed {
 				t.Fatalf("failures %v\n%s", failures(resp), r.logs)
 			}
-			var codes []string
-			for _, c := range r.alerts.codes() {
-				codes = append(codes, c)
-			}
+			codes := append([]string(nil), r.alerts.codes()...)
 			if !slices.Equal(codes, tc.findings) {
 				t.Fatalf("findings %v, want %v\n%s", codes, tc.findings, r.logs)
 			}
