@@ -7,7 +7,7 @@
 //	AccountId            S   "333333333333"
 //	L#<region>           N   epoch seconds of the newest log file delivered
 //	D#<region>           N   epoch seconds of the newest digest delivered
-//	K#<region>           S   the newest log file key
+//	K#<region>           S   the newest log file's name (the key's last segment; the full key with WriterOptions.FullKeys)
 //	C#<yyyymmdd>#<region> N  log files counted that UTC day
 //	UpdatedAt            N   epoch seconds of the last write
 //

@@ -8,7 +8,7 @@
 //
 // One write per account carries every pending Region: a single UpdateItem
 //
-//	SET L#r = :t, K#r = :k, D#r = :d, UpdatedAt = :now
+//	SET L#r = :t, K#r = :name, D#r = :d, UpdatedAt = :now
 //	ADD C#<yyyymmdd>#r :n
 //	REMOVE C#<old day>#r
 //	CONDITION (attribute_not_exists(L#r) OR L#r < :t) AND (…D#r…)
@@ -20,19 +20,30 @@
 // times that lost are dropped and the rest is retried, so counts are never
 // added twice and a newer value is never overwritten. ReturnValues ALL_NEW
 // (free) tells the instance which C# days exist, so the next write removes
-// days older than CountDays (today and yesterday by default).
+// days older than CountDays (today and yesterday by default). K#r holds the
+// newest log file's name (the key's last segment; WriterOptions.FullKeys for
+// the whole key), which keeps a busy account's item under 1 KB: one write
+// unit per write instead of two.
 //
-// When a write happens (W is the window, default 5 minutes):
-//   - at most one write per account per W for ordinary traffic: an
-//     account is written at the end of the first invocation that ends at
-//     least W after its oldest pending change;
+// When a write happens (W is the window, default 5 minutes; CW the count
+// window, default 30 minutes):
 //   - at the end of the arrival's own invocation ("due") when it is the
 //     first this instance sees for that account × Region and kind, when a
 //     log file is W or more newer than the Region's last known log time, or
 //     when a digest is W or more newer than the Region's last known delivery
-//     (log or digest) — the hourly heartbeat of a quiet Region;
+//     (log or digest) — the hourly heartbeat of a quiet Region. Before a due
+//     write the instance reads the item's L#/D# (eventually consistent,
+//     half a read unit, a tenth of a write's price): when another instance
+//     already recorded times within W, nothing is due and the write waits;
+//   - everything else (counts, the newest key, times less than W ahead of
+//     the table) rides along with the next due write of the account, or is
+//     written at the end of the first invocation that ends CW after it;
 //   - everything, when the invocation's batch was not full (FlushAll): the
 //     queue is drained and the instance may sit idle.
+//
+// One write per account carries every pending Region. Measured on the
+// reference traffic model (BENCHMARKS.md): about 0.33 writes and 0.39 reads
+// per delivered object, against one write per object for the naive design.
 //
 // Bound: for every account × Region, the table's L# is never more than W
 // older (in object time) than the newest log file any instance processed,
@@ -45,10 +56,10 @@
 // ledger's own threshold, and a quiet Region's digest is in the table when
 // its invocation ends.
 //
-// Lost when an instance dies: only what was pending and not due — counts,
-// the newest key, a log time less than W newer than the written one, an
-// active Region's digest (its log time is within W). Never a "last
-// delivery" older than the window. Exact duplicate log keys are dropped by
+// Lost when an instance dies: only what was pending and not due — counts
+// and the newest key of up to CW, a log time less than W newer than the
+// table's, an active Region's digest (its log time is within W). Never a
+// "last delivery" older than the window. Exact duplicate log keys are dropped by
 // a per-instance memory of recent keys; a duplicate delivered to another
 // instance is counted twice (counts are approximate, times are exact).
 package ledger
@@ -105,8 +116,9 @@ type Arrival struct {
 	// Time is the object's own time: the file name timestamp (log files:
 	// minute precision; digests: the digest end time, second precision).
 	Time time.Time
-	// Key is the object key; for log files it becomes K#<region> when it is
-	// the newest, and exact duplicates are not counted twice.
+	// Key is the object key; for log files its file name (or, with
+	// WriterOptions.FullKeys, the key) becomes K#<region> when it is the
+	// newest, and exact duplicates are not counted twice.
 	Key string
 }
 
@@ -120,8 +132,13 @@ var _ WriteAPI = (*dynamodb.Client)(nil)
 
 // WriterOptions tune a Writer. The zero value gives the defaults.
 type WriterOptions struct {
-	// Window is the coalescing window (DefaultWindow when 0).
+	// Window is the coalescing window (DefaultWindow when 0): the most a
+	// recorded time may lag behind the newest one processed.
 	Window time.Duration
+	// CountWindow is how long changes that are not due (counts, the newest
+	// key, times less than Window ahead of the table) may wait for a write
+	// that carries them anyway (30 minutes when 0).
+	CountWindow time.Duration
 	// Now is the clock (time.Now when nil).
 	Now func() time.Time
 	// CountDays is how many UTC days of counts an item keeps, today
@@ -135,6 +152,12 @@ type WriterOptions struct {
 	// DedupKeys is how many recent log file keys are remembered to drop
 	// exact duplicate deliveries (16384 when 0).
 	DedupKeys int
+	// FullKeys stores the whole object key in K#<region>. By default K#
+	// holds the key's last segment, the file name (which names account,
+	// Region, time and unique id; the folders before it follow from the
+	// trail's prefix): three busy Regions' full organization-trail keys
+	// push an item past 1 KB, which doubles the write units of every write.
+	FullKeys bool
 }
 
 // Writer coalesces arrivals in memory and writes them to the ledger table
@@ -175,6 +198,8 @@ type accountState struct {
 	countAttrs map[string]struct{}
 	// inFlight marks a write under way (its snapshot is not in regions).
 	inFlight bool
+	// retry: the last write failed; the next one is not verified first.
+	retry bool
 }
 
 type regionState struct {
@@ -202,6 +227,9 @@ func NewWriter(db WriteAPI, table string, opt WriterOptions) *Writer {
 	}
 	if opt.Now == nil {
 		opt.Now = time.Now
+	}
+	if opt.CountWindow <= 0 {
+		opt.CountWindow = 30 * time.Minute
 	}
 	if opt.CountDays <= 0 {
 		opt.CountDays = 2
@@ -268,7 +296,11 @@ func (w *Writer) Record(a Arrival) RecordResult {
 	case ArrivalLog:
 		if t.After(reg.log) && t.After(reg.pLog) {
 			reg.pLog = t
-			reg.pKey = strings.Clone(a.Key)
+			if w.opt.FullKeys {
+				reg.pKey = strings.Clone(a.Key)
+			} else {
+				reg.pKey = strings.Clone(a.Key[strings.LastIndexByte(a.Key, '/')+1:])
+			}
 			changed = true
 			due = reg.log.IsZero() || t.Sub(reg.log) >= w.opt.Window
 		}
@@ -327,7 +359,7 @@ func (w *Writer) takeLocked(mode FlushMode, now time.Time) []string {
 	w.due = w.due[:0]
 	for w.head < len(w.queue) {
 		q := w.queue[w.head]
-		if mode != FlushAll && now.Sub(q.since) < w.opt.Window {
+		if mode != FlushAll && now.Sub(q.since) < w.opt.CountWindow {
 			break
 		}
 		take(q)
@@ -371,6 +403,10 @@ type FlushResult struct {
 	WCU float64
 	// Conflicts counts conditional failures (another writer was ahead).
 	Conflicts int
+	// Skipped counts due accounts not written because the read before the
+	// write showed another instance had already recorded times within the
+	// window; their changes wait for the count window.
+	Skipped int
 	// Failed maps accounts whose write failed to the error; their changes
 	// stay pending and are written by a later Flush.
 	Failed map[string]error
@@ -384,6 +420,7 @@ type snapshot struct {
 	remove  []string
 	since   time.Time
 	due     bool
+	verify  bool // read the table first: another instance may have written
 }
 
 // Flush writes pending changes (see FlushMode). A failed account's changes
@@ -395,7 +432,8 @@ func (w *Writer) Flush(ctx context.Context, mode FlushMode) FlushResult {
 	cutoff := w.cutoffDay(now)
 	for _, id := range w.takeLocked(mode, now) {
 		acct := w.accounts[id]
-		s := snapshot{account: id, regions: map[string]regionState{}, since: acct.pendingSince, due: acct.due}
+		s := snapshot{account: id, regions: map[string]regionState{}, since: acct.pendingSince, due: acct.due,
+			verify: acct.due && !acct.retry && mode != FlushAll && now.Sub(acct.pendingSince) < w.opt.CountWindow}
 		for name, reg := range acct.regions {
 			if reg.pLog.IsZero() && reg.pDigest.IsZero() && len(reg.counts) == 0 {
 				continue
@@ -404,7 +442,7 @@ func (w *Writer) Flush(ctx context.Context, mode FlushMode) FlushResult {
 			reg.pLog, reg.pDigest, reg.pKey, reg.counts = time.Time{}, time.Time{}, "", nil
 		}
 		s.remove = removals(acct, s.regions, cutoff, now)
-		acct.pendingSince, acct.due, acct.inFlight = time.Time{}, false, true
+		acct.pendingSince, acct.due, acct.inFlight, acct.retry = time.Time{}, false, true, false
 		snaps = append(snaps, s)
 	}
 	w.mu.Unlock()
@@ -421,6 +459,19 @@ func (w *Writer) Flush(ctx context.Context, mode FlushMode) FlushResult {
 		go func() {
 			defer wg.Done()
 			defer func() { <-sem }()
+			if s.verify {
+				skip, reads, err := w.verify(ctx, s, now)
+				if err == nil && skip {
+					rmu.Lock()
+					res.Reads += reads
+					res.Skipped++
+					rmu.Unlock()
+					return
+				}
+				rmu.Lock()
+				res.Reads += reads
+				rmu.Unlock()
+			}
 			st, item, err := w.write(ctx, s, now)
 			w.settle(s, item, err)
 			rmu.Lock()
@@ -444,6 +495,110 @@ func (w *Writer) Flush(ctx context.Context, mode FlushMode) FlushResult {
 	res.Pending = w.pendingLocked()
 	w.mu.Unlock()
 	return res
+}
+
+// verify reads the table's times for a due snapshot (an eventually
+// consistent GetItem of the L# and D# attributes concerned: half a read
+// unit, a tenth of a write's price) and reports whether the write can wait:
+// nothing in it is due against the table any more. A skipped snapshot goes
+// back to the pending state, with the table's times learned.
+func (w *Writer) verify(ctx context.Context, s *snapshot, now time.Time) (skip bool, reads int, err error) {
+	names := map[string]string{}
+	var proj []string
+	for region, r := range s.regions {
+		if !r.pLog.IsZero() {
+			p := "#p" + strconv.Itoa(len(names))
+			names[p] = PrefixLog + region
+			proj = append(proj, p)
+		}
+		if !r.pLog.IsZero() || !r.pDigest.IsZero() {
+			p := "#p" + strconv.Itoa(len(names))
+			names[p] = PrefixDigest + region
+			proj = append(proj, p)
+			p = "#p" + strconv.Itoa(len(names))
+			names[p] = PrefixLog + region
+			proj = append(proj, p)
+		}
+	}
+	if len(proj) == 0 {
+		return false, 0, nil
+	}
+	sort.Strings(proj)
+	out, err := w.db.GetItem(ctx, &dynamodb.GetItemInput{TableName: aws.String(w.table), ConsistentRead: aws.Bool(false),
+		Key:                      map[string]ddbtypes.AttributeValue{KeyAttribute: &ddbtypes.AttributeValueMemberS{Value: s.account}},
+		ProjectionExpression:     aws.String(strings.Join(dedupe(proj), ", ")),
+		ExpressionAttributeNames: names})
+	if err != nil {
+		return false, 1, err
+	}
+	table := func(attr string) time.Time {
+		if v, ok := out.Item[attr]; ok {
+			if t, err := epoch(v); err == nil {
+				return t
+			}
+		}
+		return time.Time{}
+	}
+	for region, r := range s.regions {
+		tl, td := table(PrefixLog+region), table(PrefixDigest+region)
+		if r.pLog.After(tl) && (tl.IsZero() || r.pLog.Sub(tl) >= w.opt.Window) {
+			return false, 1, nil
+		}
+		last := tl
+		if td.After(last) {
+			last = td
+		}
+		if r.pDigest.After(td) && (td.IsZero() || r.pDigest.Sub(last) >= w.opt.Window) {
+			return false, 1, nil
+		}
+	}
+	w.requeue(s, out.Item)
+	return true, 1, nil
+}
+
+func dedupe(ss []string) []string {
+	out := ss[:0]
+	for i, v := range ss {
+		if i == 0 || v != ss[i-1] {
+			out = append(out, v)
+		}
+	}
+	return out
+}
+
+// requeue puts a snapshot that was not written back into the pending
+// state (not due), learning the table's times from item.
+func (w *Writer) requeue(s *snapshot, item map[string]ddbtypes.AttributeValue) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	acct := w.accounts[s.account]
+	acct.inFlight = false
+	learnTimes(acct, item)
+	w.mergeLocked(acct, s)
+	if acct.pendingSince.IsZero() || s.since.Before(acct.pendingSince) {
+		acct.pendingSince = s.since
+	}
+	w.queue = append(w.queue, queued{account: s.account, since: acct.pendingSince})
+}
+
+// mergeLocked folds a snapshot's changes back into the pending state:
+// newer values win, counts add up.
+func (w *Writer) mergeLocked(acct *accountState, s *snapshot) {
+	for name, snap := range s.regions {
+		reg := acct.regions[name]
+		if snap.pLog.After(reg.pLog) && snap.pLog.After(reg.log) {
+			reg.pLog, reg.pKey = snap.pLog, snap.pKey
+		}
+		if snap.pDigest.After(reg.pDigest) && snap.pDigest.After(reg.digest) {
+			reg.pDigest = snap.pDigest
+		}
+		for d, n := range snap.counts {
+			if reg.counts == nil {
+				reg.counts = map[string]int64{}
+			}
+			reg.counts[d] += n
+		}
+	}
 }
 
 // pendingLocked counts accounts with pending changes (queued entries that
@@ -500,22 +655,8 @@ func (w *Writer) settle(s *snapshot, item map[string]ddbtypes.AttributeValue, er
 	acct := w.accounts[s.account]
 	acct.inFlight = false
 	if err != nil {
-		// Put everything back: newer values win, counts add up.
-		for name, snap := range s.regions {
-			reg := acct.regions[name]
-			if snap.pLog.After(reg.pLog) && snap.pLog.After(reg.log) {
-				reg.pLog, reg.pKey = snap.pLog, snap.pKey
-			}
-			if snap.pDigest.After(reg.pDigest) && snap.pDigest.After(reg.digest) {
-				reg.pDigest = snap.pDigest
-			}
-			for d, n := range snap.counts {
-				if reg.counts == nil {
-					reg.counts = map[string]int64{}
-				}
-				reg.counts[d] += n
-			}
-		}
+		w.mergeLocked(acct, s)
+		acct.retry = true
 		// Retried at the next Flush, whatever the window: a fresh queue
 		// entry and a due entry for the merged state.
 		if acct.pendingSince.IsZero() || s.since.Before(acct.pendingSince) {
@@ -540,13 +681,21 @@ func (w *Writer) settle(s *snapshot, item map[string]ddbtypes.AttributeValue, er
 	}
 }
 
-// learn updates the known table state from an item's attributes.
+// learn updates the known table state from a whole item.
 func learn(acct *accountState, item map[string]ddbtypes.AttributeValue) {
 	acct.countAttrs = map[string]struct{}{}
+	for name := range item {
+		if strings.HasPrefix(name, PrefixCount) {
+			acct.countAttrs[name] = struct{}{}
+		}
+	}
+	learnTimes(acct, item)
+}
+
+// learnTimes raises the known L# and D# times to an item's.
+func learnTimes(acct *accountState, item map[string]ddbtypes.AttributeValue) {
 	for name, v := range item {
 		switch {
-		case strings.HasPrefix(name, PrefixCount):
-			acct.countAttrs[name] = struct{}{}
 		case strings.HasPrefix(name, PrefixLog), strings.HasPrefix(name, PrefixDigest):
 			t, err := epoch(v)
 			if err != nil {
@@ -649,6 +798,10 @@ func buildUpdate(table, account string, regions map[string]regionState, remove [
 		values[p] = v
 		return p
 	}
+	removing := make(map[string]bool, len(remove))
+	for _, a := range remove {
+		removing[a] = true
+	}
 	keys := make([]string, 0, len(regions))
 	for r := range regions {
 		keys = append(keys, r)
@@ -678,7 +831,15 @@ func buildUpdate(table, account string, regions map[string]regionState, remove [
 		}
 		sort.Strings(days)
 		for _, d := range days {
-			add = append(add, name(PrefixCount+d+"#"+region)+" "+val(num(r.counts[d])))
+			attr := PrefixCount + d + "#" + region
+			if removing[attr] {
+				// The day expired between Record and this flush (midnight
+				// passed): its count is dropped with the attribute. ADD and
+				// REMOVE of one path in one update is a ValidationException
+				// that would wedge the account's every later flush.
+				continue
+			}
+			add = append(add, name(attr)+" "+val(num(r.counts[d])))
 			work = true
 		}
 	}

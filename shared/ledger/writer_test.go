@@ -4,11 +4,15 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"path"
+	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	ddbtypes "github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/trailwarden/trailwarden/shared/ledger"
 )
@@ -77,9 +81,13 @@ func TestCoalescesWithinWindow(t *testing.T) {
 			t.Fatalf("flush %d wrote %d", i, r.Writes)
 		}
 	}
-	c.Add(70 * time.Second) // the oldest pending change is now older than the window
+	c.Add(70 * time.Second) // past the window: still nothing due (all within W of the table)
+	if r := w.Flush(ctx, ledger.FlushDue); r.Writes != 0 {
+		t.Fatalf("flush after the window: %+v", r)
+	}
+	c.Add(30 * time.Minute) // the count window has passed: counts and key are written
 	if r := w.Flush(ctx, ledger.FlushDue); r.Writes != 1 {
-		t.Fatalf("window flush: %+v", r)
+		t.Fatalf("count window flush: %+v", r)
 	}
 	if st := db.Stats(); st.UpdateItem != 2 {
 		t.Fatalf("UpdateItem calls %d, want 2 for 41 files", st.UpdateItem)
@@ -166,7 +174,7 @@ func TestOutOfOrderAndDuplicates(t *testing.T) {
 		t.Fatalf("%+v", r)
 	}
 	rs := read(t, db).Regions["us-east-1"]
-	if !rs.LastLog.Equal(newest.Time) || rs.LastKey != newest.Key || !rs.LastDigest.Equal(t0.Add(20*time.Minute)) {
+	if !rs.LastLog.Equal(newest.Time) || rs.LastKey != path.Base(newest.Key) || !rs.LastDigest.Equal(t0.Add(20*time.Minute)) {
 		t.Fatalf("times moved back: %+v", rs)
 	}
 	if rs.Counts["20260314"] != 3 {
@@ -272,9 +280,84 @@ func TestItemStaysUnderOneKB(t *testing.T) {
 		}
 		w.Flush(ctx, ledger.FlushAll)
 	}
-	if st := db.Stats(); st.MaxItemBytes > 1024 {
-		t.Logf("largest item %d bytes (> 1 KB: two write units per write)", st.MaxItemBytes)
+	if st := db.Stats(); st.MaxItemBytes > 900 {
+		t.Errorf("largest item %d bytes: too close to 1 KB (two write units per write)", st.MaxItemBytes)
 	} else {
 		t.Logf("largest item %d bytes", st.MaxItemBytes)
+	}
+}
+
+func TestDueWriteSkippedWhenAnotherInstanceWrote(t *testing.T) {
+	ctx := context.Background()
+	db := ledger.NewFakeDynamoDB()
+	c := &clock{t: t0}
+	a, b := newWriter(db, c), newWriter(db, c)
+	b.Record(logArrival("us-east-1", t0, "GGGGGGGGGGGGGGG0"))
+	b.Flush(ctx, ledger.FlushDue) // b knows L = t0
+	c.Add(6 * time.Minute)
+	a.Record(logArrival("us-east-1", t0.Add(6*time.Minute), "GGGGGGGGGGGGGGG1"))
+	if r := a.Flush(ctx, ledger.FlushDue); r.Writes != 1 {
+		t.Fatalf("a: %+v", r)
+	}
+	// b sees a file 6 minutes newer than what it knows: due, but the table
+	// (written by a) is within the window, so b reads and does not write.
+	c.Add(time.Minute)
+	if got := b.Record(logArrival("us-east-1", t0.Add(7*time.Minute), "GGGGGGGGGGGGGGG2")); got != ledger.RecordDue {
+		t.Fatalf("b: %v", got)
+	}
+	r := b.Flush(ctx, ledger.FlushDue)
+	if r.Writes != 0 || r.Skipped != 1 || r.Reads != 1 || r.Pending != 1 {
+		t.Fatalf("b flush: %+v", r)
+	}
+	// Its changes are written with the next flush that carries them.
+	if r := b.Flush(ctx, ledger.FlushAll); r.Writes != 1 {
+		t.Fatalf("%+v", r)
+	}
+	rs := read(t, db).Regions["us-east-1"]
+	if !rs.LastLog.Equal(t0.Add(7*time.Minute)) || rs.Counts["20260314"] != 3 {
+		t.Fatalf("%+v", rs)
+	}
+}
+
+// overlapCheckingDB fails an update that ADDs and REMOVEs the same
+// attribute, as DynamoDB does ("Two document paths overlap").
+type overlapCheckingDB struct{ *ledger.FakeDynamoDB }
+
+func (o overlapCheckingDB) UpdateItem(ctx context.Context, in *dynamodb.UpdateItemInput, opt ...func(*dynamodb.Options)) (*dynamodb.UpdateItemOutput, error) {
+	expr := aws.ToString(in.UpdateExpression)
+	if i := strings.Index(expr, " REMOVE "); i >= 0 {
+		removed := map[string]bool{}
+		for _, p := range strings.Split(expr[i+len(" REMOVE "):], ", ") {
+			removed[in.ExpressionAttributeNames[strings.TrimSpace(p)]] = true
+		}
+		for p, name := range in.ExpressionAttributeNames {
+			if removed[name] && strings.Contains(expr[:i], p+" ") {
+				return nil, &ddbtypes.ResourceNotFoundException{Message: aws.String("fake ValidationException: two document paths overlap: " + name)}
+			}
+		}
+	}
+	return o.FakeDynamoDB.UpdateItem(ctx, in, opt...)
+}
+
+// TestCountOfADayThatExpiresBeforeTheFlush: a file counted late on its
+// day + 1 and flushed after the next midnight must not ADD and REMOVE the
+// same count attribute in one update.
+func TestCountOfADayThatExpiresBeforeTheFlush(t *testing.T) {
+	ctx := context.Background()
+	db := overlapCheckingDB{ledger.NewFakeDynamoDB()}
+	day0 := time.Date(2026, 3, 14, 0, 0, 0, 0, time.UTC)
+	c := &clock{t: day0.Add(12 * time.Hour)}
+	w := newWriter(db, c)
+	w.Record(logArrival("us-east-1", day0.Add(12*time.Hour), "EEEEEEEEEEEEEEE0"))
+	w.Flush(ctx, ledger.FlushAll)
+	c.Add(35*time.Hour + 50*time.Minute)                                          // day 1, 23:50
+	w.Record(logArrival("us-east-1", day0.Add(13*time.Hour), "EEEEEEEEEEEEEEE1")) // late file of day 0
+	c.Add(20 * time.Minute)                                                       // past midnight: day 0 expires
+	res := w.Flush(ctx, ledger.FlushAll)
+	if len(res.Failed) != 0 {
+		t.Fatalf("flush failed: %v", res.Failed)
+	}
+	if got := read(t, db.FakeDynamoDB).Regions["us-east-1"].Counts; got["20260314"] != 0 {
+		t.Fatalf("expired day still counted: %v", got)
 	}
 }

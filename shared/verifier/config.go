@@ -191,5 +191,8 @@ func NewFromPolicy(pol *policy.Policy, c Config, cl Clients, out io.Writer, now 
 		Logger:      telemetry.NewLogger(out, c.LogLevel).With("function", "verifier"),
 		Now:         now,
 		BatchSize:   c.BatchSize,
+		// Summed per minute in the warm instance: CloudWatch keeps
+		// one-minute resolution anyway.
+		MetricsInterval: time.Minute,
 	}
 }

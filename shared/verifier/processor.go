@@ -52,6 +52,12 @@ type Processor struct {
 	BatchSize int
 	// Reserve is kept free before the deadline (sqsbatch default when 0).
 	Reserve time.Duration
+	// MetricsInterval: metrics are summed in the warm instance and written
+	// at most once per interval (0: every invocation). A batch with
+	// failures or findings writes at once.
+	MetricsInterval time.Duration
+
+	lastMetrics time.Time
 }
 
 func (p *Processor) now() time.Time {
@@ -114,8 +120,16 @@ func (p *Processor) Handle(ctx context.Context, ev events.SQSEvent) events.SQSEv
 	m.Count(MetricNotCloudTrailMessages, b.notCloudTrail)
 	m.Count(MetricLedgerWrites, fr.Writes)
 	m.Count(MetricLedgerWriteFailures, len(fr.Failed))
-	if err := m.Flush(ctx); err != nil {
-		p.Logger.WarnContext(ctx, "metrics not written", "error", err.Error())
+	// EMF is CloudWatch Logs ingestion: one document set per interval per
+	// warm instance instead of per invocation. A batch with failures or
+	// findings flushes at once (alarms see them without delay), and so does
+	// a batch that was not full (the instance may sit idle).
+	if now := p.now(); p.MetricsInterval <= 0 || mode == ledger.FlushAll || len(resp.BatchItemFailures) > 0 || b.findings > 0 ||
+		now.Sub(p.lastMetrics) >= p.MetricsInterval || now.Before(p.lastMetrics) {
+		p.lastMetrics = now
+		if err := m.Flush(ctx); err != nil {
+			p.Logger.WarnContext(ctx, "metrics not written", "error", err.Error())
+		}
 	}
 	return resp
 }
