@@ -168,8 +168,8 @@ func accountHeaderOption(accountID string) func(*middleware.Stack) error {
 type NotEmulatedError struct {
 	Service   string // IAM-style prefix, e.g. "cloudtrail"
 	Operation string // e.g. "GetEventDataStore"
-	// Crash is moto's exception line when moto crashed on an action it does
-	// implement; empty when the action is not implemented (or unknown).
+	// Crash is moto's exception line when moto crashed on an action it
+	// has; empty when moto lacks the action altogether (or the cause is unknown).
 	Crash string
 }
 
