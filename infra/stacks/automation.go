@@ -6,6 +6,7 @@ import (
 
 	"fmt"
 	"strconv"
+	"strings"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsdynamodb"
@@ -104,13 +105,16 @@ func (s *Automation) queues() {
 	s.DeliveryQueue, s.DeliveryDLQ = s.queuePair("Deliveries", VisibilityFactor*VerifierTimeoutSeconds, DeliveryMaxReceive)
 }
 
-func (s *Automation) table(id string, pk, sk string) awsdynamodb.Table {
+func (s *Automation) table(id string, pk, sk string, ttl ...string) awsdynamodb.Table {
 	props := &awsdynamodb.TableProps{
 		PartitionKey:                     &awsdynamodb.Attribute{Name: jsii.String(pk), Type: awsdynamodb.AttributeType_STRING},
 		BillingMode:                      awsdynamodb.BillingMode_PAY_PER_REQUEST,
 		PointInTimeRecoverySpecification: &awsdynamodb.PointInTimeRecoverySpecification{PointInTimeRecoveryEnabled: jsii.Bool(true)},
 		DeletionProtection:               jsii.Bool(true),
 		RemovalPolicy:                    awscdk.RemovalPolicy_RETAIN,
+	}
+	if len(ttl) > 0 {
+		props.TimeToLiveAttribute = jsii.String(ttl[0])
 	}
 	if sk != "" {
 		props.SortKey = &awsdynamodb.Attribute{Name: jsii.String(sk), Type: awsdynamodb.AttributeType_STRING}
@@ -122,7 +126,8 @@ func (s *Automation) tables() {
 	s.Accounts = s.table("Accounts", accounts.KeyAttribute, "")
 	// One ledger item per account (see shared/ledger): no sort key.
 	s.Ledger = s.table("Ledger", ledger.KeyAttribute, "")
-	s.Incidents = s.table("Incidents", "IncidentId", "")
+	// Resolved incidents and finding dedup markers expire (epoch seconds).
+	s.Incidents = s.table("Incidents", "IncidentId", "", "ExpiresAt")
 }
 
 func (s *Automation) alerts() {
@@ -198,6 +203,7 @@ func (s *Automation) functionsFrom(assetDirs map[string]string) {
 	env[settings.EnvNeverStartedAfter] = jsii.String(d.NeverStartedAfter.String())
 	env[settings.EnvStaleFloor] = jsii.String(d.StaleFloor.String())
 	env[settings.EnvRepair] = jsii.String(strconv.FormatBool(d.RepairOn()))
+	env[settings.EnvEnabledRegions] = jsii.String(strings.Join(d.Regions, ","))
 	if !d.SingleAccount {
 		env[settings.EnvOrgReaderRoleARN] = jsii.String(cfg.OrgReaderRoleARN())
 	}
@@ -335,6 +341,9 @@ func (s *Automation) permissions() {
 	v := s.Verifier
 	v.Allow("LedgerTable", append(append([]string{}, tableRead[:1]...), tableWrite...), tableARNs(s.Ledger), nil)
 	v.Allow("AccountsTableRead", tableRead, tableARNs(s.Accounts), nil)
+	// Findings are deduplicated by a conditional put in the incidents table
+	// (and the claim deleted when the alert could not be published).
+	v.Allow("IncidentsFindings", []string{"dynamodb:PutItem", "dynamodb:DeleteItem"}, tableARNs(s.Incidents), nil)
 	if d.ObjectCheck != "none" {
 		v.Allow("HeadLogObjects", []string{"s3:GetObject"}, []*string{jsii.String(cfg.LogObjectsARN())}, nil)
 	}

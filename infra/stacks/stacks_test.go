@@ -190,7 +190,8 @@ func TestFunctions(t *testing.T) {
 			t.Errorf("%s has a physical name", id)
 		}
 		env := p["Environment"].(map[string]any)["Variables"].(map[string]any)
-		if env["TRAILWARDEN_POLICY_FILE"] != PolicyFileName || env["TRAILWARDEN_METRICS_NAMESPACE"] != "Trailwarden" {
+		if env["TRAILWARDEN_POLICY_FILE"] != PolicyFileName || env["TRAILWARDEN_METRICS_NAMESPACE"] != "Trailwarden" ||
+			env["TRAILWARDEN_ENABLED_REGIONS"] != "eu-west-1,us-east-1,eu-central-1" {
 			t.Errorf("%s environment: %v", id, env)
 		}
 		if _, ok := p["LoggingConfig"].(map[string]any)["LogGroup"]; !ok {
@@ -312,6 +313,16 @@ func TestTables(t *testing.T) {
 	assertions.Template_FromStack(a.Stack, nil).HasResource(jsii.String("AWS::DynamoDB::Table"), map[string]any{
 		"DeletionPolicy": "Retain", "UpdateReplacePolicy": "Retain",
 	})
+	// Resolved incidents and finding markers expire.
+	assertions.Template_FromStack(a.Stack, nil).HasResourceProperties(jsii.String("AWS::DynamoDB::Table"), map[string]any{
+		"KeySchema":               []any{map[string]any{"AttributeName": "IncidentId", "KeyType": "HASH"}},
+		"TimeToLiveSpecification": map[string]any{"AttributeName": "ExpiresAt", "Enabled": true},
+	})
+	// The verifier deduplicates findings in the incidents table.
+	policies := js(resources(t, a.Stack, "AWS::IAM::Policy"))
+	if !strings.Contains(policies, `"Sid":"IncidentsFindings"`) {
+		t.Errorf("the verifier may not write finding markers")
+	}
 }
 
 func TestAlarms(t *testing.T) {
