@@ -354,6 +354,8 @@ func (s *Automation) permissions() {
 	w := s.Watchdog
 	w.Allow("LedgerTableRead", tableRead, tableARNs(s.Ledger), nil)
 	w.Allow("AccountsTableRead", tableRead, tableARNs(s.Accounts), nil)
+	// The enable-overdue alert is sent once: the watchdog flags the account.
+	w.Allow("AccountsDeadlineFlag", []string{"dynamodb:UpdateItem"}, tableARNs(s.Accounts), nil)
 	w.Allow("IncidentsTable", append(append([]string{}, tableRead...), append(tableWrite, "dynamodb:DeleteItem")...), tableARNs(s.Incidents), nil)
 	w.Allow("AssumeMemberRole", []string{"sts:AssumeRole"}, memberRole, assumeMember)
 	w.Allow("EnqueueRepairs", []string{"sqs:SendMessage"}, []*string{s.RequestQueue.QueueArn()}, nil)

@@ -323,6 +323,9 @@ func TestTables(t *testing.T) {
 	if !strings.Contains(policies, `"Sid":"IncidentsFindings"`) {
 		t.Errorf("the verifier may not write finding markers")
 	}
+	if !strings.Contains(policies, `"Sid":"AccountsDeadlineFlag"`) {
+		t.Errorf("the watchdog may not flag overdue accounts")
+	}
 }
 
 func TestAlarms(t *testing.T) {

@@ -28,6 +28,7 @@ type Config struct {
 	StaleFloor        time.Duration // default 10m
 	CoalesceWindow    time.Duration // the verifier's; default 5m
 	NeverStartedAfter time.Duration // default 30m
+	EnableDeadline    time.Duration // default 1h
 	RediagnoseEvery   time.Duration // default 1h
 	Repair            bool          // default true
 	EnabledRegions    []string
@@ -103,6 +104,7 @@ func LoadConfig(get settings.Getenv) (Config, error) {
 		StaleFloor:          dur(settings.EnvStaleFloor, DefaultStaleFloor),
 		CoalesceWindow:      dur(settings.EnvCoalesceWindow, DefaultCoalesceWindow),
 		NeverStartedAfter:   dur(settings.EnvNeverStartedAfter, DefaultNeverStartedAfter),
+		EnableDeadline:      dur(settings.EnvEnableDeadline, time.Hour),
 		RediagnoseEvery:     dur(settings.EnvRediagnoseEvery, DefaultRediagnoseEvery),
 		Repair:              repair,
 		EnabledRegions:      ParseRegions(str(settings.EnvEnabledRegions)),

@@ -33,6 +33,12 @@ type AccountLister interface {
 	List(ctx context.Context, segments int) ([]accounts.Account, error)
 }
 
+// OverdueMarker remembers that an account's enable-deadline alert went out
+// (accounts.Store).
+type OverdueMarker interface {
+	MarkDeadlineAlerted(ctx context.Context, id string) error
+}
+
 // LedgerScanner scans the arrival ledger (ledger.Reader).
 type LedgerScanner interface {
 	Scan(ctx context.Context, segments int, fn func(ledger.Item) error) (ledger.ScanStats, error)
@@ -88,6 +94,13 @@ type Watchdog struct {
 	Metrics         *telemetry.Metrics
 	Logger          *slog.Logger
 
+	// EnableDeadline: an account still pending this long after it was
+	// first seen gets one enable-overdue alert (0: not checked). The
+	// enabler alerts too while it retries; this pass catches accounts whose
+	// retries ended or never started.
+	EnableDeadline time.Duration
+	Overdue        OverdueMarker
+
 	Cadence             Cadence
 	EnabledRegions      []string
 	NeverStartedAfter   time.Duration
@@ -124,6 +137,7 @@ type Report struct {
 	Stale           int              `json:"stale"`   // pairs past the heartbeat
 	Suspect         int              `json:"suspect"` // busy pairs gone silent
 	NeverStarted    int              `json:"neverStarted"`
+	EnableOverdue   int              `json:"enableOverdue"` // alerts sent for accounts still not enabled
 	Opened          []Finding        `json:"opened,omitempty"`
 	StillOpen       int              `json:"stillOpen"`
 	Resolved        []string         `json:"resolved,omitempty"`
@@ -199,6 +213,7 @@ func (w *Watchdog) Run(ctx context.Context, now time.Time) (Report, error) {
 		}
 	}
 	rep.EnabledAccounts = len(enabled)
+	w.checkOverdue(ctx, &rep, all, now)
 
 	live, err := w.Incidents.Active(ctx, segs)
 	if err != nil {
@@ -826,4 +841,39 @@ func (c *trailCache) get(acct *accounts.Account) *policy.Trail {
 	c.byPath[key] = t
 	c.mu.Unlock()
 	return t
+}
+
+// checkOverdue alerts once for each account that is still not enabled long
+// after trailwarden first saw it.
+func (w *Watchdog) checkOverdue(ctx context.Context, rep *Report, all []accounts.Account, now time.Time) {
+	if w.EnableDeadline <= 0 || w.Alerts == nil || w.Overdue == nil {
+		return
+	}
+	for i := range all {
+		a := &all[i]
+		pending := a.Status == accounts.StatusPending || (a.Status == accounts.StatusFailed && a.EnabledAt.IsZero())
+		if !pending || a.DeadlineAlerted || a.FirstSeenAt.IsZero() || now.Sub(a.FirstSeenAt) < w.EnableDeadline {
+			continue
+		}
+		ou := ""
+		if len(a.OUPath) > 0 {
+			ou = a.OUPath[len(a.OUPath)-1]
+		}
+		reason := fmt.Sprintf("trail still not enabled %s after the account was first seen", now.Sub(a.FirstSeenAt).Round(time.Minute))
+		if a.LastErrorCode != "" {
+			reason += " (last error: " + a.LastErrorCode + ")"
+		}
+		al := alert.Alert{Kind: alert.KindEnableOverdue, Severity: "high", Account: a.AccountID, AccountName: a.Name, OU: ou,
+			Since: a.FirstSeenAt, Reason: reason, Detail: a.LastError, At: now,
+			Action: "check that the member role exists in the account and trusts trailwarden, then run `trailwarden enable --account " + a.AccountID + " --yes`"}
+		if err := w.Alerts.Publish(ctx, al); err != nil {
+			rep.Errors = append(rep.Errors, "enable-overdue alert for "+a.AccountID+": "+err.Error())
+			continue
+		}
+		if err := w.Overdue.MarkDeadlineAlerted(ctx, a.AccountID); err != nil {
+			rep.Errors = append(rep.Errors, "mark "+a.AccountID+" alerted: "+err.Error())
+		}
+		rep.EnableOverdue++
+		rep.AlertsSent++
+	}
 }

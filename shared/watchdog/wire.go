@@ -43,17 +43,20 @@ func New(ctx context.Context, cfg Config, home aws.Config, out io.Writer) (*Watc
 	cad := DefaultCadence()
 	cad.Floor = orDefault(cfg.StaleFloor, DefaultStaleFloor)
 	cad.Coalesce = orDefault(cfg.CoalesceWindow, DefaultCoalesceWindow)
+	store := &accounts.Store{DB: db, Table: cfg.AccountsTable}
 	w := &Watchdog{
-		Policy:    pol,
-		Accounts:  &accounts.Store{DB: db, Table: cfg.AccountsTable},
-		Ledger:    &ledger.Reader{DB: db, Table: cfg.LedgerTable},
-		Incidents: &incident.Store{DB: db, Table: cfg.IncidentsTable},
-		Sessions:  awsenv.NewAssumer(home, sts.NewFromConfig(home), SessionName),
-		NewTrail:  func(c aws.Config) TrailAPI { return cloudtrail.NewFromConfig(c) },
-		Alerts:    &alert.Publisher{SNS: sns.NewFromConfig(home), TopicARN: cfg.AlertsTopicARN},
-		Repair:    cfg.Repair,
-		Metrics:   telemetry.NewMetrics(out, cfg.MetricsNamespace, "watchdog"),
-		Logger:    telemetry.NewLogger(out, cfg.LogLevel).With("function", "watchdog"),
+		EnableDeadline: cfg.EnableDeadline,
+		Policy:         pol,
+		Accounts:       store,
+		Overdue:        store,
+		Ledger:         &ledger.Reader{DB: db, Table: cfg.LedgerTable},
+		Incidents:      &incident.Store{DB: db, Table: cfg.IncidentsTable},
+		Sessions:       awsenv.NewAssumer(home, sts.NewFromConfig(home), SessionName),
+		NewTrail:       func(c aws.Config) TrailAPI { return cloudtrail.NewFromConfig(c) },
+		Alerts:         &alert.Publisher{SNS: sns.NewFromConfig(home), TopicARN: cfg.AlertsTopicARN},
+		Repair:         cfg.Repair,
+		Metrics:        telemetry.NewMetrics(out, cfg.MetricsNamespace, "watchdog"),
+		Logger:         telemetry.NewLogger(out, cfg.LogLevel).With("function", "watchdog"),
 
 		Cadence:             cad,
 		EnabledRegions:      cfg.EnabledRegions,
