@@ -77,9 +77,9 @@ bench: tools
 # Each fuzz target for FUZZTIME (default 30s); seeds live in testdata/fuzz.
 FUZZTIME ?= 30s
 fuzz:
-	@set -e; for pkg in $$($(GO) list ./shared/...); do \
+	@set -e; for pkg in $$($(GO) list ./shared/... ./internal/...); do \
 	  for target in $$($(GO) test -list '^Fuzz' $$pkg | grep -E '^Fuzz' || true); do \
-	    echo "== $$pkg $$target"; $(GO) test -run '^$$' -fuzz "^$$target$$" -fuzztime $(FUZZTIME) $$pkg; \
+	    echo "== $$pkg $$target"; $(GO) test -run '^$$' -fuzz "^$$target$$" -fuzztime $(FUZZTIME) -fuzzminimizetime 5s $$pkg; \
 	  done; done
 
 include infra/infra.mk
