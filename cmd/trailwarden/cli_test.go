@@ -177,6 +177,18 @@ func TestBackfillDirectAndInvokeEnabler(t *testing.T) {
 	}
 }
 
+func TestExplainTamperEvents(t *testing.T) {
+	pol := repoFile("examples", "policy.yaml")
+	r := runCLI(t, nil, "explain", "--policy", pol, repoFile("events", "tamper", "stop-logging.json"))
+	if r.code != exitOK || !strings.Contains(r.stdout, `"action": "drift"`) {
+		t.Fatalf("our trail: %+v", r)
+	}
+	r = runCLI(t, nil, "explain", "--policy", pol, repoFile("events", "tamper", "stop-logging-other-trail.json"))
+	if r.code != exitOK || !strings.Contains(r.stdout, `"action": "ignore"`) || !strings.Contains(r.stdout, "not trailwarden's trail") {
+		t.Fatalf("another trail: %+v", r)
+	}
+}
+
 func TestExplainDeliveryNotification(t *testing.T) {
 	r := runCLI(t, nil, "explain", "--policy", repoFile("examples", "policy.yaml"), "--members", "333333333333,444444444444",
 		repoFile("events", "delivery", "sqs-foreign-account.json"))

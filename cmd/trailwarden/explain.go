@@ -4,10 +4,13 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"os"
 
 	"github.com/trailwarden/trailwarden/shared/orgevent"
+	"github.com/trailwarden/trailwarden/shared/policy"
+	"github.com/trailwarden/trailwarden/shared/verifier"
 )
 
 const explainUsage = `Usage:
@@ -70,12 +73,21 @@ func runExplain(ctx context.Context, env *cmdEnv, args []string) int {
 		return exitProblem
 	}
 	if isOrganizationsInput(payload) {
-		return explainOrganizations(env, payload)
+		return explainOrganizations(env, payload, *policyFile)
 	}
 	return explainDelivery(env, payload, *policyFile, *members)
 }
 
-func explainOrganizations(env *cmdEnv, payload []byte) int {
+func explainOrganizations(env *cmdEnv, payload []byte, policyFile string) int {
+	var trailNames []string
+	if policyFile != "" {
+		pol, err := policy.Load(policyFile)
+		if err != nil {
+			printProblems(env, policyFile, err)
+			return exitProblem
+		}
+		trailNames = verifier.TrailNames(pol)
+	}
 	recs, err := orgevent.Explain(payload)
 	out := struct {
 		Input     string        `json:"input"`
@@ -86,8 +98,21 @@ func explainOrganizations(env *cmdEnv, payload []byte) int {
 		out.Error = err.Error()
 	}
 	for _, r := range recs {
-		out.Decisions = append(out.Decisions, orgDecision{MessageID: r.MessageID, Event: r.Decision.Event,
-			Action: string(r.Decision.Action), Account: r.Decision.Account, Reason: r.Decision.Reason})
+		d := orgDecision{MessageID: r.MessageID, Event: r.Decision.Event,
+			Action: string(r.Decision.Action), Account: r.Decision.Account, Reason: r.Decision.Reason}
+		// With the policy, a trail change is drift only for trailwarden's
+		// trail, as the enabler decides.
+		if r.Decision.Action == orgevent.ActionDrift && len(trailNames) > 0 {
+			ours := false
+			for _, n := range trailNames {
+				ours = ours || orgevent.MatchesTrail(r.Decision, n)
+			}
+			if !ours {
+				d.Action, d.Account = string(orgevent.ActionIgnore), ""
+				d.Reason = fmt.Sprintf("%s on trail %s, which is not trailwarden's trail", r.Decision.Event, r.Decision.TrailName)
+			}
+		}
+		out.Decisions = append(out.Decisions, d)
 	}
 	return writeJSON(env, out)
 }
