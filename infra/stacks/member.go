@@ -73,7 +73,7 @@ func NewMemberAccess(scope constructs.Construct, id string, cfg *Config) *Member
 		stmts = append(stmts,
 			awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
 				Sid:       jsii.String("LogsDeliveryRole"),
-				Actions:   jsii.Strings("iam:CreateRole", "iam:GetRole", "iam:PutRolePolicy", "iam:GetRolePolicy", "iam:TagRole"),
+				Actions:   jsii.Strings("iam:CreateRole", "iam:GetRole", "iam:PutRolePolicy", "iam:GetRolePolicy", "iam:UpdateAssumeRolePolicy", "iam:TagRole"),
 				Resources: jsii.Strings(logsRole),
 			}),
 			awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{

@@ -5,7 +5,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net/http"
+	"net/url"
 	"sort"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -368,5 +371,44 @@ func TestSixthTrailIsTypedNeedsHuman(t *testing.T) {
 	_, err := e.Converge(t.Context(), w.desired(false), converge.Options{})
 	if !fault.IsAPIError(err, "MaximumNumberOfTrailsExceededException") || fault.KindOf(err) != fault.NeedsHuman {
 		t.Fatalf("want MaximumNumberOfTrailsExceededException classified needs-human, got %v (kind %v)", err, fault.KindOf(err))
+	}
+}
+
+// TestBrokenCloudWatchLogsDeliveryIsRepaired: someone rewrites the delivery
+// role's trust policy; CloudTrail reports LatestCloudWatchLogsDeliveryError
+// (recorded here through the emulator's test-only control endpoint) and the
+// next converge re-applies the role's trust and policy.
+func TestBrokenCloudWatchLogsDeliveryIsRepaired(t *testing.T) {
+	w := setup(t)
+	e := w.engine(t, nil)
+	if _, err := e.Converge(t.Context(), w.desired(true), converge.Options{}); err != nil {
+		t.Fatal(err)
+	}
+	iamc := e.IAM.(*iam.Client)
+	const role = "TrailwardenCloudTrailLogs-org-audit"
+	if _, err := iamc.UpdateAssumeRolePolicy(t.Context(), &iam.UpdateAssumeRolePolicyInput{RoleName: aws.String(role),
+		PolicyDocument: aws.String(`{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"ec2.amazonaws.com"},"Action":"sts:AssumeRole"}]}`)}); err != nil {
+		t.Fatal(err)
+	}
+	body := fmt.Sprintf(`{"account":%q,"region":%q,"trailName":"org-audit","fields":{"LatestCloudWatchLogsDeliveryError":"Cannot assume role %s"}}`, w.member, w.env.Region, role)
+	resp, err := http.Post(w.env.Server.URL()+"/_trailwarden/trail-status", "application/json", strings.NewReader(body))
+	if err != nil || resp.StatusCode != http.StatusOK {
+		t.Fatalf("control endpoint: %v %v", resp, err)
+	}
+	resp.Body.Close()
+	rep, err := e.Converge(t.Context(), w.desired(true), converge.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !hasChange(rep, "cloudWatchLogsDelivery") {
+		t.Fatalf("no repair of the delivery: %+v", rep.Changes)
+	}
+	got, err := iamc.GetRole(t.Context(), &iam.GetRoleInput{RoleName: aws.String(role)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	doc, _ := url.QueryUnescape(aws.ToString(got.Role.AssumeRolePolicyDocument))
+	if !strings.Contains(doc, "cloudtrail.amazonaws.com") {
+		t.Fatalf("trust policy not restored: %s", doc)
 	}
 }

@@ -38,6 +38,7 @@ type CloudTrailAPI interface {
 type IAMAPI interface {
 	CreateRole(ctx context.Context, in *iam.CreateRoleInput, optFns ...func(*iam.Options)) (*iam.CreateRoleOutput, error)
 	PutRolePolicy(ctx context.Context, in *iam.PutRolePolicyInput, optFns ...func(*iam.Options)) (*iam.PutRolePolicyOutput, error)
+	UpdateAssumeRolePolicy(ctx context.Context, in *iam.UpdateAssumeRolePolicyInput, optFns ...func(*iam.Options)) (*iam.UpdateAssumeRolePolicyOutput, error)
 }
 
 // LogsAPI is the part of the CloudWatch Logs client the engine calls.
@@ -324,9 +325,18 @@ func (e *Engine) update(ctx context.Context, d *Desired, live *types.Trail, rep 
 	if !rep.IsLogging {
 		rep.change("logging", "stopped", "started")
 	}
+	// CloudTrail reports a failing CloudWatch Logs delivery (a deleted group,
+	// a role whose policy or trust was changed) only here: re-apply the
+	// group and the role. The error stays until CloudTrail delivers again,
+	// so until then each converge re-applies them (idempotent writes).
+	logsBroken := d.Logs != nil && d.CloudWatchLogsLogGroupArn != "" && aws.ToString(st.LatestCloudWatchLogsDeliveryError) != ""
+	if logsBroken {
+		rep.change("cloudWatchLogsDelivery", aws.ToString(st.LatestCloudWatchLogsDeliveryError), "log group and role re-applied")
+	}
 	if opt.DryRun {
 		return nil
 	}
+	logsEnsured := false
 
 	// The writes, only for what differs.
 	if len(trailDiff) > 0 {
@@ -336,6 +346,7 @@ func (e *Engine) update(ctx context.Context, d *Desired, live *types.Trail, rep 
 			if roleCreated, err = e.ensureLogs(ctx, d.Logs, rep); err != nil {
 				return err
 			}
+			logsEnsured = true
 		}
 		in := &cloudtrail.UpdateTrailInput{
 			Name:                       aws.String(arn),
@@ -368,6 +379,11 @@ func (e *Engine) update(ctx context.Context, d *Desired, live *types.Trail, rep 
 			KmsKeyId: out.KmsKeyId, IsOrganizationTrail: out.IsOrganizationTrail,
 			CloudWatchLogsLogGroupArn: out.CloudWatchLogsLogGroupArn, CloudWatchLogsRoleArn: out.CloudWatchLogsRoleArn,
 			HomeRegion: live.HomeRegion,
+		}
+	}
+	if logsBroken && !logsEnsured {
+		if _, err := e.ensureLogs(ctx, d.Logs, rep); err != nil {
+			return err
 		}
 	}
 	if selDiff {
@@ -441,6 +457,13 @@ func (e *Engine) ensureLogs(ctx context.Context, l *LogsSetup, rep *Report) (boo
 			return false, fmt.Errorf("create role %s: %w", l.RoleName, err)
 		}
 		created = false
+		// The role exists: make sure CloudTrail may still assume it.
+		rep.call("iam:UpdateAssumeRolePolicy", true)
+		if _, err := e.IAM.UpdateAssumeRolePolicy(ctx, &iam.UpdateAssumeRolePolicyInput{
+			RoleName: aws.String(l.RoleName), PolicyDocument: aws.String(l.TrustPolicy),
+		}); err != nil {
+			return false, fmt.Errorf("reset trust policy of role %s: %w", l.RoleName, err)
+		}
 	}
 	rep.call("iam:PutRolePolicy", true)
 	if _, err := e.IAM.PutRolePolicy(ctx, &iam.PutRolePolicyInput{
