@@ -26,20 +26,11 @@ import (
 func main() {
 	ctx := context.Background()
 	cfg, err := settings.LoadReconciler(os.Getenv)
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "reconciler:", err)
-		os.Exit(1)
-	}
+	exitIf(err)
 	home, err := awsenv.Load(ctx, "")
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "reconciler:", err)
-		os.Exit(1)
-	}
+	exitIf(err)
 	dir, err := enabler.NewDirectory(ctx, cfg.Common, home)
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "reconciler:", err)
-		os.Exit(1)
-	}
+	exitIf(err)
 	lister, ok := dir.(backfill.Lister)
 	if !ok {
 		fmt.Fprintln(os.Stderr, "reconciler: the organization directory cannot list accounts")
@@ -59,4 +50,14 @@ func main() {
 		logger.InfoContext(ctx, "reconcile enqueued", "eventId", ev.ID, "active", len(active), "inactive", inactive, "enqueued", n)
 		return err
 	})
+}
+
+// exitIf ends a cold start that cannot serve: configuration or clients are
+// wrong, which retrying the invocation cannot fix. The reason goes to the
+// function's log.
+func exitIf(err error) {
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "reconciler:", err)
+		os.Exit(1)
+	}
 }

@@ -19,21 +19,22 @@ import (
 func main() {
 	ctx := context.Background()
 	cfg, err := verifier.LoadConfig(os.Getenv)
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "verifier:", err)
-		os.Exit(1)
-	}
+	exitIf(err)
 	home, err := awsenv.Load(ctx, "")
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "verifier:", err)
-		os.Exit(1)
-	}
+	exitIf(err)
 	proc, err := verifier.New(ctx, cfg, home, os.Stdout)
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "verifier:", err)
-		os.Exit(1)
-	}
+	exitIf(err)
 	lambda.Start(func(ctx context.Context, ev events.SQSEvent) (events.SQSEventResponse, error) {
 		return proc.Handle(ctx, ev), nil
 	})
+}
+
+// exitIf ends a cold start that cannot serve: configuration or clients are
+// wrong, which retrying the invocation cannot fix. The reason goes to the
+// function's log.
+func exitIf(err error) {
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "verifier:", err)
+		os.Exit(1)
+	}
 }

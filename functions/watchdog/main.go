@@ -20,24 +20,25 @@ import (
 func main() {
 	ctx := context.Background()
 	cfg, err := watchdog.LoadConfig(os.Getenv)
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "watchdog:", err)
-		os.Exit(1)
-	}
+	exitIf(err)
 	home, err := awsenv.Load(ctx, "")
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "watchdog:", err)
-		os.Exit(1)
-	}
+	exitIf(err)
 	w, err := watchdog.New(ctx, cfg, home, os.Stdout)
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "watchdog:", err)
-		os.Exit(1)
-	}
+	exitIf(err)
 	lambda.Start(func(ctx context.Context, _ events.CloudWatchEvent) error {
 		// The pass judges silence against the wall clock, not the event's
 		// scheduled time: a delayed invocation must not look back in time.
 		_, err := w.Run(ctx, time.Now())
 		return err
 	})
+}
+
+// exitIf ends a cold start that cannot serve: configuration or clients are
+// wrong, which retrying the invocation cannot fix. The reason goes to the
+// function's log.
+func exitIf(err error) {
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "watchdog:", err)
+		os.Exit(1)
+	}
 }
