@@ -65,9 +65,16 @@ func (f *fakeS3) PutObject(_ context.Context, in *s3.PutObjectInput, _ ...func(*
 	return &s3.PutObjectOutput{}, nil
 }
 
-type fakeSNS struct{ messages []string }
+// fakeSNS is safe for concurrent use: TestDelivererConcurrent publishes from
+// eight goroutines, as a Deliverer shared by a simulation does.
+type fakeSNS struct {
+	mu       sync.Mutex
+	messages []string
+}
 
 func (f *fakeSNS) Publish(_ context.Context, in *sns.PublishInput, _ ...func(*sns.Options)) (*sns.PublishOutput, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
 	f.messages = append(f.messages, aws.ToString(in.Message))
 	return &sns.PublishOutput{MessageId: aws.String("m")}, nil
 }
