@@ -19,14 +19,15 @@ import (
 // deployFlags are the names of a deployed trailwarden, from flags or the
 // same environment variables the functions read.
 type deployFlags struct {
-	policyFile, accountsTable, ledgerTable, incidentsTable, requestQueueURL, alertsTopicARN, orgReaderRoleARN string
-	region                                                                                                    string
+	policyFile, accountsTable, ledgerTable, journalTable, incidentsTable, requestQueueURL, alertsTopicARN, orgReaderRoleARN string
+	region                                                                                                                  string
 }
 
 func (d *deployFlags) register(fs *flag.FlagSet, env *cmdEnv) {
 	fs.StringVar(&d.policyFile, "policy", env.getenv(settings.EnvPolicyFile), "policy file (env "+settings.EnvPolicyFile+")")
 	fs.StringVar(&d.accountsTable, "accounts-table", env.getenv(settings.EnvAccountsTable), "accounts table (env "+settings.EnvAccountsTable+")")
 	fs.StringVar(&d.ledgerTable, "ledger-table", env.getenv(settings.EnvLedgerTable), "ledger table (env "+settings.EnvLedgerTable+")")
+	fs.StringVar(&d.journalTable, "journal-table", env.getenv(settings.EnvJournalTable), "arrival journal table (env "+settings.EnvJournalTable+")")
 	fs.StringVar(&d.incidentsTable, "incidents-table", env.getenv(settings.EnvIncidentsTable), "incidents table (env "+settings.EnvIncidentsTable+")")
 	fs.StringVar(&d.requestQueueURL, "request-queue-url", env.getenv(settings.EnvRequestQueueURL), "request queue URL (env "+settings.EnvRequestQueueURL+")")
 	fs.StringVar(&d.alertsTopicARN, "alerts-topic-arn", env.getenv(settings.EnvAlertsTopicARN), "alerts topic ARN (env "+settings.EnvAlertsTopicARN+")")
@@ -36,6 +37,7 @@ func (d *deployFlags) register(fs *flag.FlagSet, env *cmdEnv) {
 
 func (d *deployFlags) need(env *cmdEnv, names ...string) bool {
 	vals := map[string]string{"policy": d.policyFile, "accounts-table": d.accountsTable, "ledger-table": d.ledgerTable,
+		"journal-table":   d.journalTable,
 		"incidents-table": d.incidentsTable, "request-queue-url": d.requestQueueURL, "alerts-topic-arn": d.alertsTopicARN}
 	ok := true
 	for _, n := range names {

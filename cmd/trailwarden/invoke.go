@@ -109,6 +109,7 @@ func invokeEnabler(ctx context.Context, env *cmdEnv, args []string) int {
 func getenvWith(d *deployFlags, env *cmdEnv) settings.Getenv {
 	flags := map[string]string{
 		settings.EnvPolicyFile: d.policyFile, settings.EnvAccountsTable: d.accountsTable, settings.EnvLedgerTable: d.ledgerTable,
+		settings.EnvJournalTable:   d.journalTable,
 		settings.EnvIncidentsTable: d.incidentsTable, settings.EnvRequestQueueURL: d.requestQueueURL,
 		settings.EnvAlertsTopicARN: d.alertsTopicARN, settings.EnvOrgReaderRoleARN: d.orgReaderRoleARN,
 	}
@@ -151,7 +152,11 @@ func invokeVerifier(ctx context.Context, env *cmdEnv, args []string) int {
 		env.errorf("invoke verifier: %v", err)
 		return exitProblem
 	}
-	return writeJSON(env, proc.Handle(ctx, ev))
+	resp := proc.Handle(ctx, ev)
+	// A one-shot run is a whole instance's life: what the ledger writer
+	// still holds is written before exit, as at a SIGTERM.
+	proc.Shutdown(ctx)
+	return writeJSON(env, resp)
 }
 
 func invokeWatchdog(ctx context.Context, env *cmdEnv, args []string) int {

@@ -10,6 +10,7 @@ import (
 	"github.com/trailwarden/trailwarden/shared/awsenv"
 	"github.com/trailwarden/trailwarden/shared/incident"
 	"github.com/trailwarden/trailwarden/shared/ledger"
+	"github.com/trailwarden/trailwarden/shared/settings"
 	"github.com/trailwarden/trailwarden/shared/status"
 )
 
@@ -18,13 +19,13 @@ const statusUsage = `Usage:
 
 Shows every account trailwarden knows: name, OU, trail, status, logging, the
 last delivery per Region (worst Region first) and any open incident, from the
-accounts, ledger and incidents tables. Accounts that need attention come
+accounts, ledger (with its journal) and incidents tables. Accounts that need attention come
 first. Exits 1 when any account needs attention (an open incident, a failed
 or still pending account), so scripts can use it as a check.
 
 Example:
   trailwarden status --accounts-table trailwarden-accounts --ledger-table trailwarden-ledger \
-    --incidents-table trailwarden-incidents --output json
+    --journal-table trailwarden-journal --incidents-table trailwarden-incidents --output json
 `
 
 var statusCommand = command{
@@ -41,7 +42,7 @@ func runStatus(ctx context.Context, env *cmdEnv, args []string) int {
 	if _, err := parse(fs, args); err != nil {
 		return flagErr(err)
 	}
-	if !d.need(env, "accounts-table", "ledger-table", "incidents-table") {
+	if !d.need(env, "accounts-table", "ledger-table", "journal-table", "incidents-table") {
 		return exitUsage
 	}
 	home, err := awsenv.Load(ctx, d.region)
@@ -51,8 +52,9 @@ func runStatus(ctx context.Context, env *cmdEnv, args []string) int {
 	}
 	db := dynamodb.NewFromConfig(home)
 	v, err := status.Build(ctx, status.Sources{
-		Accounts:  &accounts.Store{DB: db, Table: d.accountsTable},
-		Ledger:    &ledger.Reader{DB: db, Table: d.ledgerTable},
+		Accounts: &accounts.Store{DB: db, Table: d.accountsTable},
+		Ledger: &ledger.Reader{DB: db, Table: d.ledgerTable, Journal: &ledger.JournalReader{DB: db, Table: d.journalTable,
+			Horizon: ledger.JournalHorizon(itemIntervalFrom(env))}},
 		Incidents: &incident.Store{DB: db, Table: d.incidentsTable},
 	}, nowFrom(env))
 	if err != nil {
@@ -76,6 +78,15 @@ func runStatus(ctx context.Context, env *cmdEnv, args []string) int {
 
 // nowFrom honours TRAILWARDEN_NOW (RFC 3339), which the demo sets to its
 // simulated clock; otherwise the wall clock.
+// itemIntervalFrom is the verifier's ledger item interval, from the
+// functions' environment variable (the default when unset or invalid).
+func itemIntervalFrom(env *cmdEnv) time.Duration {
+	if d, err := time.ParseDuration(env.getenv(settings.EnvLedgerItemInterval)); err == nil && d > 0 {
+		return d
+	}
+	return ledger.DefaultItemInterval
+}
+
 func nowFrom(env *cmdEnv) time.Time {
 	if s := env.getenv("TRAILWARDEN_NOW"); s != "" {
 		if t, err := time.Parse(time.RFC3339, s); err == nil {

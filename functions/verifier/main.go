@@ -8,6 +8,7 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"time"
 
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-lambda-go/lambda"
@@ -24,10 +25,22 @@ func main() {
 	exitIf(err)
 	proc, err := verifier.New(ctx, cfg, home, os.Stdout)
 	exitIf(err)
-	lambda.Start(func(ctx context.Context, ev events.SQSEvent) (events.SQSEventResponse, error) {
+	// Every processed time is in the journal when an invocation returns;
+	// what the instance still holds for the accounts' items (counts, the
+	// newest key) is written when Lambda retires it: SIGTERM leaves about
+	// 500 ms before SIGKILL.
+	shutdown := func() {
+		ctx, cancel := context.WithTimeout(context.Background(), shutdownBudget)
+		defer cancel()
+		proc.Shutdown(ctx)
+	}
+	lambda.StartWithOptions(func(ctx context.Context, ev events.SQSEvent) (events.SQSEventResponse, error) {
 		return proc.Handle(ctx, ev), nil
-	})
+	}, lambda.WithEnableSIGTERM(shutdown))
 }
+
+// shutdownBudget stays inside the ~500 ms between SIGTERM and SIGKILL.
+const shutdownBudget = 400 * time.Millisecond
 
 // exitIf ends a cold start that cannot serve: configuration or clients are
 // wrong, which retrying the invocation cannot fix. The reason goes to the

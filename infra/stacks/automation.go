@@ -39,10 +39,15 @@ const (
 	RequestMaxReceive  = 10
 	DeliveryMaxReceive = 5
 
-	RequestBatchSize      = 10
-	DeliveryBatchSize     = 10
-	EnablerMaxConcurrency = 5  // bounds parallel converges (CloudTrail write APIs are ~1 TPS per account)
-	VerifierMaxConcur     = 10 // bounds ledger write pressure
+	RequestBatchSize = 10
+	// DeliveryBatchSize: one verifier invocation appends one journal item
+	// (a write unit for ~100 entries) and is one Lambda request, so larger
+	// batches cost less; the 5-second batching window bounds the wait.
+	DeliveryBatchSize     = 100
+	EnablerMaxConcurrency = 5 // bounds parallel converges (CloudTrail write APIs are ~1 TPS per account)
+	// VerifierMaxConcur bounds warm verifier instances: each writes an
+	// active account's ledger item once per item interval (shared/ledger).
+	VerifierMaxConcur = 5
 )
 
 // Automation is the automation account's stack: the four functions, their
@@ -55,6 +60,7 @@ type Automation struct {
 	RequestQueue, RequestDLQ    awssqs.Queue
 	DeliveryQueue, DeliveryDLQ  awssqs.Queue
 	Accounts, Ledger, Incidents awsdynamodb.Table
+	Journal                     awsdynamodb.Table
 	AlertsKey                   awskms.Key
 	Alerts                      awssns.Topic
 	Bus                         awsevents.EventBus
@@ -128,6 +134,17 @@ func (s *Automation) tables() {
 	s.Ledger = s.table("Ledger", ledger.KeyAttribute, "")
 	// Resolved incidents and finding dedup markers expire (epoch seconds).
 	s.Incidents = s.table("Incidents", "IncidentId", "", "ExpiresAt")
+	// The arrival journal: one item per verifier invocation, partitioned
+	// by 5-minute slot (a number), expiring after the readers' horizon.
+	s.Journal = awsdynamodb.NewTable(s.Stack, jsii.String("Journal"), &awsdynamodb.TableProps{
+		PartitionKey:                     &awsdynamodb.Attribute{Name: jsii.String(ledger.JournalSlotAttribute), Type: awsdynamodb.AttributeType_NUMBER},
+		SortKey:                          &awsdynamodb.Attribute{Name: jsii.String(ledger.JournalWriterAttribute), Type: awsdynamodb.AttributeType_STRING},
+		TimeToLiveAttribute:              jsii.String(ledger.JournalExpiresAttribute),
+		BillingMode:                      awsdynamodb.BillingMode_PAY_PER_REQUEST,
+		PointInTimeRecoverySpecification: &awsdynamodb.PointInTimeRecoverySpecification{PointInTimeRecoveryEnabled: jsii.Bool(true)},
+		DeletionProtection:               jsii.Bool(true),
+		RemovalPolicy:                    awscdk.RemovalPolicy_RETAIN,
+	})
 }
 
 func (s *Automation) alerts() {
@@ -199,6 +216,9 @@ func (s *Automation) functionsFrom(assetDirs map[string]string) {
 	env[settings.EnvAlertsTopicARN] = s.Alerts.TopicArn()
 	env[settings.EnvObjectCheck] = jsii.String(d.ObjectCheck)
 	env[settings.EnvCoalesceWindow] = jsii.String(d.Ledger.CoalesceWindow.String())
+	env[settings.EnvJournalTable] = s.Journal.TableName()
+	env[settings.EnvLedgerItemInterval] = jsii.String(d.Ledger.ItemInterval.String())
+	env[settings.EnvVerifierBatchSize] = jsii.String(strconv.Itoa(DeliveryBatchSize))
 	env[settings.EnvEnableDeadline] = jsii.String(d.EnableDeadline.String())
 	env[settings.EnvNeverStartedAfter] = jsii.String(d.NeverStartedAfter.String())
 	env[settings.EnvStaleFloor] = jsii.String(d.StaleFloor.String())
@@ -341,6 +361,8 @@ func (s *Automation) permissions() {
 	v := s.Verifier
 	v.Allow("LedgerTable", append(append([]string{}, tableRead[:1]...), tableWrite...), tableARNs(s.Ledger), nil)
 	v.Allow("AccountsTableRead", tableRead, tableARNs(s.Accounts), nil)
+	// The journal is append-only: one conditional PutItem per invocation.
+	v.Allow("JournalAppend", []string{"dynamodb:PutItem"}, []*string{s.Journal.TableArn()}, nil)
 	// Findings are deduplicated by a conditional put in the incidents table
 	// (and the claim deleted when the alert could not be published).
 	v.Allow("IncidentsFindings", []string{"dynamodb:PutItem", "dynamodb:DeleteItem"}, tableARNs(s.Incidents), nil)
@@ -354,6 +376,7 @@ func (s *Automation) permissions() {
 	w := s.Watchdog
 	w.Allow("LedgerTableRead", tableRead, tableARNs(s.Ledger), nil)
 	w.Allow("AccountsTableRead", tableRead, tableARNs(s.Accounts), nil)
+	w.Allow("JournalRead", []string{"dynamodb:Query"}, []*string{s.Journal.TableArn()}, nil)
 	// The enable-overdue alert is sent once: the watchdog flags the account.
 	w.Allow("AccountsDeadlineFlag", []string{"dynamodb:UpdateItem"}, tableARNs(s.Accounts), nil)
 	w.Allow("IncidentsTable", append(append([]string{}, tableRead...), append(tableWrite, "dynamodb:DeleteItem")...), tableARNs(s.Incidents), nil)

@@ -265,8 +265,15 @@ func TestQueues(t *testing.T) {
 		if js(p["FunctionResponseTypes"]) != `["ReportBatchItemFailures"]` {
 			t.Errorf("event source %s: FunctionResponseTypes %v", id, p["FunctionResponseTypes"])
 		}
-		if p["BatchSize"] != float64(10) || p["ScalingConfig"] == nil {
-			t.Errorf("event source %s: batch %v scaling %v", id, p["BatchSize"], p["ScalingConfig"])
+		want := float64(RequestBatchSize)
+		if strings.HasPrefix(id, "Verifier") {
+			want = DeliveryBatchSize
+			if js(p["MaximumBatchingWindowInSeconds"]) != "5" {
+				t.Errorf("delivery event source %s: batching window %v", id, p["MaximumBatchingWindowInSeconds"])
+			}
+		}
+		if p["BatchSize"] != want || p["ScalingConfig"] == nil {
+			t.Errorf("event source %s: batch %v (want %v) scaling %v", id, p["BatchSize"], want, p["ScalingConfig"])
 		}
 	}
 	if n := len(resources(t, a.Stack, "AWS::Lambda::EventSourceMapping")); n != 2 {
@@ -292,7 +299,8 @@ func TestTables(t *testing.T) {
 	a := org(t).stacks.Automation
 	want := map[string]string{"Accounts": `[{"AttributeName":"AccountId","KeyType":"HASH"}]`,
 		"Ledger":    `[{"AttributeName":"AccountId","KeyType":"HASH"}]`,
-		"Incidents": `[{"AttributeName":"IncidentId","KeyType":"HASH"}]`}
+		"Incidents": `[{"AttributeName":"IncidentId","KeyType":"HASH"}]`,
+		"Journal":   `[{"AttributeName":"Slot","KeyType":"HASH"},{"AttributeName":"Writer","KeyType":"RANGE"}]`}
 	tables := resources(t, a.Stack, "AWS::DynamoDB::Table")
 	for prefix, keys := range want {
 		ok := false
@@ -318,10 +326,23 @@ func TestTables(t *testing.T) {
 		"KeySchema":               []any{map[string]any{"AttributeName": "IncidentId", "KeyType": "HASH"}},
 		"TimeToLiveSpecification": map[string]any{"AttributeName": "ExpiresAt", "Enabled": true},
 	})
+	// The journal's partition key is a number, and its items expire.
+	assertions.Template_FromStack(a.Stack, nil).HasResourceProperties(jsii.String("AWS::DynamoDB::Table"), map[string]any{
+		"AttributeDefinitions": []any{map[string]any{"AttributeName": "Slot", "AttributeType": "N"},
+			map[string]any{"AttributeName": "Writer", "AttributeType": "S"}},
+		"TimeToLiveSpecification": map[string]any{"AttributeName": "ExpiresAt", "Enabled": true},
+	})
 	// The verifier deduplicates findings in the incidents table.
 	policies := js(resources(t, a.Stack, "AWS::IAM::Policy"))
 	if !strings.Contains(policies, `"Sid":"IncidentsFindings"`) {
 		t.Errorf("the verifier may not write finding markers")
+	}
+	// The verifier only appends to the journal; the watchdog only queries it.
+	for _, sid := range []string{`"Action":"dynamodb:PutItem","Effect":"Allow","Resource":{"Fn::GetAtt":["Journal`,
+		`"Action":"dynamodb:Query","Effect":"Allow","Resource":{"Fn::GetAtt":["Journal`} {
+		if !strings.Contains(policies, sid) {
+			t.Errorf("journal grant missing: %s", sid)
+		}
 	}
 	if !strings.Contains(policies, `"Sid":"AccountsDeadlineFlag"`) {
 		t.Errorf("the watchdog may not flag overdue accounts")

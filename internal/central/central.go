@@ -42,6 +42,8 @@ type Table struct {
 	Name         string
 	PartitionKey string
 	SortKey      string // "" for none
+	// NumericPartitionKey makes the partition key a number (N), not a string.
+	NumericPartitionKey bool
 }
 
 // Resources are the names and ARNs that were created.
@@ -219,8 +221,12 @@ func Provision(ctx context.Context, logging, automation aws.Config, loggingAccou
 	// Tables.
 	db := dynamodb.NewFromConfig(automation)
 	for _, t := range spec.Tables {
+		pkType := ddbtypes.ScalarAttributeTypeS
+		if t.NumericPartitionKey {
+			pkType = ddbtypes.ScalarAttributeTypeN
+		}
 		in := &dynamodb.CreateTableInput{TableName: aws.String(t.Name), BillingMode: ddbtypes.BillingModePayPerRequest,
-			AttributeDefinitions: []ddbtypes.AttributeDefinition{{AttributeName: aws.String(t.PartitionKey), AttributeType: ddbtypes.ScalarAttributeTypeS}},
+			AttributeDefinitions: []ddbtypes.AttributeDefinition{{AttributeName: aws.String(t.PartitionKey), AttributeType: pkType}},
 			KeySchema:            []ddbtypes.KeySchemaElement{{AttributeName: aws.String(t.PartitionKey), KeyType: ddbtypes.KeyTypeHash}}}
 		if t.SortKey != "" {
 			in.AttributeDefinitions = append(in.AttributeDefinitions, ddbtypes.AttributeDefinition{AttributeName: aws.String(t.SortKey), AttributeType: ddbtypes.ScalarAttributeTypeS})

@@ -41,7 +41,6 @@ import (
 	"github.com/trailwarden/trailwarden/shared/awsenv"
 	"github.com/trailwarden/trailwarden/shared/enabler"
 	"github.com/trailwarden/trailwarden/shared/incident"
-	"github.com/trailwarden/trailwarden/shared/ledger"
 	"github.com/trailwarden/trailwarden/shared/policy"
 	"github.com/trailwarden/trailwarden/shared/status"
 	"github.com/trailwarden/trailwarden/shared/verifier"
@@ -245,7 +244,7 @@ func (r *run) centralResources(s *Step) error {
 	s.add("bucket %s (policy: CloudTrail writes under cloudtrail/AWSLogs/*, org %s; public access blocked)", res.Bucket, r.world.OrganizationID)
 	s.add("KMS key %s", res.KMSKeyARN)
 	s.add("deliveries topic %s → delivery queue (+DLQ)", res.DeliveriesTopicARN)
-	s.add("request queue (+DLQ), alerts topic, tables %s, %s, %s", flow.AccountsTable, flow.LedgerTable, flow.IncidentsTable)
+	s.add("request queue (+DLQ), alerts topic, tables %s, %s, %s, %s", flow.AccountsTable, flow.LedgerTable, flow.JournalTable, flow.IncidentsTable)
 	s.add("policy %s (workloads OU override: Insights on API call rate, S3 write data events)", r.res.PolicyFile)
 	return nil
 }
@@ -392,7 +391,7 @@ func (r *run) wire() error {
 	db := dynamodb.NewFromConfig(mgmt)
 	now := func() time.Time { return r.clock }
 	r.verifier = verifier.NewFromPolicy(r.pol, verifier.Config{
-		AccountsTable: flow.AccountsTable, LedgerTable: flow.LedgerTable, IncidentsTable: flow.IncidentsTable,
+		AccountsTable: flow.AccountsTable, LedgerTable: flow.LedgerTable, JournalTable: flow.JournalTable, IncidentsTable: flow.IncidentsTable,
 		AlertsTopicARN: r.central.AlertsTopicARN, ObjectCheck: verifier.CheckAll, CoalesceWindow: 5 * time.Minute,
 		MetricsNamespace: "Trailwarden", LogLevel: "debug",
 	}, verifier.Clients{DynamoDB: db, S3: s3.NewFromConfig(logging, awsenv.S3Options(logging)),
@@ -409,7 +408,7 @@ func (r *run) wire() error {
 	r.sim = sim
 	wd, err := watchdog.New(r.ctx, watchdog.Config{
 		PolicyFile: r.res.PolicyFile, AlertsTopicARN: r.central.AlertsTopicARN, MetricsNamespace: "Trailwarden", LogLevel: "debug",
-		AccountsTable: flow.AccountsTable, LedgerTable: flow.LedgerTable, IncidentsTable: flow.IncidentsTable,
+		AccountsTable: flow.AccountsTable, LedgerTable: flow.LedgerTable, JournalTable: flow.JournalTable, IncidentsTable: flow.IncidentsTable,
 		RequestQueueURL: r.central.RequestQueueURL, Repair: true,
 		EnabledRegions: append(append([]string{}, activeRegions...), quietRegion),
 	}, mgmt, r.logs)
@@ -490,9 +489,9 @@ func (r *run) deliveries(s *Step) error {
 		files, digests = files+f, digests+d
 	}
 	s.add("%d log files (SNS → SQS) and %d signed digests (S3 event → SQS) over 65 simulated minutes, every object HEAD-checked (log files: SSE-KMS under the key)", files, digests)
-	rd := &ledger.Reader{DB: dynamodb.NewFromConfig(r.world.Management), Table: flow.LedgerTable}
+	rd := flow.LedgerReader(dynamodb.NewFromConfig(r.world.Management))
 	for _, name := range []string{"payments", "analytics", "partner"} {
-		it, err := rd.Get(r.ctx, r.members[name])
+		it, err := rd.Get(r.ctx, r.clock, r.members[name])
 		if err != nil {
 			return err
 		}
@@ -666,7 +665,7 @@ func (r *run) status(s *Step) error {
 	db := dynamodb.NewFromConfig(r.world.Management)
 	v, err := status.Build(r.ctx, status.Sources{
 		Accounts:  &accounts.Store{DB: db, Table: flow.AccountsTable},
-		Ledger:    &ledger.Reader{DB: db, Table: flow.LedgerTable},
+		Ledger:    flow.LedgerReader(db),
 		Incidents: &incident.Store{DB: db, Table: flow.IncidentsTable},
 	}, r.clock)
 	if err != nil {
@@ -681,6 +680,7 @@ func (r *run) status(s *Step) error {
 	r.res.Env = map[string]string{
 		"AWS_ENDPOINT_URL": r.srv.URL(), "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_REGION": r.world.Region,
 		"TRAILWARDEN_ACCOUNTS_TABLE": flow.AccountsTable, "TRAILWARDEN_LEDGER_TABLE": flow.LedgerTable,
+		"TRAILWARDEN_JOURNAL_TABLE":   flow.JournalTable,
 		"TRAILWARDEN_INCIDENTS_TABLE": flow.IncidentsTable, "TRAILWARDEN_NOW": r.clock.Format(time.RFC3339),
 	}
 	enabled := 0

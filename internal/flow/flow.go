@@ -21,6 +21,7 @@ import (
 	"github.com/trailwarden/trailwarden/shared/alert"
 	"github.com/trailwarden/trailwarden/shared/awsenv"
 	"github.com/trailwarden/trailwarden/shared/enabler"
+	"github.com/trailwarden/trailwarden/shared/ledger"
 	"github.com/trailwarden/trailwarden/shared/orgdir"
 	"github.com/trailwarden/trailwarden/shared/policy"
 	"github.com/trailwarden/trailwarden/shared/telemetry"
@@ -30,6 +31,7 @@ import (
 const (
 	AccountsTable  = "trailwarden-accounts"
 	LedgerTable    = "trailwarden-ledger"
+	JournalTable   = "trailwarden-journal"
 	IncidentsTable = "trailwarden-incidents"
 )
 
@@ -38,8 +40,17 @@ func Tables() []central.Table {
 	return []central.Table{
 		{Name: AccountsTable, PartitionKey: accounts.KeyAttribute},
 		{Name: LedgerTable, PartitionKey: "AccountId"},
+		{Name: JournalTable, PartitionKey: ledger.JournalSlotAttribute, SortKey: ledger.JournalWriterAttribute, NumericPartitionKey: true},
 		{Name: IncidentsTable, PartitionKey: "IncidentId"},
 	}
+}
+
+// LedgerReader reads the emulator's ledger with its journal.
+func LedgerReader(db interface {
+	ledger.ReadAPI
+	ledger.JournalQueryAPI
+}) *ledger.Reader {
+	return &ledger.Reader{DB: db, Table: LedgerTable, Journal: &ledger.JournalReader{DB: db, Table: JournalTable}}
 }
 
 // EnablerOptions tune the processor for a test.

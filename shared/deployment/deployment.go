@@ -48,6 +48,7 @@ const (
 	DefaultReconcileEvery    = 6 * time.Hour
 	DefaultWatchdogEvery     = 5 * time.Minute
 	DefaultCoalesceWindow    = 5 * time.Minute
+	DefaultItemInterval      = time.Hour
 	DefaultObjectCheck       = ObjectCheckSample
 	DefaultEnableDeadline    = time.Hour
 	DefaultNeverStartedAfter = 2 * time.Hour
@@ -116,9 +117,13 @@ type Schedules struct {
 
 // Ledger tunes the arrival ledger.
 type Ledger struct {
-	// CoalesceWindow: arrivals closer together than this update an
-	// account × Region row once.
+	// CoalesceWindow: how far the ledger may lag behind the newest delivery
+	// (the watchdog adds it to every threshold).
 	CoalesceWindow Duration `yaml:"coalesceWindow"`
+	// ItemInterval: how long a verifier instance may hold an account's
+	// counts, newest key and times before it writes the account's item
+	// (times are in the journal at once). Default 1h.
+	ItemInterval Duration `yaml:"itemInterval"`
 }
 
 // Bucket configures the central log bucket.
@@ -244,6 +249,7 @@ func (d *Deployment) applyDefaults() {
 	setDur(&d.Schedules.Reconcile, DefaultReconcileEvery)
 	setDur(&d.Schedules.Watchdog, DefaultWatchdogEvery)
 	setDur(&d.Ledger.CoalesceWindow, DefaultCoalesceWindow)
+	setDur(&d.Ledger.ItemInterval, DefaultItemInterval)
 	setDur(&d.EnableDeadline, DefaultEnableDeadline)
 	setDur(&d.NeverStartedAfter, DefaultNeverStartedAfter)
 	setDur(&d.StaleFloor, DefaultStaleFloor)
@@ -372,6 +378,7 @@ func (d *Deployment) ValidateInto(p *Problems) {
 		}
 	}
 	positive(s+".ledger.coalesceWindow", d.Ledger.CoalesceWindow.Duration)
+	positive(s+".ledger.itemInterval", d.Ledger.ItemInterval.Duration)
 	positive(s+".enableDeadline", d.EnableDeadline.Duration)
 	positive(s+".neverStartedAfter", d.NeverStartedAfter.Duration)
 	positive(s+".staleFloor", d.StaleFloor.Duration)

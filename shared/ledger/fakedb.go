@@ -102,6 +102,8 @@ func ItemSize(item map[string]ddbtypes.AttributeValue) int {
 			n += (len(digits)+1)/2 + 1
 		case *ddbtypes.AttributeValueMemberBOOL, *ddbtypes.AttributeValueMemberNULL:
 			n++
+		case *ddbtypes.AttributeValueMemberB:
+			n += len(v.Value)
 		default:
 			n += 8
 		}
@@ -340,4 +342,102 @@ func applyUpdate(expr string, item map[string]ddbtypes.AttributeValue, names map
 		}
 	}
 	return nil
+}
+
+// FakeJournal is an in-memory fake of the journal table (PutItem with the
+// journal writer's condition, Query of one slot), for tests and
+// benchmarks. It bills as DynamoDB does: a put one write unit per started
+// KB, a query half a read unit per started 4 KB read (eventually
+// consistent). Fail, when set, makes PutItem fail with its error.
+type FakeJournal struct {
+	mu    sync.Mutex
+	slots map[string]map[string]map[string]ddbtypes.AttributeValue // slot → writer → item
+	st    FakeJournalStats
+	Fail  error
+}
+
+// FakeJournalStats are a FakeJournal's counters.
+type FakeJournalStats struct {
+	PutItem, Query int
+	WCU, RCU       float64
+	Bytes          int // total size of the items written
+	MaxItemBytes   int
+}
+
+var (
+	_ JournalPutAPI   = (*FakeJournal)(nil)
+	_ JournalQueryAPI = (*FakeJournal)(nil)
+)
+
+// NewFakeJournal returns an empty fake journal table (any table name).
+func NewFakeJournal() *FakeJournal {
+	return &FakeJournal{slots: map[string]map[string]map[string]ddbtypes.AttributeValue{}}
+}
+
+// Stats returns the counters.
+func (f *FakeJournal) Stats() FakeJournalStats {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.st
+}
+
+// Items returns the number of items held.
+func (f *FakeJournal) Items() int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	n := 0
+	for _, s := range f.slots {
+		n += len(s)
+	}
+	return n
+}
+
+// PutItem stores an item under its Slot and Writer.
+func (f *FakeJournal) PutItem(_ context.Context, in *dynamodb.PutItemInput, _ ...func(*dynamodb.Options)) (*dynamodb.PutItemOutput, error) {
+	slot, ok1 := in.Item[JournalSlotAttribute].(*ddbtypes.AttributeValueMemberN)
+	writer, ok2 := in.Item[JournalWriterAttribute].(*ddbtypes.AttributeValueMemberS)
+	if !ok1 || !ok2 {
+		return nil, fmt.Errorf("fake journal: item needs %s (N) and %s (S)", JournalSlotAttribute, JournalWriterAttribute)
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.Fail != nil {
+		return nil, f.Fail
+	}
+	f.st.PutItem++
+	size := ItemSize(in.Item)
+	units := writeUnits(0, size)
+	f.st.WCU += units
+	if f.slots[slot.Value] == nil {
+		f.slots[slot.Value] = map[string]map[string]ddbtypes.AttributeValue{}
+	}
+	if _, exists := f.slots[slot.Value][writer.Value]; exists && aws.ToString(in.ConditionExpression) != "" {
+		return nil, &ddbtypes.ConditionalCheckFailedException{Message: aws.String("The conditional request failed")}
+	}
+	f.slots[slot.Value][writer.Value] = clone(in.Item)
+	f.st.Bytes += size
+	f.st.MaxItemBytes = max(f.st.MaxItemBytes, size)
+	return &dynamodb.PutItemOutput{ConsumedCapacity: &ddbtypes.ConsumedCapacity{CapacityUnits: aws.Float64(units)}}, nil
+}
+
+// Query returns one slot's items in one page (the key condition's value
+// :s is the slot).
+func (f *FakeJournal) Query(_ context.Context, in *dynamodb.QueryInput, _ ...func(*dynamodb.Options)) (*dynamodb.QueryOutput, error) {
+	slot, ok := in.ExpressionAttributeValues[":s"].(*ddbtypes.AttributeValueMemberN)
+	if !ok {
+		return nil, fmt.Errorf("fake journal: query needs :s (N)")
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.st.Query++
+	out := &dynamodb.QueryOutput{}
+	size := 0
+	for _, item := range f.slots[slot.Value] {
+		out.Items = append(out.Items, clone(item))
+		size += ItemSize(item)
+	}
+	units := math.Max(0.5, math.Ceil(float64(size)/4096)/2)
+	f.st.RCU += units
+	out.ConsumedCapacity = &ddbtypes.ConsumedCapacity{CapacityUnits: aws.Float64(units)}
+	return out, nil
 }

@@ -16,6 +16,11 @@
 // of them, and a watchdog scan reads one item per account. An item stays far
 // below 1 KB (17 Regions × 3 attributes + 2 days of counts), one write unit.
 // Times never move backwards: writes are conditional (see Writer).
+//
+// The items are the ledger's long memory; the journal (journal.go, a second
+// table) its short one: the newest times of every invocation, which readers
+// (Reader with a JournalReader) fold into the items. See writer.go for when
+// each is written.
 package ledger
 
 import (
@@ -24,6 +29,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -157,37 +163,76 @@ type ReadAPI interface {
 	Scan(ctx context.Context, in *dynamodb.ScanInput, optFns ...func(*dynamodb.Options)) (*dynamodb.ScanOutput, error)
 }
 
-// Reader reads the ledger table.
+// Reader reads the ledger table and, when Journal is set, raises every
+// item's times with the journal's (journal.go): the ledger as the verifier
+// has processed it, not only as its items were last written.
 type Reader struct {
-	DB    ReadAPI
-	Table string
+	DB      ReadAPI
+	Table   string
+	Journal *JournalReader
 }
 
-// Get returns one account's ledger (an empty item when nothing arrived yet).
-func (r *Reader) Get(ctx context.Context, account string) (Item, error) {
+// Get returns one account's ledger (an empty item when nothing arrived
+// yet) as of asOf (the journal's horizon ends there; zero: the wall clock).
+func (r *Reader) Get(ctx context.Context, asOf time.Time, account string) (Item, error) {
 	out, err := r.DB.GetItem(ctx, &dynamodb.GetItemInput{TableName: aws.String(r.Table),
 		Key: map[string]ddbtypes.AttributeValue{KeyAttribute: &ddbtypes.AttributeValueMemberS{Value: account}}})
 	if err != nil {
 		return Item{}, fmt.Errorf("get ledger of %s: %w", account, err)
 	}
-	if len(out.Item) == 0 {
-		return Item{AccountID: account, Regions: map[string]RegionState{}}, nil
+	it := Item{AccountID: account, Regions: map[string]RegionState{}}
+	if len(out.Item) > 0 {
+		if it, err = Decode(out.Item); err != nil {
+			return Item{}, err
+		}
 	}
-	return Decode(out.Item)
+	if r.Journal != nil {
+		ov, _, err := r.Journal.Read(ctx, asOf)
+		if err != nil {
+			return Item{}, err
+		}
+		ov.Apply(&it)
+	}
+	return it, nil
 }
 
-// ScanStats says what a scan read.
-type ScanStats = tablescan.Stats
+// ScanStats says what a scan read: the items, and the journal.
+type ScanStats struct {
+	tablescan.Stats
+	Journal JournalStats `json:"journal"`
+}
 
-// Scan calls fn for every item, reading segments segments in parallel
+// Scan calls fn for every item (with the journal's times as of asOf, the
+// wall clock when zero), reading segments segments in parallel
 // (fn must be safe for concurrent use when segments > 1).
-func (r *Reader) Scan(ctx context.Context, segments int, fn func(Item) error) (ScanStats, error) {
-	return tablescan.Parallel(ctx, r.DB, dynamodb.ScanInput{TableName: aws.String(r.Table)}, segments,
+//
+// With a journal, accounts that have journal entries but no item yet (their
+// first arrivals are still coalescing in a verifier instance) are passed to
+// fn as items built from the journal alone, after the scan.
+func (r *Reader) Scan(ctx context.Context, asOf time.Time, segments int, fn func(Item) error) (ScanStats, error) {
+	var st ScanStats
+	var ov Overlay
+	if r.Journal != nil {
+		var err error
+		if ov, st.Journal, err = r.Journal.Read(ctx, asOf); err != nil {
+			return st, err
+		}
+	}
+	var mu sync.Mutex
+	seen := map[string]bool{}
+	var err error
+	st.Stats, err = tablescan.Parallel(ctx, r.DB, dynamodb.ScanInput{TableName: aws.String(r.Table)}, segments,
 		func(items []map[string]ddbtypes.AttributeValue) error {
 			for _, av := range items {
 				it, err := Decode(av)
 				if err != nil {
 					return err
+				}
+				if _, ok := ov[it.AccountID]; ok {
+					ov.Apply(&it)
+					mu.Lock()
+					seen[it.AccountID] = true
+					mu.Unlock()
 				}
 				if err := fn(it); err != nil {
 					return err
@@ -195,4 +240,22 @@ func (r *Reader) Scan(ctx context.Context, segments int, fn func(Item) error) (S
 			}
 			return nil
 		})
+	if err != nil {
+		return st, err
+	}
+	ids := make([]string, 0, len(ov))
+	for id := range ov {
+		if !seen[id] {
+			ids = append(ids, id)
+		}
+	}
+	sort.Strings(ids)
+	for _, id := range ids {
+		it := Item{AccountID: id, Regions: map[string]RegionState{}}
+		ov.Apply(&it)
+		if err := fn(it); err != nil {
+			return st, err
+		}
+	}
+	return st, nil
 }

@@ -25,43 +25,52 @@
 // the whole key), which keeps a busy account's item under 1 KB: one write
 // unit per write instead of two.
 //
-// When a write happens (W is the window, default 5 minutes; CW the count
-// window, default 30 minutes):
-//   - at the end of the arrival's own invocation ("due") when it is the
-//     first this instance sees for that account × Region and kind, when a
-//     log file is W or more newer than the Region's last known log time, or
-//     when a digest is W or more newer than the Region's last known delivery
-//     (log or digest) — the hourly heartbeat of a quiet Region. Before a due
-//     write the instance reads the item's L#/D# (eventually consistent,
-//     half a read unit, a tenth of a write's price): when another instance
-//     already recorded times within W, nothing is due and the write waits;
-//   - everything else (counts, the newest key, times less than W ahead of
-//     the table) rides along with the next due write of the account, or is
-//     written at the end of the first invocation that ends CW after it;
-//   - everything, when the invocation's batch was not full (FlushAll): the
-//     queue is drained and the instance may sit idle.
+// # With a journal (the deployed verifier)
 //
-// One write per account carries every pending Region. Measured on the
-// reference traffic model (BENCHMARKS.md): about 0.33 writes and 0.39 reads
-// per delivered object, against one write per object for the naive design.
+// WriterOptions.Journal set: each Flush first appends ONE journal item
+// (journal.go) holding, for every account × Region and kind, the newest time
+// recorded since the last journal write and newer than anything this
+// instance wrote before. Nothing is ever due: an account's item is written
+// at the first Flush that ends CountWindow (the item interval, 1 hour by
+// default) after its oldest pending change, and at FlushAll (SIGTERM, a
+// one-shot run). Readers raise the items' times with the journal, so:
+//   - the ledger as read is never behind what an invocation processed: the
+//     journal write happens before the invocation returns, and a failed
+//     journal write fails the records that carried it (SQS delivers them
+//     again; their times stay in the buffer even though the redelivered
+//     keys are duplicates);
+//   - a failed item write fails no record: its changes stay pending and are
+//     retried at the next Flush (FlushResult.ItemErrors);
+//   - an instance that dies loses only counts and newest keys of up to one
+//     interval; its times are in the journal, which readers see for longer
+//     than the watchdog's heartbeat threshold.
 //
-// Bound: for every account × Region, the table's L# is never more than W
-// older (in object time) than the newest log file any instance processed,
-// and max(L#, D#) never more than W older than the newest delivery of either
-// kind. This holds whatever happens to an instance, because anything that
-// would break it is written before the invocation returns, and a failed due
-// write fails the records that carried it (SQS delivers them again). With
-// the watchdog scanning every 5 minutes this keeps both detection goals: an
-// active Region's silence is seen at most W + 5 minutes later than the
-// ledger's own threshold, and a quiet Region's digest is in the table when
-// its invocation ends.
+// Measured on the reference traffic model (BENCHMARKS.md): with two warm
+// instances, about 0.035 writes per delivered object (journal and items
+// together, no reads), against one write per object for the naive design.
 //
-// Lost when an instance dies: only what was pending and not due — counts
-// and the newest key of up to CW, a log time less than W newer than the
-// table's, an active Region's digest (its log time is within W). Never a
-// "last delivery" older than the window. Exact duplicate log keys are dropped by
-// a per-instance memory of recent keys; a duplicate delivered to another
-// instance is counted twice (counts are approximate, times are exact).
+// # Without a journal
+//
+// Each time is written promptly instead, which is what readers without a
+// journal need (the unit tests of this coalescing exercise it). The account
+// becomes due (written at the end of the arrival's own invocation) when the
+// arrival is the first this instance sees for that account × Region and
+// kind, when a log file is W (Window, default 5 minutes) or more newer than
+// the Region's last known log time, or when a digest is W or more newer than
+// the Region's last known delivery — a quiet Region's heartbeat. Before a
+// due write the instance reads the item's L#/D# (eventually consistent,
+// half a read unit): when another instance already recorded times within W,
+// the write waits. Everything else rides along with the next due write or
+// waits for CountWindow (30 minutes by default); a batch that was not full
+// writes everything (FlushAll). Bound: the table's L# is never more than W
+// older than the newest log file any instance processed, and max(L#, D#)
+// never more than W older than the newest delivery. This costs about a third
+// of a write per object (≈ 32 writes per account-hour on the reference
+// model): the reason the journal exists.
+//
+// Exact duplicate log keys are dropped by a per-instance memory of recent
+// keys; a duplicate delivered to another instance is counted twice (counts
+// are approximate, times are exact).
 package ledger
 
 import (
@@ -152,6 +161,13 @@ type WriterOptions struct {
 	// DedupKeys is how many recent log file keys are remembered to drop
 	// exact duplicate deliveries (16384 when 0).
 	DedupKeys int
+	// Journal, when set, turns on the journal (journal.go): each Flush
+	// first appends one journal item with every newer time recorded since
+	// the last, and nothing is ever due — item writes wait for CountWindow
+	// (DefaultItemInterval when 0 with a journal), because readers raise the
+	// items' times with the journal. Only a failed journal write fails the
+	// records that carried it.
+	Journal *Journal
 	// FullKeys stores the whole object key in K#<region>. By default K#
 	// holds the key's last segment, the file name (which names account,
 	// Region, time and unique id; the folders before it follow from the
@@ -164,9 +180,10 @@ type WriterOptions struct {
 // with monotonic conditional updates. Record is pure memory; Flush does the
 // I/O. It is safe for concurrent use.
 type Writer struct {
-	db    WriteAPI
-	table string
-	opt   WriterOptions
+	db      WriteAPI
+	table   string
+	opt     WriterOptions
+	journal *journalState
 
 	mu       sync.Mutex
 	accounts map[string]*accountState
@@ -208,6 +225,9 @@ type regionState struct {
 	log, digest time.Time
 	// pLog, pDigest, pKey are newer values not yet written.
 	pLog, pDigest time.Time
+	// jLog, jDigest are the newest times this instance has put in the
+	// journal buffer (journal mode).
+	jLog, jDigest time.Time
 	pKey          string
 	// counts are pending increments by UTC day (yyyymmdd).
 	counts map[string]int64
@@ -230,6 +250,9 @@ func NewWriter(db WriteAPI, table string, opt WriterOptions) *Writer {
 	}
 	if opt.CountWindow <= 0 {
 		opt.CountWindow = 30 * time.Minute
+		if opt.Journal != nil {
+			opt.CountWindow = DefaultItemInterval
+		}
 	}
 	if opt.CountDays <= 0 {
 		opt.CountDays = 2
@@ -243,9 +266,16 @@ func NewWriter(db WriteAPI, table string, opt WriterOptions) *Writer {
 	if opt.DedupKeys <= 0 {
 		opt.DedupKeys = 16384
 	}
-	return &Writer{db: db, table: table, opt: opt, accounts: map[string]*accountState{},
+	w := &Writer{db: db, table: table, opt: opt, accounts: map[string]*accountState{},
 		dedup: newKeyRing(opt.DedupKeys)}
+	if opt.Journal != nil {
+		w.journal = newJournalState(*opt.Journal, opt.CountWindow)
+	}
+	return w
 }
+
+// Journaled reports whether the writer keeps a journal.
+func (w *Writer) Journaled() bool { return w.journal != nil }
 
 // Window returns the coalescing window.
 func (w *Writer) Window() time.Duration { return w.opt.Window }
@@ -271,7 +301,8 @@ const (
 // known log time, or when a digest is Window or more newer than the Region's
 // last known delivery of either kind (a quiet Region's hourly heartbeat).
 func (w *Writer) Record(a Arrival) RecordResult {
-	if a.Account == "" || a.Region == "" || a.Time.IsZero() || (a.Kind != ArrivalLog && a.Kind != ArrivalDigest) {
+	if !ValidAccountID(a.Account) || a.Region == "" || len(a.Region) > maxJournalRegionBytes || a.Time.Unix() <= 0 ||
+		(a.Kind != ArrivalLog && a.Kind != ArrivalDigest) {
 		return RecordIgnored
 	}
 	t := a.Time.UTC().Truncate(time.Second)
@@ -317,6 +348,21 @@ func (w *Writer) Record(a Arrival) RecordResult {
 			reg.pDigest = t
 			changed = true
 			due = reg.digest.IsZero() || t.Sub(reg.lastKnown()) >= w.opt.Window
+		}
+	}
+	if w.journal != nil {
+		// The journal carries every newer time at the next Flush; the
+		// item waits for CountWindow.
+		due = false
+		if a.Kind == ArrivalLog && t.After(reg.jLog) && t.After(reg.log) {
+			reg.jLog = t
+			w.journal.add(journalKey{account: a.Account, region: a.Region, kind: ArrivalLog}, t)
+			changed = true
+		}
+		if a.Kind == ArrivalDigest && t.After(reg.jDigest) && t.After(reg.digest) {
+			reg.jDigest = t
+			w.journal.add(journalKey{account: a.Account, region: a.Region, kind: ArrivalDigest}, t)
+			changed = true
 		}
 	}
 	if !changed {
@@ -408,8 +454,17 @@ type FlushResult struct {
 	// window; their changes wait for the count window.
 	Skipped int
 	// Failed maps accounts whose write failed to the error; their changes
-	// stay pending and are written by a later Flush.
+	// stay pending and are written by a later Flush. The records that
+	// carried them must be retried: with a journal, these are the accounts
+	// of a failed journal write.
 	Failed map[string]error
+	// ItemErrors (journal mode) maps accounts whose item write failed to
+	// the error: their times are in the journal, the rest stays pending
+	// and is retried by the next Flush; no record needs a retry.
+	ItemErrors map[string]error
+	// JournalWrites counts journal items written, JournalWCU their units.
+	JournalWrites int
+	JournalWCU    float64
 	// Pending counts accounts still holding changes after the flush.
 	Pending int
 }
@@ -427,6 +482,10 @@ type snapshot struct {
 // stay pending (and due); its error is in FlushResult.Failed.
 func (w *Writer) Flush(ctx context.Context, mode FlushMode) FlushResult {
 	now := w.opt.Now()
+	res := FlushResult{}
+	if w.journal != nil {
+		w.flushJournal(ctx, now, &res)
+	}
 	var snaps []snapshot
 	w.mu.Lock()
 	cutoff := w.cutoffDay(now)
@@ -448,7 +507,6 @@ func (w *Writer) Flush(ctx context.Context, mode FlushMode) FlushResult {
 	w.mu.Unlock()
 	sort.Slice(snaps, func(i, j int) bool { return snaps[i].account < snaps[j].account })
 
-	res := FlushResult{}
 	var rmu sync.Mutex
 	sem := make(chan struct{}, w.opt.Parallelism)
 	var wg sync.WaitGroup
@@ -481,10 +539,14 @@ func (w *Writer) Flush(ctx context.Context, mode FlushMode) FlushResult {
 			res.WCU += st.wcu
 			res.Conflicts += st.conflicts
 			if err != nil {
-				if res.Failed == nil {
-					res.Failed = map[string]error{}
+				failed := &res.Failed
+				if w.journal != nil {
+					failed = &res.ItemErrors
 				}
-				res.Failed[s.account] = err
+				if *failed == nil {
+					*failed = map[string]error{}
+				}
+				(*failed)[s.account] = err
 			} else {
 				res.Writes++
 			}
@@ -495,6 +557,35 @@ func (w *Writer) Flush(ctx context.Context, mode FlushMode) FlushResult {
 	res.Pending = w.pendingLocked()
 	w.mu.Unlock()
 	return res
+}
+
+// flushJournal writes the journal buffer as one item (or more, past
+// 20,000 entries). On failure the entries go back to the buffer and their
+// accounts are reported in res.Failed.
+func (w *Writer) flushJournal(ctx context.Context, now time.Time, res *FlushResult) {
+	w.mu.Lock()
+	entries := w.journal.take()
+	w.journal.seq++
+	seq := w.journal.seq
+	w.mu.Unlock()
+	if len(entries) == 0 {
+		return
+	}
+	wcu, err := w.journal.put(ctx, entries, now, seq)
+	res.JournalWCU += wcu
+	if err == nil {
+		res.JournalWrites += (len(entries) + maxJournalEntries - 1) / maxJournalEntries
+		return
+	}
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if res.Failed == nil {
+		res.Failed = map[string]error{}
+	}
+	for _, e := range entries {
+		w.journal.add(journalKey{account: e.Account, region: e.Region, kind: e.Kind}, e.Time)
+		res.Failed[e.Account] = err
+	}
 }
 
 // verify reads the table's times for a due snapshot (an eventually

@@ -49,7 +49,7 @@ func newWriter(db ledger.WriteAPI, c *clock) *ledger.Writer {
 
 func read(t *testing.T, db *ledger.FakeDynamoDB) ledger.Item {
 	t.Helper()
-	it, err := (&ledger.Reader{DB: db, Table: "ledger"}).Get(context.Background(), acct)
+	it, err := (&ledger.Reader{DB: db, Table: "ledger"}).Get(context.Background(), time.Time{}, acct)
 	if err != nil {
 		t.Fatal(err)
 	}

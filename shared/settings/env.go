@@ -22,6 +22,13 @@ const (
 	EnvAlertsTopicARN = "TRAILWARDEN_ALERTS_TOPIC_ARN"
 	// EnvObjectCheck is the verifier's object check: none | sample | all.
 	EnvObjectCheck = "TRAILWARDEN_OBJECT_CHECK"
+	// EnvJournalTable is the DynamoDB arrival journal table name (see
+	// shared/ledger: the verifier appends, the watchdog and status read).
+	EnvJournalTable = "TRAILWARDEN_JOURNAL_TABLE"
+	// EnvLedgerItemInterval is how long a verifier instance may hold an
+	// account's counts, newest key and times before writing its ledger item
+	// (Go duration); readers look back over the journal accordingly.
+	EnvLedgerItemInterval = "TRAILWARDEN_LEDGER_ITEM_INTERVAL"
 	// EnvCoalesceWindow is the ledger's coalescing window (Go duration).
 	EnvCoalesceWindow = "TRAILWARDEN_COALESCE_WINDOW"
 	// EnvEnableDeadline is how long a joined account may stay un-enabled

@@ -25,7 +25,7 @@ type Sources struct {
 		List(ctx context.Context, segments int) ([]accounts.Account, error)
 	}
 	Ledger interface {
-		Scan(ctx context.Context, segments int, fn func(ledger.Item) error) (ledger.ScanStats, error)
+		Scan(ctx context.Context, asOf time.Time, segments int, fn func(ledger.Item) error) (ledger.ScanStats, error)
 	}
 	Incidents interface {
 		Active(ctx context.Context, segments int) ([]incident.Incident, error)
@@ -81,7 +81,7 @@ func Build(ctx context.Context, src Sources, now time.Time) (View, error) {
 	}
 	deliveries := map[string][]RegionDelivery{}
 	var mu sync.Mutex // the scan calls back from parallel segments
-	if _, err := src.Ledger.Scan(ctx, 4, func(it ledger.Item) error {
+	if _, err := src.Ledger.Scan(ctx, now, 4, func(it ledger.Item) error {
 		var rs []RegionDelivery
 		for _, region := range it.SortedRegions() {
 			rs = append(rs, RegionDelivery{Region: region, Last: it.Regions[region].LastDelivery()})

@@ -20,13 +20,15 @@ func (f fakeAccounts) List(context.Context, int) ([]accounts.Account, error) { r
 
 type fakeLedger []ledger.Item
 
-func (f fakeLedger) Scan(_ context.Context, _ int, fn func(ledger.Item) error) (ledger.ScanStats, error) {
+func (f fakeLedger) Scan(_ context.Context, _ time.Time, _ int, fn func(ledger.Item) error) (ledger.ScanStats, error) {
 	for _, it := range f {
 		if err := fn(it); err != nil {
 			return ledger.ScanStats{}, err
 		}
 	}
-	return ledger.ScanStats{Items: len(f)}, nil
+	st := ledger.ScanStats{}
+	st.Items = len(f)
+	return st, nil
 }
 
 type fakeIncidents []incident.Incident

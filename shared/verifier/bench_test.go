@@ -103,16 +103,21 @@ func BenchmarkJSONValid(b *testing.B) {
 	b.ReportMetric(per, "ns/record")
 }
 
-func benchProcessor(db ledger.WriteAPI, now func() time.Time, members int) *verifier.Processor {
+// benchBatch is the deployed event source's batch size
+// (infra/stacks.DeliveryBatchSize).
+const benchBatch = 100
+
+func benchProcessor(db ledger.WriteAPI, journal ledger.JournalPutAPI, now func() time.Time, members int) *verifier.Processor {
 	p := &verifier.Processor{
 		Rules:       verifier.Rules{Bucket: "acme-org-cloudtrail", Prefix: "cloudtrail", PrefixSet: true, OrganizationID: "o-a1b2c3d4e5"},
 		ObjectCheck: verifier.CheckNone,
 		Members:     &verifier.Members{Source: memberIDs(members), Now: now},
-		Ledger:      ledger.NewWriter(db, "ledger", ledger.WriterOptions{Now: now}),
-		Metrics:     telemetry.NewMetrics(io.Discard, "Trailwarden", "verifier"),
-		Logger:      slog.New(slog.NewJSONHandler(io.Discard, &slog.HandlerOptions{Level: slog.LevelError})),
-		Now:         now,
-		BatchSize:   10,
+		Ledger: ledger.NewWriter(db, "ledger", ledger.WriterOptions{Now: now,
+			Journal: &ledger.Journal{DB: journal, Table: "journal"}}),
+		Metrics:   telemetry.NewMetrics(io.Discard, "Trailwarden", "verifier"),
+		Logger:    slog.New(slog.NewJSONHandler(io.Discard, &slog.HandlerOptions{Level: slog.LevelError})),
+		Now:       now,
+		BatchSize: benchBatch,
 	}
 	p.Metrics.SetClock(now)
 	return p
@@ -127,14 +132,14 @@ func BenchmarkParseClassifyCoalesce(b *testing.B) {
 	recs := benchRecords()
 	benchBytes()
 	now := time.Date(2026, 1, 5, 1, 0, 0, 0, time.UTC)
-	p := benchProcessor(ledger.NewFakeDynamoDB(), func() time.Time { return now }, 100)
+	p := benchProcessor(ledger.NewFakeDynamoDB(), ledger.NewFakeJournal(), func() time.Time { return now }, 100)
 	ctx := context.Background()
 	b.ReportAllocs()
 	b.ResetTimer()
 	for b.Loop() {
 		var bt *verifier.Batch
 		for i, rec := range recs {
-			if i%10 == 0 {
+			if i%benchBatch == 0 {
 				bt = verifier.NewBatch()
 			}
 			if err := p.Record(ctx, rec, bt); err != nil {
@@ -151,17 +156,17 @@ func BenchmarkParseClassifyCoalesce(b *testing.B) {
 	b.ReportMetric(per/valid, "x-json.Valid")
 }
 
-// BenchmarkHandle is the whole handler per batch of 10 (sqsbatch, the
-// per-record path, the ledger flush against the in-memory fake, the EMF
-// flush), for comparison.
+// BenchmarkHandle is the whole handler per batch of 100 (sqsbatch, the
+// per-record path, the journal and ledger flush against the in-memory
+// fakes, the EMF flush), for comparison.
 func BenchmarkHandle(b *testing.B) {
 	recs := benchRecords()
 	benchBytes()
 	now := time.Date(2026, 1, 5, 1, 0, 0, 0, time.UTC)
-	p := benchProcessor(ledger.NewFakeDynamoDB(), func() time.Time { return now }, 100)
+	p := benchProcessor(ledger.NewFakeDynamoDB(), ledger.NewFakeJournal(), func() time.Time { return now }, 100)
 	var batches []events.SQSEvent
-	for i := 0; i < len(recs); i += 10 {
-		batches = append(batches, events.SQSEvent{Records: recs[i:min(i+10, len(recs))]})
+	for i := 0; i < len(recs); i += benchBatch {
+		batches = append(batches, events.SQSEvent{Records: recs[i:min(i+benchBatch, len(recs))]})
 	}
 	ctx := context.Background()
 	b.ReportAllocs()
@@ -230,15 +235,16 @@ func (n *naiveLedger) write(account, region string, k logkey.Key, key string) {
 // BenchmarkLedgerModel runs the reference traffic model (17 Regions, 3
 // active per account, log-normal log files per hour with median 12 and
 // 90th percentile 60, hourly digests, 10% multi-key notifications, 24
-// hours) through the real handler — one, or two warm instances (the event
-// source's MaximumConcurrency of 2) taking batches of 10 in turn, the object
-// check sampling 1% — against an in-memory counting
-// fake of DynamoDB, next to the naive one-write-per-object design on the
-// same objects in the same run. Figures are per delivered object (log and
+// hours) through the real handler — one, two or five warm instances (the
+// event source's MaximumConcurrency is 5) taking batches of 100 in turn,
+// the object check sampling 1% — against in-memory counting fakes of the
+// ledger and journal tables, next to the naive one-write-per-object design
+// on the same objects in the same run. Each instance ends with a shutdown
+// flush (what SIGTERM writes). Figures are per delivered object (log and
 // digest files); the model is scaled (100 and 1,000 accounts) to show that
 // they do not depend on scale.
 func BenchmarkLedgerModel(b *testing.B) {
-	for _, c := range []struct{ accounts, instances int }{{100, 1}, {100, 2}, {1000, 2}} {
+	for _, c := range []struct{ accounts, instances int }{{100, 1}, {100, 2}, {1000, 2}, {1000, 5}} {
 		b.Run(fmt.Sprintf("accounts=%d/instances=%d", c.accounts, c.instances), func(b *testing.B) {
 			for b.Loop() {
 				runModel(b, benchModel(c.accounts, 24), c.accounts, c.instances)
@@ -251,12 +257,13 @@ func runModel(b *testing.B, model cloudtrailsim.Model, accounts, instances int) 
 	var now time.Time
 	clock := func() time.Time { return now }
 	coalescing := ledger.NewFakeDynamoDB()
+	journal := ledger.NewFakeJournal()
 	naive := &naiveLedger{db: ledger.NewFakeDynamoDB()}
 	head := &countingHead{}
 	members := &countingMembers{StaticMembers: memberIDs(accounts)}
 	procs := make([]*verifier.Processor, instances)
 	for i := range procs {
-		procs[i] = benchProcessor(coalescing, clock, accounts)
+		procs[i] = benchProcessor(coalescing, journal, clock, accounts)
 		procs[i].Members.Source = members
 		procs[i].ObjectCheck, procs[i].SampleRate, procs[i].S3, procs[i].KMSKeyARN = verifier.CheckSample, 0.01, head, kmsARN
 	}
@@ -289,7 +296,7 @@ func runModel(b *testing.B, model cloudtrailsim.Model, accounts, instances int) 
 			naive.write(k.Account, k.Region, k, key)
 		}
 		pending = append(pending, events.SQSMessage{MessageId: strconv.FormatInt(messages, 10), Body: string(m.Body)})
-		if len(pending) == 10 {
+		if len(pending) == benchBatch {
 			handle()
 		}
 		return nil
@@ -300,11 +307,19 @@ func runModel(b *testing.B, model cloudtrailsim.Model, accounts, instances int) 
 	if len(pending) > 0 {
 		handle()
 	}
+	for _, p := range procs {
+		if fr := p.Shutdown(ctx); len(fr.Failed)+len(fr.ItemErrors) != 0 {
+			b.Fatalf("shutdown flush failed: %+v", fr)
+		}
+	}
 	elapsed := time.Since(start)
-	cs, ns := coalescing.Stats(), naive.db.Stats()
+	cs, js, ns := coalescing.Stats(), journal.Stats(), naive.db.Stats()
 	o := float64(objects)
-	b.ReportMetric(float64(cs.UpdateItem)/o, "writes/object")
-	b.ReportMetric(cs.WCU/o, "WCU/object")
+	b.ReportMetric(float64(cs.UpdateItem+js.PutItem)/o, "writes/object")
+	b.ReportMetric((cs.WCU+js.WCU)/o, "WCU/object")
+	b.ReportMetric(float64(cs.UpdateItem)/o, "item-writes/object")
+	b.ReportMetric(js.WCU/o, "journal-WCU/object")
+	b.ReportMetric(float64(js.Bytes)/float64(accounts)/float64(model.Hours), "journal-bytes/account-hour")
 	b.ReportMetric(float64(cs.GetItem)/o, "ledger-reads/object")
 	b.ReportMetric(float64(ns.UpdateItem)/o, "naive-writes/object")
 	b.ReportMetric(ns.WCU/o, "naive-WCU/object")
@@ -313,10 +328,11 @@ func runModel(b *testing.B, model cloudtrailsim.Model, accounts, instances int) 
 	b.ReportMetric(float64(cs.MaxItemBytes), "max-item-bytes")
 	b.ReportMetric(float64(batches)/o, "invocations/object")
 	b.ReportMetric(float64(objects)/float64(messages), "objects/message")
-	b.ReportMetric(float64(cs.UpdateItem)/float64(accounts)/float64(model.Hours), "writes/account-hour")
+	b.ReportMetric(float64(cs.UpdateItem)/float64(accounts)/float64(model.Hours), "item-writes/account-hour")
 	b.ReportMetric(o/float64(accounts)/float64(model.Hours), "objects/account-hour")
 	b.ReportMetric(o/elapsed.Seconds(), "objects/s")
-	b.Logf("accounts=%d hours=%d: %d messages, %d objects (%d log files, %d digests); coalescing %d writes (%.0f WCU, %d conditional failures, %d reads); naive %d writes (%.0f WCU); %d HEAD; %d member scans; largest item %d B; %v",
-		accounts, model.Hours, messages, objects, logFiles, digests, cs.UpdateItem, cs.WCU, cs.ConditionalFailures, cs.GetItem,
-		ns.UpdateItem, ns.WCU, head.n.Load(), members.scans.Load(), cs.MaxItemBytes, elapsed.Round(time.Millisecond))
+	b.Logf("accounts=%d hours=%d instances=%d: %d messages, %d objects (%d log files, %d digests), %d invocations; journal %d items (%.0f WCU, %d B, largest %d B); items %d writes (%.0f WCU, %d conditional failures, %d reads, largest %d B); naive %d writes (%.0f WCU); %d HEAD; %d member scans; %v",
+		accounts, model.Hours, instances, messages, objects, logFiles, digests, batches, js.PutItem, js.WCU, js.Bytes, js.MaxItemBytes,
+		cs.UpdateItem, cs.WCU, cs.ConditionalFailures, cs.GetItem, cs.MaxItemBytes,
+		ns.UpdateItem, ns.WCU, head.n.Load(), members.scans.Load(), elapsed.Round(time.Millisecond))
 }

@@ -30,6 +30,8 @@ type Config struct {
 	PolicyFile       string
 	AccountsTable    string
 	LedgerTable      string
+	JournalTable     string
+	ItemInterval     time.Duration
 	IncidentsTable   string
 	AlertsTopicARN   string
 	ObjectCheck      ObjectCheck
@@ -53,6 +55,8 @@ func LoadConfig(get settings.Getenv) (Config, error) {
 		PolicyFile:       settings.PolicyPath(get),
 		AccountsTable:    str(settings.EnvAccountsTable),
 		LedgerTable:      str(settings.EnvLedgerTable),
+		JournalTable:     str(settings.EnvJournalTable),
+		ItemInterval:     ledger.DefaultItemInterval,
 		IncidentsTable:   str(settings.EnvIncidentsTable),
 		AlertsTopicARN:   str(settings.EnvAlertsTopicARN),
 		ObjectCheck:      CheckSample,
@@ -89,6 +93,14 @@ func LoadConfig(get settings.Getenv) (Config, error) {
 			c.CoalesceWindow = d
 		}
 	}
+	if v := str(settings.EnvLedgerItemInterval); v != "" {
+		d, err := time.ParseDuration(v)
+		if err != nil {
+			c.problems = append(c.problems, fmt.Sprintf("%s=%q is not a Go duration (e.g. 1h)", settings.EnvLedgerItemInterval, v))
+		} else {
+			c.ItemInterval = d
+		}
+	}
 	if v := str(settings.EnvVerifierBatchSize); v != "" {
 		n, err := strconv.Atoi(v)
 		if err != nil {
@@ -104,6 +116,7 @@ func LoadConfig(get settings.Getenv) (Config, error) {
 func (c Config) Validate() error {
 	p := append([]string(nil), c.problems...)
 	for name, v := range map[string]string{settings.EnvAccountsTable: c.AccountsTable, settings.EnvLedgerTable: c.LedgerTable,
+		settings.EnvJournalTable:   c.JournalTable,
 		settings.EnvIncidentsTable: c.IncidentsTable, settings.EnvAlertsTopicARN: c.AlertsTopicARN} {
 		if v == "" {
 			p = append(p, name+" is required")
@@ -126,6 +139,10 @@ func (c Config) Validate() error {
 	if c.CoalesceWindow < time.Second || c.CoalesceWindow > 30*time.Minute {
 		p = append(p, fmt.Sprintf("%s=%v must be between 1s and 30m (the watchdog's detection goals need a short window)",
 			settings.EnvCoalesceWindow, c.CoalesceWindow))
+	}
+	if c.ItemInterval < time.Minute || c.ItemInterval > 6*time.Hour {
+		p = append(p, fmt.Sprintf("%s=%v must be between 1m and 6h (readers look back over the journal that long)",
+			settings.EnvLedgerItemInterval, c.ItemInterval))
 	}
 	if c.BatchSize < 1 || c.BatchSize > 10000 {
 		p = append(p, fmt.Sprintf("%s=%d must be between 1 and 10000", settings.EnvVerifierBatchSize, c.BatchSize))
@@ -159,6 +176,7 @@ func New(ctx context.Context, c Config, home aws.Config, out io.Writer) (*Proces
 type Clients struct {
 	DynamoDB interface {
 		ledger.WriteAPI
+		ledger.JournalPutAPI
 		IncidentsAPI
 		accounts.API
 	}
@@ -185,12 +203,13 @@ func NewFromPolicy(pol *policy.Policy, c Config, cl Clients, out io.Writer, now 
 		SampleRate:  c.SampleRate,
 		S3:          cl.S3,
 		Members:     &Members{Source: &accounts.Store{DB: cl.DynamoDB, Table: c.AccountsTable}, Now: now},
-		Ledger:      ledger.NewWriter(cl.DynamoDB, c.LedgerTable, ledger.WriterOptions{Window: c.CoalesceWindow, Now: now}),
-		Findings:    &Findings{DB: cl.DynamoDB, Table: c.IncidentsTable, Alerts: cl.Alerts, Now: now},
-		Metrics:     metrics,
-		Logger:      telemetry.NewLogger(out, c.LogLevel).With("function", "verifier"),
-		Now:         now,
-		BatchSize:   c.BatchSize,
+		Ledger: ledger.NewWriter(cl.DynamoDB, c.LedgerTable, ledger.WriterOptions{Window: c.CoalesceWindow, Now: now,
+			CountWindow: c.ItemInterval, Journal: &ledger.Journal{DB: cl.DynamoDB, Table: c.JournalTable}}),
+		Findings:  &Findings{DB: cl.DynamoDB, Table: c.IncidentsTable, Alerts: cl.Alerts, Now: now},
+		Metrics:   metrics,
+		Logger:    telemetry.NewLogger(out, c.LogLevel).With("function", "verifier"),
+		Now:       now,
+		BatchSize: c.BatchSize,
 		// Summed per minute in the warm instance: CloudWatch keeps
 		// one-minute resolution anyway.
 		MetricsInterval: time.Minute,

@@ -37,6 +37,7 @@ func TestMain(m *testing.M) { emulator.RunTests(m) }
 const (
 	accountsTable  = "trailwarden-accounts"
 	ledgerTable    = "trailwarden-ledger"
+	journalTable   = "trailwarden-journal"
 	incidentsTable = "trailwarden-incidents"
 )
 
@@ -63,7 +64,8 @@ func newFlow(t *testing.T) *flow {
 	res, err := central.Provision(ctx, env.Logging.Config, env.Logging.Config, env.Logging.ID, env.Logging.ID, central.Spec{
 		OrganizationID: env.OrganizationID, Bucket: "acme-org-cloudtrail", KeyPrefix: "cloudtrail", TrailName: "org-audit",
 		Tables: []central.Table{{Name: accountsTable, PartitionKey: accounts.KeyAttribute},
-			{Name: ledgerTable, PartitionKey: ledger.KeyAttribute}, {Name: incidentsTable, PartitionKey: "IncidentId"}},
+			{Name: ledgerTable, PartitionKey: ledger.KeyAttribute}, {Name: incidentsTable, PartitionKey: "IncidentId"},
+			{Name: journalTable, PartitionKey: ledger.JournalSlotAttribute, SortKey: ledger.JournalWriterAttribute, NumericPartitionKey: true}},
 		MaxReceiveCount: 2,
 	})
 	if err != nil {
@@ -93,7 +95,7 @@ func newFlow(t *testing.T) *flow {
 		t.Fatal(err)
 	}
 	f.proc = verifier.NewFromPolicy(pol, verifier.Config{
-		AccountsTable: accountsTable, LedgerTable: ledgerTable, IncidentsTable: incidentsTable, AlertsTopicARN: res.AlertsTopicARN,
+		AccountsTable: accountsTable, LedgerTable: ledgerTable, JournalTable: journalTable, IncidentsTable: incidentsTable, AlertsTopicARN: res.AlertsTopicARN,
 		ObjectCheck: verifier.CheckAll, CoalesceWindow: 5 * time.Minute, BatchSize: 10, MetricsNamespace: "Trailwarden", LogLevel: "debug",
 	}, verifier.Clients{DynamoDB: f.ddb, S3: s3c, Alerts: &alert.Publisher{SNS: f.sns, TopicARN: res.AlertsTopicARN}},
 		f.logs, func() time.Time { return f.now })
@@ -119,7 +121,7 @@ func (f *flow) drain() eventsource.Stats {
 
 func (f *flow) item(account string) ledger.Item {
 	f.t.Helper()
-	it, err := (&ledger.Reader{DB: f.ddb, Table: ledgerTable}).Get(f.t.Context(), account)
+	it, err := (&ledger.Reader{DB: f.ddb, Table: ledgerTable, Journal: &ledger.JournalReader{DB: f.ddb, Table: journalTable}}).Get(f.t.Context(), f.now, account)
 	if err != nil {
 		f.t.Fatal(err)
 	}
@@ -212,13 +214,24 @@ func TestFlowRecordsDeliveries(t *testing.T) {
 	if st.Failed != 0 || st.Records != 6 {
 		t.Fatalf("stats %+v\n%s", st, f.logs)
 	}
+	// The times are in the journal as soon as the invocation returned.
 	it := f.item(m1)
 	use1 := it.Regions["us-east-1"]
-	if !use1.LastLog.Equal(at.Add(7*time.Minute).Truncate(time.Minute)) || use1.LastKey != path.Base(last) || use1.Counts[at.Format("20060102")] != 3 {
-		t.Errorf("member-1 us-east-1: %+v", use1)
+	if !use1.LastLog.Equal(at.Add(7 * time.Minute).Truncate(time.Minute)) {
+		t.Errorf("member-1 us-east-1 from the journal: %+v", use1)
 	}
 	if !use1.LastDigest.Equal(at.Add(10*time.Minute).Truncate(time.Second)) || it.Regions["ap-south-1"].LastDigest.IsZero() {
 		t.Errorf("digests: %+v", it.Regions)
+	}
+	if rs := f.item(m2).Regions["eu-west-1"]; rs.LastLog.IsZero() {
+		t.Errorf("member-2 from the journal: %+v", rs)
+	}
+	// Counts and the newest key reach the items after the item interval,
+	// or when the instance ends.
+	f.proc.Shutdown(ctx)
+	use1 = f.item(m1).Regions["us-east-1"]
+	if !use1.LastLog.Equal(at.Add(7*time.Minute).Truncate(time.Minute)) || use1.LastKey != path.Base(last) || use1.Counts[at.Format("20060102")] != 3 {
+		t.Errorf("member-1 us-east-1: %+v", use1)
 	}
 	if rs := f.item(m2).Regions["eu-west-1"]; rs.LastLog.IsZero() || rs.Counts[at.Format("20060102")] != 1 {
 		t.Errorf("member-2: %+v", rs)
@@ -229,7 +242,7 @@ func TestFlowRecordsDeliveries(t *testing.T) {
 			t.Errorf("%s = %v, want %v", name, got, want)
 		}
 	}
-	if f.metric("LedgerWrites") < 2 {
+	if f.metric("LedgerWrites") < 3 { // a journal item, then two account items
 		t.Errorf("LedgerWrites = %v", f.metric("LedgerWrites"))
 	}
 	if a := f.alerts(); len(a) != 0 {
@@ -341,6 +354,10 @@ func TestFlowDuplicateAndOutOfOrder(t *testing.T) {
 	if st := f.drain(); st.Failed != 0 {
 		t.Fatalf("%+v\n%s", st, f.logs)
 	}
+	if rs := f.item(m1).Regions["eu-central-1"]; !rs.LastLog.Equal(at.Truncate(time.Minute)) {
+		t.Fatalf("journal after a duplicate and a late file: %+v", rs)
+	}
+	f.proc.Shutdown(ctx)
 	rs := f.item(m1).Regions["eu-central-1"]
 	if !rs.LastLog.Equal(at.Truncate(time.Minute)) || rs.LastKey != path.Base(newest) || rs.Counts[at.Format("20060102")] != 2 {
 		t.Fatalf("ledger after a duplicate and a late file: %+v", rs)

@@ -83,8 +83,12 @@ func (p *Processor) Handle(ctx context.Context, ev events.SQSEvent) events.SQSEv
 		return p.record(ctx, rec, b)
 	}, sqsbatch.Options{Logger: p.Logger, Reserve: p.Reserve})
 
+	// With a journal (the deployed verifier), every time processed is in
+	// the journal when Flush returns and items wait for the item interval,
+	// whatever the batch; without one, a batch that was not full (the queue
+	// is drained and the instance may sit idle) writes everything.
 	mode := ledger.FlushDue
-	if p.BatchSize <= 0 || len(ev.Records) < p.BatchSize {
+	if !p.Ledger.Journaled() && (p.BatchSize <= 0 || len(ev.Records) < p.BatchSize) {
 		mode = ledger.FlushAll
 	}
 	fr := p.Ledger.Flush(ctx, mode)
@@ -98,6 +102,10 @@ func (p *Processor) Handle(ctx context.Context, ev events.SQSEvent) events.SQSEv
 		accounts = append(accounts, a)
 	}
 	sort.Strings(accounts)
+	for _, a := range sortedKeys(fr.ItemErrors) {
+		p.Logger.WarnContext(ctx, "ledger item write failed; its changes stay pending (times are in the journal)",
+			"account", a, "code", fault.Code(fr.ItemErrors[a]), "error", fr.ItemErrors[a].Error())
+	}
 	for _, a := range accounts {
 		p.Logger.ErrorContext(ctx, "ledger write failed; records that carried it are retried",
 			"account", a, "code", fault.Code(fr.Failed[a]), "error", fr.Failed[a].Error())
@@ -118,8 +126,8 @@ func (p *Processor) Handle(ctx context.Context, ev events.SQSEvent) events.SQSEv
 	m.Count(MetricMalformedNotifications, b.malformed)
 	m.Count(MetricValidationMessages, b.validation)
 	m.Count(MetricNotCloudTrailMessages, b.notCloudTrail)
-	m.Count(MetricLedgerWrites, fr.Writes)
-	m.Count(MetricLedgerWriteFailures, len(fr.Failed))
+	m.Count(MetricLedgerWrites, fr.Writes+fr.JournalWrites)
+	m.Count(MetricLedgerWriteFailures, len(fr.Failed)+len(fr.ItemErrors))
 	// EMF is CloudWatch Logs ingestion: one document set per interval per
 	// warm instance instead of per invocation. A batch with failures or
 	// findings flushes at once (alarms see them without delay), and so does
@@ -132,6 +140,33 @@ func (p *Processor) Handle(ctx context.Context, ev events.SQSEvent) events.SQSEv
 		}
 	}
 	return resp
+}
+
+// Shutdown writes everything the ledger writer holds: the end of a warm
+// instance (SIGTERM), or of a one-shot run. It logs what could not be
+// written.
+func (p *Processor) Shutdown(ctx context.Context) ledger.FlushResult {
+	fr := p.Ledger.Flush(ctx, ledger.FlushAll)
+	for _, m := range []map[string]error{fr.Failed, fr.ItemErrors} {
+		for _, a := range sortedKeys(m) {
+			p.Logger.ErrorContext(ctx, "ledger write failed at shutdown", "account", a, "code", fault.Code(m[a]), "error", m[a].Error())
+		}
+	}
+	p.Metrics.Count(MetricLedgerWrites, fr.Writes+fr.JournalWrites)
+	p.Metrics.Count(MetricLedgerWriteFailures, len(fr.Failed)+len(fr.ItemErrors))
+	if err := p.Metrics.Flush(ctx); err != nil {
+		p.Logger.WarnContext(ctx, "metrics not written", "error", err.Error())
+	}
+	return fr
+}
+
+func sortedKeys(m map[string]error) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
 }
 
 // record handles one SQS record.

@@ -111,6 +111,7 @@ const kmsARN = "arn:aws:kms:us-east-1:222222222222:key/1234abcd-12ab-34cd-56ef-1
 type rig struct {
 	p       *verifier.Processor
 	db      *ledger.FakeDynamoDB
+	journal *ledger.FakeJournal
 	inc     *incidentsDB
 	alerts  *alerts
 	logs    *bytes.Buffer
@@ -120,7 +121,7 @@ type rig struct {
 
 func newRig(t *testing.T) *rig {
 	now := time.Date(2026, 3, 14, 14, 30, 0, 0, time.UTC)
-	r := &rig{db: ledger.NewFakeDynamoDB(), inc: &incidentsDB{items: map[string]map[string]ddbtypes.AttributeValue{}},
+	r := &rig{db: ledger.NewFakeDynamoDB(), journal: ledger.NewFakeJournal(), inc: &incidentsDB{items: map[string]map[string]ddbtypes.AttributeValue{}},
 		alerts: &alerts{}, logs: &bytes.Buffer{}, now: now}
 	clock := func() time.Time { return r.now }
 	r.members = &verifier.Members{Source: verifier.StaticMembers{"333333333333", "444444444444"}, Now: clock}
@@ -132,7 +133,7 @@ func newRig(t *testing.T) *rig {
 			return &s3.HeadObjectOutput{ContentLength: aws.Int64(1234), ServerSideEncryption: s3types.ServerSideEncryptionAwsKms, SSEKMSKeyId: aws.String(kmsARN)}, nil
 		}),
 		Members:   r.members,
-		Ledger:    ledger.NewWriter(r.db, "ledger", ledger.WriterOptions{Now: clock}),
+		Ledger:    ledger.NewWriter(r.db, "ledger", ledger.WriterOptions{Now: clock, Journal: &ledger.Journal{DB: r.journal, Table: "journal"}}),
 		Findings:  &verifier.Findings{DB: r.inc, Table: "incidents", Alerts: r.alerts, Now: clock},
 		Metrics:   telemetry.NewMetrics(r.logs, "Trailwarden", "verifier"),
 		Logger:    telemetry.NewLogger(r.logs, "debug"),
@@ -141,6 +142,24 @@ func newRig(t *testing.T) *rig {
 	}
 	r.p.Metrics.SetClock(clock)
 	return r
+}
+
+// reader reads the rig's ledger with its journal, as the watchdog does.
+func (r *rig) reader() *ledger.Reader {
+	return &ledger.Reader{DB: r.db, Table: "ledger", Journal: &ledger.JournalReader{DB: r.journal, Table: "journal"}}
+}
+
+// accounts lists the accounts the ledger (items and journal) knows.
+func (r *rig) accounts(t *testing.T) []string {
+	t.Helper()
+	var out []string
+	if _, err := r.reader().Scan(context.Background(), r.now, 1, func(it ledger.Item) error {
+		out = append(out, it.AccountID)
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	return out
 }
 
 func failures(resp events.SQSEventResponse) []string {
@@ -209,11 +228,11 @@ func TestFixtures(t *testing.T) {
 			if len(w.findings) > 0 && !strings.Contains(emf, fmt.Sprintf(`"SecurityFindings":%d`, len(w.findings))) {
 				t.Errorf("SecurityFindings not in metrics:\n%s", emf)
 			}
-			if r.db.Len() != len(w.ledger) {
-				t.Errorf("ledger has %d items, want %d", r.db.Len(), len(w.ledger))
+			if got := r.accounts(t); len(got) != len(w.ledger) {
+				t.Errorf("ledger knows accounts %v, want %d", got, len(w.ledger))
 			}
 			for acct, regions := range w.ledger {
-				it, err := (&ledger.Reader{DB: r.db, Table: "ledger"}).Get(context.Background(), acct)
+				it, err := r.reader().Get(context.Background(), r.now, acct)
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -228,9 +247,11 @@ func TestFixtures(t *testing.T) {
 func TestMixedBatchMetricsAndLogs(t *testing.T) {
 	r := newRig(t)
 	r.p.Handle(context.Background(), loadEvent(t, "sqs-mixed-batch.json"))
+	// LedgerWrites 1: the batch's arrivals (two accounts) are one journal
+	// item; the accounts' items wait for the item interval.
 	out := r.logs.String()
 	for _, want := range []string{`"MalformedNotifications":3`, `"ValidationMessages":1`, `"NotCloudTrailMessages":1`,
-		`"LedgerWrites":2`, `"LedgerWriteFailures":0`, `"Region":"us-east-1"`, `"Region":"eu-west-1"`} {
+		`"LedgerWrites":1`, `"LedgerWriteFailures":0`, `"Region":"us-east-1"`, `"Region":"eu-west-1"`} {
 		if !strings.Contains(out, want) {
 			t.Errorf("missing %s in\n%s", want, out)
 		}
@@ -283,14 +304,40 @@ func TestTransientFailuresAreRetried(t *testing.T) {
 			t.Fatalf("retry: failures %v, alerts %v", failures(resp), r.alerts.codes())
 		}
 	})
-	t.Run("ledger write failed", func(t *testing.T) {
+	t.Run("journal write failed", func(t *testing.T) {
 		r := newRig(t)
-		r.p.Ledger = ledger.NewWriter(failingWriter{}, "ledger", ledger.WriterOptions{Now: func() time.Time { return r.now }})
+		r.journal.Fail = &smithy.GenericAPIError{Code: "ProvisionedThroughputExceededException", Message: "throttled"}
 		ev := loadEvent(t, "sqs-mixed-batch.json")
 		resp := r.p.Handle(context.Background(), ev)
 		// 3 malformed + the 3 records that carried arrivals.
 		if len(resp.BatchItemFailures) != 6 || !strings.Contains(r.logs.String(), `"LedgerWriteFailures":2`) {
 			t.Fatalf("failures %v\n%s", failures(resp), r.logs)
+		}
+		// The retry (SQS delivers the records again) lands in the journal.
+		r.journal.Fail = nil
+		if resp := r.p.Handle(context.Background(), ev); len(resp.BatchItemFailures) != 3 {
+			t.Fatalf("retry: failures %v", failures(resp))
+		}
+		if got := r.accounts(t); len(got) != 2 {
+			t.Fatalf("after the retry the ledger knows %v", got)
+		}
+	})
+	t.Run("item write failed", func(t *testing.T) {
+		// Times are in the journal: a failed item write fails no record;
+		// the item's changes stay pending and are counted as a failure.
+		r := newRig(t)
+		r.p.Ledger = ledger.NewWriter(failingWriter{}, "ledger", ledger.WriterOptions{Now: func() time.Time { return r.now },
+			Journal: &ledger.Journal{DB: r.journal, Table: "journal"}})
+		resp := r.p.Handle(context.Background(), loadEvent(t, "sqs-mixed-batch.json"))
+		if len(resp.BatchItemFailures) != 3 {
+			t.Fatalf("failures %v\n%s", failures(resp), r.logs)
+		}
+		fr := r.p.Shutdown(context.Background())
+		if len(fr.ItemErrors) != 2 || len(fr.Failed) != 0 || !strings.Contains(r.logs.String(), `"LedgerWriteFailures":2`) {
+			t.Fatalf("shutdown %+v\n%s", fr, r.logs)
+		}
+		if got := r.accounts(t); len(got) != 2 {
+			t.Fatalf("the journal should hold both accounts: %v", got)
 		}
 	})
 }
@@ -431,7 +478,8 @@ func TestOutOfOrderAndDuplicateDeliveries(t *testing.T) {
 	}
 	r.p.Handle(context.Background(), batch(body(50, "AAAAAAAAAAAAAAAA"), body(10, "BBBBBBBBBBBBBBBB"), body(50, "AAAAAAAAAAAAAAAA")))
 	r.p.Handle(context.Background(), batch(body(5, "CCCCCCCCCCCCCCCC")))
-	it, err := (&ledger.Reader{DB: r.db, Table: "ledger"}).Get(context.Background(), "333333333333")
+	r.p.Shutdown(context.Background()) // counts and the newest key wait for the item interval
+	it, err := r.reader().Get(context.Background(), r.now, "333333333333")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -154,6 +154,62 @@ type scaleWorld struct {
 	model    cloudtrailsim.Model
 	ledger   *fakeScanTable
 	accounts *fakeScanTable
+	journal  *ledger.FakeJournal
+}
+
+// fillJournal writes the journal a verifier fleet leaves over the readers'
+// horizon, in the model's shape: every 5-minute slot, each account's 3
+// active Regions deliver about 2.2 log files (the log-normal's mean of 26.4
+// an hour), each in its own invocation's entry, and 17/12 of its Regions
+// deliver their hourly digest; invocations carry 100 entries.
+func (w *scaleWorld) fillJournal() {
+	w.journal = ledger.NewFakeJournal()
+	regions := w.model.Regions
+	horizon := ledger.JournalHorizon(ledger.DefaultItemInterval)
+	end := w.now.Truncate(ledger.JournalSlot)
+	seq := 0
+	var batch []ledger.JournalEntry
+	put := func(slot time.Time) {
+		if len(batch) == 0 {
+			return
+		}
+		blob, err := ledger.EncodeJournal(batch)
+		if err != nil {
+			panic(err)
+		}
+		seq++
+		_, _ = w.journal.PutItem(context.Background(), &dynamodb.PutItemInput{Item: map[string]ddbtypes.AttributeValue{
+			ledger.JournalSlotAttribute:    &ddbtypes.AttributeValueMemberN{Value: strconv.FormatInt(slot.Unix(), 10)},
+			ledger.JournalWriterAttribute:  &ddbtypes.AttributeValueMemberS{Value: "bench#" + strconv.Itoa(seq)},
+			ledger.JournalEntriesAttribute: &ddbtypes.AttributeValueMemberB{Value: blob},
+			ledger.JournalExpiresAttribute: &ddbtypes.AttributeValueMemberN{Value: strconv.FormatInt(slot.Add(3*time.Hour).Unix(), 10)},
+		}})
+		batch = batch[:0]
+	}
+	si := 0
+	for slot := end.Add(-horizon); !slot.After(end); slot, si = slot.Add(ledger.JournalSlot), si+1 {
+		for i := range w.n {
+			id := cloudtrailsim.DefaultAccountID(i)
+			for r, region := range regions {
+				if (r+i)%len(regions) < w.model.ActiveRegionsPerAccount {
+					for f := range 2 + (i+si)%5/4 { // 2.2 on average
+						if t := slot.Add(time.Duration(f) * time.Minute); !t.After(w.now) {
+							batch = append(batch, ledger.JournalEntry{Account: id, Region: region, Kind: ledger.ArrivalLog, Time: t})
+						}
+					}
+				}
+				if (i+r*5)%12 == si%12 { // each pair's hourly digest
+					if t := slot.Add(2 * time.Minute); !t.After(w.now) {
+						batch = append(batch, ledger.JournalEntry{Account: id, Region: region, Kind: ledger.ArrivalDigest, Time: t})
+					}
+				}
+				if len(batch) >= 100 {
+					put(slot)
+				}
+			}
+		}
+		put(slot)
+	}
 }
 
 func newScaleWorld(n int) *scaleWorld {
@@ -211,7 +267,8 @@ func (w *scaleWorld) watchdog(segments int) *watchdog.Watchdog {
 	return &watchdog.Watchdog{
 		Policy:         pol,
 		Accounts:       &accounts.Store{DB: w.accounts, Table: "accounts"},
-		Ledger:         &ledger.Reader{DB: w.ledger, Table: "ledger"},
+		Ledger: &ledger.Reader{DB: w.ledger, Table: "ledger",
+			Journal: &ledger.JournalReader{DB: w.journal, Table: "journal", Horizon: ledger.JournalHorizon(ledger.DefaultItemInterval)}},
 		Incidents:      fakeIncidents{},
 		Cadence:        watchdog.DefaultCadence(),
 		EnabledRegions: w.model.Regions,
@@ -221,12 +278,15 @@ func (w *scaleWorld) watchdog(segments int) *watchdog.Watchdog {
 
 func benchmarkPass(b *testing.B, n, segments int) {
 	w := newScaleWorld(n)
+	w.fillJournal()
 	wd := w.watchdog(segments)
 	ctx := context.Background()
 	var rep watchdog.Report
+	var before ledger.FakeJournalStats
 	for b.Loop() {
 		w.ledger.reset()
 		w.accounts.reset()
+		before = w.journal.Stats()
 		var err error
 		if rep, err = wd.Run(ctx, w.now); err != nil {
 			b.Fatal(err)
@@ -239,6 +299,10 @@ func benchmarkPass(b *testing.B, n, segments int) {
 	b.ReportMetric(float64(w.ledger.pages), "ledger-pages/op")
 	b.ReportMetric(float64(w.ledger.bytes)/float64(n), "ledger-B/item")
 	b.ReportMetric(w.ledger.rcu, "ledger-RCU/op")
+	js := w.journal.Stats()
+	b.ReportMetric(float64(w.journal.Items()), "journal-items")
+	b.ReportMetric(float64(js.Bytes)/float64(n), "journal-B/account")
+	b.ReportMetric(js.RCU-before.RCU, "journal-RCU/op")
 	b.ReportMetric(float64(w.accounts.pages), "accounts-pages/op")
 	b.ReportMetric(float64(w.accounts.bytes)/float64(n), "accounts-B/item")
 	b.ReportMetric(w.accounts.rcu, "accounts-RCU/op")

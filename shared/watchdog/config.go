@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/trailwarden/trailwarden/shared/ledger"
 	"github.com/trailwarden/trailwarden/shared/settings"
 )
 
@@ -22,6 +23,8 @@ type Config struct {
 
 	AccountsTable   string
 	LedgerTable     string
+	JournalTable    string        // the verifier's arrival journal
+	ItemInterval    time.Duration // the verifier's ledger item interval; default 1h
 	IncidentsTable  string
 	RequestQueueURL string // required when Repair is on
 
@@ -99,6 +102,8 @@ func LoadConfig(get settings.Getenv) (Config, error) {
 		AlertsTopicARN:      str(settings.EnvAlertsTopicARN),
 		AccountsTable:       str(settings.EnvAccountsTable),
 		LedgerTable:         str(settings.EnvLedgerTable),
+		JournalTable:        str(settings.EnvJournalTable),
+		ItemInterval:        dur(settings.EnvLedgerItemInterval, ledger.DefaultItemInterval),
 		IncidentsTable:      str(settings.EnvIncidentsTable),
 		RequestQueueURL:     str(settings.EnvRequestQueueURL),
 		StaleFloor:          dur(settings.EnvStaleFloor, DefaultStaleFloor),
@@ -151,6 +156,7 @@ func (c Config) Validate() error {
 	req(settings.EnvAlertsTopicARN, c.AlertsTopicARN)
 	req(settings.EnvAccountsTable, c.AccountsTable)
 	req(settings.EnvLedgerTable, c.LedgerTable)
+	req(settings.EnvJournalTable, c.JournalTable)
 	req(settings.EnvIncidentsTable, c.IncidentsTable)
 	req(settings.EnvPolicyFile, c.PolicyFile)
 	if c.AlertsTopicARN != "" && !strings.HasPrefix(c.AlertsTopicARN, "arn:") {
@@ -165,7 +171,8 @@ func (c Config) Validate() error {
 		}
 	}
 	for name, d := range map[string]time.Duration{settings.EnvStaleFloor: c.StaleFloor, settings.EnvCoalesceWindow: c.CoalesceWindow,
-		settings.EnvNeverStartedAfter: c.NeverStartedAfter, settings.EnvRediagnoseEvery: c.RediagnoseEvery} {
+		settings.EnvLedgerItemInterval: c.ItemInterval,
+		settings.EnvNeverStartedAfter:  c.NeverStartedAfter, settings.EnvRediagnoseEvery: c.RediagnoseEvery} {
 		if d < 0 {
 			p = append(p, fmt.Sprintf("%s must not be negative", name))
 		}

@@ -17,6 +17,7 @@ func TestLoadConfig(t *testing.T) {
 		settings.EnvAlertsTopicARN:  "arn:aws:sns:us-east-1:111111111111:trailwarden-alerts",
 		settings.EnvAccountsTable:   "accounts",
 		settings.EnvLedgerTable:     "ledger",
+		settings.EnvJournalTable:    "journal",
 		settings.EnvIncidentsTable:  "incidents",
 		settings.EnvRequestQueueURL: "https://sqs.us-east-1.amazonaws.com/111111111111/requests",
 	}
@@ -25,7 +26,7 @@ func TestLoadConfig(t *testing.T) {
 		t.Fatal(err)
 	}
 	if c.StaleFloor != 10*time.Minute || c.CoalesceWindow != 5*time.Minute || c.NeverStartedAfter != 30*time.Minute ||
-		!c.Repair || c.ScanSegments != 8 || c.MetricsNamespace != settings.DefaultMetricsNamespace || c.PolicyFile != "policy.yaml" {
+		!c.Repair || c.ScanSegments != 8 || c.ItemInterval != time.Hour || c.MetricsNamespace != settings.DefaultMetricsNamespace || c.PolicyFile != "policy.yaml" {
 		t.Fatalf("defaults: %+v", c)
 	}
 
@@ -35,9 +36,9 @@ func TestLoadConfig(t *testing.T) {
 		want []string // substrings of the error
 	}{
 		{"everything missing", map[string]string{settings.EnvAlertsTopicARN: "", settings.EnvAccountsTable: "", settings.EnvLedgerTable: "",
-			settings.EnvIncidentsTable: "", settings.EnvRequestQueueURL: ""},
+			settings.EnvJournalTable: "", settings.EnvIncidentsTable: "", settings.EnvRequestQueueURL: ""},
 			[]string{settings.EnvAlertsTopicARN + " is required", settings.EnvAccountsTable + " is required",
-				settings.EnvLedgerTable + " is required", settings.EnvIncidentsTable + " is required", settings.EnvRequestQueueURL + " is required"}},
+				settings.EnvLedgerTable + " is required", settings.EnvJournalTable + " is required", settings.EnvIncidentsTable + " is required", settings.EnvRequestQueueURL + " is required"}},
 		{"bad values", map[string]string{settings.EnvStaleFloor: "soon", settings.EnvScanSegments: "-2", settings.EnvRepair: "maybe",
 			settings.EnvEnabledRegions: "us-east-1,Mars", settings.EnvAlertsTopicARN: "alerts"},
 			[]string{settings.EnvStaleFloor, settings.EnvScanSegments, settings.EnvRepair, `"Mars" is not a Region name`, "is not an ARN"}},

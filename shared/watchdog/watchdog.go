@@ -41,7 +41,7 @@ type OverdueMarker interface {
 
 // LedgerScanner scans the arrival ledger (ledger.Reader).
 type LedgerScanner interface {
-	Scan(ctx context.Context, segments int, fn func(ledger.Item) error) (ledger.ScanStats, error)
+	Scan(ctx context.Context, asOf time.Time, segments int, fn func(ledger.Item) error) (ledger.ScanStats, error)
 }
 
 // IncidentStore keeps incident state (incident.Store).
@@ -226,7 +226,7 @@ func (w *Watchdog) Run(ctx context.Context, now time.Time) (Report, error) {
 
 	st := &scanState{tracked: map[string]Assessment{}, delivered: map[string]bool{}}
 	trails := newTrailCache(w.Policy)
-	rep.Ledger, err = w.Ledger.Scan(ctx, segs, func(it ledger.Item) error {
+	rep.Ledger, err = w.Ledger.Scan(ctx, now, segs, func(it ledger.Item) error {
 		acct, ok := enabled[it.AccountID]
 		if !ok {
 			return nil
