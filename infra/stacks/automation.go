@@ -34,6 +34,14 @@ const (
 	ReconcilerTimeoutSeconds = 300
 	WatchdogTimeoutSeconds   = 240 // below the 5-minute schedule
 
+	DefaultMemoryMB = 256
+	// WatchdogMemoryMB: one pass holds the journal's overlay and decodes
+	// every ledger and accounts item; measured peak heap 150 MB at 10,000
+	// accounts with the in-memory fakes' own data (BENCHMARKS.md), about
+	// 330 MB at 100,000 without the journal. 1 GB also buys CPU (Lambda
+	// allocates it in proportion) for about $0.12 a month.
+	WatchdogMemoryMB = 1024
+
 	// RequestMaxReceive is high: a new account's role may not be assumable
 	// for minutes after the account exists, so early attempts fail.
 	RequestMaxReceive  = 10
@@ -45,9 +53,6 @@ const (
 	// batches cost less; the 5-second batching window bounds the wait.
 	DeliveryBatchSize     = 100
 	EnablerMaxConcurrency = 5 // bounds parallel converges (CloudTrail write APIs are ~1 TPS per account)
-	// VerifierMaxConcur bounds warm verifier instances: each writes an
-	// active account's ledger item once per item interval (shared/ledger).
-	VerifierMaxConcur = 5
 )
 
 // Automation is the automation account's stack: the four functions, their
@@ -228,12 +233,12 @@ func (s *Automation) functionsFrom(assetDirs map[string]string) {
 		env[settings.EnvOrgReaderRoleARN] = jsii.String(cfg.OrgReaderRoleARN())
 	}
 	retention := retentionByDays[d.LogRetentionDays]
-	mk := func(name string, timeout float64, reserved *float64, desc string) *Function {
+	mk := func(name string, timeout, memoryMB float64, reserved *float64, desc string) *Function {
 		f := NewFunction(s.Stack, capitalize(name), FunctionProps{
 			Name:                name,
 			AssetDir:            assetDirs[name],
 			Timeout:             awscdk.Duration_Seconds(jsii.Number(timeout)),
-			MemoryMB:            256,
+			MemoryMB:            memoryMB,
 			Env:                 copyEnv(env),
 			LogRetention:        retention,
 			ReservedConcurrency: reserved,
@@ -242,10 +247,10 @@ func (s *Automation) functionsFrom(assetDirs map[string]string) {
 		s.functions = append(s.functions, f)
 		return f
 	}
-	s.Enabler = mk(FnEnabler, EnablerTimeoutSeconds, nil, "trailwarden: converges member accounts' trails")
-	s.Reconciler = mk(FnReconciler, ReconcilerTimeoutSeconds, jsii.Number(1), "trailwarden: enqueues every ACTIVE account")
-	s.Verifier = mk(FnVerifier, VerifierTimeoutSeconds, nil, "trailwarden: verifies CloudTrail deliveries, keeps the arrival ledger")
-	s.Watchdog = mk(FnWatchdog, WatchdogTimeoutSeconds, jsii.Number(1), "trailwarden: finds stale and never-started accounts, alerts, repairs")
+	s.Enabler = mk(FnEnabler, EnablerTimeoutSeconds, DefaultMemoryMB, nil, "trailwarden: converges member accounts' trails")
+	s.Reconciler = mk(FnReconciler, ReconcilerTimeoutSeconds, DefaultMemoryMB, jsii.Number(1), "trailwarden: enqueues every ACTIVE account")
+	s.Verifier = mk(FnVerifier, VerifierTimeoutSeconds, DefaultMemoryMB, nil, "trailwarden: verifies CloudTrail deliveries, keeps the arrival ledger")
+	s.Watchdog = mk(FnWatchdog, WatchdogTimeoutSeconds, WatchdogMemoryMB, jsii.Number(1), "trailwarden: finds stale and never-started accounts, alerts, repairs")
 }
 
 func copyEnv(m map[string]*string) map[string]*string {
@@ -274,7 +279,9 @@ func (s *Automation) wiring() {
 		BatchSize:               jsii.Number(DeliveryBatchSize),
 		MaxBatchingWindow:       awscdk.Duration_Seconds(jsii.Number(5)),
 		ReportBatchItemFailures: jsii.Bool(true),
-		MaxConcurrency:          jsii.Number(VerifierMaxConcur),
+		// Bounds warm verifier instances: each writes an active account's
+		// ledger item once per item interval (shared/ledger).
+		MaxConcurrency: jsii.Number(cfg.Deployment.VerifierConcurrency),
 	}))
 	// The rules name the bus by its configured name (a fixed physical name
 	// every account already targets) and depend on it explicitly.

@@ -268,6 +268,9 @@ func TestQueues(t *testing.T) {
 		want := float64(RequestBatchSize)
 		if strings.HasPrefix(id, "Verifier") {
 			want = DeliveryBatchSize
+			if js(p["ScalingConfig"]) != `{"MaximumConcurrency":2}` {
+				t.Errorf("delivery event source %s: scaling %v, want the deployment's default of 2", id, p["ScalingConfig"])
+			}
 			if js(p["MaximumBatchingWindowInSeconds"]) != "5" {
 				t.Errorf("delivery event source %s: batching window %v", id, p["MaximumBatchingWindowInSeconds"])
 			}
@@ -689,5 +692,27 @@ func TestSynthIsReproducible(t *testing.T) {
 		if err != nil || !bytes.Equal(x, y) {
 			t.Errorf("%s differs between two synths (%v)", name, err)
 		}
+	}
+}
+
+func TestFunctionMemory(t *testing.T) {
+	a := org(t).stacks.Automation
+	seen := 0
+	for id, p := range resources(t, a.Stack, "AWS::Lambda::Function") {
+		desc, _ := p["Description"].(string)
+		if !strings.HasPrefix(desc, "trailwarden:") {
+			continue
+		}
+		seen++
+		want := float64(DefaultMemoryMB)
+		if strings.Contains(desc, "stale and never-started") {
+			want = WatchdogMemoryMB
+		}
+		if p["MemorySize"] != want {
+			t.Errorf("function %s (%s): MemorySize %v, want %v", id, desc, p["MemorySize"], want)
+		}
+	}
+	if seen != 4 {
+		t.Errorf("%d trailwarden functions, want 4", seen)
 	}
 }

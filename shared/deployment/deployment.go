@@ -54,9 +54,12 @@ const (
 	DefaultNeverStartedAfter = 2 * time.Hour
 	DefaultStaleFloor        = 3 * time.Hour
 	DefaultLogRetentionDays  = 90
-	DefaultLogLevel          = "info"
-	DefaultEventBusName      = "trailwarden-central"
-	DefaultOrgReaderRoleName = "TrailwardenOrgReader"
+	// DefaultVerifierConcurrency: two warm verifier instances serve about
+	// 30,000 accounts of the reference traffic.
+	DefaultVerifierConcurrency = 2
+	DefaultLogLevel            = "info"
+	DefaultEventBusName        = "trailwarden-central"
+	DefaultOrgReaderRoleName   = "TrailwardenOrgReader"
 	// DefaultNoncurrentVersionDays is how long a replaced or deleted log
 	// object version is kept.
 	DefaultNoncurrentVersionDays = 90
@@ -93,6 +96,13 @@ type Deployment struct {
 	StaleFloor Duration `yaml:"staleFloor"`
 	// Repair turns the watchdog's repair requests on (default true).
 	Repair *bool `yaml:"repair"`
+	// VerifierConcurrency is the verifier event source's MaximumConcurrency
+	// (2–1000, default 2): the most warm verifier instances. One instance
+	// handles a few hundred notifications a second (about 15,000 accounts
+	// of the reference traffic); each warm instance writes every active
+	// account's ledger item once per item interval, so more instances cost
+	// more ledger writes (docs/cost.md).
+	VerifierConcurrency int `yaml:"verifierConcurrency"`
 	// LogRetentionDays of the functions' log groups (a CloudWatch Logs value).
 	LogRetentionDays int `yaml:"logRetentionDays"`
 	// LogLevel of the functions: debug | info | warn | error.
@@ -256,6 +266,9 @@ func (d *Deployment) applyDefaults() {
 	if d.ObjectCheck == "" {
 		d.ObjectCheck = DefaultObjectCheck
 	}
+	if d.VerifierConcurrency == 0 {
+		d.VerifierConcurrency = DefaultVerifierConcurrency
+	}
 	if d.LogRetentionDays == 0 {
 		d.LogRetentionDays = DefaultLogRetentionDays
 	}
@@ -389,6 +402,9 @@ func (d *Deployment) ValidateInto(p *Problems) {
 	case ObjectCheckNone, ObjectCheckSample, ObjectCheckAll:
 	default:
 		p.Addf(s+".objectCheck", "want none, sample or all, got %q", d.ObjectCheck)
+	}
+	if d.VerifierConcurrency < 2 || d.VerifierConcurrency > 1000 {
+		p.Addf(s+".verifierConcurrency", "%d must be between 2 and 1000 (an SQS event source's MaximumConcurrency)", d.VerifierConcurrency)
 	}
 	if !slices.Contains(RetentionDays, d.LogRetentionDays) {
 		p.Addf(s+".logRetentionDays", "%d is not a CloudWatch Logs retention (one of %v)", d.LogRetentionDays, RetentionDays)

@@ -32,6 +32,8 @@ func TestParseFull(t *testing.T) {
 		{"objectCheck", d.ObjectCheck, ObjectCheckAll},
 		{"repair", d.RepairOn(), false},
 		{"retention", d.LogRetentionDays, 365},
+		{"itemInterval", d.Ledger.ItemInterval.Duration, 2 * time.Hour},
+		{"verifierConcurrency", d.VerifierConcurrency, 4},
 		{"objectLockMode", d.Bucket.ObjectLock.Mode, "COMPLIANCE"},
 		{"noncurrent", d.Bucket.Lifecycle.NoncurrentDays, 30},
 		{"bus", d.Names.EventBus, "tw-bus"},
@@ -54,6 +56,7 @@ func TestParseDefaults(t *testing.T) {
 	}
 	if d.Schedules.Reconcile.Duration != DefaultReconcileEvery || d.Schedules.Watchdog.Duration != DefaultWatchdogEvery ||
 		d.ObjectCheck != DefaultObjectCheck || !d.RepairOn() || d.LogRetentionDays != DefaultLogRetentionDays ||
+		d.VerifierConcurrency != DefaultVerifierConcurrency || d.Ledger.ItemInterval.Duration != DefaultItemInterval ||
 		d.Bucket.WriterScope != WriterScopeOrganization || d.Names.EventBus != DefaultEventBusName ||
 		d.Names.OrgReaderRole != DefaultOrgReaderRoleName || d.StaleFloor.Duration != DefaultStaleFloor {
 		t.Errorf("defaults not applied: %+v", d)
@@ -92,6 +95,7 @@ func TestValidateReportsEveryProblem(t *testing.T) {
   objectCheck: some
   staleFloor: 10m
   logRetentionDays: 42
+  verifierConcurrency: 1
   logLevel: loud
   bucket:
     objectLock: {enabled: true, mode: STRICT}
@@ -121,6 +125,7 @@ func TestValidateReportsEveryProblem(t *testing.T) {
 		"deployment.objectCheck:",
 		"deployment.staleFloor:",
 		"deployment.logRetentionDays:",
+		"deployment.verifierConcurrency:",
 		"deployment.logLevel:",
 		"deployment.bucket.objectLock.mode:",
 		"deployment.bucket.objectLock.days:",

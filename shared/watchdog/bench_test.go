@@ -4,9 +4,11 @@ import (
 	"context"
 	"fmt"
 	"math"
+	"runtime"
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -265,8 +267,8 @@ func (w *scaleWorld) watchdog(segments int) *watchdog.Watchdog {
 	pol := &policy.Policy{Organization: policy.Organization{HomeRegion: "us-east-1", MemberRole: "OrganizationAccountAccessRole"},
 		Trail: policy.Trail{MultiRegion: true, LogFileValidation: true}}
 	return &watchdog.Watchdog{
-		Policy:         pol,
-		Accounts:       &accounts.Store{DB: w.accounts, Table: "accounts"},
+		Policy:   pol,
+		Accounts: &accounts.Store{DB: w.accounts, Table: "accounts"},
 		Ledger: &ledger.Reader{DB: w.ledger, Table: "ledger",
 			Journal: &ledger.JournalReader{DB: w.journal, Table: "journal", Horizon: ledger.JournalHorizon(ledger.DefaultItemInterval)}},
 		Incidents:      fakeIncidents{},
@@ -283,6 +285,26 @@ func benchmarkPass(b *testing.B, n, segments int) {
 	ctx := context.Background()
 	var rep watchdog.Report
 	var before ledger.FakeJournalStats
+	// Peak heap in use during the passes, sampled every 5 ms (the fake
+	// tables' generated items included): the function has 256 MB.
+	var peak atomic.Uint64
+	stop := make(chan struct{})
+	sampled := make(chan struct{})
+	go func() {
+		defer close(sampled)
+		var ms runtime.MemStats
+		for {
+			runtime.ReadMemStats(&ms)
+			if ms.HeapInuse > peak.Load() {
+				peak.Store(ms.HeapInuse)
+			}
+			select {
+			case <-stop:
+				return
+			case <-time.After(5 * time.Millisecond):
+			}
+		}
+	}()
 	for b.Loop() {
 		w.ledger.reset()
 		w.accounts.reset()
@@ -299,6 +321,9 @@ func benchmarkPass(b *testing.B, n, segments int) {
 	b.ReportMetric(float64(w.ledger.pages), "ledger-pages/op")
 	b.ReportMetric(float64(w.ledger.bytes)/float64(n), "ledger-B/item")
 	b.ReportMetric(w.ledger.rcu, "ledger-RCU/op")
+	close(stop)
+	<-sampled
+	b.ReportMetric(float64(peak.Load())/(1<<20), "peak-heap-MB")
 	js := w.journal.Stats()
 	b.ReportMetric(float64(w.journal.Items()), "journal-items")
 	b.ReportMetric(float64(js.Bytes)/float64(n), "journal-B/account")
