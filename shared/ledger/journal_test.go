@@ -211,10 +211,18 @@ func TestJournalWriterFailureKeepsEntries(t *testing.T) {
 	if len(fr.Failed) != 2 || fr.JournalWrites != 0 {
 		t.Fatalf("failed flush %+v", fr)
 	}
-	// The redelivered record is a duplicate key: ignored, yet its time is
-	// still in the buffer and reaches the journal at the next flush.
-	if got := r.w.Record(journalLog("333333333333", "us-east-1", jt0, "A")); got != ledger.RecordIgnored {
-		t.Fatalf("duplicate recorded: %v", got)
+	// The redelivered records are duplicates now, but their times still
+	// wait in the buffer: they are pending (the caller keeps the records
+	// until a journal write succeeds), and a second failure fails them
+	// again.
+	if got := r.w.Record(journalLog("333333333333", "us-east-1", jt0, "A")); got != ledger.RecordPending {
+		t.Fatalf("redelivered log file: %v, want pending", got)
+	}
+	if got := r.w.Record(ledger.Arrival{Account: "444444444444", Region: "eu-west-1", Kind: ledger.ArrivalDigest, Time: jt0}); got != ledger.RecordPending {
+		t.Fatalf("redelivered digest: %v, want pending", got)
+	}
+	if fr := r.w.Flush(ctx, ledger.FlushDue); len(fr.Failed) != 2 {
+		t.Fatalf("second failed flush %+v", fr)
 	}
 	r.journal.Fail = nil
 	fr = r.w.Flush(ctx, ledger.FlushDue)
@@ -226,6 +234,10 @@ func TestJournalWriterFailureKeepsEntries(t *testing.T) {
 	}
 	if rs := r.get(t, "444444444444").Regions["eu-west-1"]; !rs.LastDigest.Equal(jt0) {
 		t.Fatalf("after retry: %+v", rs)
+	}
+	// Durable now: a further duplicate is ignored.
+	if got := r.w.Record(journalLog("333333333333", "us-east-1", jt0, "A")); got != ledger.RecordIgnored {
+		t.Fatalf("duplicate after the journal write: %v", got)
 	}
 }
 

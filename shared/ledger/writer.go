@@ -310,7 +310,7 @@ func (w *Writer) Record(a Arrival) RecordResult {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	if a.Kind == ArrivalLog && a.Key != "" && !w.dedup.add(a.Key) {
-		return RecordIgnored
+		return w.notDurableLocked(a, t)
 	}
 	acct := w.accounts[a.Account]
 	if acct == nil {
@@ -366,7 +366,7 @@ func (w *Writer) Record(a Arrival) RecordResult {
 		}
 	}
 	if !changed {
-		return RecordIgnored
+		return w.notDurableLocked(a, t)
 	}
 	if acct.pendingSince.IsZero() {
 		acct.pendingSince = now
@@ -380,6 +380,20 @@ func (w *Writer) Record(a Arrival) RecordResult {
 		return RecordDue
 	}
 	return RecordPending
+}
+
+// notDurableLocked answers for an arrival that changes nothing: ignored,
+// unless its time still waits in the journal buffer (a journal write failed
+// and SQS redelivered the record: its key is a duplicate now). Then it is
+// pending, so that the caller keeps the record until the journal write that
+// carries it succeeds.
+func (w *Writer) notDurableLocked(a Arrival, t time.Time) RecordResult {
+	if w.journal != nil {
+		if pt, ok := w.journal.buf[journalKey{account: a.Account, region: a.Region, kind: a.Kind}]; ok && !pt.Before(t) {
+			return RecordPending
+		}
+	}
+	return RecordIgnored
 }
 
 // takeLocked returns the accounts to write now; called with mu held.

@@ -313,6 +313,11 @@ func TestTransientFailuresAreRetried(t *testing.T) {
 		if len(resp.BatchItemFailures) != 6 || !strings.Contains(r.logs.String(), `"LedgerWriteFailures":2`) {
 			t.Fatalf("failures %v\n%s", failures(resp), r.logs)
 		}
+		// SQS delivers them again while the journal still fails: the
+		// duplicates' times are not durable yet, so they fail again.
+		if resp := r.p.Handle(context.Background(), ev); len(resp.BatchItemFailures) != 6 {
+			t.Fatalf("second delivery: failures %v", failures(resp))
+		}
 		// The retry (SQS delivers the records again) lands in the journal.
 		r.journal.Fail = nil
 		if resp := r.p.Handle(context.Background(), ev); len(resp.BatchItemFailures) != 3 {
