@@ -23,6 +23,8 @@ import (
 	"github.com/aws/smithy-go/middleware"
 	smithyhttp "github.com/aws/smithy-go/transport/http"
 	"github.com/aws/smithy-go/transport/http/protocol/awsquery"
+
+	"github.com/trailwarden/trailwarden/shared/awsid"
 )
 
 const (
@@ -85,7 +87,7 @@ func (s *Server) ManagementConfig(region string) aws.Config {
 // that should reach a member the way AWS does (through a role) should be
 // given AssumeConfig instead.
 func (s *Server) Config(ctx context.Context, accountID, region string) (aws.Config, error) {
-	if !accountIDPattern.MatchString(accountID) {
+	if !awsid.IsAccountID(accountID) {
 		return aws.Config{}, fmt.Errorf("emulator: config: account id %q is not 12 digits", accountID)
 	}
 	cfg := s.ManagementConfig(region)
@@ -101,7 +103,7 @@ func (s *Server) Config(ctx context.Context, accountID, region string) (aws.Conf
 // credentials to accountID; it evaluates no trust policy. A Reset forgets
 // the credentials: assume again after it.
 func (s *Server) AssumeConfig(ctx context.Context, base aws.Config, accountID, roleName, region string) (aws.Config, error) {
-	if !accountIDPattern.MatchString(accountID) {
+	if !awsid.IsAccountID(accountID) {
 		return aws.Config{}, fmt.Errorf("emulator: assume role: account id %q is not 12 digits", accountID)
 	}
 	if roleName == "" {

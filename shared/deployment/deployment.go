@@ -23,6 +23,8 @@ import (
 	"time"
 
 	"gopkg.in/yaml.v3"
+
+	"github.com/trailwarden/trailwarden/shared/awsid"
 )
 
 // ObjectCheck values: how the verifier checks that a notified object exists.
@@ -322,7 +324,6 @@ func (p *Problems) Err() error {
 }
 
 var (
-	accountRe  = regexp.MustCompile(`^[0-9]{12}$`)
 	regionRe   = regexp.MustCompile(`^[a-z]{2}(-[a-z]+)+-[0-9]+$`)
 	targetRe   = regexp.MustCompile(`^(r-[0-9a-z]{4,32}|ou-[0-9a-z]{4,32}-[a-z0-9]{8,32})$`)
 	busNameRe  = regexp.MustCompile(`^[A-Za-z0-9._-]{1,256}$`)
@@ -344,7 +345,7 @@ func (d *Deployment) Validate() error {
 // together with problems of other sections.
 func (d *Deployment) ValidateInto(p *Problems) {
 	const s = "deployment"
-	if !accountRe.MatchString(d.AutomationAccount) {
+	if !awsid.IsAccountID(d.AutomationAccount) {
 		p.Addf(s+".automationAccount", "want a 12-digit account id, got %q", d.AutomationAccount)
 	}
 	if len(d.Regions) == 0 {
@@ -478,7 +479,7 @@ func (b *Bucket) validateInto(p *Problems, s string) {
 			p.Addf(s+".writerAccounts", "list the accounts whose trails may write (writerScope: accounts)")
 		}
 		for i, a := range b.WriterAccounts {
-			if !accountRe.MatchString(a) {
+			if !awsid.IsAccountID(a) {
 				p.Addf(fmt.Sprintf("%s.writerAccounts[%d]", s, i), "want a 12-digit account id, got %q", a)
 			}
 		}

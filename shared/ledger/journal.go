@@ -43,6 +43,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	ddbtypes "github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
+	"github.com/trailwarden/trailwarden/shared/awsid"
 )
 
 // Journal table attributes.
@@ -99,19 +101,6 @@ const (
 	maxAccountNumber  = 999_999_999_999
 )
 
-// ValidAccountID reports whether s is a 12-digit AWS account id.
-func ValidAccountID(s string) bool {
-	if len(s) != 12 {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		if s[i] < '0' || s[i] > '9' {
-			return false
-		}
-	}
-	return true
-}
-
 // EncodeJournal packs entries (at most 20,000, accounts of 12 digits,
 // Regions of 1–32 bytes, times at or after 1970) into the E attribute:
 //
@@ -129,7 +118,7 @@ func EncodeJournal(entries []JournalEntry) ([]byte, error) {
 	var regions []string
 	base := int64(-1)
 	for _, e := range entries {
-		if !ValidAccountID(e.Account) {
+		if !awsid.IsAccountID(e.Account) {
 			return nil, fmt.Errorf("journal: account %q is not 12 digits", e.Account)
 		}
 		if e.Region == "" || len(e.Region) > maxJournalRegionBytes {

@@ -88,6 +88,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	ddbtypes "github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
+	"github.com/trailwarden/trailwarden/shared/awsid"
 	"github.com/trailwarden/trailwarden/shared/fault"
 )
 
@@ -301,7 +302,7 @@ const (
 // known log time, or when a digest is Window or more newer than the Region's
 // last known delivery of either kind (a quiet Region's hourly heartbeat).
 func (w *Writer) Record(a Arrival) RecordResult {
-	if !ValidAccountID(a.Account) || a.Region == "" || len(a.Region) > maxJournalRegionBytes || a.Time.Unix() <= 0 ||
+	if !awsid.IsAccountID(a.Account) || a.Region == "" || len(a.Region) > maxJournalRegionBytes || a.Time.Unix() <= 0 ||
 		(a.Kind != ArrivalLog && a.Kind != ArrivalDigest) {
 		return RecordIgnored
 	}

@@ -4,6 +4,8 @@ import (
 	"strings"
 	"time"
 	"unicode/utf8"
+
+	"github.com/trailwarden/trailwarden/shared/awsid"
 )
 
 const (
@@ -156,7 +158,7 @@ func parseFile(key string) (Key, error) {
 		return k, fail(key, ReasonBadOrgID, quoteSeg(k.OrgID))
 	}
 	k.Account = segs[6]
-	if !validAccount(k.Account) {
+	if !awsid.IsAccountID(k.Account) {
 		return k, fail(key, ReasonBadAccount, "account folder "+quoteSeg(k.Account))
 	}
 	k.Region = segs[4]
@@ -204,7 +206,7 @@ func parseFileName(key, name string, kind Kind, k *Key, flags *Flag) error {
 		return fail(key, ReasonBadFileName, "file name must start with the 12-digit account and '_'")
 	}
 	k.FileAccount = base[:12]
-	if !validAccount(k.FileAccount) {
+	if !awsid.IsAccountID(k.FileAccount) {
 		k.FileAccount = ""
 		return fail(key, ReasonBadAccount, "file name account "+quoteSeg(base[:12]))
 	}
@@ -357,7 +359,7 @@ func parseFolder(key string) (Key, error) {
 		s, _ = next()
 	}
 	if s != "" {
-		if !validAccount(s) {
+		if !awsid.IsAccountID(s) {
 			return k, fail(key, ReasonBadAccount, "account folder "+quoteSeg(s))
 		}
 		k.Account = s
@@ -475,8 +477,6 @@ func atoi(s string) int {
 	}
 	return n
 }
-
-func validAccount(s string) bool { return len(s) == 12 && allDigits(s) }
 
 // ValidOrgID reports whether s is an organization id: "o-" and 10 to 32
 // lowercase letters or digits (Organizations API pattern ^o-[a-z0-9]{10,32}$).

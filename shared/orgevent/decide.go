@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"strings"
 	"time"
+
+	"github.com/trailwarden/trailwarden/shared/awsid"
 )
 
 // MaxEventSize bounds one event (the SQS and EventBridge limit is 256 KiB).
@@ -215,7 +217,7 @@ func (x *decider) createAccountStatus(s CreateAccountStatus, what string) (Decis
 		if s.AccountID == "" {
 			return x.reject("%s state SUCCEEDED without accountId (%s)", what, ref)
 		}
-		if !IsAccountID(s.AccountID) {
+		if !awsid.IsAccountID(s.AccountID) {
 			return x.reject("%s accountId %q is not a 12-digit account id", what, s.AccountID)
 		}
 		x.d.Account = s.AccountID
@@ -301,7 +303,7 @@ func (x *decider) acceptHandshake() (Decision, error) {
 	if account == "" {
 		return x.reject("AcceptHandshake without userIdentity.accountId or recipientAccountId")
 	}
-	if !IsAccountID(account) {
+	if !awsid.IsAccountID(account) {
 		return x.reject("AcceptHandshake caller account %q is not a 12-digit account id", account)
 	}
 	if caller != "" && recipient != "" && caller != recipient {
@@ -478,7 +480,7 @@ func findAccount(scopes []map[string]json.RawMessage, resources []string) (strin
 	}
 	account := found[0]
 	for _, f := range found {
-		if !IsAccountID(f) {
+		if !awsid.IsAccountID(f) {
 			return "", fmt.Errorf("account id %q is not a 12-digit account id", f)
 		}
 		if f != account {
@@ -518,7 +520,7 @@ func (x *decider) moveAccount() (Decision, error) {
 	if err := json.Unmarshal(raw, &rp); err != nil {
 		return x.reject("MoveAccount requestParameters: %v", err)
 	}
-	if !IsAccountID(rp.AccountID) {
+	if !awsid.IsAccountID(rp.AccountID) {
 		return x.reject("MoveAccount accountId %q is not a 12-digit account id", rp.AccountID)
 	}
 	x.d.Account = rp.AccountID
@@ -560,7 +562,7 @@ func (x *decider) invite() (Decision, error) {
 		switch {
 		case strings.EqualFold(rp.Target.Type, "ACCOUNT"):
 			target = "an account id"
-			if IsAccountID(rp.Target.ID) {
+			if awsid.IsAccountID(rp.Target.ID) {
 				x.d.Account = rp.Target.ID
 			}
 		case strings.EqualFold(rp.Target.Type, "EMAIL"):
@@ -597,24 +599,11 @@ func (x *decider) departureCall(name string) (Decision, error) {
 		}
 		account = rp.AccountID
 	}
-	if !IsAccountID(account) {
+	if !awsid.IsAccountID(account) {
 		return x.reject("%s account %q is not a 12-digit account id", name, account)
 	}
 	x.d.Account = account
 	return x.result(ActionRecord, "account left the organization (%s)", name)
-}
-
-// IsAccountID reports whether s is a 12-digit AWS account id.
-func IsAccountID(s string) bool {
-	if len(s) != 12 {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		if s[i] < '0' || s[i] > '9' {
-			return false
-		}
-	}
-	return true
 }
 
 func orNone(s string) string {

@@ -8,6 +8,8 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+
+	"github.com/trailwarden/trailwarden/shared/awsid"
 )
 
 var validActions = map[Action]bool{
@@ -32,7 +34,7 @@ func checkDecision(t *testing.T, d Decision, err error) {
 	if d.Reason == "" {
 		t.Fatal("empty reason")
 	}
-	if d.Account != "" && !IsAccountID(d.Account) {
+	if d.Account != "" && !awsid.IsAccountID(d.Account) {
 		t.Fatalf("account %q is not a 12-digit id", d.Account)
 	}
 	switch d.Action {

@@ -4,6 +4,8 @@ import (
 	"encoding/json"
 	"slices"
 	"strings"
+
+	"github.com/trailwarden/trailwarden/shared/awsid"
 )
 
 // TamperEvents maps each CloudTrail call that can weaken a trail to the
@@ -42,9 +44,9 @@ func (x *decider) tamper() (Decision, error) {
 	}
 	var account string
 	switch {
-	case IsAccountID(dt.RecipientAccountID):
+	case awsid.IsAccountID(dt.RecipientAccountID):
 		account = dt.RecipientAccountID
-	case IsAccountID(x.env.Account):
+	case awsid.IsAccountID(x.env.Account):
 		account = x.env.Account
 	default:
 		return x.reject("%s without a 12-digit recipientAccountId or account", name)

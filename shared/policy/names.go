@@ -6,6 +6,8 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+
+	"github.com/trailwarden/trailwarden/shared/awsid"
 )
 
 // Regions trailwarden knows, by partition: the commercial, AWS GovCloud (US)
@@ -43,7 +45,6 @@ func KnownRegion(region string) bool {
 }
 
 var (
-	accountRe     = regexp.MustCompile(`^[0-9]{12}$`)
 	orgIDRe       = regexp.MustCompile(`^o-[a-z0-9]{10,32}$`)
 	ouIDRe        = regexp.MustCompile(`^ou-[0-9a-z]{4,32}-[a-z0-9]{8,32}$`)
 	iamRoleNameRe = regexp.MustCompile(`^[\w+=,.@-]{1,64}$`)
@@ -59,7 +60,7 @@ var (
 )
 
 func checkAccountID(s string) error {
-	if !accountRe.MatchString(s) {
+	if !awsid.IsAccountID(s) {
 		return fmt.Errorf("%q is not an AWS account id (12 digits; quote it so YAML keeps leading zeros)", s)
 	}
 	return nil
@@ -297,7 +298,7 @@ func checkARN(s string, r arnRules) (ARN, error) {
 		}
 	}
 	if r.account {
-		if !accountRe.MatchString(a.Account) {
+		if !awsid.IsAccountID(a.Account) {
 			return a, fmt.Errorf("%q does not name a 12-digit account", s)
 		}
 	} else if a.Account != "" {

@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/trailwarden/trailwarden/shared/awsid"
 	"github.com/trailwarden/trailwarden/shared/fault"
 )
 
@@ -69,7 +70,7 @@ func Parse(body []byte) (Item, error) {
 	if it.Kind != "converge" {
 		return Item{}, fault.Poisonf("MalformedWorkItem", "unknown work item kind %q", it.Kind)
 	}
-	if !accountID(it.Account) {
+	if !awsid.IsAccountID(it.Account) {
 		return Item{}, fault.Poisonf("MalformedWorkItem", "work item account %q is not a 12-digit account id", it.Account)
 	}
 	switch it.Reason {
@@ -78,18 +79,6 @@ func Parse(body []byte) (Item, error) {
 		return Item{}, fault.Poisonf("MalformedWorkItem", "unknown work item reason %q", it.Reason)
 	}
 	return it, nil
-}
-
-func accountID(s string) bool {
-	if len(s) != 12 {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		if s[i] < '0' || s[i] > '9' {
-			return false
-		}
-	}
-	return true
 }
 
 // String is a short description for logs.
