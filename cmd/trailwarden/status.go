@@ -39,6 +39,8 @@ func runStatus(ctx context.Context, env *cmdEnv, args []string) int {
 	var d deployFlags
 	d.register(fs, env)
 	output := fs.String("output", "table", "table | json")
+	itemInterval := fs.Duration("item-interval", itemIntervalFrom(env),
+		"the deployment's ledger item interval (deployment.ledger.itemInterval; env "+settings.EnvLedgerItemInterval+"): how far back the journal is read")
 	if _, err := parse(fs, args); err != nil {
 		return flagErr(err)
 	}
@@ -54,7 +56,7 @@ func runStatus(ctx context.Context, env *cmdEnv, args []string) int {
 	v, err := status.Build(ctx, status.Sources{
 		Accounts: &accounts.Store{DB: db, Table: d.accountsTable},
 		Ledger: &ledger.Reader{DB: db, Table: d.ledgerTable, Journal: &ledger.JournalReader{DB: db, Table: d.journalTable,
-			Horizon: ledger.JournalHorizon(itemIntervalFrom(env))}},
+			Horizon: ledger.JournalHorizon(*itemInterval)}},
 		Incidents: &incident.Store{DB: db, Table: d.incidentsTable},
 	}, nowFrom(env))
 	if err != nil {
@@ -78,8 +80,8 @@ func runStatus(ctx context.Context, env *cmdEnv, args []string) int {
 
 // nowFrom honours TRAILWARDEN_NOW (RFC 3339), which the demo sets to its
 // simulated clock; otherwise the wall clock.
-// itemIntervalFrom is the verifier's ledger item interval, from the
-// functions' environment variable (the default when unset or invalid).
+// itemIntervalFrom is the --item-interval default: the functions'
+// environment variable, or the deployment default when unset or invalid.
 func itemIntervalFrom(env *cmdEnv) time.Duration {
 	if d, err := time.ParseDuration(env.getenv(settings.EnvLedgerItemInterval)); err == nil && d > 0 {
 		return d

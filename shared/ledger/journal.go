@@ -494,9 +494,13 @@ func (j *JournalReader) Read(ctx context.Context, asOf time.Time) (Overlay, Jour
 	if par <= 0 {
 		par = 4
 	}
-	end := asOf.UTC().Truncate(JournalSlot)
+	// From the slot holding asOf − horizon to one slot past asOf's: a
+	// writer whose clock runs a little ahead of the reader's may already
+	// write into the next slot.
+	start := asOf.Add(-horizon).UTC().Truncate(JournalSlot)
+	end := asOf.UTC().Truncate(JournalSlot).Add(JournalSlot)
 	var slots []time.Time
-	for s := end; !s.Before(end.Add(-horizon)); s = s.Add(-JournalSlot) {
+	for s := end; !s.Before(start); s = s.Add(-JournalSlot) {
 		slots = append(slots, s)
 	}
 	ov := Overlay{}

@@ -303,6 +303,41 @@ func TestReaderMergesJournal(t *testing.T) {
 	}
 }
 
+// The reader covers the whole horizon, even when it is not a multiple of
+// the slot, and the slot after its own (a writer's clock may be ahead).
+func TestJournalReaderSlots(t *testing.T) {
+	ctx := context.Background()
+	j := ledger.NewFakeJournal()
+	put := func(writerClock time.Time, name string) {
+		w := ledger.NewWriter(ledger.NewFakeDynamoDB(), "ledger", ledger.WriterOptions{Now: func() time.Time { return writerClock },
+			Journal: &ledger.Journal{DB: j, Table: "journal", WriterID: name}})
+		w.Record(ledger.Arrival{Account: "333333333333", Region: name, Kind: ledger.ArrivalDigest, Time: writerClock.Add(-time.Minute)})
+		if fr := w.Flush(ctx, ledger.FlushDue); fr.JournalWrites != 1 {
+			t.Fatalf("%s: %+v", name, fr)
+		}
+	}
+	read := func(asOf time.Time) ledger.Item {
+		ov, _, err := (&ledger.JournalReader{DB: j, Table: "journal", Horizon: 79 * time.Minute}).Read(ctx, asOf)
+		if err != nil {
+			t.Fatal(err)
+		}
+		it := ledger.Item{AccountID: "333333333333"}
+		ov.Apply(&it)
+		return it
+	}
+	early := jt0.Add(time.Second)                   // 12:00:01, early in its slot
+	put(early.Add(-78*time.Minute), "oldest")       // 10:42:01, in slot 10:40
+	put(early.Add(-90*time.Minute), "beyond")       // outside the 79-minute horizon
+	late := jt0.Add(4*time.Minute + 59*time.Second) // 12:04:59
+	put(late.Add(200*time.Millisecond), "ahead")    // 12:05:00.2, in the next slot
+	if it := read(early); it.Regions["oldest"].LastDigest.IsZero() || !it.Regions["beyond"].LastDigest.IsZero() {
+		t.Errorf("horizon from 12:00:01: %+v", it.Regions)
+	}
+	if it := read(late); it.Regions["ahead"].LastDigest.IsZero() {
+		t.Errorf("a writer a moment ahead was missed: %+v", it.Regions)
+	}
+}
+
 func TestJournalHorizon(t *testing.T) {
 	for _, c := range []struct{ interval, want time.Duration }{
 		{0, 75 * time.Minute}, {time.Hour, 75 * time.Minute}, {30 * time.Minute, 75 * time.Minute}, {2 * time.Hour, 135 * time.Minute},
@@ -310,5 +345,29 @@ func TestJournalHorizon(t *testing.T) {
 		if got := ledger.JournalHorizon(c.interval); got != c.want {
 			t.Errorf("JournalHorizon(%v) = %v, want %v", c.interval, got, c.want)
 		}
+	}
+}
+
+// An hour after a burst every account falls due at once: one flush writes
+// at most MaxItemWrites of them, oldest first, and the rest follow.
+func TestItemWritesPerFlushAreBounded(t *testing.T) {
+	r := newJournalRig(time.Hour)
+	ctx := context.Background()
+	for a := range 1200 {
+		r.now = jt0.Add(time.Duration(a) * time.Second)
+		r.w.Record(ledger.Arrival{Account: fmt.Sprintf("%012d", 999999998000-a), Region: "us-east-1", Kind: ledger.ArrivalDigest, Time: r.now})
+	}
+	r.w.Flush(ctx, ledger.FlushDue)
+	r.now = jt0.Add(2 * time.Hour)
+	writes := []int{r.w.Flush(ctx, ledger.FlushDue).Writes}
+	// The first flush wrote the oldest (here the highest account ids).
+	if r.db.Item("999999998000") == nil || r.db.Item("999999996801") != nil {
+		t.Fatal("the first bounded flush did not take the oldest pending accounts")
+	}
+	for range 3 {
+		writes = append(writes, r.w.Flush(ctx, ledger.FlushDue).Writes)
+	}
+	if !slices.Equal(writes, []int{500, 500, 200, 0}) {
+		t.Fatalf("item writes per flush %v, want [500 500 200 0]", writes)
 	}
 }

@@ -159,6 +159,12 @@ type WriterOptions struct {
 	// MaxAttempts bounds the conditional retries of one account's write
 	// (4 when 0).
 	MaxAttempts int
+	// MaxItemWrites bounds the account items one FlushDue writes for the
+	// count window (500 when 0): an hour after a cold start or a burst,
+	// every account falls due at once, and the invocation that flushes
+	// must stay well inside its deadline. The rest stay pending, oldest
+	// first, for the next invocations. FlushAll is not bounded.
+	MaxItemWrites int
 	// DedupKeys is how many recent log file keys are remembered to drop
 	// exact duplicate deliveries (16384 when 0).
 	DedupKeys int
@@ -186,6 +192,11 @@ type Writer struct {
 	opt     WriterOptions
 	journal *journalState
 
+	// flushMu serializes Flush: an invocation that overran its deadline
+	// may still be flushing when the SIGTERM flush starts, and a second
+	// Flush must not find the journal buffer emptied by a write that has
+	// not succeeded yet.
+	flushMu  sync.Mutex
 	mu       sync.Mutex
 	accounts map[string]*accountState
 	dedup    keyRing
@@ -263,6 +274,9 @@ func NewWriter(db WriteAPI, table string, opt WriterOptions) *Writer {
 	}
 	if opt.MaxAttempts <= 0 {
 		opt.MaxAttempts = 4
+	}
+	if opt.MaxItemWrites <= 0 {
+		opt.MaxItemWrites = 500
 	}
 	if opt.DedupKeys <= 0 {
 		opt.DedupKeys = 16384
@@ -420,7 +434,7 @@ func (w *Writer) takeLocked(mode FlushMode, now time.Time) []string {
 	w.due = w.due[:0]
 	for w.head < len(w.queue) {
 		q := w.queue[w.head]
-		if mode != FlushAll && now.Sub(q.since) < w.opt.CountWindow {
+		if mode != FlushAll && (now.Sub(q.since) < w.opt.CountWindow || len(ids) >= w.opt.MaxItemWrites) {
 			break
 		}
 		take(q)
@@ -496,6 +510,8 @@ type snapshot struct {
 // Flush writes pending changes (see FlushMode). A failed account's changes
 // stay pending (and due); its error is in FlushResult.Failed.
 func (w *Writer) Flush(ctx context.Context, mode FlushMode) FlushResult {
+	w.flushMu.Lock()
+	defer w.flushMu.Unlock()
 	now := w.opt.Now()
 	res := FlushResult{}
 	if w.journal != nil {
@@ -520,7 +536,14 @@ func (w *Writer) Flush(ctx context.Context, mode FlushMode) FlushResult {
 		snaps = append(snaps, s)
 	}
 	w.mu.Unlock()
-	sort.Slice(snaps, func(i, j int) bool { return snaps[i].account < snaps[j].account })
+	// Oldest pending first: when the deadline cuts a flush short (the
+	// SIGTERM flush has ~400 ms), what has waited longest is written.
+	sort.Slice(snaps, func(i, j int) bool {
+		if !snaps[i].since.Equal(snaps[j].since) {
+			return snaps[i].since.Before(snaps[j].since)
+		}
+		return snaps[i].account < snaps[j].account
+	})
 
 	var rmu sync.Mutex
 	sem := make(chan struct{}, w.opt.Parallelism)

@@ -67,6 +67,9 @@ func (r Result) Response() events.SQSEventResponse {
 	return resp
 }
 
+// DefaultReserve is Options.Reserve when 0.
+const DefaultReserve = 2 * time.Second
+
 // Options tune a batch run.
 type Options struct {
 	// Reserve is kept free before the invocation deadline: records not
@@ -84,7 +87,7 @@ type Options struct {
 // hand-made event, never with one SQS delivered.
 func Run(ctx context.Context, ev events.SQSEvent, fn RecordFunc, opt Options) Result {
 	if opt.Reserve <= 0 {
-		opt.Reserve = 2 * time.Second
+		opt.Reserve = DefaultReserve
 	}
 	logger := opt.Logger
 	if logger == nil {

@@ -91,7 +91,21 @@ func (p *Processor) Handle(ctx context.Context, ev events.SQSEvent) events.SQSEv
 	if !p.Ledger.Journaled() && (p.BatchSize <= 0 || len(ev.Records) < p.BatchSize) {
 		mode = ledger.FlushAll
 	}
-	fr := p.Ledger.Flush(ctx, mode)
+	// The flush ends half the reserve before the invocation's deadline:
+	// an invocation that times out is retried whole and may lose its
+	// instance. Item writes cut short stay pending; a journal write cut
+	// short fails its records, which SQS delivers again.
+	flushCtx := ctx
+	if deadline, ok := ctx.Deadline(); ok {
+		reserve := p.Reserve
+		if reserve <= 0 {
+			reserve = sqsbatch.DefaultReserve
+		}
+		var cancel context.CancelFunc
+		flushCtx, cancel = context.WithDeadline(ctx, deadline.Add(-reserve/2))
+		defer cancel()
+	}
+	fr := p.Ledger.Flush(flushCtx, mode)
 	resp := res.Response()
 	failed := map[string]bool{}
 	for _, f := range resp.BatchItemFailures {
