@@ -382,6 +382,9 @@ func (s *Automation) permissions() {
 	// members, alert, request repairs.
 	w := s.Watchdog
 	w.Allow("LedgerTableRead", tableRead, tableARNs(s.Ledger), nil)
+	// Journal times a dead verifier instance never wrote are folded into
+	// the items (shared/ledger Folder): a conditional UpdateItem.
+	w.Allow("LedgerFold", []string{"dynamodb:UpdateItem"}, []*string{s.Ledger.TableArn()}, nil)
 	w.Allow("AccountsTableRead", tableRead, tableARNs(s.Accounts), nil)
 	w.Allow("JournalRead", []string{"dynamodb:Query"}, []*string{s.Journal.TableArn()}, nil)
 	// The enable-overdue alert is sent once: the watchdog flags the account.

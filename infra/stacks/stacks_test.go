@@ -347,6 +347,9 @@ func TestTables(t *testing.T) {
 			t.Errorf("journal grant missing: %s", sid)
 		}
 	}
+	if !strings.Contains(policies, `"Sid":"LedgerFold"`) {
+		t.Errorf("the watchdog may not fold journal times into the ledger")
+	}
 	if !strings.Contains(policies, `"Sid":"AccountsDeadlineFlag"`) {
 		t.Errorf("the watchdog may not flag overdue accounts")
 	}

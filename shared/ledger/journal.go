@@ -184,9 +184,9 @@ func DecodeJournal(b []byte) ([]JournalEntry, error) {
 	return out, nil
 }
 
-// decodeInto adds an encoded journal's entries to an overlay, all or
-// nothing, and returns how many there were.
-func decodeInto(b []byte, o Overlay) (int, error) {
+// decodeInto adds an encoded journal's entries, written in slot, to an
+// overlay, all or nothing, and returns how many there were.
+func decodeInto(b []byte, slot int64, o Overlay) (int, error) {
 	type entry struct {
 		account, region string
 		kind            ArrivalKind
@@ -200,7 +200,7 @@ func decodeInto(b []byte, o Overlay) (int, error) {
 		return 0, err
 	}
 	for _, e := range entries {
-		o.add(e.account, e.region, e.kind, e.t)
+		o.add(e.account, e.region, e.kind, e.t, slot)
 	}
 	return n, nil
 }
@@ -408,14 +408,15 @@ func (j *journalState) put(ctx context.Context, entries []JournalEntry, now time
 type Overlay map[string][]PairTimes
 
 // PairTimes is one Region's newest journaled times (epoch seconds; 0 when
-// none).
+// none) and the journal slots that carried them (epoch seconds).
 type PairTimes struct {
-	Region      string
-	Log, Digest int64
+	Region              string
+	Log, Digest         int64
+	LogSlot, DigestSlot int64
 }
 
-// add raises one pair's time.
-func (o Overlay) add(account, region string, kind ArrivalKind, t int64) {
+// add raises one pair's time, written in the journal slot slot.
+func (o Overlay) add(account, region string, kind ArrivalKind, t, slot int64) {
 	pairs := o[account]
 	i := 0
 	for i < len(pairs) && pairs[i].Region != region {
@@ -425,10 +426,12 @@ func (o Overlay) add(account, region string, kind ArrivalKind, t int64) {
 		pairs = append(pairs, PairTimes{Region: region})
 		o[account] = pairs
 	}
-	if kind == ArrivalLog && t > pairs[i].Log {
-		pairs[i].Log = t
-	} else if kind == ArrivalDigest && t > pairs[i].Digest {
-		pairs[i].Digest = t
+	p := &pairs[i]
+	switch {
+	case kind == ArrivalLog && (t > p.Log || t == p.Log && slot > p.LogSlot):
+		p.Log, p.LogSlot = t, slot
+	case kind == ArrivalDigest && (t > p.Digest || t == p.Digest && slot > p.DigestSlot):
+		p.Digest, p.DigestSlot = t, slot
 	}
 }
 
@@ -437,10 +440,10 @@ func (o Overlay) merge(other Overlay) {
 	for account, pairs := range other {
 		for _, p := range pairs {
 			if p.Log > 0 {
-				o.add(account, p.Region, ArrivalLog, p.Log)
+				o.add(account, p.Region, ArrivalLog, p.Log, p.LogSlot)
 			}
 			if p.Digest > 0 {
-				o.add(account, p.Region, ArrivalDigest, p.Digest)
+				o.add(account, p.Region, ArrivalDigest, p.Digest, p.DigestSlot)
 			}
 		}
 	}
@@ -528,7 +531,7 @@ func (j *JournalReader) Read(ctx context.Context, asOf time.Time) (Overlay, Jour
 						ls.Corrupt++
 						continue
 					}
-					if n, err := decodeInto(b.Value, local); err != nil {
+					if n, err := decodeInto(b.Value, slot.Unix(), local); err != nil {
 						ls.Corrupt++
 					} else {
 						ls.Entries += n

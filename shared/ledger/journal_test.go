@@ -371,3 +371,56 @@ func TestItemWritesPerFlushAreBounded(t *testing.T) {
 		t.Fatalf("item writes per flush %v, want [500 500 200 0]", writes)
 	}
 }
+
+// A verifier instance journals times and dies before its item writes: the
+// watchdog's scan folds them into the items before they leave the horizon,
+// and only those old enough; times the items already hold are left alone.
+func TestFolderKeepsTimesPastTheHorizon(t *testing.T) {
+	ctx := context.Background()
+	r := newJournalRig(time.Hour)
+	// The item of 333… already holds us-east-1 (the steady state).
+	r.w.Record(journalLog("333333333333", "us-east-1", jt0, "A"))
+	r.w.Flush(ctx, ledger.FlushAll)
+	// A second instance journals three more times and dies.
+	dying := ledger.NewWriter(r.db, "ledger", ledger.WriterOptions{Now: func() time.Time { return jt0 },
+		Journal: &ledger.Journal{DB: r.journal, Table: "journal", WriterID: "dies"}})
+	dying.Record(journalLog("333333333333", "eu-west-1", jt0, "B"))
+	dying.Record(ledger.Arrival{Account: "444444444444", Region: "sa-east-1", Kind: ledger.ArrivalDigest, Time: jt0})
+	dying.Flush(ctx, ledger.FlushDue)
+	// A time journaled later, not old enough to fold at the first pass.
+	r.now = jt0.Add(30 * time.Minute)
+	r.w.Record(journalLog("333333333333", "ap-south-1", r.now, "C"))
+	r.w.Flush(ctx, ledger.FlushDue)
+
+	reader := r.reader()
+	reader.Fold = &ledger.Folder{DB: r.db, Table: "ledger", After: ledger.FoldAfter(time.Hour)}
+	scan := func(asOf time.Time) ledger.ScanStats {
+		st, err := reader.Scan(ctx, asOf, 2, func(ledger.Item) error { return nil })
+		if err != nil {
+			t.Fatal(err)
+		}
+		return st
+	}
+	if st := scan(jt0.Add(60 * time.Minute)); st.Fold.Accounts != 0 {
+		t.Fatalf("folded too early: %+v", st.Fold)
+	}
+	st := scan(jt0.Add(66 * time.Minute))
+	if st.Fold.Accounts != 2 || st.Fold.Failed != 0 {
+		t.Fatalf("fold %+v: want the dead instance's two accounts", st.Fold)
+	}
+	if again := scan(jt0.Add(71 * time.Minute)); again.Fold.Accounts != 0 {
+		t.Fatalf("folded twice: %+v", again.Fold)
+	}
+	// Past the horizon the items alone hold the dead instance's times.
+	plain := &ledger.Reader{DB: r.db, Table: "ledger"}
+	it, err := plain.Get(ctx, time.Time{}, "333333333333")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !it.Regions["eu-west-1"].LastLog.Equal(jt0) || !it.Regions["us-east-1"].LastLog.Equal(jt0) || !it.Regions["ap-south-1"].LastLog.IsZero() {
+		t.Fatalf("333… after the fold: %+v", it.Regions)
+	}
+	if it, _ := plain.Get(ctx, time.Time{}, "444444444444"); !it.Regions["sa-east-1"].LastDigest.Equal(jt0) {
+		t.Fatalf("444… after the fold: %+v", it.Regions)
+	}
+}

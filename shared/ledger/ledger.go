@@ -170,6 +170,9 @@ type Reader struct {
 	DB      ReadAPI
 	Table   string
 	Journal *JournalReader
+	// Fold, with Journal, writes journal times about to leave the horizon
+	// into the items that lack them (Scan only; see Folder).
+	Fold *Folder
 }
 
 // Get returns one account's ledger (an empty item when nothing arrived
@@ -196,10 +199,12 @@ func (r *Reader) Get(ctx context.Context, asOf time.Time, account string) (Item,
 	return it, nil
 }
 
-// ScanStats says what a scan read: the items, and the journal.
+// ScanStats says what a scan read: the items, and the journal; and what it
+// folded.
 type ScanStats struct {
 	tablescan.Stats
 	Journal JournalStats `json:"journal"`
+	Fold    FoldStats    `json:"fold"`
 }
 
 // Scan calls fn for every item (with the journal's times as of asOf, the
@@ -210,6 +215,9 @@ type ScanStats struct {
 // first arrivals are still coalescing in a verifier instance) are passed to
 // fn as items built from the journal alone, after the scan.
 func (r *Reader) Scan(ctx context.Context, asOf time.Time, segments int, fn func(Item) error) (ScanStats, error) {
+	if asOf.IsZero() {
+		asOf = time.Now()
+	}
 	var st ScanStats
 	var ov Overlay
 	if r.Journal != nil {
@@ -220,6 +228,17 @@ func (r *Reader) Scan(ctx context.Context, asOf time.Time, segments int, fn func
 	}
 	var mu sync.Mutex
 	seen := map[string]bool{}
+	var folds []foldJob
+	fold := func(it Item) {
+		if r.Fold == nil {
+			return
+		}
+		if job, ok := r.Fold.due(ov, it, asOf); ok {
+			mu.Lock()
+			folds = append(folds, job)
+			mu.Unlock()
+		}
+	}
 	var err error
 	st.Stats, err = tablescan.Parallel(ctx, r.DB, dynamodb.ScanInput{TableName: aws.String(r.Table)}, segments,
 		func(items []map[string]ddbtypes.AttributeValue) error {
@@ -229,6 +248,7 @@ func (r *Reader) Scan(ctx context.Context, asOf time.Time, segments int, fn func
 					return err
 				}
 				if _, ok := ov[it.AccountID]; ok {
+					fold(it)
 					ov.Apply(&it)
 					mu.Lock()
 					seen[it.AccountID] = true
@@ -252,10 +272,14 @@ func (r *Reader) Scan(ctx context.Context, asOf time.Time, segments int, fn func
 	sort.Strings(ids)
 	for _, id := range ids {
 		it := Item{AccountID: id, Regions: map[string]RegionState{}}
+		fold(it)
 		ov.Apply(&it)
 		if err := fn(it); err != nil {
 			return st, err
 		}
+	}
+	if len(folds) > 0 {
+		st.Fold = r.Fold.write(ctx, folds, asOf)
 	}
 	return st, nil
 }

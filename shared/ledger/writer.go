@@ -43,7 +43,10 @@
 //     retried at the next Flush (FlushResult.ItemErrors);
 //   - an instance that dies loses only counts and newest keys of up to one
 //     interval; its times are in the journal, which readers see for longer
-//     than the watchdog's heartbeat threshold.
+//     than the watchdog's heartbeat threshold, and which the watchdog folds
+//     into the items before they leave its horizon (Folder, fold.go);
+//   - one FlushDue writes at most MaxItemWrites items (oldest first), under
+//     the deadline the processor gives it; Flush calls are serialized.
 //
 // Measured on the reference traffic model (BENCHMARKS.md): with two warm
 // instances, about 0.035 writes per delivered object (journal and items
@@ -853,15 +856,22 @@ type writeStats struct {
 // write performs one account's update, retrying conditional failures with
 // the attributes that lost removed.
 func (w *Writer) write(ctx context.Context, s *snapshot, now time.Time) (writeStats, map[string]ddbtypes.AttributeValue, error) {
+	return updateAccount(ctx, w.db, w.table, s.account, s.regions, s.remove, now, w.opt.MaxAttempts)
+}
+
+// updateAccount writes one account's pending times and counts as a
+// monotonic conditional update, retrying conditional failures with the
+// times that lost removed.
+func updateAccount(ctx context.Context, db WriteAPI, table, account string, regions map[string]regionState, remove []string,
+	now time.Time, maxAttempts int) (writeStats, map[string]ddbtypes.AttributeValue, error) {
 	var st writeStats
-	regions := s.regions
-	for attempt := 0; attempt < w.opt.MaxAttempts; attempt++ {
-		in := buildUpdate(w.table, s.account, regions, s.remove, now)
+	for attempt := 0; attempt < maxAttempts; attempt++ {
+		in := buildUpdate(table, account, regions, remove, now)
 		if in == nil {
 			return st, nil, nil
 		}
 		st.attempts++
-		out, err := w.db.UpdateItem(ctx, in)
+		out, err := db.UpdateItem(ctx, in)
 		if err == nil {
 			if out.ConsumedCapacity != nil {
 				st.wcu += aws.ToFloat64(out.ConsumedCapacity.CapacityUnits)
@@ -870,23 +880,23 @@ func (w *Writer) write(ctx context.Context, s *snapshot, now time.Time) (writeSt
 		}
 		var ccf *ddbtypes.ConditionalCheckFailedException
 		if !errors.As(err, &ccf) {
-			return st, nil, fmt.Errorf("ledger: update %s: %w", s.account, err)
+			return st, nil, fmt.Errorf("ledger: update %s: %w", account, err)
 		}
 		st.conflicts++
 		st.wcu++ // a failed conditional write consumes at least one unit
 		current := ccf.Item
 		if current == nil {
 			st.reads++
-			got, gerr := w.db.GetItem(ctx, &dynamodb.GetItemInput{TableName: aws.String(w.table), ConsistentRead: aws.Bool(true),
-				Key: map[string]ddbtypes.AttributeValue{KeyAttribute: &ddbtypes.AttributeValueMemberS{Value: s.account}}})
+			got, gerr := db.GetItem(ctx, &dynamodb.GetItemInput{TableName: aws.String(table), ConsistentRead: aws.Bool(true),
+				Key: map[string]ddbtypes.AttributeValue{KeyAttribute: &ddbtypes.AttributeValueMemberS{Value: account}}})
 			if gerr != nil {
-				return st, nil, fmt.Errorf("ledger: read %s after a conditional failure: %w", s.account, gerr)
+				return st, nil, fmt.Errorf("ledger: read %s after a conditional failure: %w", account, gerr)
 			}
 			current = got.Item
 		}
 		regions = dropStale(regions, current)
 	}
-	return st, nil, fault.Retryablef("LedgerConflict", "ledger: update %s: still conflicting after %d attempts", s.account, w.opt.MaxAttempts)
+	return st, nil, fault.Retryablef("LedgerConflict", "ledger: update %s: still conflicting after %d attempts", account, maxAttempts)
 }
 
 // dropStale removes pending times that are not newer than the item's.

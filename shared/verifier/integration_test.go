@@ -363,3 +363,46 @@ func TestFlowDuplicateAndOutOfOrder(t *testing.T) {
 		t.Fatalf("ledger after a duplicate and a late file: %+v", rs)
 	}
 }
+
+// A verifier instance processes deliveries and dies before it writes the
+// accounts' items: the journal on the emulator holds the times, and the
+// watchdog's reader folds them into the items before they leave its
+// horizon, so they outlive the journal.
+func TestFlowDeadInstanceTimesAreFolded(t *testing.T) {
+	f := newFlow(t)
+	ctx := t.Context()
+	m1 := f.members[0]
+	at := f.simStart.Add(5 * time.Minute)
+	if _, err := f.sim.DeliverLogFile(ctx, m1, "eu-north-1", at, 1); err != nil {
+		t.Fatal(err)
+	}
+	f.now = at.Add(time.Minute)
+	if st := f.drain(); st.Failed != 0 || st.Records != 1 {
+		t.Fatalf("%+v\n%s", st, f.logs)
+	}
+	// No Shutdown: the instance is gone. Nothing is in the item yet.
+	items := &ledger.Reader{DB: f.ddb, Table: ledgerTable}
+	if it, err := items.Get(ctx, time.Time{}, m1); err != nil || !it.Regions["eu-north-1"].LastLog.IsZero() {
+		t.Fatalf("item before the fold: %+v %v", it.Regions, err)
+	}
+	watchdogView := &ledger.Reader{DB: f.ddb, Table: ledgerTable,
+		Journal: &ledger.JournalReader{DB: f.ddb, Table: journalTable, Horizon: ledger.JournalHorizon(time.Hour)},
+		Fold:    &ledger.Folder{DB: f.ddb, Table: ledgerTable, After: ledger.FoldAfter(time.Hour)}}
+	var seen time.Time
+	st, err := watchdogView.Scan(ctx, f.now.Add(70*time.Minute), 2, func(it ledger.Item) error {
+		if it.AccountID == m1 {
+			seen = it.Regions["eu-north-1"].LastLog
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.Fold.Accounts != 1 || st.Journal.Items != 1 || !seen.Equal(at.Truncate(time.Minute)) {
+		t.Fatalf("scan %+v, seen %v", st, seen)
+	}
+	it, err := items.Get(ctx, time.Time{}, m1)
+	if err != nil || !it.Regions["eu-north-1"].LastLog.Equal(at.Truncate(time.Minute)) {
+		t.Fatalf("item after the fold: %+v %v", it.Regions, err)
+	}
+}

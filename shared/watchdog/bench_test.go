@@ -270,7 +270,8 @@ func (w *scaleWorld) watchdog(segments int) *watchdog.Watchdog {
 		Policy:   pol,
 		Accounts: &accounts.Store{DB: w.accounts, Table: "accounts"},
 		Ledger: &ledger.Reader{DB: w.ledger, Table: "ledger",
-			Journal: &ledger.JournalReader{DB: w.journal, Table: "journal", Horizon: ledger.JournalHorizon(ledger.DefaultItemInterval)}},
+			Journal: &ledger.JournalReader{DB: w.journal, Table: "journal", Horizon: ledger.JournalHorizon(ledger.DefaultItemInterval)},
+			Fold:    &ledger.Folder{DB: w.ledger, Table: "ledger", After: ledger.FoldAfter(ledger.DefaultItemInterval)}},
 		Incidents:      fakeIncidents{},
 		Cadence:        watchdog.DefaultCadence(),
 		EnabledRegions: w.model.Regions,
@@ -314,7 +315,7 @@ func benchmarkPass(b *testing.B, n, segments int) {
 			b.Fatal(err)
 		}
 	}
-	if rep.EnabledAccounts != n || rep.Pairs != n*len(w.model.Regions) || len(rep.Opened) != 0 || rep.Diagnoses != 0 {
+	if rep.EnabledAccounts != n || rep.Pairs != n*len(w.model.Regions) || len(rep.Opened) != 0 || rep.Diagnoses != 0 || rep.Ledger.Fold.Accounts != 0 {
 		b.Fatalf("unexpected pass: accounts %d pairs %d opened %d diagnoses %d", rep.EnabledAccounts, rep.Pairs, len(rep.Opened), rep.Diagnoses)
 	}
 	b.ReportMetric(float64(w.ledger.items), "ledger-items/op")

@@ -1,0 +1,143 @@
+package ledger
+
+import (
+	"context"
+	"sort"
+	"sync"
+	"time"
+)
+
+// Folder writes into the ledger items the journal times that are about to
+// leave the readers' horizon while an item still lacks them.
+//
+// Normally the verifier instance that journaled a time writes it into the
+// account's item within the item interval. An instance that dies, or sits
+// idle once traffic drops, never does; readers would then see the older
+// item time once the journal entry ages past the horizon — too early a
+// "stale" for a Region whose only newer record was that entry (with log
+// file validation off there is no hourly digest to take over). The
+// watchdog, which reads the whole journal every pass anyway, hands it a
+// Folder: a time journaled at least After ago (the item interval plus 5
+// minutes, FoldAfter) and newer than the item's is written with the same
+// monotonic conditional update the verifier uses. In steady state nothing is
+// folded (the verifiers wrote it first); a fold that races a verifier's
+// write loses the condition harmlessly.
+type Folder struct {
+	DB    WriteAPI
+	Table string
+	// After: how long ago a time must have been journaled to be folded
+	// (FoldAfter(DefaultItemInterval) when 0).
+	After time.Duration
+	// Parallelism bounds concurrent writes (8 when 0).
+	Parallelism int
+	// MaxAccounts bounds the accounts folded in one pass (1,000 when 0);
+	// the oldest journal times go first, the rest wait for the next pass.
+	MaxAccounts int
+}
+
+// FoldAfter is the age after which journal times are folded for an item
+// interval: the interval plus 5 minutes, ten minutes before they leave the
+// readers' horizon (JournalHorizon), so that two 5-minute passes get the
+// chance.
+func FoldAfter(itemInterval time.Duration) time.Duration {
+	if itemInterval <= 0 {
+		itemInterval = DefaultItemInterval
+	}
+	return itemInterval + 5*time.Minute
+}
+
+// FoldStats says what a fold did.
+type FoldStats struct {
+	// Accounts counts items written, Failed items whose write failed (they
+	// are tried again by the next pass while the journal still holds the
+	// times), Deferred accounts left for the next pass by MaxAccounts.
+	Accounts, Failed, Deferred int
+	WCU                        float64
+}
+
+type foldJob struct {
+	account string
+	regions map[string]regionState
+	oldest  int64 // the oldest journal slot among the times folded
+}
+
+// due returns the times of it's account that the overlay holds, the item
+// lacks, and the journal carried in a slot at least After before asOf.
+func (f *Folder) due(ov Overlay, it Item, asOf time.Time) (foldJob, bool) {
+	after := f.After
+	if after <= 0 {
+		after = FoldAfter(DefaultItemInterval)
+	}
+	cut := asOf.Add(-after).Unix()
+	job := foldJob{account: it.AccountID}
+	for _, p := range ov[it.AccountID] {
+		item := it.Regions[p.Region]
+		var rs regionState
+		if p.Log > 0 && p.LogSlot <= cut && p.Log > item.LastLog.Unix() {
+			rs.pLog = time.Unix(p.Log, 0).UTC()
+			job.oldest = minSlot(job.oldest, p.LogSlot)
+		}
+		if p.Digest > 0 && p.DigestSlot <= cut && p.Digest > item.LastDigest.Unix() {
+			rs.pDigest = time.Unix(p.Digest, 0).UTC()
+			job.oldest = minSlot(job.oldest, p.DigestSlot)
+		}
+		if !rs.pLog.IsZero() || !rs.pDigest.IsZero() {
+			if job.regions == nil {
+				job.regions = map[string]regionState{}
+			}
+			job.regions[p.Region] = rs
+		}
+	}
+	return job, job.regions != nil
+}
+
+func minSlot(a, b int64) int64 {
+	if a == 0 || b < a {
+		return b
+	}
+	return a
+}
+
+// write folds the jobs, oldest first, at most MaxAccounts of them.
+func (f *Folder) write(ctx context.Context, jobs []foldJob, asOf time.Time) FoldStats {
+	par, most := f.Parallelism, f.MaxAccounts
+	if par <= 0 {
+		par = 8
+	}
+	if most <= 0 {
+		most = 1000
+	}
+	sort.Slice(jobs, func(i, j int) bool {
+		if jobs[i].oldest != jobs[j].oldest {
+			return jobs[i].oldest < jobs[j].oldest
+		}
+		return jobs[i].account < jobs[j].account
+	})
+	var st FoldStats
+	if len(jobs) > most {
+		st.Deferred = len(jobs) - most
+		jobs = jobs[:most]
+	}
+	var mu sync.Mutex
+	var wg sync.WaitGroup
+	sem := make(chan struct{}, par)
+	for _, job := range jobs {
+		wg.Add(1)
+		sem <- struct{}{}
+		go func() {
+			defer wg.Done()
+			defer func() { <-sem }()
+			ws, _, err := updateAccount(ctx, f.DB, f.Table, job.account, job.regions, nil, asOf, 4)
+			mu.Lock()
+			defer mu.Unlock()
+			st.WCU += ws.wcu
+			if err != nil {
+				st.Failed++
+			} else {
+				st.Accounts++
+			}
+		}()
+	}
+	wg.Wait()
+	return st
+}
