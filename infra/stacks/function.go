@@ -5,6 +5,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strconv"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
@@ -69,6 +70,14 @@ func NewFunction(scope constructs.Construct, id string, p FunctionProps) *Functi
 		Actions:   jsii.Strings("logs:CreateLogStream", "logs:PutLogEvents"),
 		Resources: &[]*string{lg.LogGroupArn()},
 	}))
+	// The Go runtime does not know the function's memory: GOMEMLIMIT at 90%
+	// makes the garbage collector work harder before Lambda would kill the
+	// instance (the watchdog at 100,000 accounts needs it: BENCHMARKS.md).
+	env := make(map[string]*string, len(p.Env)+1)
+	for k, v := range p.Env {
+		env[k] = v
+	}
+	env["GOMEMLIMIT"] = jsii.String(GoMemLimit(p.MemoryMB))
 	fn := awslambda.NewFunction(c, jsii.String("Function"), &awslambda.FunctionProps{
 		Runtime:                      awslambda.Runtime_PROVIDED_AL2023(),
 		Architecture:                 awslambda.Architecture_ARM_64(),
@@ -76,7 +85,7 @@ func NewFunction(scope constructs.Construct, id string, p FunctionProps) *Functi
 		Code:                         awslambda.Code_FromAsset(jsii.String(p.AssetDir), nil),
 		Timeout:                      p.Timeout,
 		MemorySize:                   jsii.Number(p.MemoryMB),
-		Environment:                  &p.Env,
+		Environment:                  &env,
 		Role:                         role,
 		LogGroup:                     lg,
 		ReservedConcurrentExecutions: p.ReservedConcurrency,
@@ -84,6 +93,11 @@ func NewFunction(scope constructs.Construct, id string, p FunctionProps) *Functi
 		LoggingFormat:                awslambda.LoggingFormat_JSON,
 	})
 	return &Function{Construct: c, Fn: fn, Role: role, LogGroup: lg, Timeout: p.Timeout}
+}
+
+// GoMemLimit is the GOMEMLIMIT for a function of memoryMB: 90% of it.
+func GoMemLimit(memoryMB float64) string {
+	return strconv.Itoa(int(memoryMB*0.9)) + "MiB"
 }
 
 // Allow adds a statement to the function's role.

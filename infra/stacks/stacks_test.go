@@ -714,6 +714,9 @@ func TestFunctionMemory(t *testing.T) {
 		if p["MemorySize"] != want {
 			t.Errorf("function %s (%s): MemorySize %v, want %v", id, desc, p["MemorySize"], want)
 		}
+		if got := js(p["Environment"]); !strings.Contains(got, `"GOMEMLIMIT":"`+GoMemLimit(want)+`"`) {
+			t.Errorf("function %s: GOMEMLIMIT missing or wrong in %s", id, got)
+		}
 	}
 	if seen != 4 {
 		t.Errorf("%d trailwarden functions, want 4", seen)
