@@ -50,8 +50,6 @@ const (
 	maxBackoff  = 200 * time.Millisecond
 )
 
-var accountIDPattern = regexp.MustCompile(`^[0-9]{12}$`)
-
 // newHTTPClient builds the HTTP client every config shares: no proxy (the
 // emulator is on 127.0.0.1), bounded time per request.
 func newHTTPClient() *awshttp.BuildableClient {
