@@ -249,7 +249,12 @@ func evalCondition(expr string, item map[string]ddbtypes.AttributeValue, names m
 		if !exists {
 			continue
 		}
-		lhs, rhs, ok := strings.Cut(cmp, " < ")
+		orEqual := true
+		lhs, rhs, ok := strings.Cut(cmp, " <= ")
+		if !ok {
+			orEqual = false
+			lhs, rhs, ok = strings.Cut(cmp, " < ")
+		}
 		if !ok {
 			return false, fmt.Errorf("fake dynamodb: unsupported comparison %q", cmp)
 		}
@@ -262,7 +267,7 @@ func evalCondition(expr string, item map[string]ddbtypes.AttributeValue, names m
 		}
 		x, ok1 := numberOf(cur)
 		y, ok2 := numberOf(v)
-		if !ok1 || !ok2 || x.Cmp(y) >= 0 {
+		if c := x.Cmp(y); !ok1 || !ok2 || c > 0 || c == 0 && !orEqual {
 			return false, nil
 		}
 	}

@@ -28,17 +28,19 @@ type Folder struct {
 	// After: how long ago a time must have been journaled to be folded
 	// (FoldAfter(DefaultItemInterval) when 0).
 	After time.Duration
-	// Parallelism bounds concurrent writes (8 when 0).
+	// Parallelism bounds concurrent writes (16 when 0). Every due account
+	// is folded in the pass that finds it, oldest journal time first: a
+	// deferred one could leave the horizon before the next pass. The
+	// caller's deadline bounds the work; what it cuts short is Failed and
+	// tried again by the next pass.
 	Parallelism int
-	// MaxAccounts bounds the accounts folded in one pass (1,000 when 0);
-	// the oldest journal times go first, the rest wait for the next pass.
-	MaxAccounts int
 }
 
 // FoldAfter is the age after which journal times are folded for an item
-// interval: the interval plus 5 minutes, ten minutes before they leave the
-// readers' horizon (JournalHorizon), so that two 5-minute passes get the
-// chance.
+// interval: the interval plus 5 minutes, counted from the end of the slot
+// that carried them (so at least that long after they were journaled). A
+// slot stays readable until JournalHorizon + one slot after its start, so
+// the fold has ten minutes: two 5-minute passes.
 func FoldAfter(itemInterval time.Duration) time.Duration {
 	if itemInterval <= 0 {
 		itemInterval = DefaultItemInterval
@@ -50,9 +52,9 @@ func FoldAfter(itemInterval time.Duration) time.Duration {
 type FoldStats struct {
 	// Accounts counts items written, Failed items whose write failed (they
 	// are tried again by the next pass while the journal still holds the
-	// times), Deferred accounts left for the next pass by MaxAccounts.
-	Accounts, Failed, Deferred int
-	WCU                        float64
+	// times).
+	Accounts, Failed int
+	WCU              float64
 }
 
 type foldJob struct {
@@ -62,13 +64,15 @@ type foldJob struct {
 }
 
 // due returns the times of it's account that the overlay holds, the item
-// lacks, and the journal carried in a slot at least After before asOf.
+// lacks, and the journal carried in a slot that ended at least After before
+// asOf.
 func (f *Folder) due(ov Overlay, it Item, asOf time.Time) (foldJob, bool) {
 	after := f.After
 	if after <= 0 {
 		after = FoldAfter(DefaultItemInterval)
 	}
-	cut := asOf.Add(-after).Unix()
+	// A slot's entries were written before its end: compare the end.
+	cut := asOf.Add(-after).Unix() - int64(JournalSlot/time.Second)
 	job := foldJob{account: it.AccountID}
 	for _, p := range ov[it.AccountID] {
 		item := it.Regions[p.Region]
@@ -98,14 +102,11 @@ func minSlot(a, b int64) int64 {
 	return a
 }
 
-// write folds the jobs, oldest first, at most MaxAccounts of them.
+// write folds the jobs, oldest first.
 func (f *Folder) write(ctx context.Context, jobs []foldJob, asOf time.Time) FoldStats {
-	par, most := f.Parallelism, f.MaxAccounts
+	par := f.Parallelism
 	if par <= 0 {
-		par = 8
-	}
-	if most <= 0 {
-		most = 1000
+		par = 16
 	}
 	sort.Slice(jobs, func(i, j int) bool {
 		if jobs[i].oldest != jobs[j].oldest {
@@ -114,10 +115,6 @@ func (f *Folder) write(ctx context.Context, jobs []foldJob, asOf time.Time) Fold
 		return jobs[i].account < jobs[j].account
 	})
 	var st FoldStats
-	if len(jobs) > most {
-		st.Deferred = len(jobs) - most
-		jobs = jobs[:most]
-	}
 	var mu sync.Mutex
 	var wg sync.WaitGroup
 	sem := make(chan struct{}, par)

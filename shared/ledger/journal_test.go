@@ -387,6 +387,12 @@ func TestFolderKeepsTimesPastTheHorizon(t *testing.T) {
 	dying.Record(journalLog("333333333333", "eu-west-1", jt0, "B"))
 	dying.Record(ledger.Arrival{Account: "444444444444", Region: "sa-east-1", Kind: ledger.ArrivalDigest, Time: jt0})
 	dying.Flush(ctx, ledger.FlushDue)
+	// An idle instance (the rig's writer) journals a log file and writes
+	// its item only much later.
+	r.w.Record(journalLog("555555555555", "eu-central-1", jt0, "K"))
+	if fr := r.w.Flush(ctx, ledger.FlushDue); fr.JournalWrites != 1 || fr.Writes != 0 {
+		t.Fatalf("idle instance's flush %+v", fr)
+	}
 	// A time journaled later, not old enough to fold at the first pass.
 	r.now = jt0.Add(30 * time.Minute)
 	r.w.Record(journalLog("333333333333", "ap-south-1", r.now, "C"))
@@ -401,15 +407,27 @@ func TestFolderKeepsTimesPastTheHorizon(t *testing.T) {
 		}
 		return st
 	}
-	if st := scan(jt0.Add(60 * time.Minute)); st.Fold.Accounts != 0 {
+	// Journaled in the 12:00 slot (up to 12:04:59): not folded before
+	// the slot's end + 65 minutes.
+	if st := scan(jt0.Add(69 * time.Minute)); st.Fold.Accounts != 0 {
 		t.Fatalf("folded too early: %+v", st.Fold)
 	}
-	st := scan(jt0.Add(66 * time.Minute))
-	if st.Fold.Accounts != 2 || st.Fold.Failed != 0 {
-		t.Fatalf("fold %+v: want the dead instance's two accounts", st.Fold)
+	st := scan(jt0.Add(71 * time.Minute))
+	if st.Fold.Accounts != 3 || st.Fold.Failed != 0 {
+		t.Fatalf("fold %+v: want the dead instance's two accounts and the idle one's", st.Fold)
 	}
-	if again := scan(jt0.Add(71 * time.Minute)); again.Fold.Accounts != 0 {
+	if again := scan(jt0.Add(76 * time.Minute)); again.Fold.Accounts != 0 {
 		t.Fatalf("folded twice: %+v", again.Fold)
+	}
+	// The idle instance wakes and writes its item: the time the fold put
+	// there is equal to its own, and its newest key still lands.
+	r.now = jt0.Add(77 * time.Minute)
+	if fr := r.w.Flush(ctx, ledger.FlushAll); len(fr.ItemErrors) != 0 {
+		t.Fatalf("late item write: %+v", fr)
+	}
+	if it, _ := (&ledger.Reader{DB: r.db, Table: "ledger"}).Get(ctx, time.Time{}, "555555555555"); !strings.Contains(it.Regions["eu-central-1"].LastKey, "_K.json.gz") ||
+		!it.Regions["eu-central-1"].LastLog.Equal(jt0) {
+		t.Fatalf("555… after the late write: %+v", it.Regions)
 	}
 	// Past the horizon the items alone hold the dead instance's times.
 	plain := &ledger.Reader{DB: r.db, Table: "ledger"}
@@ -417,7 +435,7 @@ func TestFolderKeepsTimesPastTheHorizon(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !it.Regions["eu-west-1"].LastLog.Equal(jt0) || !it.Regions["us-east-1"].LastLog.Equal(jt0) || !it.Regions["ap-south-1"].LastLog.IsZero() {
+	if !it.Regions["eu-west-1"].LastLog.Equal(jt0) || !it.Regions["us-east-1"].LastLog.Equal(jt0) || !it.Regions["ap-south-1"].LastLog.Equal(jt0.Add(30*time.Minute)) {
 		t.Fatalf("333… after the fold: %+v", it.Regions)
 	}
 	if it, _ := plain.Get(ctx, time.Time{}, "444444444444"); !it.Regions["sa-east-1"].LastDigest.Equal(jt0) {

@@ -11,7 +11,7 @@
 //	SET L#r = :t, K#r = :name, D#r = :d, UpdatedAt = :now
 //	ADD C#<yyyymmdd>#r :n
 //	REMOVE C#<old day>#r
-//	CONDITION (attribute_not_exists(L#r) OR L#r < :t) AND (…D#r…)
+//	CONDITION (attribute_not_exists(L#r) OR L#r <= :t) AND (…D#r…)
 //
 // Times never move backwards: each SET of a time is guarded by its own
 // clause. When another writer (an out-of-order batch, a second instance) is
@@ -899,17 +899,18 @@ func updateAccount(ctx context.Context, db WriteAPI, table, account string, regi
 	return st, nil, fault.Retryablef("LedgerConflict", "ledger: update %s: still conflicting after %d attempts", account, maxAttempts)
 }
 
-// dropStale removes pending times that are not newer than the item's.
+// dropStale removes pending times older than the item's (an equal one is
+// kept: it carries the newest key, and "<=" lets it through).
 func dropStale(regions map[string]regionState, item map[string]ddbtypes.AttributeValue) map[string]regionState {
 	out := make(map[string]regionState, len(regions))
 	for name, r := range regions {
 		if v, ok := item[PrefixLog+name]; ok {
-			if t, err := epoch(v); err == nil && !r.pLog.After(t) {
+			if t, err := epoch(v); err == nil && r.pLog.Before(t) {
 				r.pLog, r.pKey = time.Time{}, ""
 			}
 		}
 		if v, ok := item[PrefixDigest+name]; ok {
-			if t, err := epoch(v); err == nil && !r.pDigest.After(t) {
+			if t, err := epoch(v); err == nil && r.pDigest.Before(t) {
 				r.pDigest = time.Time{}
 			}
 		}
@@ -952,7 +953,9 @@ func buildUpdate(table, account string, regions map[string]regionState, remove [
 		if !r.pLog.IsZero() {
 			nm, v := name(PrefixLog+region), val(num(r.pLog.Unix()))
 			set = append(set, nm+" = "+v)
-			cond = append(cond, "(attribute_not_exists("+nm+") OR "+nm+" < "+v+")")
+			// "<=": an equal time (a fold by the watchdog, another
+			// instance's file of the same minute) still brings its key.
+			cond = append(cond, "(attribute_not_exists("+nm+") OR "+nm+" <= "+v+")")
 			if r.pKey != "" {
 				set = append(set, name(PrefixKey+region)+" = "+val(&ddbtypes.AttributeValueMemberS{Value: r.pKey}))
 			}
@@ -961,7 +964,7 @@ func buildUpdate(table, account string, regions map[string]regionState, remove [
 		if !r.pDigest.IsZero() {
 			nm, v := name(PrefixDigest+region), val(num(r.pDigest.Unix()))
 			set = append(set, nm+" = "+v)
-			cond = append(cond, "(attribute_not_exists("+nm+") OR "+nm+" < "+v+")")
+			cond = append(cond, "(attribute_not_exists("+nm+") OR "+nm+" <= "+v+")")
 			work = true
 		}
 		days := make([]string, 0, len(r.counts))

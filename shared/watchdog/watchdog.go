@@ -246,10 +246,10 @@ func (w *Watchdog) Run(ctx context.Context, now time.Time) (Report, error) {
 	if err != nil {
 		return rep, fmt.Errorf("watchdog: %w", err)
 	}
-	if f := rep.Ledger.Fold; f.Accounts+f.Failed+f.Deferred > 0 {
+	if f := rep.Ledger.Fold; f.Accounts+f.Failed > 0 {
 		// Journal times the verifier instance that held them never wrote
 		// into the items (it died or went idle): folded by this pass.
-		w.log().Warn("journal times folded into ledger items", "accounts", f.Accounts, "failed", f.Failed, "deferred", f.Deferred)
+		w.log().Warn("journal times folded into ledger items", "accounts", f.Accounts, "failed", f.Failed)
 	}
 	if c := rep.Ledger.Journal.Corrupt; c > 0 {
 		w.log().Error("corrupt journal items skipped", "items", c)
@@ -755,6 +755,7 @@ func (w *Watchdog) emit(ctx context.Context, rep Report) {
 	m.Property("ledgerRCU", rep.Ledger.ConsumedRCU)
 	m.Property("journalRCU", rep.Ledger.Journal.ConsumedRCU)
 	m.Count("LedgerTimesFolded", rep.Ledger.Fold.Accounts)
+	m.Count("LedgerFoldFailures", rep.Ledger.Fold.Failed)
 	if err := m.Flush(ctx); err != nil {
 		w.log().Error("flush metrics", "error", err)
 	}
