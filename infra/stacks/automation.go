@@ -37,8 +37,8 @@ const (
 	DefaultMemoryMB = 256
 	// WatchdogMemoryMB: one pass holds the journal's overlay and decodes
 	// every ledger and accounts item; measured (BENCHMARKS.md) 112 MB over
-	// the fakes' own data at 10,000 accounts, and at 100,000 about 440 MB
-	// live (peak 689 MB with the fakes under GOMEMLIMIT=700MiB). 1 GB also
+	// the fakes' own data at 10,000 accounts, and at 100,000 about 415 MB
+	// live (peak 666 MB with the fakes under GOMEMLIMIT=700MiB). 1 GB also
 	// buys CPU (Lambda allocates it in proportion) for about $0.12 a month.
 	WatchdogMemoryMB = 1024
 
