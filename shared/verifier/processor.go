@@ -4,7 +4,8 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
-	"sort"
+	"maps"
+	"slices"
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
@@ -111,12 +112,8 @@ func (p *Processor) Handle(ctx context.Context, ev events.SQSEvent) events.SQSEv
 	for _, f := range resp.BatchItemFailures {
 		failed[f.ItemIdentifier] = true
 	}
-	accounts := make([]string, 0, len(fr.Failed))
-	for a := range fr.Failed {
-		accounts = append(accounts, a)
-	}
-	sort.Strings(accounts)
-	for _, a := range sortedKeys(fr.ItemErrors) {
+	accounts := slices.Sorted(maps.Keys(fr.Failed))
+	for _, a := range slices.Sorted(maps.Keys(fr.ItemErrors)) {
 		p.Logger.WarnContext(ctx, "ledger item write failed; its changes stay pending (times are in the journal)",
 			"account", a, "code", fault.Code(fr.ItemErrors[a]), "error", fr.ItemErrors[a].Error())
 	}
@@ -162,7 +159,7 @@ func (p *Processor) Handle(ctx context.Context, ev events.SQSEvent) events.SQSEv
 func (p *Processor) Shutdown(ctx context.Context) ledger.FlushResult {
 	fr := p.Ledger.Flush(ctx, ledger.FlushAll)
 	for _, m := range []map[string]error{fr.Failed, fr.ItemErrors} {
-		for _, a := range sortedKeys(m) {
+		for _, a := range slices.Sorted(maps.Keys(m)) {
 			p.Logger.ErrorContext(ctx, "ledger write failed at shutdown", "account", a, "code", fault.Code(m[a]), "error", m[a].Error())
 		}
 	}
@@ -172,15 +169,6 @@ func (p *Processor) Shutdown(ctx context.Context) ledger.FlushResult {
 		p.Logger.WarnContext(ctx, "metrics not written", "error", err.Error())
 	}
 	return fr
-}
-
-func sortedKeys(m map[string]error) []string {
-	out := make([]string, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	sort.Strings(out)
-	return out
 }
 
 // record handles one SQS record.
