@@ -306,7 +306,31 @@ def _r_list_for_org(self: Any) -> str:
     return json.dumps(list_handshakes_for_organization(self.organizations_backend))
 
 
+def _reset_membership() -> None:
+    """/moto-api/reset resets every backend, but the organizations backend
+    dict's ``master_accounts`` (account -> its management account, filled by
+    CreateAccount and by our AcceptHandshake) is an attribute of the dict, not
+    one of its backends, and survives: after a reset an account that belonged
+    to an organization still cannot create or join one
+    (AlreadyInOrganizationException / "already a member"). A reset is meant to
+    forget all state, so the patch forgets it too, with our handshake index."""
+    from moto.core.base_backend import BackendDict
+
+    original = BackendDict.reset.__func__  # type: ignore[attr-defined]
+    if getattr(original, "__trailwarden_reset__", False):
+        return
+
+    def reset(cls: Any) -> None:
+        original(cls)
+        backends.master_accounts.clear()
+        _INDEX.clear()
+
+    reset.__trailwarden_reset__ = True  # type: ignore[attr-defined]
+    BackendDict.reset = classmethod(reset)  # type: ignore[method-assign, assignment]
+
+
 def apply() -> None:
+    _reset_membership()
     Backend.tw_invite_account_to_organization = invite_account_to_organization
     Backend.tw_accept_handshake = accept_handshake
     Response.invite_account_to_organization = _r_invite

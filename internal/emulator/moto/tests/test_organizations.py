@@ -111,5 +111,35 @@ class Invitations(unittest.TestCase):
         self.assertEqual(ctx.exception.response["ResponseMetadata"]["HTTPStatusCode"], 500)
 
 
+
+def reset(which: str) -> None:
+    import urllib.request
+
+    urllib.request.urlopen(urllib.request.Request(harness.servers()[which] + "/moto-api/reset", method="POST")).read()
+
+
+class ResetForgetsMembership(unittest.TestCase):
+    """An account created in an organization, then /moto-api/reset: it must
+    be free to create its own organization (a reset forgets all state)."""
+
+    def created_then_reset(self, which: str) -> Any:
+        mgmt = harness.client(which, "organizations", harness.new_account())
+        mgmt.create_organization(FeatureSet="ALL")
+        status = mgmt.create_account(Email="m@example.com", AccountName="m")["CreateAccountStatus"]
+        member = mgmt.describe_create_account_status(CreateAccountRequestId=status["Id"])["CreateAccountStatus"]["AccountId"]
+        reset(which)
+        return harness.client(which, "organizations", member)
+
+    def test_reset_forgets_membership_patched(self) -> None:
+        member = self.created_then_reset(P)
+        member.create_organization(FeatureSet="ALL")  # no AlreadyInOrganizationException
+
+    def test_reset_keeps_membership_upstream_quirk(self) -> None:
+        member = self.created_then_reset(U)
+        with self.assertRaises(ClientError) as cm:
+            member.create_organization(FeatureSet="ALL")
+        self.assertEqual(code(cm.exception), "AlreadyInOrganizationException")
+
+
 if __name__ == "__main__":
     unittest.main()
