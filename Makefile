@@ -21,7 +21,7 @@ export TZ    := UTC
 LAMBDA_ENV   := CGO_ENABLED=0 GOOS=linux GOARCH=arm64 GOFLAGS=-buildvcs=false
 LAMBDA_FLAGS := -trimpath -buildvcs=false -tags lambda.norpc -ldflags "-s -w -buildid="
 
-.PHONY: all tools venv node build test test-go test-emulator vet lint demo synth deploy deploy-local bench fuzz clean requirements
+.PHONY: all tools venv node build test test-go test-emulator vet check lint demo synth deploy deploy-local bench fuzz clean requirements
 
 all: build
 
@@ -50,7 +50,7 @@ build/%/bootstrap: $(GO_SOURCES)
 
 ## ---- test ----------------------------------------------------------------
 # Everything CI runs. .ci/run calls exactly `make test`.
-test: tools build vet test-emulator test-go
+test: tools build check test-emulator test-go
 	$(MAKE) --no-print-directory test-infra INFRA_GO_TEST=
 
 # The moto fidelity patches: each gap's AWS behaviour (patched) and upstream quirk (unpatched).
@@ -60,12 +60,23 @@ test-emulator: $(VENV_STAMP)
 vet:
 	$(GO) vet ./...
 
+# Static checks that gate every landing: vet, staticcheck, formatting, a tidy
+# go.mod, and no tracked file over 1 MiB (binaries and build outputs belong in
+# .gitignore, not the tree).
+MAX_TRACKED_BYTES := 1048576
+check: vet
+	$(GO) run $(STATICCHECK) ./...
+	@out=$$(gofmt -l $$(git ls-files '*.go')); \
+	  if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
+	@$(GO) mod tidy -diff || { echo "go.mod/go.sum are not tidy: run 'go mod tidy' and commit both"; exit 1; }
+	@big=$$(git ls-files -z | xargs -0 -r stat -c '%s %n' | awk '$$1 > $(MAX_TRACKED_BYTES) {print $$2 " (" $$1 " bytes)"}'); \
+	  if [ -n "$$big" ]; then echo "tracked files over 1 MiB:"; echo "$$big"; exit 1; fi
+	@echo "check: vet, staticcheck, gofmt, go mod tidy and file sizes are clean"
+
 test-go: $(VENV_STAMP)
 	TRAILWARDEN_REPO=$(CURDIR) $(GO) test $(TEST_FLAGS) ./...
 
-lint:
-	$(GO) vet ./...
-	$(GO) run $(STATICCHECK) ./...
+lint: check
 
 ## ---- run -----------------------------------------------------------------
 demo: venv

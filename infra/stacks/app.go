@@ -17,6 +17,10 @@ const (
 // OrganizationsRegion is where Organizations events arrive.
 const OrganizationsRegion = "us-east-1"
 
+// PerformanceReportingContext is the context key that switches aws-cdk-lib's
+// slow-synth performance report on or off.
+const PerformanceReportingContext = "aws:cdk:performance-reporting"
+
 // AppContext is the context every trailwarden app is built with: the
 // feature flags the stacks rely on, fixed here so tests and `cdk synth`
 // build the same templates whatever cdk.json says.
@@ -33,6 +37,13 @@ func AppContext() map[string]any {
 		"@aws-cdk/aws-events:eventsTargetQueueSameAccount":     true,
 		"@aws-cdk/aws-kms:reduceCrossAccountRegionPolicyScope": true,
 		"aws:cdk:version-reporting":                            false,
+		// No performance-counters.json in the assembly: aws-cdk-lib's App
+		// writes it whenever a synth is slower than
+		// "@aws-cdk/core.slowSynthThreshold" per stack (App.synth,
+		// shouldReportSlowSynth in core/lib/app.js), so on a loaded machine
+		// two synths of the same app differed and synth-check failed.
+		// AppProps.PerformanceReporting documents this key as its default.
+		PerformanceReportingContext: false,
 	}
 }
 

@@ -182,6 +182,10 @@ func MemberTemplateBody(cfg *Config) (string, error) {
 	app := awscdk.NewApp(&awscdk.AppProps{
 		Outdir:             jsii.String(dir),
 		AnalyticsReporting: jsii.Bool(false),
+		// This app synthesizes inside the main one's `cdk synth`, so a
+		// slow-synth report of its own would land in the main assembly
+		// (CDK_PERF_COUNTERS_FILE); see PerformanceReportingContext.
+		PerformanceReporting: jsii.Bool(false),
 		Context: &map[string]any{
 			"aws:cdk:enable-path-metadata": false,
 			"aws:cdk:version-reporting":    false,
