@@ -94,7 +94,7 @@ func (s *session) desired(ctx context.Context, account string) (*converge.Desire
 	if err != nil {
 		return nil, info, err
 	}
-	return converge.FromRequests(req), info, nil
+	return req, info, nil
 }
 
 func (s *session) engine(ctx context.Context, account string) (*converge.Engine, error) {

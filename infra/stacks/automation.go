@@ -390,7 +390,12 @@ func (s *Automation) permissions() {
 	// The enable-overdue alert is sent once: the watchdog flags the account.
 	w.Allow("AccountsDeadlineFlag", []string{"dynamodb:UpdateItem"}, tableARNs(s.Accounts), nil)
 	w.Allow("IncidentsTable", append(append([]string{}, tableRead...), append(tableWrite, "dynamodb:DeleteItem")...), tableARNs(s.Incidents), nil)
-	w.Allow("AssumeMemberRole", []string{"sts:AssumeRole"}, memberRole, assumeMember)
+	// The watchdog only reads: it assumes its own read-only member role.
+	readerRole := []*string{jsii.String(arn("iam", "", "*", "role/"+settings.WatchdogMemberRole))}
+	if d.SingleAccount {
+		readerRole = []*string{jsii.String(arn("iam", "", s.cfg.LoggingAccount, "role/"+settings.WatchdogMemberRole))}
+	}
+	w.Allow("AssumeMemberRole", []string{"sts:AssumeRole"}, readerRole, assumeMember)
 	w.Allow("EnqueueRepairs", []string{"sqs:SendMessage"}, []*string{s.RequestQueue.QueueArn()}, nil)
 	publish(w)
 }

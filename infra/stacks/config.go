@@ -10,6 +10,7 @@ import (
 	"slices"
 
 	"github.com/trailwarden/trailwarden/shared/deployment"
+	"github.com/trailwarden/trailwarden/shared/policy"
 )
 
 // Facts are the values the stacks need from the policy file's organization
@@ -81,6 +82,12 @@ func (c *Config) Validate() error {
 		}
 	} else if d.AutomationAccount == c.ManagementAccount {
 		p.Addf("deployment.automationAccount", "must not be the management account (%s): keep workloads out of it", c.ManagementAccount)
+	}
+	// The member template creates this role in every account: the same rule
+	// as policy validate's, so a config built without the policy file's
+	// validation still cannot synthesize a colliding name.
+	if err := policy.CheckMemberRoleName(c.MemberRole); err != nil {
+		p.Addf("organization.memberRole", "%v", err)
 	}
 	if len(d.Regions) > 0 {
 		home := false

@@ -13,15 +13,16 @@ import (
 	"github.com/aws/jsii-runtime-go"
 
 	"github.com/trailwarden/trailwarden/shared/policy"
+	"github.com/trailwarden/trailwarden/shared/settings"
 )
 
 // TamperEventNames are the CloudTrail API calls on a trail that the tamper
 // guard forwards to the central bus.
 var TamperEventNames = []string{"StopLogging", "DeleteTrail", "UpdateTrail", "PutEventSelectors", "PutInsightSelectors", "RemoveTags"}
 
-// MemberTrailActions are the CloudTrail calls the enabler and the watchdog
-// make in a member account, on trailwarden's trail only. No DeleteTrail,
-// StopLogging: trailwarden never removes or stops a trail.
+// MemberTrailActions are the CloudTrail calls the enabler makes in a member
+// account, on trailwarden's trail only. No DeleteTrail, StopLogging:
+// trailwarden never removes or stops a trail.
 var MemberTrailActions = []string{
 	"cloudtrail:CreateTrail", "cloudtrail:UpdateTrail", "cloudtrail:GetTrail", "cloudtrail:GetTrailStatus",
 	"cloudtrail:StartLogging", "cloudtrail:PutEventSelectors", "cloudtrail:GetEventSelectors",
@@ -29,19 +30,27 @@ var MemberTrailActions = []string{
 	"cloudtrail:AddTags", "cloudtrail:RemoveTags", "cloudtrail:ListTags",
 }
 
-// MemberAccess is what trailwarden needs in each member account: its own
-// narrow member role, assumable only by the enabler's and watchdog's roles in
-// the automation account, and the tamper guard, an EventBridge rule that
-// forwards CloudTrail API calls on trails to the central bus.
+// WatchdogTrailActions are the only calls the watchdog's diagnosis makes in
+// a member account (shared/watchdog Diagnoser): reads.
+var WatchdogTrailActions = []string{"cloudtrail:GetTrail", "cloudtrail:GetTrailStatus"}
+
+// MemberAccess is what trailwarden needs in each member account: the
+// enabler's narrow member role; the watchdog's read-only role; when any
+// trail delivers to CloudWatch Logs, the role CloudTrail assumes for that;
+// and the tamper guard, an EventBridge rule that forwards CloudTrail API
+// calls on trails to the central bus.
 type MemberAccess struct {
 	constructs.Construct
-	Role        awsiam.Role
-	TamperGuard awsevents.Rule
+	Role         awsiam.Role
+	WatchdogRole awsiam.Role
+	LogsRole     awsiam.Role // nil when no trail delivers to CloudWatch Logs
+	TamperGuard  awsevents.Rule
 }
 
-// NewMemberAccess builds the member role and the tamper guard. Every ARN is
+// NewMemberAccess builds the member roles and the tamper guard. Every ARN is
 // built with AWS::AccountId and AWS::Partition so one template serves every
-// account (the StackSet).
+// account (the StackSet). No role here may write IAM: the CloudWatch Logs
+// delivery role is created by this template, never by the engine.
 func NewMemberAccess(scope constructs.Construct, id string, cfg *Config) *MemberAccess {
 	c := constructs.NewConstruct(scope, jsii.String(id))
 	m := &MemberAccess{Construct: c}
@@ -49,19 +58,38 @@ func NewMemberAccess(scope constructs.Construct, id string, cfg *Config) *Member
 	self := *awscdk.Aws_ACCOUNT_ID()
 
 	m.Role = awsiam.NewRole(c, jsii.String("MemberRole"), &awsiam.RoleProps{
-		// Physical name: the enabler and watchdog assume it by name in every
-		// account (organization.memberRole).
+		// Physical name: the enabler assumes it by name in every account
+		// (organization.memberRole; policy.CheckMemberRoleName refuses names
+		// AWS or Control Tower create).
 		RoleName:    jsii.String(cfg.MemberRole),
-		Description: jsii.String("trailwarden: converges and diagnoses this account's trail"),
+		Description: jsii.String("trailwarden: converges this account's trail"),
 		AssumedBy: awsiam.NewAccountPrincipal(jsii.String(auto)).WithConditions(&map[string]any{
-			"ArnLike": map[string]any{"aws:PrincipalArn": []string{roleARNPattern(auto, FnEnabler), roleARNPattern(auto, FnWatchdog)}},
+			"ArnLike": map[string]any{"aws:PrincipalArn": []string{roleARNPattern(auto, FnEnabler)}},
 		}),
 		MaxSessionDuration: awscdk.Duration_Hours(jsii.Number(1)),
 	})
+	m.WatchdogRole = awsiam.NewRole(c, jsii.String("WatchdogRole"), &awsiam.RoleProps{
+		RoleName:    jsii.String(settings.WatchdogMemberRole),
+		Description: jsii.String("trailwarden: the watchdog reads this account's trail status"),
+		AssumedBy: awsiam.NewAccountPrincipal(jsii.String(auto)).WithConditions(&map[string]any{
+			"ArnLike": map[string]any{"aws:PrincipalArn": []string{roleARNPattern(auto, FnWatchdog)}},
+		}),
+		MaxSessionDuration: awscdk.Duration_Hours(jsii.Number(1)),
+	})
+	// GetTrailStatus is also asked of the trail's shadow copies in the other
+	// Regions of a multi-Region trail, whose ARNs carry those Regions.
+	anyRegionTrail := arn("cloudtrail", "*", self, "trail/"+cfg.TrailName)
+	m.WatchdogRole.AddToPolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+		Sid: jsii.String("ReadOwnTrail"), Actions: jsii.Strings(WatchdogTrailActions...), Resources: jsii.Strings(anyRegionTrail),
+	}))
+
 	trail := arn("cloudtrail", cfg.HomeRegion, self, "trail/"+cfg.TrailName)
 	stmts := []awsiam.PolicyStatement{
 		awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
 			Sid: jsii.String("OwnTrail"), Actions: jsii.Strings(MemberTrailActions...), Resources: jsii.Strings(trail),
+		}),
+		awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+			Sid: jsii.String("OwnTrailStatusAnyRegion"), Actions: jsii.Strings("cloudtrail:GetTrailStatus"), Resources: jsii.Strings(anyRegionTrail),
 		}),
 		// DescribeTrails has no resource-level permission.
 		awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
@@ -69,34 +97,8 @@ func NewMemberAccess(scope constructs.Construct, id string, cfg *Config) *Member
 		}),
 	}
 	if len(cfg.LogGroupNames) > 0 {
-		logsRole := arn("iam", "", self, "role/"+policy.LogsRolePrefix+"*")
-		stmts = append(stmts,
-			awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
-				Sid:       jsii.String("LogsDeliveryRole"),
-				Actions:   jsii.Strings("iam:CreateRole", "iam:GetRole", "iam:PutRolePolicy", "iam:GetRolePolicy", "iam:UpdateAssumeRolePolicy", "iam:TagRole"),
-				Resources: jsii.Strings(logsRole),
-			}),
-			awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
-				Sid:        jsii.String("PassLogsDeliveryRole"),
-				Actions:    jsii.Strings("iam:PassRole"),
-				Resources:  jsii.Strings(logsRole),
-				Conditions: &map[string]any{"StringEquals": map[string]any{"iam:PassedToService": "cloudtrail.amazonaws.com"}},
-			}),
-			awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
-				Sid:       jsii.String("DescribeLogGroups"),
-				Actions:   jsii.Strings("logs:DescribeLogGroups"),
-				Resources: jsii.Strings(arn("logs", cfg.HomeRegion, self, "log-group:*")),
-			}),
-		)
-		var groups []string
-		for _, g := range cfg.LogGroupNames {
-			groups = append(groups, arn("logs", cfg.HomeRegion, self, "log-group:"+g), arn("logs", cfg.HomeRegion, self, "log-group:"+g+":*"))
-		}
-		stmts = append(stmts, awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
-			Sid:       jsii.String("TrailLogGroups"),
-			Actions:   jsii.Strings("logs:CreateLogGroup", "logs:PutRetentionPolicy", "logs:TagResource"),
-			Resources: jsii.Strings(groups...),
-		}))
+		m.LogsRole = newLogsRole(c, cfg, self)
+		stmts = append(stmts, logsStatements(cfg, self)...)
 	}
 	if cfg.OrganizationTrail {
 		// An organization trail is created in the management account and
@@ -139,6 +141,55 @@ func NewMemberAccess(scope constructs.Construct, id string, cfg *Config) *Member
 		)},
 	})
 	return m
+}
+
+// newLogsRole is the role CloudTrail assumes to deliver to the policy's log
+// groups (policy.LogsRoleName): logs:CreateLogStream and logs:PutLogEvents on
+// their streams only (CloudTrail User Guide, "Role policy document for
+// CloudTrail to use CloudWatch Logs for monitoring"). Its trust has no
+// aws:SourceArn or aws:SourceAccount condition: the same page says this role
+// does not support them.
+func newLogsRole(c constructs.Construct, cfg *Config, self string) awsiam.Role {
+	r := awsiam.NewRole(c, jsii.String("CloudWatchLogsRole"), &awsiam.RoleProps{
+		RoleName:    jsii.String(policy.LogsRoleName),
+		Description: jsii.String("trailwarden: lets CloudTrail deliver trail events to CloudWatch Logs"),
+		AssumedBy:   awsiam.NewServicePrincipal(jsii.String("cloudtrail.amazonaws.com"), nil),
+	})
+	var streams []string
+	for _, g := range cfg.LogGroupNames {
+		streams = append(streams, arn("logs", cfg.HomeRegion, self, "log-group:"+g+":log-stream:*"))
+	}
+	r.AddToPolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+		Sid: jsii.String("CloudTrailDelivery"), Actions: jsii.Strings("logs:CreateLogStream", "logs:PutLogEvents"), Resources: jsii.Strings(streams...),
+	}))
+	return r
+}
+
+// logsStatements let the enabler point the trail at the delivery role
+// (iam:PassRole to CloudTrail only) and create the policy's log groups.
+func logsStatements(cfg *Config, self string) []awsiam.PolicyStatement {
+	var groups []string
+	for _, g := range cfg.LogGroupNames {
+		groups = append(groups, arn("logs", cfg.HomeRegion, self, "log-group:"+g), arn("logs", cfg.HomeRegion, self, "log-group:"+g+":*"))
+	}
+	return []awsiam.PolicyStatement{
+		awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+			Sid:        jsii.String("PassLogsDeliveryRole"),
+			Actions:    jsii.Strings("iam:PassRole"),
+			Resources:  jsii.Strings(arn("iam", "", self, "role/"+policy.LogsRoleName)),
+			Conditions: &map[string]any{"StringEquals": map[string]any{"iam:PassedToService": "cloudtrail.amazonaws.com"}},
+		}),
+		awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+			Sid:       jsii.String("DescribeLogGroups"),
+			Actions:   jsii.Strings("logs:DescribeLogGroups"),
+			Resources: jsii.Strings(arn("logs", cfg.HomeRegion, self, "log-group:*")),
+		}),
+		awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+			Sid:       jsii.String("TrailLogGroups"),
+			Actions:   jsii.Strings("logs:CreateLogGroup", "logs:PutRetentionPolicy", "logs:TagResource"),
+			Resources: jsii.Strings(groups...),
+		}),
+	}
 }
 
 // TamperEventPattern matches CloudTrail API calls that stop or change a

@@ -8,7 +8,7 @@ import (
 	"github.com/aws/jsii-runtime-go"
 	"github.com/cdklabs/cdk-nag-go/cdknag/v2"
 
-	"github.com/trailwarden/trailwarden/shared/policy"
+	"github.com/trailwarden/trailwarden/shared/settings"
 )
 
 // nagARN renders an ARN the way cdk-nag prints it in a finding: the
@@ -39,7 +39,11 @@ func suppress(s *Stacks, cfg *Config) {
 			applies := []string{"Action::kms:GenerateDataKey*"}
 			if (f == a.Enabler || f == a.Watchdog) && !cfg.Deployment.SingleAccount {
 				reasons = append(reasons, "The member role exists in every member account, so the account is a wildcard; aws:ResourceOrgID limits it to the organization's accounts.")
-				applies = append(applies, nagARN("iam", "", "*", "role/"+cfg.MemberRole))
+				role := cfg.MemberRole
+				if f == a.Watchdog {
+					role = settings.WatchdogMemberRole
+				}
+				applies = append(applies, nagARN("iam", "", "*", "role/"+role))
 			}
 			if f == a.Verifier && cfg.Deployment.ObjectCheck != "none" {
 				reasons = append(reasons, "The verifier HEADs any CloudTrail object it is notified about; keys vary by account, Region and date, so the key is a wildcard under <prefix>/AWSLogs/ in the one central bucket.")
@@ -57,18 +61,19 @@ func suppress(s *Stacks, cfg *Config) {
 }
 
 func memberSuppressions(m *MemberAccess, cfg *Config) {
-	reasons := []string{"cloudtrail:DescribeTrails supports no resource-level permission."}
-	applies := []string{"Resource::*"}
+	reasons := []string{"cloudtrail:DescribeTrails supports no resource-level permission.",
+		"GetTrailStatus is asked of the trail's shadow copies in every Region of a multi-Region trail, so the Region is a wildcard; the trail name is fixed."}
+	applies := []string{"Resource::*", nagARN("cloudtrail", "*", "<AWS::AccountId>", "trail/"+cfg.TrailName)}
 	if len(cfg.LogGroupNames) > 0 {
 		reasons = append(reasons,
-			"CloudTrail's CloudWatch Logs role is named TrailwardenCloudTrailLogs-<trail name> (shortened with a hash when long), so it is matched by that prefix.",
+			"CloudTrail's CloudWatch Logs delivery role writes to every stream of the policy's log groups (log-stream:*), as CloudTrail names the streams.",
 			"logs:DescribeLogGroups supports only log-group:*.",
 			"A log group's ARN as CloudWatch Logs evaluates it ends in :*.")
 		applies = append(applies,
-			nagARN("iam", "", "<AWS::AccountId>", "role/"+policy.LogsRolePrefix+"*"),
 			nagARN("logs", cfg.HomeRegion, "<AWS::AccountId>", "log-group:*"))
 		for _, g := range cfg.LogGroupNames {
-			applies = append(applies, nagARN("logs", cfg.HomeRegion, "<AWS::AccountId>", "log-group:"+g+":*"))
+			applies = append(applies, nagARN("logs", cfg.HomeRegion, "<AWS::AccountId>", "log-group:"+g+":*"),
+				nagARN("logs", cfg.HomeRegion, "<AWS::AccountId>", "log-group:"+g+":log-stream:*"))
 		}
 	}
 	if cfg.OrganizationTrail {

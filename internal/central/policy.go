@@ -3,6 +3,8 @@ package central
 import (
 	"fmt"
 	"strings"
+
+	"github.com/trailwarden/trailwarden/shared/policy"
 )
 
 // PolicyOptions shape the policy file PolicyYAML writes.
@@ -10,7 +12,7 @@ type PolicyOptions struct {
 	OrganizationID    string
 	ManagementAccount string
 	LoggingAccount    string
-	MemberRole        string // default OrganizationAccountAccessRole
+	MemberRole        string // default policy.DefaultMemberRole
 	ExcludeAccounts   []string
 	ExcludeOUs        []string
 	// Overrides is YAML for the overrides list's items, already indented
@@ -31,7 +33,7 @@ func (r *Resources) PolicyYAML(o PolicyOptions) string {
 	}
 	role := o.MemberRole
 	if role == "" {
-		role = "OrganizationAccountAccessRole"
+		role = policy.DefaultMemberRole
 	}
 	q := func(ss []string) string {
 		out := make([]string, len(ss))

@@ -6,19 +6,18 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"net/url"
+
 	"sort"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
-	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/cloudtrail"
 	"github.com/aws/aws-sdk-go-v2/service/cloudtrail/types"
 	"github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs"
-	"github.com/aws/aws-sdk-go-v2/service/iam"
+
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 	"github.com/aws/smithy-go/middleware"
 
@@ -27,6 +26,7 @@ import (
 	"github.com/trailwarden/trailwarden/shared/awsenv"
 	"github.com/trailwarden/trailwarden/shared/converge"
 	"github.com/trailwarden/trailwarden/shared/fault"
+	"github.com/trailwarden/trailwarden/shared/policy"
 )
 
 func TestMain(m *testing.M) { emulator.RunTests(m) }
@@ -86,35 +86,33 @@ func (w *world) engine(t *testing.T, counter *callCounter) *converge.Engine {
 		t.Fatal(err)
 	}
 	return &converge.Engine{
-		CloudTrail: cloudtrail.NewFromConfig(cfg), IAM: iam.NewFromConfig(cfg), Logs: cloudwatchlogs.NewFromConfig(cfg),
-		Region: cfg.Region, Sleep: func(context.Context, time.Duration) error { return nil },
+		CloudTrail: cloudtrail.NewFromConfig(cfg), Logs: cloudwatchlogs.NewFromConfig(cfg), Region: cfg.Region,
 	}
 }
 
+// desired renders the trail through the policy, as the enabler and the CLI
+// do: the engine applies policy.Render's requests as they are.
 func (w *world) desired(withLogs bool) *converge.Desired {
-	d := &converge.Desired{
-		Name: "org-audit", S3BucketName: w.central.Bucket, S3KeyPrefix: "cloudtrail", SnsTopicARN: w.central.DeliveriesTopicARN,
-		IsMultiRegionTrail: true, IncludeGlobalServiceEvents: true, EnableLogFileValidation: true, KmsKeyID: w.central.KMSKeyARN,
-		Tags: map[string]string{"owner": "security"},
-		AdvancedEventSelectors: []types.AdvancedEventSelector{{
-			Name: aws.String("Management events"),
-			FieldSelectors: []types.AdvancedFieldSelector{
-				{Field: aws.String("eventCategory"), Equals: []string{"Management"}},
-				{Field: aws.String("eventSource"), NotEquals: []string{"kms.amazonaws.com"}},
-			},
-		}},
-		InsightTypes: []types.InsightType{types.InsightTypeApiCallRateInsight},
-	}
+	extra := "  insights: {apiCallRate: true}\n"
 	if withLogs {
-		region := w.env.Region
-		d.CloudWatchLogsLogGroupArn = fmt.Sprintf("arn:aws:logs:%s:%s:log-group:/trailwarden/cloudtrail:*", region, w.member)
-		d.CloudWatchLogsRoleArn = fmt.Sprintf("arn:aws:iam::%s:role/TrailwardenCloudTrailLogs-org-audit", w.member)
-		d.Logs = &converge.LogsSetup{LogGroupName: "/trailwarden/cloudtrail", RetentionDays: 365,
-			RoleName: "TrailwardenCloudTrailLogs-org-audit", RolePolicyName: "cloudwatch-logs-delivery",
-			TrustPolicy: `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"cloudtrail.amazonaws.com"},"Action":"sts:AssumeRole"}]}`,
-			RolePolicy:  `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":["logs:CreateLogStream","logs:PutLogEvents"],"Resource":"*"}]}`}
+		extra += "  cloudWatchLogs: {enabled: true, logGroup: /trailwarden/cloudtrail}\n"
 	}
-	return d
+	pol, err := policy.Parse([]byte(w.central.PolicyYAML(central.PolicyOptions{
+		OrganizationID: w.env.OrganizationID, ManagementAccount: emulator.ManagementAccountID, LoggingAccount: w.env.Logging.ID,
+		MemberRole: policy.DefaultMemberRole, TrailExtra: extra,
+	})))
+	if err != nil {
+		panic(err)
+	}
+	tr, err := pol.Effective(w.member, nil)
+	if err != nil {
+		panic(err)
+	}
+	r, err := policy.Render(tr, policy.RenderContext{Account: w.member, HomeRegion: w.env.Region})
+	if err != nil {
+		panic(err)
+	}
+	return r
 }
 
 func writes(calls []string) []string {
@@ -374,23 +372,23 @@ func TestSixthTrailIsTypedNeedsHuman(t *testing.T) {
 	}
 }
 
-// TestBrokenCloudWatchLogsDeliveryIsRepaired: someone rewrites the delivery
-// role's trust policy; CloudTrail reports LatestCloudWatchLogsDeliveryError
-// (recorded here through the emulator's test-only control endpoint) and the
-// next converge re-applies the role's trust and policy.
+// TestBrokenCloudWatchLogsDeliveryIsRepaired: someone deletes the log
+// group; CloudTrail reports LatestCloudWatchLogsDeliveryError (recorded here
+// through the emulator's test-only control endpoint) and the next converge
+// re-creates the group. It never touches IAM: the delivery role is the
+// member template's.
 func TestBrokenCloudWatchLogsDeliveryIsRepaired(t *testing.T) {
 	w := setup(t)
 	e := w.engine(t, nil)
 	if _, err := e.Converge(t.Context(), w.desired(true), converge.Options{}); err != nil {
 		t.Fatal(err)
 	}
-	iamc := e.IAM.(*iam.Client)
-	const role = "TrailwardenCloudTrailLogs-org-audit"
-	if _, err := iamc.UpdateAssumeRolePolicy(t.Context(), &iam.UpdateAssumeRolePolicyInput{RoleName: aws.String(role),
-		PolicyDocument: aws.String(`{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"ec2.amazonaws.com"},"Action":"sts:AssumeRole"}]}`)}); err != nil {
+	logs := e.Logs.(*cloudwatchlogs.Client)
+	const group = "/trailwarden/cloudtrail"
+	if _, err := logs.DeleteLogGroup(t.Context(), &cloudwatchlogs.DeleteLogGroupInput{LogGroupName: aws.String(group)}); err != nil {
 		t.Fatal(err)
 	}
-	body := fmt.Sprintf(`{"account":%q,"region":%q,"trailName":"org-audit","fields":{"LatestCloudWatchLogsDeliveryError":"Cannot assume role %s"}}`, w.member, w.env.Region, role)
+	body := fmt.Sprintf(`{"account":%q,"region":%q,"trailName":"org-audit","fields":{"LatestCloudWatchLogsDeliveryError":"ResourceNotFoundException"}}`, w.member, w.env.Region)
 	resp, err := http.Post(w.env.Server.URL()+"/_trailwarden/trail-status", "application/json", strings.NewReader(body))
 	if err != nil || resp.StatusCode != http.StatusOK {
 		t.Fatalf("control endpoint: %v %v", resp, err)
@@ -403,12 +401,13 @@ func TestBrokenCloudWatchLogsDeliveryIsRepaired(t *testing.T) {
 	if !hasChange(rep, "cloudWatchLogsDelivery") {
 		t.Fatalf("no repair of the delivery: %+v", rep.Changes)
 	}
-	got, err := iamc.GetRole(t.Context(), &iam.GetRoleInput{RoleName: aws.String(role)})
-	if err != nil {
-		t.Fatal(err)
+	for _, c := range rep.Calls {
+		if strings.HasPrefix(c, "iam:") {
+			t.Errorf("converge called %s; it must make no IAM call", c)
+		}
 	}
-	doc, _ := url.QueryUnescape(aws.ToString(got.Role.AssumeRolePolicyDocument))
-	if !strings.Contains(doc, "cloudtrail.amazonaws.com") {
-		t.Fatalf("trust policy not restored: %s", doc)
+	got, err := logs.DescribeLogGroups(t.Context(), &cloudwatchlogs.DescribeLogGroupsInput{LogGroupNamePrefix: aws.String(group)})
+	if err != nil || len(got.LogGroups) != 1 {
+		t.Fatalf("log group not re-created: %+v %v", got, err)
 	}
 }

@@ -10,7 +10,8 @@ import (
 )
 
 // diffTrail compares the trail's own settings (UpdateTrail's fields).
-func diffTrail(d *Desired, live *types.Trail) []Change {
+func diffTrail(r *Desired, live *types.Trail) []Change {
+	d := r.CreateTrail
 	var out []Change
 	str := func(field, got, want string) {
 		if got != want {
@@ -24,11 +25,11 @@ func diffTrail(d *Desired, live *types.Trail) []Change {
 	}
 	str("S3BucketName", aws.ToString(live.S3BucketName), d.S3BucketName)
 	str("S3KeyPrefix", aws.ToString(live.S3KeyPrefix), d.S3KeyPrefix)
-	str("SnsTopicARN", aws.ToString(live.SnsTopicARN), d.SnsTopicARN)
+	str("SnsTopicARN", aws.ToString(live.SnsTopicARN), d.SnsTopicName)
 	boolean("IsMultiRegionTrail", live.IsMultiRegionTrail, d.IsMultiRegionTrail)
 	boolean("IncludeGlobalServiceEvents", live.IncludeGlobalServiceEvents, d.IncludeGlobalServiceEvents)
 	boolean("LogFileValidationEnabled", live.LogFileValidationEnabled, d.EnableLogFileValidation)
-	str("KmsKeyId", aws.ToString(live.KmsKeyId), d.KmsKeyID)
+	str("KmsKeyId", aws.ToString(live.KmsKeyId), d.KmsKeyId)
 	boolean("IsOrganizationTrail", live.IsOrganizationTrail, d.IsOrganizationTrail)
 	str("CloudWatchLogsLogGroupArn", aws.ToString(live.CloudWatchLogsLogGroupArn), d.CloudWatchLogsLogGroupArn)
 	str("CloudWatchLogsRoleArn", aws.ToString(live.CloudWatchLogsRoleArn), d.CloudWatchLogsRoleArn)

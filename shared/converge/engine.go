@@ -2,17 +2,15 @@ package converge
 
 import (
 	"context"
-	"errors"
+
 	"fmt"
 	"sort"
-	"strings"
-	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/cloudtrail"
 	"github.com/aws/aws-sdk-go-v2/service/cloudtrail/types"
 	"github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs"
-	"github.com/aws/aws-sdk-go-v2/service/iam"
+	"github.com/trailwarden/trailwarden/shared/policy"
 
 	"github.com/trailwarden/trailwarden/shared/fault"
 )
@@ -33,14 +31,6 @@ type CloudTrailAPI interface {
 	StartLogging(ctx context.Context, in *cloudtrail.StartLoggingInput, optFns ...func(*cloudtrail.Options)) (*cloudtrail.StartLoggingOutput, error)
 }
 
-// IAMAPI is the part of the IAM client the engine calls (the CloudWatch Logs
-// delivery role in the member account).
-type IAMAPI interface {
-	CreateRole(ctx context.Context, in *iam.CreateRoleInput, optFns ...func(*iam.Options)) (*iam.CreateRoleOutput, error)
-	PutRolePolicy(ctx context.Context, in *iam.PutRolePolicyInput, optFns ...func(*iam.Options)) (*iam.PutRolePolicyOutput, error)
-	UpdateAssumeRolePolicy(ctx context.Context, in *iam.UpdateAssumeRolePolicyInput, optFns ...func(*iam.Options)) (*iam.UpdateAssumeRolePolicyOutput, error)
-}
-
 // LogsAPI is the part of the CloudWatch Logs client the engine calls.
 type LogsAPI interface {
 	CreateLogGroup(ctx context.Context, in *cloudwatchlogs.CreateLogGroupInput, optFns ...func(*cloudwatchlogs.Options)) (*cloudwatchlogs.CreateLogGroupOutput, error)
@@ -49,23 +39,17 @@ type LogsAPI interface {
 
 var (
 	_ CloudTrailAPI = (*cloudtrail.Client)(nil)
-	_ IAMAPI        = (*iam.Client)(nil)
 	_ LogsAPI       = (*cloudwatchlogs.Client)(nil)
 )
 
 // Engine converges trails through the clients of one account and Region
-// (the trail's home Region).
+// (the trail's home Region). It writes no IAM: the CloudWatch Logs delivery
+// role is created by the member template (policy.LogsRoleName).
 type Engine struct {
 	CloudTrail CloudTrailAPI
-	IAM        IAMAPI  // needed only when Desired.Logs is set
 	Logs       LogsAPI // needed only when Desired.Logs is set
 	// Region is the clients' Region: the trail's home Region.
 	Region string
-	// Sleep waits between retries while a new IAM role propagates
-	// (default time.Sleep honouring ctx).
-	Sleep func(ctx context.Context, d time.Duration) error
-	// PropagationRetries bounds those retries (default 6: about 45 s).
-	PropagationRetries int
 }
 
 // Options tune one run.
@@ -128,95 +112,77 @@ func (e *TrailInOtherRegionError) Unwrap() error {
 
 // Converge makes the live trail match d.
 func (e *Engine) Converge(ctx context.Context, d *Desired, opt Options) (*Report, error) {
-	if d == nil || d.Name == "" {
+	if d == nil || d.CreateTrail.Name == "" {
 		return nil, fault.Poisonf("InvalidDesired", "converge: no trail name")
 	}
-	rep := &Report{Trail: d.Name, Region: e.Region, DryRun: opt.DryRun, Changes: []Change{}, Calls: []string{}}
+	name := d.CreateTrail.Name
+	rep := &Report{Trail: name, Region: e.Region, DryRun: opt.DryRun, Changes: []Change{}, Calls: []string{}}
 
-	rep.call("cloudtrail:GetTrail", false)
-	got, err := e.CloudTrail.GetTrail(ctx, &cloudtrail.GetTrailInput{Name: aws.String(d.Name)})
-	var live *types.Trail
-	switch {
-	case err == nil:
-		live = got.Trail
-	case fault.IsAPIError(err, "TrailNotFoundException"):
-	default:
-		return rep, fmt.Errorf("get trail %s: %w", d.Name, err)
+	live, err := e.getTrail(ctx, name, rep)
+	if err != nil {
+		return rep, err
 	}
-	if live != nil && live.HomeRegion != nil && e.Region != "" && *live.HomeRegion != e.Region {
-		return rep, &TrailInOtherRegionError{Name: d.Name, HomeRegion: *live.HomeRegion, WantRegion: e.Region}
-	}
-
 	if live == nil {
 		if opt.DryRun {
 			rep.Created = true
-			rep.change("trail", "", "create "+d.Name)
+			rep.change("trail", "", "create "+name)
 			rep.change("logging", "", "started")
 			return rep, nil
 		}
 		created, err := e.create(ctx, d, rep)
-		if err != nil {
+		if err != nil || created {
 			return rep, err
 		}
-		if created {
-			return rep, nil
-		}
 		// A concurrent converge created it first: re-read and continue.
-		rep.call("cloudtrail:GetTrail", false)
-		got, err = e.CloudTrail.GetTrail(ctx, &cloudtrail.GetTrailInput{Name: aws.String(d.Name)})
-		if fault.IsAPIError(err, "TrailNotFoundException") {
+		if live, err = e.getTrail(ctx, name, rep); err != nil {
+			return rep, err
+		}
+		if live == nil {
 			// CreateTrail says the name is taken, yet this Region has no such
 			// trail: a trail of that name lives in another Region.
-			return rep, &TrailInOtherRegionError{Name: d.Name, HomeRegion: "another Region", WantRegion: e.Region}
+			return rep, &TrailInOtherRegionError{Name: name, HomeRegion: "another Region", WantRegion: e.Region}
 		}
-		if err != nil {
-			return rep, fmt.Errorf("re-read trail %s after concurrent create: %w", d.Name, err)
-		}
-		live = got.Trail
 	}
 	return rep, e.update(ctx, d, live, rep, opt)
+}
+
+// getTrail reads the trail; nil when there is none.
+func (e *Engine) getTrail(ctx context.Context, name string, rep *Report) (*types.Trail, error) {
+	rep.call("cloudtrail:GetTrail", false)
+	got, err := e.CloudTrail.GetTrail(ctx, &cloudtrail.GetTrailInput{Name: aws.String(name)})
+	switch {
+	case fault.IsAPIError(err, "TrailNotFoundException"):
+		return nil, nil
+	case err != nil:
+		return nil, fmt.Errorf("get trail %s: %w", name, err)
+	}
+	live := got.Trail
+	if live != nil && live.HomeRegion != nil && e.Region != "" && *live.HomeRegion != e.Region {
+		return nil, &TrailInOtherRegionError{Name: name, HomeRegion: *live.HomeRegion, WantRegion: e.Region}
+	}
+	return live, nil
 }
 
 // create makes a new trail. It returns false (and no error) when another
 // writer created the trail concurrently.
 func (e *Engine) create(ctx context.Context, d *Desired, rep *Report) (bool, error) {
+	name := d.CreateTrail.Name
 	rep.Created = true
-	rep.change("trail", "", "create "+d.Name)
-	roleCreated := false
+	rep.change("trail", "", "create "+name)
 	if d.Logs != nil {
-		var err error
-		if roleCreated, err = e.ensureLogs(ctx, d.Logs, rep); err != nil {
+		if err := e.ensureLogGroup(ctx, d.Logs, rep); err != nil {
 			return false, err
 		}
 	}
-	in := &cloudtrail.CreateTrailInput{
-		Name:                       aws.String(d.Name),
-		S3BucketName:               aws.String(d.S3BucketName),
-		IsMultiRegionTrail:         aws.Bool(d.IsMultiRegionTrail),
-		IncludeGlobalServiceEvents: aws.Bool(d.IncludeGlobalServiceEvents),
-		EnableLogFileValidation:    aws.Bool(d.EnableLogFileValidation),
-		IsOrganizationTrail:        aws.Bool(d.IsOrganizationTrail),
-		S3KeyPrefix:                nonEmpty(d.S3KeyPrefix),
-		SnsTopicName:               nonEmpty(d.SnsTopicARN),
-		KmsKeyId:                   nonEmpty(d.KmsKeyID),
-		CloudWatchLogsLogGroupArn:  nonEmpty(d.CloudWatchLogsLogGroupArn),
-		CloudWatchLogsRoleArn:      nonEmpty(d.CloudWatchLogsRoleArn),
-		TagsList:                   tagList(d.tagsWithManaged()),
-	}
-	var out *cloudtrail.CreateTrailOutput
-	err := e.withPropagation(ctx, roleCreated, func() error {
-		rep.call("cloudtrail:CreateTrail", true)
-		var err error
-		out, err = e.CloudTrail.CreateTrail(ctx, in)
-		return err
-	})
+	rep.call("cloudtrail:CreateTrail", true)
+	out, err := e.CloudTrail.CreateTrail(ctx, d.CreateTrailInput())
 	if fault.IsAPIError(err, "TrailAlreadyExistsException") {
 		rep.Created = false
 		rep.Changes = rep.Changes[:0]
 		return false, nil
 	}
 	if err != nil {
-		return false, fmt.Errorf("create trail %s: %w", d.Name, err)
+		return false, fmt.Errorf("create trail %s: %w", name, err)
 	}
 	rep.TrailARN = aws.ToString(out.TrailARN)
 	rep.Result = &types.Trail{
@@ -228,148 +194,175 @@ func (e *Engine) create(ctx context.Context, d *Desired, rep *Report) (bool, err
 		CloudWatchLogsLogGroupArn: out.CloudWatchLogsLogGroupArn, CloudWatchLogsRoleArn: out.CloudWatchLogsRoleArn,
 		HomeRegion: aws.String(e.Region),
 	}
-	rep.call("cloudtrail:PutEventSelectors", true)
-	if _, err := e.CloudTrail.PutEventSelectors(ctx, &cloudtrail.PutEventSelectorsInput{
-		TrailName: out.TrailARN, AdvancedEventSelectors: d.AdvancedEventSelectors,
-	}); err != nil {
-		return true, fmt.Errorf("put event selectors on %s: %w", d.Name, err)
+	p := &plan{selectors: true, insights: len(d.PutInsightSelectors.InsightSelectors) > 0, startLogging: true}
+	if err := e.applySelectors(ctx, d, rep.TrailARN, p, rep); err != nil {
+		return true, err
 	}
-	if len(d.InsightTypes) > 0 {
-		rep.call("cloudtrail:PutInsightSelectors", true)
-		if _, err := e.CloudTrail.PutInsightSelectors(ctx, &cloudtrail.PutInsightSelectorsInput{
-			TrailName: out.TrailARN, InsightSelectors: insightSelectors(d.InsightTypes),
-		}); err != nil {
-			return true, fmt.Errorf("put insight selectors on %s: %w", d.Name, err)
-		}
+	if err := e.startLogging(ctx, name, rep.TrailARN, rep); err != nil {
+		return true, err
 	}
-	rep.call("cloudtrail:StartLogging", true)
-	if _, err := e.CloudTrail.StartLogging(ctx, &cloudtrail.StartLoggingInput{Name: out.TrailARN}); err != nil {
-		return true, fmt.Errorf("start logging on %s: %w", d.Name, err)
-	}
-	rep.IsLogging = true
 	rep.change("logging", "", "started")
 	return true, nil
 }
 
+// update reads an existing trail's state, diffs it with d and, unless this
+// is a dry run, applies the difference.
 func (e *Engine) update(ctx context.Context, d *Desired, live *types.Trail, rep *Report, opt Options) error {
-	arn := aws.ToString(live.TrailARN)
-	rep.TrailARN = arn
+	rep.TrailARN = aws.ToString(live.TrailARN)
 	rep.Result = live
-
-	// Reads first, so a plan shows the whole difference.
-	rep.call("cloudtrail:GetEventSelectors", false)
-	sel, err := e.CloudTrail.GetEventSelectors(ctx, &cloudtrail.GetEventSelectorsInput{TrailName: aws.String(arn)})
+	st, err := e.read(ctx, d.CreateTrail.Name, live, rep)
 	if err != nil {
-		return fmt.Errorf("get event selectors of %s: %w", d.Name, err)
+		return err
 	}
-	rep.call("cloudtrail:GetInsightSelectors", false)
-	var liveInsights []types.InsightType
-	ins, err := e.CloudTrail.GetInsightSelectors(ctx, &cloudtrail.GetInsightSelectorsInput{TrailName: aws.String(arn)})
-	switch {
-	case err == nil:
-		for _, s := range ins.InsightSelectors {
-			liveInsights = append(liveInsights, s.InsightType)
-		}
-	case fault.IsAPIError(err, "InsightNotEnabledException"):
-	default:
-		return fmt.Errorf("get insight selectors of %s: %w", d.Name, err)
-	}
-	rep.call("cloudtrail:ListTags", false)
-	tags, err := e.CloudTrail.ListTags(ctx, &cloudtrail.ListTagsInput{ResourceIdList: []string{arn}})
-	if err != nil {
-		return fmt.Errorf("list tags of %s: %w", d.Name, err)
-	}
-	liveTags := map[string]string{}
-	for _, rt := range tags.ResourceTagList {
-		for _, t := range rt.TagsList {
-			liveTags[aws.ToString(t.Key)] = aws.ToString(t.Value)
-		}
-	}
-	rep.call("cloudtrail:GetTrailStatus", false)
-	st, err := e.CloudTrail.GetTrailStatus(ctx, &cloudtrail.GetTrailStatusInput{Name: aws.String(arn)})
-	if err != nil {
-		return fmt.Errorf("get trail status of %s: %w", d.Name, err)
-	}
-	rep.IsLogging = aws.ToBool(st.IsLogging)
-
-	// The diff.
-	trailDiff := diffTrail(d, live)
-	for _, c := range trailDiff {
-		rep.change(c.Field, c.From, c.To)
-	}
-	selDiff := !selectorsEqual(d.AdvancedEventSelectors, sel.AdvancedEventSelectors) || len(sel.EventSelectors) > 0
-	if selDiff {
-		rep.change("eventSelectors", describeSelectors(sel.EventSelectors, sel.AdvancedEventSelectors), describeSelectors(nil, d.AdvancedEventSelectors))
-	}
-	insDiff := !insightsEqual(d.InsightTypes, liveInsights)
-	if insDiff {
-		rep.change("insightSelectors", joinInsights(liveInsights), joinInsights(d.InsightTypes))
-	}
-	want := d.tagsWithManaged()
-	var add []types.Tag
-	for _, k := range sortedKeys(want) {
-		if v, ok := liveTags[k]; !ok || v != want[k] {
-			add = append(add, types.Tag{Key: aws.String(k), Value: aws.String(want[k])})
-			rep.change("tags."+k, liveTags[k], want[k])
-		}
-	}
-	var remove []types.Tag
-	for _, k := range strings.Split(liveTags[ManagedTagsKey], ",") {
-		if _, still := want[k]; k != "" && !still {
-			if v, ok := liveTags[k]; ok {
-				remove = append(remove, types.Tag{Key: aws.String(k), Value: aws.String(v)})
-				rep.change("tags."+k, v, "")
-			}
-		}
-	}
-	if !rep.IsLogging {
-		rep.change("logging", "stopped", "started")
-	}
-	// CloudTrail reports a failing CloudWatch Logs delivery (a deleted group,
-	// a role whose policy or trust was changed) only here: re-apply the
-	// group and the role. The error stays until CloudTrail delivers again,
-	// so until then each converge re-applies them (idempotent writes).
-	logsBroken := d.Logs != nil && d.CloudWatchLogsLogGroupArn != "" && aws.ToString(st.LatestCloudWatchLogsDeliveryError) != ""
-	if logsBroken {
-		rep.change("cloudWatchLogsDelivery", aws.ToString(st.LatestCloudWatchLogsDeliveryError), "log group and role re-applied")
-	}
+	p := diff(d, st, rep)
 	if opt.DryRun {
 		return nil
 	}
-	logsEnsured := false
+	return e.apply(ctx, d, st, p, rep)
+}
 
-	// The writes, only for what differs.
-	if len(trailDiff) > 0 {
-		roleCreated := false
-		if d.Logs != nil && (aws.ToString(live.CloudWatchLogsLogGroupArn) != d.CloudWatchLogsLogGroupArn ||
-			aws.ToString(live.CloudWatchLogsRoleArn) != d.CloudWatchLogsRoleArn) {
-			if roleCreated, err = e.ensureLogs(ctx, d.Logs, rep); err != nil {
-				return err
-			}
-			logsEnsured = true
+// liveState is everything the engine reads of an existing trail.
+type liveState struct {
+	trail      *types.Trail
+	basic      []types.EventSelector
+	advanced   []types.AdvancedEventSelector
+	insights   []types.InsightType
+	tags       map[string]string
+	logging    bool
+	logsDelErr string // LatestCloudWatchLogsDeliveryError
+}
+
+// read makes the engine's read calls, all before any write so a plan shows
+// the whole difference.
+func (e *Engine) read(ctx context.Context, name string, live *types.Trail, rep *Report) (*liveState, error) {
+	arn := aws.String(aws.ToString(live.TrailARN))
+	st := &liveState{trail: live, tags: map[string]string{}}
+	rep.call("cloudtrail:GetEventSelectors", false)
+	sel, err := e.CloudTrail.GetEventSelectors(ctx, &cloudtrail.GetEventSelectorsInput{TrailName: arn})
+	if err != nil {
+		return nil, fmt.Errorf("get event selectors of %s: %w", name, err)
+	}
+	st.basic, st.advanced = sel.EventSelectors, sel.AdvancedEventSelectors
+	rep.call("cloudtrail:GetInsightSelectors", false)
+	ins, err := e.CloudTrail.GetInsightSelectors(ctx, &cloudtrail.GetInsightSelectorsInput{TrailName: arn})
+	switch {
+	case err == nil:
+		for _, s := range ins.InsightSelectors {
+			st.insights = append(st.insights, s.InsightType)
 		}
-		in := &cloudtrail.UpdateTrailInput{
-			Name:                       aws.String(arn),
-			S3BucketName:               aws.String(d.S3BucketName),
-			S3KeyPrefix:                aws.String(d.S3KeyPrefix),
-			SnsTopicName:               aws.String(d.SnsTopicARN),
-			IsMultiRegionTrail:         aws.Bool(d.IsMultiRegionTrail),
-			IncludeGlobalServiceEvents: aws.Bool(d.IncludeGlobalServiceEvents),
-			EnableLogFileValidation:    aws.Bool(d.EnableLogFileValidation),
-			KmsKeyId:                   aws.String(d.KmsKeyID),
-			CloudWatchLogsLogGroupArn:  aws.String(d.CloudWatchLogsLogGroupArn),
-			CloudWatchLogsRoleArn:      aws.String(d.CloudWatchLogsRoleArn),
-			IsOrganizationTrail:        aws.Bool(d.IsOrganizationTrail),
+	case fault.IsAPIError(err, "InsightNotEnabledException"):
+	default:
+		return nil, fmt.Errorf("get insight selectors of %s: %w", name, err)
+	}
+	rep.call("cloudtrail:ListTags", false)
+	tags, err := e.CloudTrail.ListTags(ctx, &cloudtrail.ListTagsInput{ResourceIdList: []string{*arn}})
+	if err != nil {
+		return nil, fmt.Errorf("list tags of %s: %w", name, err)
+	}
+	for _, rt := range tags.ResourceTagList {
+		for _, t := range rt.TagsList {
+			st.tags[aws.ToString(t.Key)] = aws.ToString(t.Value)
 		}
-		var out *cloudtrail.UpdateTrailOutput
-		err := e.withPropagation(ctx, roleCreated, func() error {
-			rep.call("cloudtrail:UpdateTrail", true)
-			var err error
-			out, err = e.CloudTrail.UpdateTrail(ctx, in)
+	}
+	rep.call("cloudtrail:GetTrailStatus", false)
+	status, err := e.CloudTrail.GetTrailStatus(ctx, &cloudtrail.GetTrailStatusInput{Name: arn})
+	if err != nil {
+		return nil, fmt.Errorf("get trail status of %s: %w", name, err)
+	}
+	st.logging = aws.ToBool(status.IsLogging)
+	st.logsDelErr = aws.ToString(status.LatestCloudWatchLogsDeliveryError)
+	rep.IsLogging = st.logging
+	return st, nil
+}
+
+// plan is what apply writes.
+type plan struct {
+	trail        bool
+	logGroup     bool // create the log group before the trail points at it
+	selectors    bool
+	insights     bool
+	addTags      []types.Tag
+	removeTags   []types.Tag
+	startLogging bool
+}
+
+// diff compares the live state with d, records every difference in rep and
+// returns the writes that remove them.
+func diff(d *Desired, st *liveState, rep *Report) *plan {
+	p := &plan{}
+	for _, c := range diffTrail(d, st.trail) {
+		rep.change(c.Field, c.From, c.To)
+		p.trail = true
+	}
+	want := d.SDKAdvancedEventSelectors()
+	if !selectorsEqual(want, st.advanced) || len(st.basic) > 0 {
+		rep.change("eventSelectors", describeSelectors(st.basic, st.advanced), describeSelectors(nil, want))
+		p.selectors = true
+	}
+	if wantIns := d.InsightTypes(); !insightsEqual(wantIns, st.insights) {
+		rep.change("insightSelectors", joinInsights(st.insights), joinInsights(wantIns))
+		p.insights = true
+	}
+	p.addTags, p.removeTags = diffTags(d.CreateTrail.TagsList, st.tags, rep)
+	if !st.logging {
+		rep.change("logging", "stopped", "started")
+		p.startLogging = true
+	}
+	if d.Logs != nil {
+		// CloudTrail reports a failing CloudWatch Logs delivery (a deleted
+		// group) only in GetTrailStatus: re-create the group. The error stays
+		// until CloudTrail delivers again, so until then each converge
+		// re-applies it (idempotent writes).
+		if st.logsDelErr != "" {
+			rep.change("cloudWatchLogsDelivery", st.logsDelErr, "log group re-applied")
+			p.logGroup = true
+		}
+		if aws.ToString(st.trail.CloudWatchLogsLogGroupArn) != d.CreateTrail.CloudWatchLogsLogGroupArn {
+			p.logGroup = true
+		}
+	}
+	return p
+}
+
+// diffTags returns the tags to add (missing or with another value) and the
+// live tags to remove: those trailwarden set earlier (per the live
+// ManagedTagsKey) that d no longer has. Tags others set are left alone.
+func diffTags(want []policy.Tag, live map[string]string, rep *Report) (add, remove []types.Tag) {
+	wanted := make(map[string]bool, len(want))
+	for _, t := range want {
+		wanted[t.Key] = true
+		if v, ok := live[t.Key]; !ok || v != t.Value {
+			add = append(add, types.Tag{Key: aws.String(t.Key), Value: aws.String(t.Value)})
+			rep.change("tags."+t.Key, live[t.Key], t.Value)
+		}
+	}
+	managed := policy.ParseManagedTags(live[ManagedTagsKey])
+	for _, k := range sortedKeys(live) {
+		if !wanted[k] && managed.Manages(k) {
+			remove = append(remove, types.Tag{Key: aws.String(k), Value: aws.String(live[k])})
+			rep.change("tags."+k, live[k], "")
+		}
+	}
+	return add, remove
+}
+
+// apply makes the writes p lists, in an order that keeps the trail valid:
+// the log group before the trail points at it, the trail before its
+// selectors, logging last.
+func (e *Engine) apply(ctx context.Context, d *Desired, st *liveState, p *plan, rep *Report) error {
+	name, arn := d.CreateTrail.Name, aws.ToString(st.trail.TrailARN)
+	if p.logGroup {
+		if err := e.ensureLogGroup(ctx, d.Logs, rep); err != nil {
 			return err
-		})
+		}
+	}
+	if p.trail {
+		in := d.UpdateTrailInput()
+		in.Name = aws.String(arn)
+		rep.call("cloudtrail:UpdateTrail", true)
+		out, err := e.CloudTrail.UpdateTrail(ctx, in)
 		if err != nil {
-			return fmt.Errorf("update trail %s: %w", d.Name, err)
+			return fmt.Errorf("update trail %s: %w", name, err)
 		}
 		rep.Result = &types.Trail{
 			Name: out.Name, S3BucketName: out.S3BucketName, S3KeyPrefix: out.S3KeyPrefix,
@@ -378,169 +371,82 @@ func (e *Engine) update(ctx context.Context, d *Desired, live *types.Trail, rep 
 			IsMultiRegionTrail: out.IsMultiRegionTrail, TrailARN: out.TrailARN, LogFileValidationEnabled: out.LogFileValidationEnabled,
 			KmsKeyId: out.KmsKeyId, IsOrganizationTrail: out.IsOrganizationTrail,
 			CloudWatchLogsLogGroupArn: out.CloudWatchLogsLogGroupArn, CloudWatchLogsRoleArn: out.CloudWatchLogsRoleArn,
-			HomeRegion: live.HomeRegion,
+			HomeRegion: st.trail.HomeRegion,
 		}
 	}
-	if logsBroken && !logsEnsured {
-		if _, err := e.ensureLogs(ctx, d.Logs, rep); err != nil {
-			return err
-		}
+	if err := e.applySelectors(ctx, d, arn, p, rep); err != nil {
+		return err
 	}
-	if selDiff {
-		rep.call("cloudtrail:PutEventSelectors", true)
-		if _, err := e.CloudTrail.PutEventSelectors(ctx, &cloudtrail.PutEventSelectorsInput{
-			TrailName: aws.String(arn), AdvancedEventSelectors: d.AdvancedEventSelectors,
-		}); err != nil {
-			return fmt.Errorf("put event selectors on %s: %w", d.Name, err)
-		}
-	}
-	if insDiff {
-		rep.call("cloudtrail:PutInsightSelectors", true)
-		if _, err := e.CloudTrail.PutInsightSelectors(ctx, &cloudtrail.PutInsightSelectorsInput{
-			TrailName: aws.String(arn), InsightSelectors: insightSelectors(d.InsightTypes),
-		}); err != nil {
-			return fmt.Errorf("put insight selectors on %s: %w", d.Name, err)
-		}
-	}
-	if len(add) > 0 {
+	if len(p.addTags) > 0 {
 		rep.call("cloudtrail:AddTags", true)
-		if _, err := e.CloudTrail.AddTags(ctx, &cloudtrail.AddTagsInput{ResourceId: aws.String(arn), TagsList: add}); err != nil {
-			return fmt.Errorf("add tags to %s: %w", d.Name, err)
+		if _, err := e.CloudTrail.AddTags(ctx, &cloudtrail.AddTagsInput{ResourceId: aws.String(arn), TagsList: p.addTags}); err != nil {
+			return fmt.Errorf("add tags to %s: %w", name, err)
 		}
 	}
-	if len(remove) > 0 {
+	if len(p.removeTags) > 0 {
 		rep.call("cloudtrail:RemoveTags", true)
-		if _, err := e.CloudTrail.RemoveTags(ctx, &cloudtrail.RemoveTagsInput{ResourceId: aws.String(arn), TagsList: remove}); err != nil {
-			return fmt.Errorf("remove tags from %s: %w", d.Name, err)
+		if _, err := e.CloudTrail.RemoveTags(ctx, &cloudtrail.RemoveTagsInput{ResourceId: aws.String(arn), TagsList: p.removeTags}); err != nil {
+			return fmt.Errorf("remove tags from %s: %w", name, err)
 		}
 	}
-	if !rep.IsLogging {
-		rep.call("cloudtrail:StartLogging", true)
-		if _, err := e.CloudTrail.StartLogging(ctx, &cloudtrail.StartLoggingInput{Name: aws.String(arn)}); err != nil {
-			return fmt.Errorf("start logging on %s: %w", d.Name, err)
-		}
-		rep.IsLogging = true
+	if p.startLogging {
+		return e.startLogging(ctx, name, arn, rep)
 	}
 	return nil
 }
 
-// ensureLogs creates the log group and the delivery role, idempotently. It
-// reports whether the role was created now (so CloudTrail may not see it yet).
-func (e *Engine) ensureLogs(ctx context.Context, l *LogsSetup, rep *Report) (bool, error) {
-	if e.IAM == nil || e.Logs == nil {
-		return false, fault.NeedsHumanf("NoLogsClients", "CloudWatch Logs delivery is on but the engine has no IAM/Logs clients")
+// applySelectors writes the event and Insights selectors p marks, on the
+// trail's ARN.
+func (e *Engine) applySelectors(ctx context.Context, d *Desired, arn string, p *plan, rep *Report) error {
+	name := d.CreateTrail.Name
+	if p.selectors {
+		in := d.PutEventSelectorsInput()
+		in.TrailName = aws.String(arn)
+		rep.call("cloudtrail:PutEventSelectors", true)
+		if _, err := e.CloudTrail.PutEventSelectors(ctx, in); err != nil {
+			return fmt.Errorf("put event selectors on %s: %w", name, err)
+		}
+	}
+	if p.insights {
+		in := d.PutInsightSelectorsInput()
+		in.TrailName = aws.String(arn)
+		rep.call("cloudtrail:PutInsightSelectors", true)
+		if _, err := e.CloudTrail.PutInsightSelectors(ctx, in); err != nil {
+			return fmt.Errorf("put insight selectors on %s: %w", name, err)
+		}
+	}
+	return nil
+}
+
+func (e *Engine) startLogging(ctx context.Context, name, arn string, rep *Report) error {
+	rep.call("cloudtrail:StartLogging", true)
+	if _, err := e.CloudTrail.StartLogging(ctx, &cloudtrail.StartLoggingInput{Name: aws.String(arn)}); err != nil {
+		return fmt.Errorf("start logging on %s: %w", name, err)
+	}
+	rep.IsLogging = true
+	return nil
+}
+
+// ensureLogGroup creates the log group and sets its retention, idempotently.
+// The delivery role is the member template's (policy.LogsRoleName).
+func (e *Engine) ensureLogGroup(ctx context.Context, l *policy.LogsSetup, rep *Report) error {
+	if e.Logs == nil {
+		return fault.NeedsHumanf("NoLogsClient", "CloudWatch Logs delivery is on but the engine has no CloudWatch Logs client")
 	}
 	rep.call("logs:CreateLogGroup", true)
 	if _, err := e.Logs.CreateLogGroup(ctx, &cloudwatchlogs.CreateLogGroupInput{LogGroupName: aws.String(l.LogGroupName)}); err != nil &&
 		!fault.IsAPIError(err, "ResourceAlreadyExistsException") {
-		return false, fmt.Errorf("create log group %s: %w", l.LogGroupName, err)
+		return fmt.Errorf("create log group %s: %w", l.LogGroupName, err)
 	}
 	if l.RetentionDays > 0 {
 		rep.call("logs:PutRetentionPolicy", true)
 		if _, err := e.Logs.PutRetentionPolicy(ctx, &cloudwatchlogs.PutRetentionPolicyInput{
 			LogGroupName: aws.String(l.LogGroupName), RetentionInDays: aws.Int32(l.RetentionDays),
 		}); err != nil {
-			return false, fmt.Errorf("set retention of %s: %w", l.LogGroupName, err)
+			return fmt.Errorf("set retention of %s: %w", l.LogGroupName, err)
 		}
 	}
-	created := true
-	rep.call("iam:CreateRole", true)
-	in := &iam.CreateRoleInput{
-		RoleName:                 aws.String(l.RoleName),
-		AssumeRolePolicyDocument: aws.String(l.TrustPolicy),
-		Description:              nonEmpty(l.RoleDescription),
-		Path:                     nonEmpty(l.RolePath),
-		PermissionsBoundary:      nonEmpty(l.PermissionsBound),
-	}
-	if _, err := e.IAM.CreateRole(ctx, in); err != nil {
-		if !fault.IsAPIError(err, "EntityAlreadyExists") {
-			return false, fmt.Errorf("create role %s: %w", l.RoleName, err)
-		}
-		created = false
-		// The role exists: make sure CloudTrail may still assume it.
-		rep.call("iam:UpdateAssumeRolePolicy", true)
-		if _, err := e.IAM.UpdateAssumeRolePolicy(ctx, &iam.UpdateAssumeRolePolicyInput{
-			RoleName: aws.String(l.RoleName), PolicyDocument: aws.String(l.TrustPolicy),
-		}); err != nil {
-			return false, fmt.Errorf("reset trust policy of role %s: %w", l.RoleName, err)
-		}
-	}
-	rep.call("iam:PutRolePolicy", true)
-	if _, err := e.IAM.PutRolePolicy(ctx, &iam.PutRolePolicyInput{
-		RoleName: aws.String(l.RoleName), PolicyName: aws.String(l.RolePolicyName), PolicyDocument: aws.String(l.RolePolicy),
-	}); err != nil {
-		return false, fmt.Errorf("put policy on role %s: %w", l.RoleName, err)
-	}
-	return created, nil
-}
-
-// propagationCodes are CloudTrail's answers while a new role is not yet
-// visible to it.
-var propagationCodes = []string{"InvalidCloudWatchLogsRoleArnException", "CloudWatchLogsDeliveryUnavailableException", "InvalidCloudWatchLogsLogGroupArnException"}
-
-func (e *Engine) withPropagation(ctx context.Context, roleCreated bool, fn func() error) error {
-	retries := e.PropagationRetries
-	if retries <= 0 {
-		retries = 6
-	}
-	sleep := e.Sleep
-	if sleep == nil {
-		sleep = sleepCtx
-	}
-	delay := time.Second
-	for attempt := 0; ; attempt++ {
-		err := fn()
-		if err == nil || !roleCreated || attempt >= retries || !isPropagation(err) {
-			// Only a role created in this run may still be propagating; an
-			// older role that CloudTrail refuses needs a human (its fault
-			// code says needs-human or unknown).
-			if err != nil && roleCreated && isPropagation(err) {
-				return fault.New(fault.Retryable, "RolePropagation", err)
-			}
-			return err
-		}
-		if serr := sleep(ctx, delay); serr != nil {
-			return errors.Join(err, serr)
-		}
-		if delay < 16*time.Second {
-			delay *= 2
-		}
-	}
-}
-
-func isPropagation(err error) bool {
-	for _, c := range propagationCodes {
-		if fault.IsAPIError(err, c) {
-			return true
-		}
-	}
-	return false
-}
-
-func sleepCtx(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
-	}
-}
-
-func nonEmpty(s string) *string {
-	if s == "" {
-		return nil
-	}
-	return aws.String(s)
-}
-
-func tagList(m map[string]string) []types.Tag {
-	out := make([]types.Tag, 0, len(m))
-	for _, k := range sortedKeys(m) {
-		out = append(out, types.Tag{Key: aws.String(k), Value: aws.String(m[k])})
-	}
-	return out
+	return nil
 }
 
 func sortedKeys(m map[string]string) []string {
@@ -550,12 +456,4 @@ func sortedKeys(m map[string]string) []string {
 	}
 	sort.Strings(keys)
 	return keys
-}
-
-func insightSelectors(ts []types.InsightType) []types.InsightSelector {
-	out := make([]types.InsightSelector, 0, len(ts))
-	for _, t := range ts {
-		out = append(out, types.InsightSelector{InsightType: t})
-	}
-	return out
 }

@@ -295,7 +295,7 @@ func (p *Processor) converge(ctx context.Context, account string, ouPath []strin
 	if err != nil {
 		return nil, nil, err
 	}
-	rep, err := p.NewEngine(cfg).Converge(ctx, converge.FromRequests(req), converge.Options{})
+	rep, err := p.NewEngine(cfg).Converge(ctx, req, converge.Options{})
 	if err != nil {
 		return rep, nil, err
 	}

@@ -10,7 +10,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/cloudtrail"
 	"github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
-	"github.com/aws/aws-sdk-go-v2/service/iam"
+
 	"github.com/aws/aws-sdk-go-v2/service/organizations"
 	"github.com/aws/aws-sdk-go-v2/service/sns"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
@@ -68,7 +68,7 @@ func OwnRoles(pol *policy.Policy) []string {
 
 // NewEngine builds a converge engine over a member account's configuration.
 func NewEngine(cfg aws.Config) *converge.Engine {
-	return &converge.Engine{CloudTrail: cloudtrail.NewFromConfig(cfg), IAM: iam.NewFromConfig(cfg),
+	return &converge.Engine{CloudTrail: cloudtrail.NewFromConfig(cfg),
 		Logs: cloudwatchlogs.NewFromConfig(cfg), Region: cfg.Region}
 }
 

@@ -107,7 +107,12 @@ var retryableCodes = map[string]bool{
 	"ExpiredTokenException":                      true,
 	"CloudWatchLogsDeliveryUnavailableException": true,
 	"NoSuchEntity":                               true, // IAM: a role just created, not yet visible
-	"MalformedPolicyDocument":                    false,
+	// CloudTrail refuses a CloudWatch Logs role the member StackSet created
+	// moments ago until IAM has propagated it (IAM is eventually
+	// consistent: IAM User Guide, "Changes that I make are not always
+	// immediately visible"); the retries end in the DLQ if it stays.
+	"InvalidCloudWatchLogsRoleArnException": true,
+	"MalformedPolicyDocument":               false,
 }
 
 // needsHumanCodes are AWS error codes that only an operator can fix.
@@ -124,7 +129,6 @@ var needsHumanCodes = map[string]bool{
 	"KmsKeyDisabledException":                                true,
 	"KmsException":                                           true,
 	"InvalidCloudWatchLogsLogGroupArnException":              true,
-	"InvalidCloudWatchLogsRoleArnException":                  true,
 	"InvalidParameterCombinationException":                   true,
 	"InvalidTagParameterException":                           true,
 	"InvalidTrailNameException":                              true,

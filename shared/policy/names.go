@@ -306,3 +306,37 @@ func checkARN(s string, r arnRules) (ARN, error) {
 	}
 	return a, nil
 }
+
+// CheckMemberRoleName reports a member role name the member template cannot
+// create: one that is not an IAM role name, or one that AWS or AWS Control
+// Tower create in member accounts, where CloudFormation would fail with
+// EntityAlreadyExists or take over a role AWS manages:
+//   - OrganizationAccountAccessRole: Organizations' CreateAccount creates it
+//     in every account it creates (Organizations API Reference, CreateAccount,
+//     RoleName);
+//   - AWSControlTowerExecution and aws-controltower-*: AWS Control Tower's
+//     roles in enrolled accounts (Control Tower User Guide, "Roles and
+//     accounts"); names starting with aws- are refused as a whole, case
+//     insensitively;
+//   - AWSReservedSSO_*: the roles IAM Identity Center creates for permission
+//     sets (IAM Identity Center User Guide, "Referencing permission sets in
+//     resource policies").
+//
+// policy validate and the CDK app's synth both call it.
+func CheckMemberRoleName(name string) error {
+	if err := checkIAMRoleName(name); err != nil {
+		return err
+	}
+	lower := strings.ToLower(name)
+	switch {
+	case lower == "organizationaccountaccessrole":
+		return fmt.Errorf("%q is the role Organizations' CreateAccount creates in new accounts; the member template cannot create it: use a role of trailwarden's own (default %s)", name, DefaultMemberRole)
+	case lower == "awscontroltowerexecution":
+		return fmt.Errorf("%q is AWS Control Tower's role; the member template cannot create it: use a role of trailwarden's own (default %s)", name, DefaultMemberRole)
+	case strings.HasPrefix(lower, "awsreservedsso_"):
+		return fmt.Errorf("%q is an IAM Identity Center role name (AWSReservedSSO_*): use a role of trailwarden's own (default %s)", name, DefaultMemberRole)
+	case strings.HasPrefix(lower, "aws-"):
+		return fmt.Errorf("%q starts with aws-, which AWS services (e.g. AWS Control Tower's aws-controltower-*) use: use a role of trailwarden's own (default %s)", name, DefaultMemberRole)
+	}
+	return nil
+}

@@ -222,7 +222,7 @@ func (i Insights) any() bool { return i.APICallRate || i.APIErrorRate }
 
 // Defaults of the trail section: the CloudTrail console's defaults.
 const (
-	DefaultMemberRole    = "OrganizationAccountAccessRole"
+	DefaultMemberRole    = "TrailwardenMember"
 	DefaultRetentionDays = 365
 	// DefaultLogGroupPrefix + trail name is the log group when none is given.
 	DefaultLogGroupPrefix = "/trailwarden/cloudtrail/"

@@ -219,7 +219,7 @@ func TestEffective(t *testing.T) {
 		}
 		_, err := q.Effective("444444444444", nil)
 		var probs Problems
-		if !errors.As(err, &probs) || probs[0].Path != "trail.insights" {
+		if !errors.As(err, &probs) || probs[0].Path != "trail.insights.apiCallRate" {
 			t.Errorf("want insights problem, got %v", err)
 		}
 	})

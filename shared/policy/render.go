@@ -1,9 +1,6 @@
 package policy
 
 import (
-	"crypto/sha256"
-	"encoding/hex"
-	"encoding/json"
 	"fmt"
 	"slices"
 	"strings"
@@ -110,90 +107,30 @@ const (
 	APIErrorRateInsight = "ApiErrorRateInsight"
 )
 
-// LogsSetup is the CloudWatch Logs log group and the IAM role CloudTrail
-// assumes to write to it, both in the trail's own account.
+// LogsSetup is the CloudWatch Logs log group CloudTrail delivers to and the
+// IAM role it assumes to write there, both in the trail's own account. The
+// engine creates the group; the role is created by the member template
+// (never by the engine, so the member role needs no IAM write).
 type LogsSetup struct {
-	LogGroupName   string `json:"LogGroupName"`
-	LogGroupArn    string `json:"LogGroupArn"`             // as CloudTrail takes it: …:log-group:<name>:*
-	RetentionDays  int32  `json:"RetentionDays,omitempty"` // 0: never expire
-	RoleName       string `json:"RoleName"`
-	RolePath       string `json:"RolePath"`
-	RoleArn        string `json:"RoleArn"`
-	TrustPolicy    string `json:"TrustPolicy"`
-	RolePolicyName string `json:"RolePolicyName"`
-	RolePolicy     string `json:"RolePolicy"`
+	LogGroupName  string `json:"LogGroupName"`
+	LogGroupArn   string `json:"LogGroupArn"`             // as CloudTrail takes it: …:log-group:<name>:*
+	RetentionDays int32  `json:"RetentionDays,omitempty"` // 0: never expire
+	RoleArn       string `json:"RoleArn"`
 }
 
-// Names of the CloudWatch Logs role.
-const (
-	LogsRolePrefix     = "TrailwardenCloudTrailLogs-"
-	LogsRolePolicyName = "TrailwardenCloudTrailLogs"
-	LogsRolePath       = "/"
-)
-
-// LogsRoleName is the deterministic name of the role CloudTrail assumes to
-// write to CloudWatch Logs: TrailwardenCloudTrailLogs-<trail name>. IAM role
-// names are at most 64 characters; a longer result keeps the first 29
-// characters of the trail name and appends "-" and 8 hex digits of the
-// name's SHA-256.
-func LogsRoleName(trailName string) string {
-	n := LogsRolePrefix + trailName
-	if len(n) <= 64 {
-		return n
-	}
-	sum := sha256.Sum256([]byte(trailName))
-	return LogsRolePrefix + trailName[:29] + "-" + hex.EncodeToString(sum[:4])
-}
+// LogsRoleName is the role CloudTrail assumes to write to CloudWatch Logs,
+// one per account, created by the member template.
+const LogsRoleName = "TrailwardenCloudTrailLogs"
 
 // LogsRoleARN is the ARN of LogsRoleName in an account.
-func LogsRoleARN(partition, account, trailName string) string {
-	return fmt.Sprintf("arn:%s:iam::%s:role%s%s", partition, account, LogsRolePath, LogsRoleName(trailName))
+func LogsRoleARN(partition, account string) string {
+	return fmt.Sprintf("arn:%s:iam::%s:role/%s", partition, account, LogsRoleName)
 }
 
 // LogGroupARN is a log group's ARN in the form CloudTrail takes and reports
 // (with the trailing ":*").
 func LogGroupARN(partition, region, account, group string) string {
 	return fmt.Sprintf("arn:%s:logs:%s:%s:log-group:%s:*", partition, region, account, group)
-}
-
-// iamPolicy and iamStatement keep IAM's usual key order in rendered JSON.
-type iamPolicy struct {
-	Version   string         `json:"Version"`
-	Statement []iamStatement `json:"Statement"`
-}
-
-type iamStatement struct {
-	Sid       string            `json:"Sid,omitempty"`
-	Effect    string            `json:"Effect"`
-	Principal map[string]string `json:"Principal,omitempty"`
-	Action    []string          `json:"Action"`
-	Resource  []string          `json:"Resource,omitempty"`
-}
-
-// LogsTrustPolicy lets CloudTrail assume the role. CloudTrail documents that
-// aws:SourceArn and aws:SourceAccount are not supported for this role, so the
-// trust policy has no condition.
-func LogsTrustPolicy() string {
-	return mustJSON(iamPolicy{Version: "2012-10-17", Statement: []iamStatement{{
-		Effect:    "Allow",
-		Principal: map[string]string{"Service": "cloudtrail.amazonaws.com"},
-		Action:    []string{"sts:AssumeRole"},
-	}}})
-}
-
-// LogsRolePolicy allows only logs:CreateLogStream and logs:PutLogEvents on the
-// streams of one log group.
-func LogsRolePolicy(partition, region, account, group string) string {
-	res := []string{fmt.Sprintf("arn:%s:logs:%s:%s:log-group:%s:log-stream:*", partition, region, account, group)}
-	return mustJSON(iamPolicy{Version: "2012-10-17", Statement: []iamStatement{
-		{Sid: "CloudTrailCreateLogStream", Effect: "Allow", Action: []string{"logs:CreateLogStream"}, Resource: res},
-		{Sid: "CloudTrailPutLogEvents", Effect: "Allow", Action: []string{"logs:PutLogEvents"}, Resource: res},
-	}})
-}
-
-func mustJSON(v any) string {
-	b, _ := json.Marshal(v) // plain structs of strings: cannot fail
-	return string(b)
 }
 
 // Render turns an effective trail into the CloudTrail API inputs.
@@ -224,14 +161,7 @@ func Render(t *Trail, ctx RenderContext) (*Requests, error) {
 	if t.KMS.KeyArn != KMSNone {
 		ct.KmsKeyId = t.KMS.KeyArn
 	}
-	keys := make([]string, 0, len(t.Tags))
-	for k := range t.Tags {
-		keys = append(keys, k)
-	}
-	slices.Sort(keys)
-	for _, k := range keys {
-		ct.TagsList = append(ct.TagsList, Tag{Key: k, Value: t.Tags[k]})
-	}
+	ct.TagsList = trailTags(t.Tags)
 	r := &Requests{CreateTrail: ct}
 	if t.CloudWatchLogs.Enabled {
 		logs, err := logsSetup(t, ctx, part)
@@ -242,7 +172,7 @@ func Render(t *Trail, ctx RenderContext) (*Requests, error) {
 		r.CreateTrail.CloudWatchLogsLogGroupArn = logs.LogGroupArn
 		r.CreateTrail.CloudWatchLogsRoleArn = logs.RoleArn
 	}
-	sels := selectors(t)
+	sels := selectors(t, part)
 	n := 0
 	for _, s := range sels {
 		for _, f := range s.FieldSelectors {
@@ -272,15 +202,10 @@ func logsSetup(t *Trail, ctx RenderContext, part string) (*LogsSetup, error) {
 		return nil, fmt.Errorf("render: cloudWatchLogs.logGroup: %w", err)
 	}
 	l := &LogsSetup{
-		LogGroupName:   cw.LogGroup,
-		LogGroupArn:    LogGroupARN(part, ctx.HomeRegion, ctx.Account, cw.LogGroup),
-		RetentionDays:  int32(cw.RetentionDays), //nolint:gosec // validated against RetentionDays
-		RoleName:       LogsRoleName(t.Name),
-		RolePath:       LogsRolePath,
-		RoleArn:        LogsRoleARN(part, ctx.Account, t.Name),
-		TrustPolicy:    LogsTrustPolicy(),
-		RolePolicyName: LogsRolePolicyName,
-		RolePolicy:     LogsRolePolicy(part, ctx.HomeRegion, ctx.Account, cw.LogGroup),
+		LogGroupName:  cw.LogGroup,
+		LogGroupArn:   LogGroupARN(part, ctx.HomeRegion, ctx.Account, cw.LogGroup),
+		RetentionDays: int32(cw.RetentionDays), //nolint:gosec // validated against RetentionDays
+		RoleArn:       LogsRoleARN(part, ctx.Account),
 	}
 	if ctx.LogGroupArn != "" {
 		a, err := checkARN(ctx.LogGroupArn, arnRules{service: "logs", partition: part, region: ctx.HomeRegion, account: true})
@@ -297,7 +222,6 @@ func logsSetup(t *Trail, ctx RenderContext, part string) (*LogsSetup, error) {
 		name = strings.TrimSuffix(name, ":*")
 		l.LogGroupName = name
 		l.LogGroupArn = LogGroupARN(part, ctx.HomeRegion, ctx.Account, name)
-		l.RolePolicy = LogsRolePolicy(part, ctx.HomeRegion, ctx.Account, name)
 	}
 	if ctx.RoleArn != "" {
 		a, err := checkARN(ctx.RoleArn, arnRules{service: "iam", partition: part, region: "-", account: true})
@@ -307,12 +231,10 @@ func logsSetup(t *Trail, ctx RenderContext, part string) (*LogsSetup, error) {
 		if a.Account != ctx.Account {
 			return nil, fmt.Errorf("render: role ARN %q is in account %s; the role must be in the trail's own account %s", ctx.RoleArn, a.Account, ctx.Account)
 		}
-		path, ok := strings.CutPrefix(a.Resource, "role/")
-		if !ok {
+		if !strings.HasPrefix(a.Resource, "role/") {
 			return nil, fmt.Errorf("render: %q is not a role ARN", ctx.RoleArn)
 		}
-		i := strings.LastIndex(path, "/") // role/<path/>name
-		l.RolePath, l.RoleName, l.RoleArn = "/"+path[:i+1], path[i+1:], ctx.RoleArn
+		l.RoleArn = ctx.RoleArn
 	}
 	return l, nil
 }
@@ -338,7 +260,13 @@ const (
 // console's exclusions; resources.type Equals the resource type; resources.ARN
 // StartsWith "arn:…:s3:::bucket/" for chosen buckets and Equals the ARN for
 // chosen functions and tables.
-func selectors(t *Trail) []AdvancedEventSelector {
+//
+// The all-buckets selector excludes the trail's own bucket (resources.ARN
+// NotStartsWith "arn:…:s3:::<bucket>/"): otherwise every log file CloudTrail
+// delivers is itself an S3 data event, logged in the next file, without end
+// (CloudTrail User Guide, "Filtering data events by using advanced event
+// selectors": exclude logging for the S3 bucket for your trail).
+func selectors(t *Trail, partition string) []AdvancedEventSelector {
 	var out []AdvancedEventSelector
 	me := t.ManagementEvents
 	if me.ReadWrite != None && me.ReadWrite.valid() {
@@ -357,7 +285,14 @@ func selectors(t *Trail) []AdvancedEventSelector {
 		out = append(out, AdvancedEventSelector{Name: SelectorManagement, FieldSelectors: fs})
 	}
 	de := t.DataEvents
-	out = append(out, dataSelectors("S3", "buckets", ResourceTypeS3Object, de.S3.AllBuckets, de.S3.Buckets, "StartsWith", s3Value)...)
+	s3 := dataSelectors("S3", "buckets", ResourceTypeS3Object, de.S3.AllBuckets, de.S3.Buckets, "StartsWith", s3Value)
+	if len(s3) > 0 && de.S3.AllBuckets != None && de.S3.AllBuckets.valid() && t.S3.Bucket != "" {
+		// dataSelectors puts the all-buckets selector first.
+		s3[0].FieldSelectors = append(s3[0].FieldSelectors, AdvancedFieldSelector{
+			Field: "resources.ARN", NotStartsWith: []string{fmt.Sprintf("arn:%s:s3:::%s/", partition, t.S3.Bucket)},
+		})
+	}
+	out = append(out, s3...)
 	out = append(out, dataSelectors("Lambda", "functions", ResourceTypeLambdaFunction, de.Lambda.AllFunctions, de.Lambda.Functions, "Equals", nil)...)
 	out = append(out, dataSelectors("DynamoDB", "tables", ResourceTypeDynamoDBTable, de.DynamoDB.AllTables, de.DynamoDB.Tables, "Equals", nil)...)
 	return out
@@ -446,7 +381,7 @@ func dataSelectors(service, noun, resType string, all ReadWrite, list []Resource
 
 func countConditions(t *Trail) int {
 	n := 0
-	for _, s := range selectors(t) {
+	for _, s := range selectors(t, "aws") { // the partition changes no count
 		for _, f := range s.FieldSelectors {
 			n += f.values()
 		}

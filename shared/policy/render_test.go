@@ -121,10 +121,10 @@ func TestRenderSelectors(t *testing.T) {
 		{"cloudwatch-logs", []string{"Management events"}, func(t *testing.T, r *Requests) {
 			c := r.CreateTrail
 			if c.CloudWatchLogsLogGroupArn != "arn:aws:logs:us-east-1:333333333333:log-group:/trailwarden/cloudtrail:*" ||
-				c.CloudWatchLogsRoleArn != "arn:aws:iam::333333333333:role/TrailwardenCloudTrailLogs-org-audit" {
+				c.CloudWatchLogsRoleArn != "arn:aws:iam::333333333333:role/TrailwardenCloudTrailLogs" {
 				t.Errorf("ARNs: %s %s", c.CloudWatchLogsLogGroupArn, c.CloudWatchLogsRoleArn)
 			}
-			if r.Logs == nil || r.Logs.RetentionDays != 90 || !strings.Contains(r.Logs.RolePolicy, `"arn:aws:logs:us-east-1:333333333333:log-group:/trailwarden/cloudtrail:log-stream:*"`) {
+			if r.Logs == nil || r.Logs.RetentionDays != 90 || r.Logs.LogGroupName != "/trailwarden/cloudtrail" || r.Logs.RoleArn != c.CloudWatchLogsRoleArn {
 				t.Errorf("logs: %+v", r.Logs)
 			}
 		}},
@@ -139,10 +139,14 @@ func TestRenderSelectors(t *testing.T) {
 				t.Errorf("create: %+v", c)
 			}
 			b, _ := json.Marshal(c)
-			for _, k := range []string{"KmsKeyId", "SnsTopicName", "S3KeyPrefix", "CloudWatchLogs", "TagsList"} {
+			for _, k := range []string{"KmsKeyId", "SnsTopicName", "S3KeyPrefix", "CloudWatchLogs"} {
 				if strings.Contains(string(b), k) {
 					t.Errorf("unset optional %s marshalled: %s", k, b)
 				}
+			}
+			// With no policy tags, only trailwarden's own tag, never empty.
+			if len(c.TagsList) != 1 || c.TagsList[0].Key != ManagedTagsKey || c.TagsList[0].Value == "" {
+				t.Errorf("tags: %+v", c.TagsList)
 			}
 			if r.PutInsightSelectors.InsightSelectors == nil {
 				t.Error("InsightSelectors must be an empty list, not null")
@@ -194,7 +198,7 @@ func TestSDKInputs(t *testing.T) {
 	c := r.CreateTrailInput()
 	if aws.ToString(c.Name) != "org-audit" || aws.ToString(c.S3BucketName) != "acme-org-cloudtrail" ||
 		aws.ToString(c.KmsKeyId) != r.CreateTrail.KmsKeyId || !aws.ToBool(c.IsMultiRegionTrail) ||
-		aws.ToString(c.CloudWatchLogsRoleArn) != r.CreateTrail.CloudWatchLogsRoleArn || len(c.TagsList) != 2 ||
+		aws.ToString(c.CloudWatchLogsRoleArn) != r.CreateTrail.CloudWatchLogsRoleArn || len(c.TagsList) != 3 ||
 		aws.ToString(c.TagsList[0].Key) != "cost-center" {
 		t.Errorf("CreateTrailInput: %+v", c)
 	}
@@ -263,7 +267,7 @@ func TestRenderContext(t *testing.T) {
 	}
 	r, _ := Render(tr, RenderContext{Account: memberAccount, HomeRegion: "us-east-1", LogGroupArn: "arn:aws:logs:us-east-1:333333333333:log-group:custom", RoleArn: "arn:aws:iam::333333333333:role/ops/ct-logs"})
 	if r.Logs.LogGroupName != "custom" || r.CreateTrail.CloudWatchLogsLogGroupArn != "arn:aws:logs:us-east-1:333333333333:log-group:custom:*" ||
-		r.Logs.RoleName != "ct-logs" || r.Logs.RolePath != "/ops/" {
+		r.Logs.RoleArn != "arn:aws:iam::333333333333:role/ops/ct-logs" {
 		t.Errorf("given ARNs: %+v", r.Logs)
 	}
 	r, _ = Render(tr, RenderContext{Account: memberAccount, HomeRegion: "us-gov-west-1"})
@@ -272,29 +276,8 @@ func TestRenderContext(t *testing.T) {
 	}
 }
 
-func TestLogsRoleName(t *testing.T) {
-	if got := LogsRoleName("org-audit"); got != "TrailwardenCloudTrailLogs-org-audit" {
-		t.Errorf("short: %s", got)
-	}
-	long := strings.Repeat("a", 128)
-	got := LogsRoleName(long)
-	if len(got) != 64 || checkIAMRoleName(got) != nil || got == LogsRoleName(long[:127]+"b") {
-		t.Errorf("long: %s (%d)", got, len(got))
-	}
-	if LogsRoleName(long) != got {
-		t.Error("not deterministic")
-	}
-	var trust map[string]any
-	if err := json.Unmarshal([]byte(LogsTrustPolicy()), &trust); err != nil {
-		t.Fatal(err)
-	}
-	if !strings.Contains(LogsTrustPolicy(), `"Service":"cloudtrail.amazonaws.com"`) {
-		t.Errorf("trust: %s", LogsTrustPolicy())
-	}
-	pol := LogsRolePolicy("aws", "us-east-1", memberAccount, "g")
-	for _, want := range []string{`"logs:CreateLogStream"`, `"logs:PutLogEvents"`, `arn:aws:logs:us-east-1:333333333333:log-group:g:log-stream:*`} {
-		if !strings.Contains(pol, want) {
-			t.Errorf("role policy lacks %s: %s", want, pol)
-		}
+func TestLogsRoleARN(t *testing.T) {
+	if got := LogsRoleARN("aws", memberAccount); got != "arn:aws:iam::333333333333:role/TrailwardenCloudTrailLogs" || checkIAMRoleName(LogsRoleName) != nil {
+		t.Errorf("LogsRoleARN: %s", got)
 	}
 }

@@ -150,12 +150,16 @@ func (p *Policy) validateOrganization(v *validator) {
 	} else {
 		v.err("organization.loggingAccount", checkAccountID(o.LoggingAccount))
 	}
-	v.err("organization.memberRole", checkIAMRoleName(o.MemberRole))
+	v.err("organization.memberRole", CheckMemberRoleName(o.MemberRole))
 	v.err("organization.homeRegion", checkRegion(o.HomeRegion))
 	for i, a := range o.Exclude.Accounts {
 		v.err(fmt.Sprintf("organization.exclude.accounts[%d]", i), checkAccountID(a))
-		if a == o.ManagementAccount && p.Mode == ModeAccountTrails {
-			v.warnf(fmt.Sprintf("organization.exclude.accounts[%d]", i), "excludes the management account, where trailwarden itself runs; its activity will not be logged by trailwarden")
+		// EventBridge receives "AWS API Call via CloudTrail" events only
+		// while a trail logs in that account (EventBridge User Guide, events
+		// from AWS services): without a trail in the management account the
+		// Organizations events that announce new accounts stop.
+		if a == o.ManagementAccount && p.Mode == ModeAccountTrails && !o.ExistingOrganizationTrail {
+			v.errf(fmt.Sprintf("organization.exclude.accounts[%d]", i), "excludes the management account: EventBridge gets the Organizations events trailwarden reacts to only while a trail logs there; keep it, or declare existingOrganizationTrail: true if an organization trail logs it")
 		}
 	}
 	for i, ou := range o.Exclude.OUs {
@@ -304,8 +308,13 @@ func (v *validator) trail(t *Trail, env trailEnv, path string, root *yaml.Node) 
 	if env.existingOrgTrail && me.ReadWrite != None && me.ReadWrite.valid() {
 		v.warnf(at("managementEvents.readWrite"), "an organization trail already logs management events in every account; this trail is a paid second copy (set readWrite: none to log only data or Insights events)")
 	}
-	if t.Insights.any() && me.ReadWrite.valid() && !me.ReadWrite.includesWrite() {
-		v.errf(at("insights"), "Insights events need write management events; managementEvents.readWrite is %q (use all or write)", me.ReadWrite)
+	// PutInsightSelectors: ApiCallRateInsight needs write management events,
+	// ApiErrorRateInsight read or write ones (CloudTrail API Reference).
+	if t.Insights.APICallRate && me.ReadWrite.valid() && !me.ReadWrite.includesWrite() {
+		v.errf(at("insights.apiCallRate"), "API call rate Insights need write management events; managementEvents.readWrite is %q (use all or write)", me.ReadWrite)
+	}
+	if t.Insights.APIErrorRate && me.ReadWrite == None {
+		v.errf(at("insights.apiErrorRate"), "API error rate Insights need read or write management events; managementEvents.readWrite is none")
 	}
 
 	de := t.DataEvents
@@ -335,13 +344,9 @@ func logsData(t *Trail) bool {
 		d.DynamoDB.AllTables != None || len(d.DynamoDB.Tables) > 0
 }
 
-// MaxTags is the tags a policy may set: CloudTrail allows 50 per trail and
-// trailwarden keeps one (trailwarden:managed-tags) for itself.
-const MaxTags = 49
-
 func (v *validator) tags(tags map[string]string, path string) {
 	if len(tags) > MaxTags {
-		v.errf(path, "has %d tags; at most %d (CloudTrail allows 50 and trailwarden uses one)", len(tags), MaxTags)
+		v.errf(path, "has %d tags; at most %d (CloudTrail allows %d and trailwarden uses one)", len(tags), MaxTags, MaxTrailTags)
 	}
 	keys := make([]string, 0, len(tags))
 	for k := range tags {
@@ -349,23 +354,7 @@ func (v *validator) tags(tags map[string]string, path string) {
 	}
 	slices.Sort(keys)
 	for _, k := range keys {
-		val := tags[k]
-		kp := path + "." + k
-		switch {
-		case len(k) == 0 || len([]rune(k)) > 128:
-			v.errf(kp, "tag keys must be 1 to 128 characters")
-		case !tagKeyRe.MatchString(k):
-			v.errf(kp, "tag key %q may contain only letters, digits, spaces and _ . : / = + - @", k)
-		case strings.HasPrefix(strings.ToLower(k), "aws:"):
-			v.errf(kp, "tag keys starting with aws: are reserved by AWS")
-		case strings.HasPrefix(strings.ToLower(k), "trailwarden:"):
-			v.errf(kp, "tag keys starting with trailwarden: are reserved by trailwarden")
-		}
-		if len([]rune(val)) > 256 {
-			v.errf(kp, "tag values must be at most 256 characters")
-		} else if !tagKeyRe.MatchString(val) {
-			v.errf(kp, "tag value %q may contain only letters, digits, spaces and _ . : / = + - @", val)
-		}
+		v.err(path+"."+k, CheckTag(k, tags[k]))
 	}
 }
 

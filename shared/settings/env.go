@@ -98,3 +98,9 @@ const (
 	// flushes everything (default 10).
 	EnvVerifierBatchSize = "TRAILWARDEN_VERIFIER_BATCH_SIZE"
 )
+
+// WatchdogMemberRole is the read-only role the watchdog assumes in every
+// member account to diagnose its trail. The member template creates it
+// under this fixed name; it may only read trails (never the enabler's
+// member role, which writes).
+const WatchdogMemberRole = "TrailwardenWatchdogReader"

@@ -18,6 +18,7 @@ import (
 	"github.com/trailwarden/trailwarden/shared/incident"
 	"github.com/trailwarden/trailwarden/shared/ledger"
 	"github.com/trailwarden/trailwarden/shared/policy"
+	"github.com/trailwarden/trailwarden/shared/settings"
 	"github.com/trailwarden/trailwarden/shared/telemetry"
 )
 
@@ -53,7 +54,7 @@ func New(ctx context.Context, cfg Config, home aws.Config, out io.Writer) (*Watc
 			Journal: &ledger.JournalReader{DB: db, Table: cfg.JournalTable, Horizon: ledger.JournalHorizon(cfg.ItemInterval)},
 			Fold:    &ledger.Folder{DB: db, Table: cfg.LedgerTable, After: ledger.FoldAfter(cfg.ItemInterval)}},
 		Incidents: &incident.Store{DB: db, Table: cfg.IncidentsTable},
-		Sessions:  awsenv.NewAssumer(home, sts.NewFromConfig(home), SessionName),
+		Sessions:  readerSessions{awsenv.NewAssumer(home, sts.NewFromConfig(home), SessionName)},
 		NewTrail:  func(c aws.Config) TrailAPI { return cloudtrail.NewFromConfig(c) },
 		Alerts:    &alert.Publisher{SNS: sns.NewFromConfig(home), TopicARN: cfg.AlertsTopicARN},
 		Repair:    cfg.Repair,
@@ -73,4 +74,13 @@ func New(ctx context.Context, cfg Config, home aws.Config, out io.Writer) (*Watc
 		w.Requests, w.RequestQueueURL = sqs.NewFromConfig(home), cfg.RequestQueueURL
 	}
 	return w, nil
+}
+
+// readerSessions assumes the watchdog's read-only member role
+// (settings.WatchdogMemberRole) whichever role the caller names: the
+// watchdog only reads, and the enabler's member role writes.
+type readerSessions struct{ Sessions }
+
+func (r readerSessions) Config(ctx context.Context, account, _, region string) (aws.Config, error) {
+	return r.Sessions.Config(ctx, account, settings.WatchdogMemberRole, region)
 }
