@@ -137,7 +137,7 @@ func (h *harness) enable(name string, enabledAt time.Time) string {
 		h.t.Fatal(err)
 	}
 	cfg := h.env.AccountConfig(m.ID)
-	rep, err := (&converge.Engine{CloudTrail: cloudtrail.NewFromConfig(cfg), Region: h.home}).Converge(ctx, converge.FromRequests(req), converge.Options{})
+	rep, err := (&converge.Engine{CloudTrail: cloudtrail.NewFromConfig(cfg), Region: h.home}).Converge(ctx, req, converge.Options{})
 	if err != nil {
 		h.t.Fatal(err)
 	}
