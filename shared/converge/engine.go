@@ -377,16 +377,18 @@ func (e *Engine) apply(ctx context.Context, d *Desired, st *liveState, p *plan, 
 	if err := e.applySelectors(ctx, d, arn, p, rep); err != nil {
 		return err
 	}
-	if len(p.addTags) > 0 {
-		rep.call("cloudtrail:AddTags", true)
-		if _, err := e.CloudTrail.AddTags(ctx, &cloudtrail.AddTagsInput{ResourceId: aws.String(arn), TagsList: p.addTags}); err != nil {
-			return fmt.Errorf("add tags to %s: %w", name, err)
-		}
-	}
+	// Remove before adding: a trail holds at most 50 tags, and a policy at
+	// its limit that swaps a key would otherwise exceed it.
 	if len(p.removeTags) > 0 {
 		rep.call("cloudtrail:RemoveTags", true)
 		if _, err := e.CloudTrail.RemoveTags(ctx, &cloudtrail.RemoveTagsInput{ResourceId: aws.String(arn), TagsList: p.removeTags}); err != nil {
 			return fmt.Errorf("remove tags from %s: %w", name, err)
+		}
+	}
+	if len(p.addTags) > 0 {
+		rep.call("cloudtrail:AddTags", true)
+		if _, err := e.CloudTrail.AddTags(ctx, &cloudtrail.AddTagsInput{ResourceId: aws.String(arn), TagsList: p.addTags}); err != nil {
+			return fmt.Errorf("add tags to %s: %w", name, err)
 		}
 	}
 	if p.startLogging {
