@@ -15,6 +15,7 @@ import (
 	"github.com/trailwarden/trailwarden/internal/emulator"
 	"github.com/trailwarden/trailwarden/shared/alert"
 	"github.com/trailwarden/trailwarden/shared/awsenv"
+	"github.com/trailwarden/trailwarden/shared/policy"
 )
 
 // tamperWorld is an enabled member and a way to read the alerts topic.
@@ -142,7 +143,7 @@ func TestTamperIsRepairedWithAlerts(t *testing.T) {
 				t.Errorf("detection goal missed: %v", elapsed)
 			}
 			// The repair's own calls produce the same kind of events, by our role: no alert, no second repair.
-			own := strings.NewReplacer("TrailwardenMemberRole", emulator.AccessRoleName, "trailwarden-enabler-5f3a9c", "trailwarden").
+			own := strings.NewReplacer("TrailwardenMemberRole", policy.DefaultMemberRole, "trailwarden-enabler-5f3a9c", "trailwarden").
 				Replace(w.event("stop-logging-by-trailwarden.json"))
 			w.send(own)
 			w.drain(2)
@@ -196,7 +197,7 @@ func TestOwnSessionNameCannotHideTampering(t *testing.T) {
 	if _, err := w.ct.StopLogging(t.Context(), &cloudtrail.StopLoggingInput{Name: aws.String("org-audit")}); err != nil {
 		t.Fatal(err)
 	}
-	w.send(strings.NewReplacer("TrailwardenMemberRole", emulator.AccessRoleName, "trailwarden-enabler-5f3a9c", "trailwarden").
+	w.send(strings.NewReplacer("TrailwardenMemberRole", policy.DefaultMemberRole, "trailwarden-enabler-5f3a9c", "trailwarden").
 		Replace(w.event("stop-logging-by-trailwarden.json")))
 	w.drain(2)
 	if !w.logging() {
