@@ -58,12 +58,7 @@ func policyValidate(env *cmdEnv, args []string) int {
 	if len(pos) != 1 {
 		return usageErr(env, "policy validate: want exactly one FILE")
 	}
-	pol, err := policy.Load(pos[0])
-	if err != nil {
-		printProblems(env, pos[0], err)
-		return exitProblem
-	}
-	warnings, err := pol.Validate(policy.ValidateOptions{})
+	_, warnings, err := policy.LoadWarn(pos[0])
 	for _, w := range warnings {
 		fmt.Fprintf(env.stderr, "%s: warning: %s\n", pos[0], w)
 	}
@@ -117,12 +112,9 @@ func policyRender(env *cmdEnv, args []string) int {
 	return writeJSON(env, map[string]any{"effectivePolicy": trail, "requests": req})
 }
 
-// loadValidPolicy loads and validates, printing problems.
+// loadValidPolicy loads and validates (policy.Load), printing problems.
 func loadValidPolicy(env *cmdEnv, path string) (*policy.Policy, error) {
 	pol, err := policy.Load(path)
-	if err == nil {
-		_, err = pol.Validate(policy.ValidateOptions{})
-	}
 	if err != nil {
 		printProblems(env, path, err)
 		return nil, err

@@ -16,6 +16,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
 
 	"gopkg.in/yaml.v3"
 )
@@ -263,17 +264,46 @@ type overrideEntry struct {
 // ErrExcluded is returned by Effective for an account the policy excludes.
 var ErrExcluded = errors.New("account is excluded by the policy")
 
-// Load reads and parses a policy file. Call Validate before using it.
+// Load reads, parses and validates a policy file: the one way a program
+// gets a policy to use. Problems come back as Problems (with the file's
+// name); warnings are dropped (LoadWarn returns them).
 func Load(path string) (*Policy, error) {
+	p, _, err := LoadWarn(path)
+	return p, err
+}
+
+// LoadWarn is Load that also returns the validation warnings, for the
+// programs that show them (policy validate, the CDK app).
+func LoadWarn(path string) (*Policy, Warnings, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
-		return nil, fmt.Errorf("read policy: %w", err)
+		return nil, nil, fmt.Errorf("read policy: %w", err)
 	}
 	p, err := Parse(data)
 	if err != nil {
-		return nil, fmt.Errorf("policy %s: %w", path, err)
+		return nil, nil, fmt.Errorf("policy %s: %w", path, err)
 	}
-	return p, nil
+	warnings, err := p.Validate(ValidateOptions{})
+	if err != nil {
+		return nil, warnings, fmt.Errorf("policy %s: %w", path, err)
+	}
+	return p, warnings, nil
+}
+
+// TrailNames lists the trail names the policy can give an account: the
+// base trail's first, then each other name an override sets, once each.
+func (p *Policy) TrailNames() []string {
+	names := []string{p.Trail.Name}
+	for _, o := range p.Overrides {
+		n := &o.Trail
+		for i := 0; n.Kind == yaml.MappingNode && i+1 < len(n.Content); i += 2 {
+			k, v := n.Content[i], n.Content[i+1]
+			if k.Value == "name" && v.Kind == yaml.ScalarNode && v.Value != "" && !slices.Contains(names, v.Value) {
+				names = append(names, v.Value)
+			}
+		}
+	}
+	return names
 }
 
 // Parse reads a policy file's structure: YAML syntax, unknown keys (typos) and

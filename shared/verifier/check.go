@@ -128,19 +128,7 @@ func RulesFromPolicy(p *policy.Policy) Rules {
 // TrailNames lists the trail names a policy can give an account: the base
 // trail's and any override's.
 func TrailNames(p *policy.Policy) []string {
-	names := []string{p.Trail.Name}
-	for _, o := range p.Overrides {
-		if o.Trail.Kind == 0 {
-			continue
-		}
-		var t struct {
-			Name string `yaml:"name"`
-		}
-		if o.Trail.Decode(&t) == nil && t.Name != "" && t.Name != p.Trail.Name {
-			names = append(names, t.Name)
-		}
-	}
-	return names
+	return p.TrailNames()
 }
 
 // Check parses and judges one announced object. Membership is judged by the
