@@ -123,6 +123,13 @@ func NewMemberAccess(scope constructs.Construct, id string, cfg *Config) *Member
 		Roles:      &[]awsiam.IRole{m.Role},
 	})
 
+	m.TamperGuard = newTamperGuard(c, cfg)
+	return m
+}
+
+// newTamperGuard forwards CloudTrail API calls that stop or change a trail
+// to the central bus.
+func newTamperGuard(c constructs.Construct, cfg *Config) awsevents.Rule {
 	// Tamper guard. EventBridge has these events only while a trail logs
 	// management events in this account (trailwarden's does).
 	fwd := awsiam.NewRole(c, jsii.String("TamperForwardRole"), &awsiam.RoleProps{
@@ -132,7 +139,7 @@ func NewMemberAccess(scope constructs.Construct, id string, cfg *Config) *Member
 	fwd.AddToPolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
 		Sid: jsii.String("PutToCentralBus"), Actions: jsii.Strings("events:PutEvents"), Resources: jsii.Strings(cfg.EventBusARN()),
 	}))
-	m.TamperGuard = awsevents.NewRule(c, jsii.String("TamperGuard"), &awsevents.RuleProps{
+	return awsevents.NewRule(c, jsii.String("TamperGuard"), &awsevents.RuleProps{
 		Description:  jsii.String("trailwarden: CloudTrail API calls that stop or change a trail"),
 		EventPattern: TamperEventPattern(),
 		Targets: &[]awsevents.IRuleTarget{awseventstargets.NewEventBus(
@@ -140,7 +147,6 @@ func NewMemberAccess(scope constructs.Construct, id string, cfg *Config) *Member
 			&awseventstargets.EventBusProps{Role: fwd},
 		)},
 	})
-	return m
 }
 
 // newLogsRole is the role CloudTrail assumes to deliver to the policy's log
