@@ -38,3 +38,22 @@ func FuzzParse(f *testing.F) {
 		}
 	})
 }
+
+// FuzzManagedTags feeds arbitrary live tag values through ParseManagedTags
+// (a trail's tags are input someone else may have edited): no panic, and an
+// encoded key set is always read back, within CloudTrail's tag rule.
+func FuzzManagedTags(f *testing.F) {
+	for _, s := range []string{"", "v1.", "owner", "a,b", "v1.QQIT0", "v1.QQIT0TBApa", "v1.\x00\xff"} {
+		f.Add(s, "owner")
+	}
+	f.Fuzz(func(t *testing.T, value, key string) {
+		_ = ParseManagedTags(value).Manages(key)
+		if key == "" || key == ManagedTagsKey {
+			return
+		}
+		v := ManagedTagsValue([]string{key, value})
+		if !ParseManagedTags(v).Manages(key) || CheckTag("k", v) != nil {
+			t.Fatalf("ManagedTagsValue(%q, %q) = %q does not round-trip or is refused", key, value, v)
+		}
+	})
+}
