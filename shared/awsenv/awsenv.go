@@ -7,8 +7,7 @@ package awsenv
 import (
 	"context"
 	"fmt"
-	"strings"
-	"sync"
+		"sync"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -17,6 +16,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 
+	"github.com/trailwarden/trailwarden/shared/awsid"
 	"github.com/trailwarden/trailwarden/shared/fault"
 )
 
@@ -45,21 +45,8 @@ func S3Options(cfg aws.Config) func(*s3.Options) {
 	}
 }
 
-// Partition returns the ARN partition of a Region.
-func Partition(region string) string {
-	switch {
-	case strings.HasPrefix(region, "cn-"):
-		return "aws-cn"
-	case strings.HasPrefix(region, "us-gov-"):
-		return "aws-us-gov"
-	case strings.HasPrefix(region, "us-iso-"):
-		return "aws-iso"
-	case strings.HasPrefix(region, "us-isob-"):
-		return "aws-iso-b"
-	default:
-		return "aws"
-	}
-}
+// Partition returns the ARN partition of a Region (awsid.Partition).
+func Partition(region string) string { return awsid.Partition(region) }
 
 // RoleARN is the ARN of roleName in account, in region's partition.
 func RoleARN(region, account, roleName string) string {

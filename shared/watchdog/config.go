@@ -4,12 +4,12 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"regexp"
 	"sort"
 	"strconv"
 	"strings"
 	"time"
 
+	"github.com/trailwarden/trailwarden/shared/awsid"
 	"github.com/trailwarden/trailwarden/shared/ledger"
 	"github.com/trailwarden/trailwarden/shared/settings"
 )
@@ -128,8 +128,6 @@ func LoadConfig(get settings.Getenv) (Config, error) {
 	return c, err
 }
 
-var regionName = regexp.MustCompile(`^[a-z]{2}(-[a-z]+)+-\d$`)
-
 // ParseRegions splits a comma- or space-separated Region list, dropping
 // empty entries and duplicates.
 func ParseRegions(s string) []string {
@@ -166,7 +164,7 @@ func (c Config) Validate() error {
 		p = append(p, settings.EnvRequestQueueURL+" is required when "+settings.EnvRepair+" is true")
 	}
 	for _, r := range c.EnabledRegions {
-		if !regionName.MatchString(r) {
+		if !awsid.IsRegion(r) {
 			p = append(p, fmt.Sprintf("%s: %q is not a Region name", settings.EnvEnabledRegions, r))
 		}
 	}
