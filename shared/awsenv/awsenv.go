@@ -7,7 +7,7 @@ package awsenv
 import (
 	"context"
 	"fmt"
-		"sync"
+	"sync"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
