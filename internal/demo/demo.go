@@ -625,15 +625,15 @@ func (r *run) repairAndRecover(s *Step) error {
 		return fmt.Errorf("after repair: %w", err)
 	}
 	a, err := r.enabler.Accounts.Get(r.ctx, victim)
-	if err == nil && a.LastReport != "" {
-		var rep struct {
-			Changes []struct{ Field, From, To string } `json:"changes"`
-		}
-		if json.Unmarshal([]byte(a.LastReport), &rep) == nil {
-			for _, c := range rep.Changes {
-				s.add("repair changed %s: %s → %s", c.Field, c.From, c.To)
-			}
-		}
+	if err != nil {
+		return fmt.Errorf("after repair: %w", err)
+	}
+	rep, err := a.Report()
+	if err != nil {
+		return fmt.Errorf("after repair: %w", err)
+	}
+	for _, c := range rep.Changes {
+		s.add("repair changed %s: %s → %s", c.Field, c.From, c.To)
 	}
 	s.add("analytics %s: %s", victim, line)
 	start := r.clock
