@@ -91,8 +91,5 @@ func runStatus(ctx context.Context, env *cmdEnv, args []string) int {
 // itemIntervalFrom is the --item-interval default: the functions'
 // environment variable, or the deployment default when unset or invalid.
 func itemIntervalFrom(env *cmdEnv) time.Duration {
-	if d, err := time.ParseDuration(env.getenv(settings.EnvLedgerItemInterval)); err == nil && d > 0 {
-		return d
-	}
-	return ledger.DefaultItemInterval
+	return settings.NewEnv(env.getenv).Duration(settings.EnvLedgerItemInterval, ledger.DefaultItemInterval)
 }
