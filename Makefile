@@ -80,7 +80,7 @@ lint: check
 
 ## ---- run -----------------------------------------------------------------
 demo: venv
-	$(GO) run ./cmd/trailwarden demo
+	$(GO) run ./cmd/trailwarden-demo
 
 bench: tools
 	$(GO) test -run '^$$' -bench . -benchmem -count 1 ./... | tee bench-results.txt

@@ -53,7 +53,7 @@ func (d *deployFlags) need(env *cmdEnv, names ...string) bool {
 type session struct {
 	pol  *policy.Policy
 	home aws.Config
-	dir  enabler.Directory
+	dir  orgdir.Org
 	asm  *awsenv.Assumer
 }
 
@@ -71,12 +71,12 @@ func (d *deployFlags) open(ctx context.Context, env *cmdEnv) (*session, error) {
 		env.errorf("%v", err)
 		return nil, err
 	}
-	dir, err := enabler.NewDirectory(ctx, settings.Common{OrgReaderRoleARN: d.orgReaderRoleARN}, home)
+	dir, err := orgdir.Open(ctx, orgdir.Source{ReaderRoleARN: d.orgReaderRoleARN}, home)
 	if err != nil {
 		env.errorf("%v", err)
 		return nil, err
 	}
-	return &session{pol: pol, home: home, dir: dir, asm: awsenv.NewAssumer(home, sts.NewFromConfig(home), enabler.SessionName)}, nil
+	return &session{pol: pol, home: home, dir: dir, asm: awsenv.NewAssumer(home, sts.NewFromConfig(home), awsenv.SessionName)}, nil
 }
 
 // desired resolves and renders one account's trail.

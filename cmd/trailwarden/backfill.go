@@ -12,7 +12,6 @@ import (
 
 	"github.com/trailwarden/trailwarden/shared/backfill"
 	"github.com/trailwarden/trailwarden/shared/enabler"
-	"github.com/trailwarden/trailwarden/shared/orgdir"
 	"github.com/trailwarden/trailwarden/shared/settings"
 	"github.com/trailwarden/trailwarden/shared/workitem"
 )
@@ -55,12 +54,7 @@ func runBackfill(ctx context.Context, env *cmdEnv, args []string) int {
 	if err != nil {
 		return exitProblem
 	}
-	dir, ok := s.dir.(*orgdir.Directory)
-	if !ok {
-		env.errorf("backfill needs Organizations (not single-account mode)")
-		return exitProblem
-	}
-	active, inactive, err := backfill.Active(ctx, dir)
+	active, inactive, err := backfill.Active(ctx, s.dir)
 	if err != nil {
 		env.errorf("backfill: %v", err)
 		return exitProblem

@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/trailwarden/trailwarden/internal/central"
 	"github.com/trailwarden/trailwarden/internal/demo"
@@ -217,7 +218,8 @@ func TestStatusAfterDemo(t *testing.T) {
 			vars[k] = v
 		}
 	}
-	r := runCLI(t, vars, "status")
+	at := res.Simulated.Format(time.RFC3339)
+	r := runCLI(t, vars, "status", "--at", at)
 	if r.code != exitOK {
 		t.Fatalf("status: %+v", r)
 	}
@@ -226,7 +228,7 @@ func TestStatusAfterDemo(t *testing.T) {
 			t.Errorf("status lacks %q:\n%s", name, r.stdout)
 		}
 	}
-	r = runCLI(t, vars, "status", "--output", "json")
+	r = runCLI(t, vars, "status", "--output", "json", "--at", at)
 	var v struct {
 		Accounts []struct {
 			Account string `json:"account"`

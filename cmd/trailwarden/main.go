@@ -1,6 +1,7 @@
 // Command trailwarden is the operator CLI: validate and render policies,
 // explain events, plan and enable trails, backfill the organization, run the
-// functions' handlers locally, show status, and run the local demo.
+// functions' handlers locally, and show status. The local demo is a separate
+// program (cmd/trailwarden-demo), so the CLI links product code only.
 //
 // Against AWS it uses the default credential chain; against the emulator,
 // AWS_ENDPOINT_URL. Data goes to stdout, diagnostics to stderr. Exit codes:

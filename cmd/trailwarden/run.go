@@ -46,7 +46,6 @@ func init() {
 		"backfill": backfillCommand,
 		"invoke":   invokeCommand,
 		"status":   statusCommand,
-		"demo":     demoCommand,
 	}
 }
 

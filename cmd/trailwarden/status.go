@@ -15,13 +15,14 @@ import (
 )
 
 const statusUsage = `Usage:
-  trailwarden status [--output table|json] [--region R] [table flags]
+  trailwarden status [--output table|json] [--at TIME] [--region R] [table flags]
 
 Shows every account trailwarden knows: name, OU, trail, status, logging, the
 last delivery per Region (worst Region first) and any open incident, from the
 accounts, ledger (with its journal) and incidents tables. Accounts that need attention come
 first. Exits 1 when any account needs attention (an open incident, a failed
-or still pending account), so scripts can use it as a check.
+or still pending account), so scripts can use it as a check. --at judges
+silence as of another time than now (the demo prints its simulated clock).
 
 Example:
   trailwarden status --accounts-table trailwarden-accounts --ledger-table trailwarden-ledger \
@@ -41,8 +42,17 @@ func runStatus(ctx context.Context, env *cmdEnv, args []string) int {
 	output := fs.String("output", "table", "table | json")
 	itemInterval := fs.Duration("item-interval", itemIntervalFrom(env),
 		"the deployment's ledger item interval (deployment.ledger.itemInterval; env "+settings.EnvLedgerItemInterval+"): how far back the journal is read")
+	at := fs.String("at", "", "judge silence as of this time (RFC 3339) instead of now, e.g. the demo's simulated clock")
 	if _, err := parse(fs, args); err != nil {
 		return flagErr(err)
+	}
+	now := time.Now()
+	if *at != "" {
+		t, err := time.Parse(time.RFC3339, *at)
+		if err != nil {
+			return usageErr(env, "--at %q is not an RFC 3339 time (2026-03-14T12:00:00Z)", *at)
+		}
+		now = t
 	}
 	if !d.need(env, "accounts-table", "ledger-table", "journal-table", "incidents-table") {
 		return exitUsage
@@ -58,7 +68,7 @@ func runStatus(ctx context.Context, env *cmdEnv, args []string) int {
 		Ledger: &ledger.Reader{DB: db, Table: d.ledgerTable, Journal: &ledger.JournalReader{DB: db, Table: d.journalTable,
 			Horizon: ledger.JournalHorizon(*itemInterval)}},
 		Incidents: &incident.Store{DB: db, Table: d.incidentsTable},
-	}, nowFrom(env))
+	}, now)
 	if err != nil {
 		env.errorf("status: %v", err)
 		return exitProblem
@@ -78,22 +88,8 @@ func runStatus(ctx context.Context, env *cmdEnv, args []string) int {
 	return exitOK
 }
 
-// nowFrom honours TRAILWARDEN_NOW (RFC 3339), which the demo sets to its
-// simulated clock; otherwise the wall clock.
 // itemIntervalFrom is the --item-interval default: the functions'
 // environment variable, or the deployment default when unset or invalid.
 func itemIntervalFrom(env *cmdEnv) time.Duration {
-	if d, err := time.ParseDuration(env.getenv(settings.EnvLedgerItemInterval)); err == nil && d > 0 {
-		return d
-	}
-	return ledger.DefaultItemInterval
-}
-
-func nowFrom(env *cmdEnv) time.Time {
-	if s := env.getenv("TRAILWARDEN_NOW"); s != "" {
-		if t, err := time.Parse(time.RFC3339, s); err == nil {
-			return t
-		}
-	}
-	return time.Now()
+	return settings.NewEnv(env.getenv).Duration(settings.EnvLedgerItemInterval, ledger.DefaultItemInterval)
 }

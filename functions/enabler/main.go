@@ -14,6 +14,7 @@ import (
 	"github.com/trailwarden/trailwarden/shared/awsenv"
 	"github.com/trailwarden/trailwarden/shared/enabler"
 	"github.com/trailwarden/trailwarden/shared/settings"
+	"github.com/trailwarden/trailwarden/shared/telemetry"
 )
 
 func main() {
@@ -24,6 +25,9 @@ func main() {
 	exitIf(err)
 	proc, err := enabler.New(ctx, cfg, home, os.Stdout)
 	exitIf(err)
+	// Logs carry each invocation's request id and follow the function's
+	// logging configuration (AWS_LAMBDA_LOG_LEVEL).
+	proc.Logger = telemetry.NewLambdaLogger("enabler")
 	lambda.Start(func(ctx context.Context, ev events.SQSEvent) (events.SQSEventResponse, error) {
 		return proc.Handle(ctx, ev), nil
 	})

@@ -1,26 +1,19 @@
 // Command reconciler is the scheduled reconcile (default every 6 hours): it
-// lists every ACTIVE account of the organization and puts one converge
-// request per account on the request queue, so accounts whose join event
-// never arrived, or whose trail drifted, converge. The logic lives in
-// shared/backfill.
+// puts one converge request per ACTIVE account on the request queue. The
+// logic lives in shared/reconcile.
 package main
 
 import (
 	"context"
 	"fmt"
 	"os"
-	"time"
 
-	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-lambda-go/lambda"
-	"github.com/aws/aws-sdk-go-v2/service/sqs"
 
 	"github.com/trailwarden/trailwarden/shared/awsenv"
-	"github.com/trailwarden/trailwarden/shared/backfill"
-	"github.com/trailwarden/trailwarden/shared/enabler"
+	"github.com/trailwarden/trailwarden/shared/reconcile"
 	"github.com/trailwarden/trailwarden/shared/settings"
 	"github.com/trailwarden/trailwarden/shared/telemetry"
-	"github.com/trailwarden/trailwarden/shared/workitem"
 )
 
 func main() {
@@ -29,27 +22,10 @@ func main() {
 	exitIf(err)
 	home, err := awsenv.Load(ctx, "")
 	exitIf(err)
-	dir, err := enabler.NewDirectory(ctx, cfg.Common, home)
+	r, err := reconcile.New(ctx, cfg, home, os.Stdout)
 	exitIf(err)
-	lister, ok := dir.(backfill.Lister)
-	if !ok {
-		fmt.Fprintln(os.Stderr, "reconciler: the organization directory cannot list accounts")
-		os.Exit(1)
-	}
-	q := sqs.NewFromConfig(home)
-	logger := telemetry.NewLogger(os.Stdout, cfg.LogLevel).With("function", "reconciler")
-	metrics := telemetry.NewMetrics(os.Stdout, cfg.MetricsNamespace, "reconciler")
-	lambda.Start(func(ctx context.Context, ev events.CloudWatchEvent) error {
-		active, inactive, err := backfill.Active(ctx, lister)
-		if err != nil {
-			return err
-		}
-		n, err := backfill.Enqueue(ctx, q, cfg.RequestQueueURL, workitem.ReasonReconcile, active, time.Now(), nil)
-		metrics.Count("ReconcileRequests", n)
-		_ = metrics.Flush(ctx)
-		logger.InfoContext(ctx, "reconcile enqueued", "eventId", ev.ID, "active", len(active), "inactive", inactive, "enqueued", n)
-		return err
-	})
+	r.Logger = telemetry.NewLambdaLogger("reconciler")
+	lambda.Start(r.Handle)
 }
 
 // exitIf ends a cold start that cannot serve: configuration or clients are

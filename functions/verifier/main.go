@@ -14,6 +14,7 @@ import (
 	"github.com/aws/aws-lambda-go/lambda"
 
 	"github.com/trailwarden/trailwarden/shared/awsenv"
+	"github.com/trailwarden/trailwarden/shared/telemetry"
 	"github.com/trailwarden/trailwarden/shared/verifier"
 )
 
@@ -25,6 +26,9 @@ func main() {
 	exitIf(err)
 	proc, err := verifier.New(ctx, cfg, home, os.Stdout)
 	exitIf(err)
+	// Logs carry each invocation's request id and follow the function's
+	// logging configuration (AWS_LAMBDA_LOG_LEVEL).
+	proc.Logger = telemetry.NewLambdaLogger("verifier")
 	// Every processed time is in the journal when an invocation returns;
 	// what the instance still holds for the accounts' items (counts, the
 	// newest key) is written when Lambda retires it: SIGTERM leaves about

@@ -14,6 +14,7 @@ import (
 	"github.com/aws/aws-lambda-go/lambda"
 
 	"github.com/trailwarden/trailwarden/shared/awsenv"
+	"github.com/trailwarden/trailwarden/shared/telemetry"
 	"github.com/trailwarden/trailwarden/shared/watchdog"
 )
 
@@ -25,6 +26,9 @@ func main() {
 	exitIf(err)
 	w, err := watchdog.New(ctx, cfg, home, os.Stdout)
 	exitIf(err)
+	// Logs carry each invocation's request id and follow the function's
+	// logging configuration (AWS_LAMBDA_LOG_LEVEL).
+	w.Logger = telemetry.NewLambdaLogger("watchdog")
 	lambda.Start(func(ctx context.Context, _ events.CloudWatchEvent) error {
 		// The pass judges silence against the wall clock, not the event's
 		// scheduled time: a delayed invocation must not look back in time.

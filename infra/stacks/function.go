@@ -91,8 +91,29 @@ func NewFunction(scope constructs.Construct, id string, p FunctionProps) *Functi
 		ReservedConcurrentExecutions: p.ReservedConcurrency,
 		Description:                  jsii.String(p.Description),
 		LoggingFormat:                awslambda.LoggingFormat_JSON,
+		// Lambda drops records below this level and passes it to the function
+		// as AWS_LAMBDA_LOG_LEVEL, which the functions' logger follows.
+		ApplicationLogLevelV2: applicationLogLevel(p.Env[settings.EnvLogLevel]),
 	})
 	return &Function{Construct: c, Fn: fn, Role: role, LogGroup: lg, Timeout: p.Timeout}
+}
+
+// applicationLogLevel is Lambda's application log level for
+// deployment.logLevel (debug | info | warn | error; default info).
+func applicationLogLevel(level *string) awslambda.ApplicationLogLevel {
+	if level == nil {
+		return awslambda.ApplicationLogLevel_INFO
+	}
+	switch *level {
+	case "debug":
+		return awslambda.ApplicationLogLevel_DEBUG
+	case "warn":
+		return awslambda.ApplicationLogLevel_WARN
+	case "error":
+		return awslambda.ApplicationLogLevel_ERROR
+	default:
+		return awslambda.ApplicationLogLevel_INFO
+	}
 }
 
 // GoMemLimit is the GOMEMLIMIT for a function of memoryMB: 90% of it.

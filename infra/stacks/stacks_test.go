@@ -197,6 +197,9 @@ func TestFunctions(t *testing.T) {
 		if _, ok := p["LoggingConfig"].(map[string]any)["LogGroup"]; !ok {
 			t.Errorf("%s has no explicit log group", id)
 		}
+		if lc := p["LoggingConfig"].(map[string]any); lc["LogFormat"] != "JSON" || lc["ApplicationLogLevel"] != "INFO" {
+			t.Errorf("%s logging: %v (want JSON at the deployment's level, for AWS_LAMBDA_LOG_LEVEL)", id, lc)
+		}
 	}
 	for id, p := range resources(t, a.Stack, "AWS::Logs::LogGroup") {
 		if p["RetentionInDays"] != float64(90) {

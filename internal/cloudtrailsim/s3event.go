@@ -6,11 +6,12 @@ import (
 	"encoding/json"
 	"fmt"
 	"math/rand/v2"
-	"strings"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
+
+	"github.com/trailwarden/trailwarden/shared/awsid"
 )
 
 // ObjectCreated describes an S3 "Object Created" event as S3 sends it to
@@ -89,16 +90,7 @@ func (e ObjectCreated) Bytes() []byte {
 }
 
 // partition derives the ARN partition from a Region code.
-func partition(region string) string {
-	switch {
-	case strings.HasPrefix(region, "cn-"):
-		return "aws-cn"
-	case strings.HasPrefix(region, "us-gov-"):
-		return "aws-us-gov"
-	default:
-		return "aws"
-	}
-}
+func partition(region string) string { return awsid.Partition(region) }
 
 // marshalNoEscape is json.Marshal without HTML escaping (AWS does not write
 // \u0026 for "&"), without the trailing newline.

@@ -62,7 +62,7 @@ type Result struct {
 	Steps      []Step
 	Server     *emulator.Server
 	Env        map[string]string // the environment for `trailwarden status`
-	Simulated  time.Time         // the simulated clock at the end
+	Simulated  time.Time         // the simulated clock at the end (`trailwarden status --at`)
 	Status     status.View
 	Elapsed    time.Duration
 	PolicyFile string
@@ -625,15 +625,15 @@ func (r *run) repairAndRecover(s *Step) error {
 		return fmt.Errorf("after repair: %w", err)
 	}
 	a, err := r.enabler.Accounts.Get(r.ctx, victim)
-	if err == nil && a.LastReport != "" {
-		var rep struct {
-			Changes []struct{ Field, From, To string } `json:"changes"`
-		}
-		if json.Unmarshal([]byte(a.LastReport), &rep) == nil {
-			for _, c := range rep.Changes {
-				s.add("repair changed %s: %s → %s", c.Field, c.From, c.To)
-			}
-		}
+	if err != nil {
+		return fmt.Errorf("after repair: %w", err)
+	}
+	rep, err := a.Report()
+	if err != nil {
+		return fmt.Errorf("after repair: %w", err)
+	}
+	for _, c := range rep.Changes {
+		s.add("repair changed %s: %s → %s", c.Field, c.From, c.To)
 	}
 	s.add("analytics %s: %s", victim, line)
 	start := r.clock
@@ -681,7 +681,7 @@ func (r *run) status(s *Step) error {
 		"AWS_ENDPOINT_URL": r.srv.URL(), "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_REGION": r.world.Region,
 		"TRAILWARDEN_ACCOUNTS_TABLE": flow.AccountsTable, "TRAILWARDEN_LEDGER_TABLE": flow.LedgerTable,
 		"TRAILWARDEN_JOURNAL_TABLE":   flow.JournalTable,
-		"TRAILWARDEN_INCIDENTS_TABLE": flow.IncidentsTable, "TRAILWARDEN_NOW": r.clock.Format(time.RFC3339),
+		"TRAILWARDEN_INCIDENTS_TABLE": flow.IncidentsTable,
 	}
 	enabled := 0
 	for _, row := range v.Rows {

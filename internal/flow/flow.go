@@ -98,7 +98,7 @@ func Enabler(management, automation aws.Config, res *central.Resources, pol *pol
 	automation = WithLatency(automation, o.Latency)
 	sessions := o.Sessions
 	if sessions == nil {
-		sessions = awsenv.NewAssumer(management, sts.NewFromConfig(management), enabler.SessionName)
+		sessions = awsenv.NewAssumer(management, sts.NewFromConfig(management), awsenv.SessionName)
 	}
 	return &enabler.Processor{
 		Policy:         pol,

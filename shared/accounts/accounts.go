@@ -17,6 +17,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	ddbtypes "github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
+	"github.com/trailwarden/trailwarden/shared/converge"
 	"github.com/trailwarden/trailwarden/shared/tablescan"
 )
 
@@ -48,12 +49,12 @@ type Account struct {
 	FirstSeenAt     time.Time `dynamodbav:"FirstSeenAt,omitempty" json:"firstSeenAt,omitzero"`
 	EnabledAt       time.Time `dynamodbav:"EnabledAt,omitempty" json:"enabledAt,omitzero"`
 	LastConvergeAt  time.Time `dynamodbav:"LastConvergeAt,omitempty" json:"lastConvergeAt,omitzero"`
-	LastReport      string    `dynamodbav:"LastReport,omitempty" json:"lastReport,omitempty"` // converge.Report as JSON
+	LastReport      string    `dynamodbav:"LastReport,omitempty" json:"lastReport,omitempty"` // a Report as JSON (ParseReport)
 	LastError       string    `dynamodbav:"LastError,omitempty" json:"lastError,omitempty"`
 	LastErrorCode   string    `dynamodbav:"LastErrorCode,omitempty" json:"lastErrorCode,omitempty"`
 	Attempts        int       `dynamodbav:"Attempts,omitempty" json:"attempts,omitempty"`
 	DeadlineAlerted bool      `dynamodbav:"DeadlineAlerted,omitempty" json:"deadlineAlerted,omitempty"`
-	LastTamper      string    `dynamodbav:"LastTamper,omitempty" json:"lastTamper,omitempty"` // who/what/when as JSON
+	LastTamper      string    `dynamodbav:"LastTamper,omitempty" json:"lastTamper,omitempty"` // a Tamper as JSON (ParseTamper)
 	UpdatedAt       time.Time `dynamodbav:"UpdatedAt" json:"updatedAt"`
 }
 
@@ -184,8 +185,14 @@ func (s *Store) Seen(ctx context.Context, id, joinedVia, name string, ouPath []s
 	return s.update(ctx, id, set, ifAbsent, "")
 }
 
-// Converged records a successful converge.
+// Converged records a successful converge. A report that does not follow
+// the Report schema is refused (ErrSchema), and nothing is written.
 func (s *Store) Converged(ctx context.Context, id string, r Converge) error {
+	if r.ReportJSON != "" {
+		if _, err := ParseReport(r.ReportJSON); err != nil {
+			return fmt.Errorf("account %s: %w", id, err)
+		}
+	}
 	now := s.now()
 	set := map[string]any{
 		"Status": StatusEnabled, "TrailArn": r.TrailARN, "PolicyHash": r.PolicyHash, "HomeRegion": r.HomeRegion,
@@ -201,10 +208,21 @@ func (s *Store) Converged(ctx context.Context, id string, r Converge) error {
 	return s.update(ctx, id, set, map[string]any{"FirstSeenAt": now, "EnabledAt": now}, "")
 }
 
-// Converge is what a successful converge leaves in the table.
+// Converge is what a successful converge leaves in the table; ReportJSON
+// is a Report's JSON (Report.Encode).
 type Converge struct {
 	TrailARN, PolicyHash, HomeRegion, ReportJSON, Name string
 	OUPath                                             []string
+}
+
+// Outcome is what one converge did to an account (the enabler's answer to
+// a converge request, and a line of backfill's summary).
+type Outcome struct {
+	Account string
+	Name    string
+	OUPath  []string
+	Status  Status // enabled, excluded, skipped (or pending/failed with an error)
+	Report  *converge.Report
 }
 
 // Failed records a failed attempt; status stays pending while retries go on
@@ -233,8 +251,12 @@ func (s *Store) MarkDeadlineAlerted(ctx context.Context, id string) error {
 	return s.update(ctx, id, map[string]any{"DeadlineAlerted": true, "UpdatedAt": s.now()}, nil, "")
 }
 
-// RecordTamper stores who changed the trail, as JSON.
+// RecordTamper stores who changed the trail: a Tamper's JSON
+// (Tamper.Encode). A value that does not follow the schema is refused.
 func (s *Store) RecordTamper(ctx context.Context, id, tamperJSON string) error {
+	if _, err := ParseTamper(tamperJSON); err != nil {
+		return fmt.Errorf("account %s: %w", id, err)
+	}
 	return s.update(ctx, id, map[string]any{"LastTamper": tamperJSON, "UpdatedAt": s.now()}, nil, "")
 }
 

@@ -7,7 +7,6 @@ package awsenv
 import (
 	"context"
 	"fmt"
-	"strings"
 	"sync"
 	"time"
 
@@ -17,6 +16,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 
+	"github.com/trailwarden/trailwarden/shared/awsid"
 	"github.com/trailwarden/trailwarden/shared/fault"
 )
 
@@ -45,26 +45,19 @@ func S3Options(cfg aws.Config) func(*s3.Options) {
 	}
 }
 
-// Partition returns the ARN partition of a Region.
-func Partition(region string) string {
-	switch {
-	case strings.HasPrefix(region, "cn-"):
-		return "aws-cn"
-	case strings.HasPrefix(region, "us-gov-"):
-		return "aws-us-gov"
-	case strings.HasPrefix(region, "us-iso-"):
-		return "aws-iso"
-	case strings.HasPrefix(region, "us-isob-"):
-		return "aws-iso-b"
-	default:
-		return "aws"
-	}
-}
+// Partition returns the ARN partition of a Region (awsid.Partition).
+func Partition(region string) string { return awsid.Partition(region) }
 
 // RoleARN is the ARN of roleName in account, in region's partition.
 func RoleARN(region, account, roleName string) string {
 	return fmt.Sprintf("arn:%s:iam::%s:role/%s", Partition(region), account, roleName)
 }
+
+// SessionName is the role session name trailwarden uses for every role it
+// assumes (member roles, the organization reader role); it appears in the
+// members' CloudTrail records (userIdentity), which is how the enabler's
+// loop guard recognises trailwarden's own calls.
+const SessionName = "trailwarden"
 
 // AssumeAPI is the one STS call the assumer makes.
 type AssumeAPI interface {
@@ -91,7 +84,7 @@ func NewAssumer(base aws.Config, stsClient AssumeAPI, sessionName string) *Assum
 		stsClient = sts.NewFromConfig(base)
 	}
 	if sessionName == "" {
-		sessionName = "trailwarden"
+		sessionName = SessionName
 	}
 	return &Assumer{base: base, stsClient: stsClient, sessionName: sessionName, cache: map[string]aws.Config{}}
 }

@@ -25,7 +25,6 @@ import (
 	sqstypes "github.com/aws/aws-sdk-go-v2/service/sqs/types"
 
 	"github.com/trailwarden/trailwarden/shared/accounts"
-	"github.com/trailwarden/trailwarden/shared/enabler"
 	"github.com/trailwarden/trailwarden/shared/fault"
 	"github.com/trailwarden/trailwarden/shared/orgdir"
 	"github.com/trailwarden/trailwarden/shared/workitem"
@@ -103,12 +102,10 @@ func Enqueue(ctx context.Context, q SendBatchAPI, queueURL, reason string, accts
 	return sent, nil
 }
 
-// Converger converges one listed account (enabler.Processor).
+// Converger converges one listed account (the enabler's Processor).
 type Converger interface {
-	ConvergeListed(ctx context.Context, a orgdir.Account, why string) (*enabler.Outcome, error)
+	ConvergeListed(ctx context.Context, a orgdir.Account, why string) (*accounts.Outcome, error)
 }
-
-var _ Converger = (*enabler.Processor)(nil)
 
 // Result is one account's line in the summary.
 type Result struct {

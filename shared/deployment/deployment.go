@@ -324,7 +324,6 @@ func (p *Problems) Err() error {
 }
 
 var (
-	regionRe   = regexp.MustCompile(`^[a-z]{2}(-[a-z]+)+-[0-9]+$`)
 	targetRe   = regexp.MustCompile(`^(r-[0-9a-z]{4,32}|ou-[0-9a-z]{4,32}-[a-z0-9]{8,32})$`)
 	busNameRe  = regexp.MustCompile(`^[A-Za-z0-9._-]{1,256}$`)
 	roleNameRe = regexp.MustCompile(`^[A-Za-z0-9+=,.@_-]{1,64}$`)
@@ -355,7 +354,7 @@ func (d *Deployment) ValidateInto(p *Problems) {
 	for i, r := range d.Regions {
 		path := fmt.Sprintf("%s.regions[%d]", s, i)
 		switch {
-		case !regionRe.MatchString(r):
+		case !awsid.IsRegion(r):
 			p.Addf(path, "%q is not a Region name like us-east-1", r)
 		case seen[r]:
 			p.Addf(path, "%q is listed twice", r)

@@ -8,6 +8,7 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 
+	"github.com/trailwarden/trailwarden/shared/accounts"
 	"github.com/trailwarden/trailwarden/shared/alert"
 	"github.com/trailwarden/trailwarden/shared/fault"
 	"github.com/trailwarden/trailwarden/shared/orgdir"
@@ -18,17 +19,7 @@ import (
 
 // Tamper is what the accounts table keeps about the last change someone
 // else made to trailwarden's trail.
-type Tamper struct {
-	Event     string `json:"event"`
-	At        string `json:"at"`
-	Actor     string `json:"actor,omitempty"`
-	InvokedBy string `json:"invokedBy,omitempty"`
-	SourceIP  string `json:"sourceIp,omitempty"`
-	UserAgent string `json:"userAgent,omitempty"`
-	Region    string `json:"region,omitempty"`
-	Changed   string `json:"changed,omitempty"`
-	Response  string `json:"response"`
-}
+type Tamper = accounts.Tamper
 
 // drift handles a CloudTrail API call on a trail in a member account.
 func (p *Processor) drift(ctx context.Context, rec events.SQSMessage, d orgevent.Decision) error {

@@ -180,13 +180,7 @@ func (p *Processor) Record(ctx context.Context, rec events.SQSMessage) error {
 }
 
 // Outcome is what happened to one account.
-type Outcome struct {
-	Account string
-	Name    string
-	OUPath  []string
-	Status  accounts.Status // enabled, excluded, skipped (or pending/failed with Err)
-	Report  *converge.Report
-}
+type Outcome = accounts.Outcome
 
 // enable converges one account for a queue record; on a retryable failure
 // it spaces the record's next delivery with backoff.

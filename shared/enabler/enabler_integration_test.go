@@ -82,7 +82,7 @@ func newHarness(t *testing.T, spec emulator.WorldSpec, opts central.PolicyOption
 	}
 	auto := env.Logging.Config
 	logs := &bytes.Buffer{}
-	sessions := &flakySessions{inner: awsenv.NewAssumer(env.Management, sts.NewFromConfig(env.Management), enabler.SessionName)}
+	sessions := &flakySessions{inner: awsenv.NewAssumer(env.Management, sts.NewFromConfig(env.Management), awsenv.SessionName)}
 	sq := sqs.NewFromConfig(auto)
 	h := &harness{t: t, env: env, res: res, sessions: sessions, logs: logs}
 	h.proc = flow.Enabler(env.Management, auto, res, pol, flow.EnablerOptions{Sessions: sessions, Out: logs})

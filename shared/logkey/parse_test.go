@@ -198,22 +198,6 @@ func TestDecodeS3EventKey(t *testing.T) {
 	}
 }
 
-func TestRegionPattern(t *testing.T) {
-	for _, ok := range []string{"us-east-1", "us-gov-west-1", "us-isob-east-1", "eusc-de-east-1", "ap-southeast-7", "xy-mars-12"} {
-		if !logkey.RegionPattern(ok) {
-			t.Errorf("RegionPattern(%q) = false", ok)
-		}
-	}
-	for _, bad := range []string{"", "us-east", "useast1", "us-east-01", "us-east-123", "US-east-1", "u-east-1", "abcde-east-1", "us--east-1", "us-east-1-", "a-b-c-d-e-1", "us-ea5t-1"} {
-		if logkey.RegionPattern(bad) {
-			t.Errorf("RegionPattern(%q) = true", bad)
-		}
-	}
-	if !logkey.KnownRegion("cn-north-1") || !logkey.KnownRegion("us-gov-east-1") || logkey.KnownRegion("xy-mars-1") {
-		t.Error("KnownRegion")
-	}
-}
-
 func TestValidTrailName(t *testing.T) {
 	for _, ok := range []string{"abc", "my-trail", "my_trail.v2", "trail_us-east-1", "A1b", strings.Repeat("a", 128), "1.2.3"} {
 		if !logkey.ValidTrailName(ok) {

@@ -10,32 +10,13 @@ import (
 	"github.com/trailwarden/trailwarden/shared/awsid"
 )
 
-// Regions trailwarden knows, by partition: the commercial, AWS GovCloud (US)
-// and China partitions, as listed in aws-sdk-go-v2's partitions.json
-// (internal/endpoints/awsrulesfn). Isolated partitions are not supported.
-var regionsByPartition = map[string][]string{
-	"aws": {
-		"af-south-1", "ap-east-1", "ap-east-2", "ap-northeast-1", "ap-northeast-2",
-		"ap-northeast-3", "ap-south-1", "ap-south-2", "ap-southeast-1", "ap-southeast-2",
-		"ap-southeast-3", "ap-southeast-4", "ap-southeast-5", "ap-southeast-6",
-		"ap-southeast-7", "ca-central-1", "ca-west-1", "eu-central-1", "eu-central-2",
-		"eu-north-1", "eu-south-1", "eu-south-2", "eu-west-1", "eu-west-2", "eu-west-3",
-		"il-central-1", "me-central-1", "me-south-1", "me-west-1", "mx-central-1",
-		"sa-east-1", "sa-west-1", "us-east-1", "us-east-2", "us-west-1", "us-west-2",
-	},
-	"aws-us-gov": {"us-gov-east-1", "us-gov-west-1"},
-	"aws-cn":     {"cn-north-1", "cn-northwest-1"},
-}
-
-// PartitionOf returns the ARN partition of a known Region ("aws",
-// "aws-us-gov", "aws-cn") and false for a Region trailwarden does not know.
+// PartitionOf returns the ARN partition of a Region listed in AWS's
+// partition data (awsid) and false for a Region trailwarden does not know.
 func PartitionOf(region string) (string, bool) {
-	for p, regions := range regionsByPartition {
-		if slices.Contains(regions, region) {
-			return p, true
-		}
+	if !awsid.KnownRegion(region) {
+		return "", false
 	}
-	return "", false
+	return awsid.Partition(region), true
 }
 
 // KnownRegion reports whether region is one of the Regions trailwarden knows.
@@ -255,7 +236,7 @@ func ParseARN(s string) (ARN, error) {
 		return ARN{}, fmt.Errorf("%q is not an ARN (arn:partition:service:region:account:resource)", s)
 	}
 	a := ARN{Partition: parts[1], Service: parts[2], Region: parts[3], Account: parts[4], Resource: parts[5]}
-	if _, ok := regionsByPartition[a.Partition]; !ok {
+	if !awsid.IsPartition(a.Partition) {
 		return ARN{}, fmt.Errorf("%q has unknown partition %q", s, a.Partition)
 	}
 	if a.Resource == "" {

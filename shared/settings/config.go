@@ -1,64 +1,14 @@
 package settings
 
 import (
-	"errors"
-	"fmt"
-	"os"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"time"
 )
 
-// Getenv reads one variable (os.Getenv, or a map in tests).
-type Getenv func(string) string
-
-// reader collects every problem while reading variables.
-type reader struct {
-	get      Getenv
-	problems []string
-}
-
-func (r *reader) str(name string, required bool) string {
-	v := strings.TrimSpace(r.get(name))
-	if v == "" && required {
-		r.problems = append(r.problems, fmt.Sprintf("%s is required", name))
-	}
-	return v
-}
-
-func (r *reader) duration(name string, def time.Duration) time.Duration {
-	v := strings.TrimSpace(r.get(name))
-	if v == "" {
-		return def
-	}
-	d, err := time.ParseDuration(v)
-	if err != nil || d <= 0 {
-		r.problems = append(r.problems, fmt.Sprintf("%s=%q is not a positive Go duration (e.g. 30m)", name, v))
-		return def
-	}
-	return d
-}
-
-func (r *reader) boolean(name string, def bool) bool {
-	v := strings.TrimSpace(r.get(name))
-	if v == "" {
-		return def
-	}
-	b, err := strconv.ParseBool(v)
-	if err != nil {
-		r.problems = append(r.problems, fmt.Sprintf("%s=%q is not true or false", name, v))
-		return def
-	}
-	return b
-}
-
-func (r *reader) err() error {
-	if len(r.problems) == 0 {
-		return nil
-	}
-	return errors.New("configuration: " + strings.Join(r.problems, "; "))
-}
+// DefaultEnableDeadline is how long a joined account may stay un-enabled
+// before an alert when EnvEnableDeadline is unset.
+const DefaultEnableDeadline = time.Hour
 
 // PolicyPath resolves the bundled policy file: relative paths are relative
 // to LAMBDA_TASK_ROOT when set.
@@ -85,20 +35,21 @@ type Common struct {
 	SingleAccount    bool
 }
 
-func (r *reader) common() Common {
+// ReadCommon reads what every function reads.
+func ReadCommon(e *Env) Common {
 	c := Common{
-		PolicyFile:       PolicyPath(r.get),
-		MetricsNamespace: r.str(EnvMetricsNamespace, false),
-		LogLevel:         r.str(EnvLogLevel, false),
-		AlertsTopicARN:   r.str(EnvAlertsTopicARN, true),
-		OrgReaderRoleARN: r.str(EnvOrgReaderRoleARN, false),
-		SingleAccount:    r.boolean(EnvSingleAccount, false),
+		PolicyFile:       PolicyPath(e.get),
+		MetricsNamespace: e.String(EnvMetricsNamespace),
+		LogLevel:         e.String(EnvLogLevel),
+		AlertsTopicARN:   e.Required(EnvAlertsTopicARN),
+		OrgReaderRoleARN: e.String(EnvOrgReaderRoleARN),
+		SingleAccount:    e.Bool(EnvSingleAccount, false),
 	}
 	if c.MetricsNamespace == "" {
 		c.MetricsNamespace = DefaultMetricsNamespace
 	}
 	if c.AlertsTopicARN != "" && !strings.HasPrefix(c.AlertsTopicARN, "arn:") {
-		r.problems = append(r.problems, fmt.Sprintf("%s=%q is not an ARN", EnvAlertsTopicARN, c.AlertsTopicARN))
+		e.Problemf("%s=%q is not an ARN", EnvAlertsTopicARN, c.AlertsTopicARN)
 	}
 	return c
 }
@@ -114,17 +65,14 @@ type Enabler struct {
 // LoadEnabler reads and validates the enabler's configuration, reporting
 // every problem at once.
 func LoadEnabler(get Getenv) (Enabler, error) {
-	if get == nil {
-		get = os.Getenv
-	}
-	r := &reader{get: get}
+	e := NewEnv(get)
 	c := Enabler{
-		Common:          r.common(),
-		AccountsTable:   r.str(EnvAccountsTable, true),
-		RequestQueueURL: r.str(EnvRequestQueueURL, true),
-		EnableDeadline:  r.duration(EnvEnableDeadline, time.Hour),
+		Common:          ReadCommon(e),
+		AccountsTable:   e.Required(EnvAccountsTable),
+		RequestQueueURL: e.Required(EnvRequestQueueURL),
+		EnableDeadline:  e.Duration(EnvEnableDeadline, DefaultEnableDeadline),
 	}
-	return c, r.err()
+	return c, e.Err()
 }
 
 // Reconciler is the reconciler function's configuration.
@@ -136,14 +84,11 @@ type Reconciler struct {
 
 // LoadReconciler reads and validates the reconciler's configuration.
 func LoadReconciler(get Getenv) (Reconciler, error) {
-	if get == nil {
-		get = os.Getenv
-	}
-	r := &reader{get: get}
+	e := NewEnv(get)
 	c := Reconciler{
-		Common:          r.common(),
-		AccountsTable:   r.str(EnvAccountsTable, true),
-		RequestQueueURL: r.str(EnvRequestQueueURL, true),
+		Common:          ReadCommon(e),
+		AccountsTable:   e.Required(EnvAccountsTable),
+		RequestQueueURL: e.Required(EnvRequestQueueURL),
 	}
-	return c, r.err()
+	return c, e.Err()
 }

@@ -43,7 +43,9 @@ const (
 	EnvRepair = "TRAILWARDEN_REPAIR"
 	// EnvMetricsNamespace is the CloudWatch namespace of the EMF metrics.
 	EnvMetricsNamespace = "TRAILWARDEN_METRICS_NAMESPACE"
-	// EnvLogLevel is debug | info | warn | error.
+	// EnvLogLevel is debug | info | warn | error, deployment.logLevel. In
+	// Lambda the functions follow AWS_LAMBDA_LOG_LEVEL, which infra/ sets
+	// from the same value (the function's application log level).
 	EnvLogLevel = "TRAILWARDEN_LOG_LEVEL"
 )
 

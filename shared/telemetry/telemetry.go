@@ -17,10 +17,23 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/aws/aws-lambda-go/lambdacontext"
 )
 
-// NewLogger returns a JSON slog logger at the given level name
-// (debug|info|warn|error; default info).
+// NewLambdaLogger is a function's logger in Lambda: the handler of
+// aws-lambda-go's lambdacontext writes JSON or text as AWS_LAMBDA_LOG_FORMAT
+// says, drops records below AWS_LAMBDA_LOG_LEVEL (both set by Lambda from
+// the function's logging configuration), and adds the invocation's
+// requestId to every record logged with that invocation's context (the
+// *Context methods). Built once per cold start; the request id comes from
+// each call's context ("Log-level filtering", AWS Lambda Developer Guide).
+func NewLambdaLogger(function string) *slog.Logger {
+	return slog.New(lambdacontext.NewLogHandler()).With("function", function)
+}
+
+// NewLogger returns a JSON slog logger writing to w at the given level name
+// (debug|info|warn|error; default info), for the CLI, tests and the demo.
 func NewLogger(w io.Writer, level string) *slog.Logger {
 	var lv slog.Level
 	switch strings.ToLower(level) {

@@ -5,9 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"sort"
-	"strconv"
 	"strings"
 	"time"
 
@@ -47,68 +45,34 @@ type Config struct {
 // LoadConfig reads the configuration from the environment (settings
 // names) and validates it, reporting every problem at once.
 func LoadConfig(get settings.Getenv) (Config, error) {
-	if get == nil {
-		get = os.Getenv
-	}
-	str := func(name string) string { return strings.TrimSpace(get(name)) }
+	e := settings.NewEnv(get)
 	c := Config{
-		PolicyFile:       settings.PolicyPath(get),
-		AccountsTable:    str(settings.EnvAccountsTable),
-		LedgerTable:      str(settings.EnvLedgerTable),
-		JournalTable:     str(settings.EnvJournalTable),
-		ItemInterval:     ledger.DefaultItemInterval,
-		IncidentsTable:   str(settings.EnvIncidentsTable),
-		AlertsTopicARN:   str(settings.EnvAlertsTopicARN),
+		PolicyFile:       settings.PolicyPath(e.Getenv()),
+		AccountsTable:    e.String(settings.EnvAccountsTable),
+		LedgerTable:      e.String(settings.EnvLedgerTable),
+		JournalTable:     e.String(settings.EnvJournalTable),
+		ItemInterval:     e.Duration(settings.EnvLedgerItemInterval, ledger.DefaultItemInterval),
+		IncidentsTable:   e.String(settings.EnvIncidentsTable),
+		AlertsTopicARN:   e.String(settings.EnvAlertsTopicARN),
 		ObjectCheck:      CheckSample,
-		SampleRate:       0.01,
-		CoalesceWindow:   ledger.DefaultWindow,
-		BatchSize:        10,
-		MetricsNamespace: str(settings.EnvMetricsNamespace),
-		LogLevel:         str(settings.EnvLogLevel),
+		SampleRate:       e.Float(settings.EnvObjectCheckSampleRate, 0.01),
+		CoalesceWindow:   e.Duration(settings.EnvCoalesceWindow, ledger.DefaultWindow),
+		BatchSize:        e.Int(settings.EnvVerifierBatchSize, 10),
+		MetricsNamespace: e.String(settings.EnvMetricsNamespace),
+		LogLevel:         e.String(settings.EnvLogLevel),
 	}
 	if c.MetricsNamespace == "" {
 		c.MetricsNamespace = settings.DefaultMetricsNamespace
 	}
-	if v := str(settings.EnvObjectCheck); v != "" {
+	if v := e.String(settings.EnvObjectCheck); v != "" {
 		oc, err := ParseObjectCheck(v)
 		if err != nil {
-			c.problems = append(c.problems, fmt.Sprintf("%s=%q is not none, sample or all", settings.EnvObjectCheck, v))
+			e.Problemf("%s=%q is not none, sample or all", settings.EnvObjectCheck, v)
 		} else {
 			c.ObjectCheck = oc
 		}
 	}
-	if v := str(settings.EnvObjectCheckSampleRate); v != "" {
-		f, err := strconv.ParseFloat(v, 64)
-		if err != nil {
-			c.problems = append(c.problems, fmt.Sprintf("%s=%q is not a number", settings.EnvObjectCheckSampleRate, v))
-		} else {
-			c.SampleRate = f
-		}
-	}
-	if v := str(settings.EnvCoalesceWindow); v != "" {
-		d, err := time.ParseDuration(v)
-		if err != nil {
-			c.problems = append(c.problems, fmt.Sprintf("%s=%q is not a Go duration (e.g. 5m)", settings.EnvCoalesceWindow, v))
-		} else {
-			c.CoalesceWindow = d
-		}
-	}
-	if v := str(settings.EnvLedgerItemInterval); v != "" {
-		d, err := time.ParseDuration(v)
-		if err != nil {
-			c.problems = append(c.problems, fmt.Sprintf("%s=%q is not a Go duration (e.g. 1h)", settings.EnvLedgerItemInterval, v))
-		} else {
-			c.ItemInterval = d
-		}
-	}
-	if v := str(settings.EnvVerifierBatchSize); v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil {
-			c.problems = append(c.problems, fmt.Sprintf("%s=%q is not an integer", settings.EnvVerifierBatchSize, v))
-		} else {
-			c.BatchSize = n
-		}
-	}
+	c.problems = e.Problems()
 	return c, c.Validate()
 }
 

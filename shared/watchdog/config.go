@@ -3,13 +3,11 @@ package watchdog
 import (
 	"errors"
 	"fmt"
-	"os"
-	"regexp"
 	"sort"
-	"strconv"
 	"strings"
 	"time"
 
+	"github.com/trailwarden/trailwarden/shared/awsid"
 	"github.com/trailwarden/trailwarden/shared/ledger"
 	"github.com/trailwarden/trailwarden/shared/settings"
 )
@@ -57,78 +55,35 @@ const (
 // LoadConfig reads the configuration from the environment (get nil:
 // os.Getenv) and validates it, reporting every problem at once.
 func LoadConfig(get settings.Getenv) (Config, error) {
-	if get == nil {
-		get = os.Getenv
-	}
-	var problems []string
-	str := func(name string) string { return strings.TrimSpace(get(name)) }
-	dur := func(name string, def time.Duration) time.Duration {
-		v := str(name)
-		if v == "" {
-			return def
-		}
-		d, err := time.ParseDuration(v)
-		if err != nil || d <= 0 {
-			problems = append(problems, fmt.Sprintf("%s=%q is not a positive Go duration (e.g. 30m)", name, v))
-			return def
-		}
-		return d
-	}
-	integer := func(name string, def int) int {
-		v := str(name)
-		if v == "" {
-			return def
-		}
-		n, err := strconv.Atoi(v)
-		if err != nil || n <= 0 {
-			problems = append(problems, fmt.Sprintf("%s=%q is not a positive integer", name, v))
-			return def
-		}
-		return n
-	}
-	repair := true
-	if v := str(settings.EnvRepair); v != "" {
-		b, err := strconv.ParseBool(v)
-		if err != nil {
-			problems = append(problems, fmt.Sprintf("%s=%q is not true or false", settings.EnvRepair, v))
-		} else {
-			repair = b
-		}
-	}
+	e := settings.NewEnv(get)
 	c := Config{
-		PolicyFile:          settings.PolicyPath(get),
-		MetricsNamespace:    str(settings.EnvMetricsNamespace),
-		LogLevel:            str(settings.EnvLogLevel),
-		AlertsTopicARN:      str(settings.EnvAlertsTopicARN),
-		AccountsTable:       str(settings.EnvAccountsTable),
-		LedgerTable:         str(settings.EnvLedgerTable),
-		JournalTable:        str(settings.EnvJournalTable),
-		ItemInterval:        dur(settings.EnvLedgerItemInterval, ledger.DefaultItemInterval),
-		IncidentsTable:      str(settings.EnvIncidentsTable),
-		RequestQueueURL:     str(settings.EnvRequestQueueURL),
-		StaleFloor:          dur(settings.EnvStaleFloor, DefaultStaleFloor),
-		CoalesceWindow:      dur(settings.EnvCoalesceWindow, DefaultCoalesceWindow),
-		NeverStartedAfter:   dur(settings.EnvNeverStartedAfter, DefaultNeverStartedAfter),
-		EnableDeadline:      dur(settings.EnvEnableDeadline, time.Hour),
-		RediagnoseEvery:     dur(settings.EnvRediagnoseEvery, DefaultRediagnoseEvery),
-		Repair:              repair,
-		EnabledRegions:      ParseRegions(str(settings.EnvEnabledRegions)),
-		ScanSegments:        integer(settings.EnvScanSegments, DefaultScanSegments),
-		DiagnoseConcurrency: integer(settings.EnvDiagnoseConcurrency, DefaultDiagnoseConcurrency),
-		MaxDiagnoses:        integer(settings.EnvMaxDiagnoses, DefaultMaxDiagnoses),
-		MassThreshold:       integer(settings.EnvMassThreshold, DefaultMassThreshold),
+		PolicyFile:          settings.PolicyPath(e.Getenv()),
+		MetricsNamespace:    e.String(settings.EnvMetricsNamespace),
+		LogLevel:            e.String(settings.EnvLogLevel),
+		AlertsTopicARN:      e.String(settings.EnvAlertsTopicARN),
+		AccountsTable:       e.String(settings.EnvAccountsTable),
+		LedgerTable:         e.String(settings.EnvLedgerTable),
+		JournalTable:        e.String(settings.EnvJournalTable),
+		ItemInterval:        e.Duration(settings.EnvLedgerItemInterval, ledger.DefaultItemInterval),
+		IncidentsTable:      e.String(settings.EnvIncidentsTable),
+		RequestQueueURL:     e.String(settings.EnvRequestQueueURL),
+		StaleFloor:          e.Duration(settings.EnvStaleFloor, DefaultStaleFloor),
+		CoalesceWindow:      e.Duration(settings.EnvCoalesceWindow, DefaultCoalesceWindow),
+		NeverStartedAfter:   e.Duration(settings.EnvNeverStartedAfter, DefaultNeverStartedAfter),
+		EnableDeadline:      e.Duration(settings.EnvEnableDeadline, settings.DefaultEnableDeadline),
+		RediagnoseEvery:     e.Duration(settings.EnvRediagnoseEvery, DefaultRediagnoseEvery),
+		Repair:              e.Bool(settings.EnvRepair, true),
+		EnabledRegions:      ParseRegions(e.String(settings.EnvEnabledRegions)),
+		ScanSegments:        e.PositiveInt(settings.EnvScanSegments, DefaultScanSegments),
+		DiagnoseConcurrency: e.PositiveInt(settings.EnvDiagnoseConcurrency, DefaultDiagnoseConcurrency),
+		MaxDiagnoses:        e.PositiveInt(settings.EnvMaxDiagnoses, DefaultMaxDiagnoses),
+		MassThreshold:       e.PositiveInt(settings.EnvMassThreshold, DefaultMassThreshold),
 	}
 	if c.MetricsNamespace == "" {
 		c.MetricsNamespace = settings.DefaultMetricsNamespace
 	}
-	err := c.Validate()
-	if len(problems) > 0 {
-		err = errors.Join(errors.New("configuration: "+strings.Join(problems, "; ")), err)
-	}
-	return c, err
+	return c, errors.Join(e.Err(), c.Validate())
 }
-
-var regionName = regexp.MustCompile(`^[a-z]{2}(-[a-z]+)+-\d$`)
 
 // ParseRegions splits a comma- or space-separated Region list, dropping
 // empty entries and duplicates.
@@ -166,7 +121,7 @@ func (c Config) Validate() error {
 		p = append(p, settings.EnvRequestQueueURL+" is required when "+settings.EnvRepair+" is true")
 	}
 	for _, r := range c.EnabledRegions {
-		if !regionName.MatchString(r) {
+		if !awsid.IsRegion(r) {
 			p = append(p, fmt.Sprintf("%s: %q is not a Region name", settings.EnvEnabledRegions, r))
 		}
 	}
