@@ -158,19 +158,29 @@ func (s *Automation) alerts() {
 		EnableKeyRotation: jsii.Bool(true),
 		RemovalPolicy:     awscdk.RemovalPolicy_RETAIN,
 	})
-	// CloudWatch alarms publish to the encrypted topic.
+	// CloudWatch alarms publish to the encrypted topic: the key and the
+	// topic policy both admit this account's alarms (an AWS::SNS::TopicPolicy
+	// replaces the topic's default policy, so EnforceSSL's Deny alone would
+	// refuse them).
 	s.AlertsKey.AddToResourcePolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
 		Sid:        jsii.String("CloudWatchAlarms"),
 		Principals: &[]awsiam.IPrincipal{awsiam.NewServicePrincipal(jsii.String("cloudwatch.amazonaws.com"), nil)},
 		Actions:    jsii.Strings("kms:Decrypt", "kms:GenerateDataKey*"),
 		Resources:  jsii.Strings("*"),
-		Conditions: &map[string]any{"StringEquals": map[string]any{"aws:SourceAccount": s.Account()}},
+		Conditions: s.alarmConditions(),
 	}), jsii.Bool(false))
 	s.Alerts = awssns.NewTopic(s.Stack, jsii.String("Alerts"), &awssns.TopicProps{
 		DisplayName: jsii.String("trailwarden alerts"),
 		MasterKey:   s.AlertsKey,
 		EnforceSSL:  jsii.Bool(true),
 	})
+	s.Alerts.AddToResourcePolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+		Sid:        jsii.String("CloudWatchAlarmsPublish"),
+		Principals: &[]awsiam.IPrincipal{awsiam.NewServicePrincipal(jsii.String("cloudwatch.amazonaws.com"), nil)},
+		Actions:    jsii.Strings("sns:Publish"),
+		Resources:  &[]*string{s.Alerts.TopicArn()},
+		Conditions: s.alarmConditions(),
+	}))
 	for _, e := range s.cfg.Deployment.Alerts.Emails {
 		s.Alerts.AddSubscription(awssnssubscriptions.NewEmailSubscription(jsii.String(e), nil))
 	}
@@ -178,6 +188,15 @@ func (s *Automation) alerts() {
 		s.Alerts.AddSubscription(awssnssubscriptions.NewUrlSubscription(jsii.String(u), &awssnssubscriptions.UrlSubscriptionProps{
 			Protocol: awssns.SubscriptionProtocol_HTTPS,
 		}))
+	}
+}
+
+// alarmConditions admit this account's CloudWatch alarms only (the
+// confused-deputy keys aws:SourceAccount and aws:SourceArn).
+func (s *Automation) alarmConditions() *map[string]any {
+	return &map[string]any{
+		"StringEquals": map[string]any{"aws:SourceAccount": s.Account()},
+		"ArnLike":      map[string]any{"aws:SourceArn": arn("cloudwatch", *s.Region(), *s.Account(), "alarm:*")},
 	}
 }
 
@@ -197,15 +216,19 @@ func (s *Automation) bus() {
 		Description:  jsii.String("trailwarden: Organizations, tamper and digest events from the organization"),
 	})
 	if !cfg.Deployment.SingleAccount {
-		// Only principals of the organization's accounts may put events: the
-		// management account (Organizations events), the logging account
-		// (digest events) and members (tamper events).
+		// Only trailwarden's forwarder roles (path ForwarderRolePath) in the
+		// organization's accounts may put events: the management account
+		// (Organizations events), the logging account (digest events) and
+		// members (tamper events).
 		s.Bus.AddToResourcePolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
-			Sid:        jsii.String("OrganizationMembersPutEvents"),
+			Sid:        jsii.String("ForwardersPutEvents"),
 			Principals: &[]awsiam.IPrincipal{awsiam.NewStarPrincipal()},
 			Actions:    jsii.Strings("events:PutEvents"),
 			Resources:  &[]*string{s.Bus.EventBusArn()},
-			Conditions: &map[string]any{"StringEquals": map[string]any{"aws:PrincipalOrgID": cfg.OrgID}},
+			Conditions: &map[string]any{
+				"StringEquals": map[string]any{"aws:PrincipalOrgID": cfg.OrgID},
+				"ArnLike":      map[string]any{"aws:PrincipalArn": arn("iam", "", "*", "role"+ForwarderRolePath+"*")},
+			},
 		}))
 	}
 }
@@ -375,6 +398,9 @@ func (s *Automation) permissions() {
 	v.Allow("IncidentsFindings", []string{"dynamodb:PutItem", "dynamodb:DeleteItem"}, tableARNs(s.Incidents), nil)
 	if d.ObjectCheck != "none" {
 		v.Allow("HeadLogObjects", []string{"s3:GetObject"}, []*string{jsii.String(cfg.LogObjectsARN())}, nil)
+		// With s3:ListBucket, HEAD of a missing key answers 404, not 403
+		// (S3 API Reference, HeadObject); only under the logs prefix.
+		v.Allow("ListLogObjects", []string{"s3:ListBucket"}, []*string{jsii.String(cfg.BucketARN())}, cfg.listLogsCondition())
 	}
 	publish(v)
 

@@ -45,6 +45,7 @@ func NewManagement(scope constructs.Construct, id string, cfg *Config, memberTem
 
 	fwd := awsiam.NewRole(s.Stack, jsii.String("ForwardRole"), &awsiam.RoleProps{
 		AssumedBy:   awsiam.NewServicePrincipal(jsii.String("events.amazonaws.com"), nil),
+		Path:        jsii.String(ForwarderRolePath),
 		Description: jsii.String("trailwarden: forwards Organizations events to the central bus"),
 	})
 	fwd.AddToPolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{

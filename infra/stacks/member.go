@@ -125,6 +125,7 @@ func NewMemberAccess(scope constructs.Construct, id string, cfg *Config) *Member
 	// management events in this account (trailwarden's does).
 	fwd := awsiam.NewRole(c, jsii.String("TamperForwardRole"), &awsiam.RoleProps{
 		AssumedBy:   awsiam.NewServicePrincipal(jsii.String("events.amazonaws.com"), nil),
+		Path:        jsii.String(ForwarderRolePath),
 		Description: jsii.String("trailwarden: forwards trail tamper events to the central bus"),
 	})
 	fwd.AddToPolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{

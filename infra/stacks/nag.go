@@ -43,7 +43,7 @@ func suppress(s *Stacks, cfg *Config) {
 			}
 			if f == a.Verifier && cfg.Deployment.ObjectCheck != "none" {
 				reasons = append(reasons, "The verifier HEADs any CloudTrail object it is notified about; keys vary by account, Region and date, so the key is a wildcard under <prefix>/AWSLogs/ in the one central bucket.")
-				applies = append(applies, "Resource::arn:<AWS::Partition>:s3:::"+cfg.Bucket+"/"+cfg.logsPrefix()+"AWSLogs/*")
+				applies = append(applies, "Resource::arn:<AWS::Partition>:s3:::"+strings.TrimPrefix(cfg.LogObjectsARN(), "arn:"+partition()+":s3:::"))
 			}
 			nagIAM5(f.Role, strings.Join(reasons, " "), applies...)
 		}
