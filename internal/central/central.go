@@ -24,6 +24,7 @@ import (
 	sqstypes "github.com/aws/aws-sdk-go-v2/service/sqs/types"
 
 	"github.com/trailwarden/trailwarden/shared/awsenv"
+	"github.com/trailwarden/trailwarden/shared/centralpolicy"
 )
 
 // Spec names what to create.
@@ -32,6 +33,9 @@ type Spec struct {
 	Bucket         string // central bucket name
 	KeyPrefix      string // trail key prefix ("" for none)
 	TrailName      string // trailwarden's trail name (scopes the policies)
+	// WriterAccounts admit those accounts' trails (aws:SourceAccount); empty
+	// admits the organization's (aws:SourceOrgID).
+	WriterAccounts []string
 	Tables         []Table
 	// MaxReceiveCount for the DLQ redrives (default 5).
 	MaxReceiveCount int
@@ -78,25 +82,18 @@ func Provision(ctx context.Context, logging, automation aws.Config, loggingAccou
 	r := &Resources{Bucket: spec.Bucket, KeyPrefix: spec.KeyPrefix, Tables: map[string]string{},
 		LoggingAccount: loggingAccount, AutomationAccount: automationAccount, Region: region}
 
-	// KMS key: CloudTrail encrypts under the trail-ARN encryption context.
+	// The key, bucket and topic grant CloudTrail what the CDK app grants:
+	// one definition (shared/centralpolicy).
+	writers := centralpolicy.Writers{Partition: p, TrailName: spec.TrailName, Accounts: spec.WriterAccounts, OrgID: spec.OrganizationID}
+	if err := writers.Validate(); err != nil {
+		return nil, err
+	}
+	in := centralpolicy.Inputs{Writers: writers, Bucket: spec.Bucket, Prefix: spec.KeyPrefix}
 	kc := kms.NewFromConfig(logging)
-	keyPolicy := mustJSON(map[string]any{
-		"Version": "2012-10-17",
-		"Statement": []any{
-			map[string]any{"Sid": "KeyAdministration", "Effect": "Allow",
-				"Principal": map[string]any{"AWS": fmt.Sprintf("arn:%s:iam::%s:root", p, loggingAccount)},
-				"Action":    "kms:*", "Resource": "*"},
-			map[string]any{"Sid": "CloudTrailEncrypt", "Effect": "Allow",
-				"Principal": map[string]any{"Service": "cloudtrail.amazonaws.com"},
-				"Action":    "kms:GenerateDataKey*", "Resource": "*",
-				"Condition": map[string]any{
-					"StringLike":   map[string]any{"kms:EncryptionContext:aws:cloudtrail:arn": fmt.Sprintf("arn:%s:cloudtrail:*:*:trail/%s", p, spec.TrailName)},
-					"StringEquals": map[string]any{"aws:SourceOrgID": spec.OrganizationID}}},
-			map[string]any{"Sid": "CloudTrailDescribe", "Effect": "Allow",
-				"Principal": map[string]any{"Service": "cloudtrail.amazonaws.com"},
-				"Action":    "kms:DescribeKey", "Resource": "*"},
-		},
-	})
+	admin := []centralpolicy.Statement{{"Sid": "KeyAdministration", "Effect": "Allow",
+		"Principal": map[string]any{"AWS": fmt.Sprintf("arn:%s:iam::%s:root", p, loggingAccount)},
+		"Action":    "kms:*", "Resource": "*"}}
+	keyPolicy := mustJSON(centralpolicy.Document(admin, centralpolicy.Key(writers)))
 	key, err := kc.CreateKey(ctx, &kms.CreateKeyInput{Description: aws.String("trailwarden CloudTrail logs"), Policy: aws.String(keyPolicy)})
 	if err != nil {
 		return nil, fmt.Errorf("create KMS key: %w", err)
@@ -114,27 +111,7 @@ func Provision(ctx context.Context, logging, automation aws.Config, loggingAccou
 	if _, err := s3c.CreateBucket(ctx, cb); err != nil {
 		return nil, fmt.Errorf("create bucket %s: %w", spec.Bucket, err)
 	}
-	logsPath := "AWSLogs/*"
-	if spec.KeyPrefix != "" {
-		logsPath = spec.KeyPrefix + "/AWSLogs/*"
-	}
-	bucketARN := fmt.Sprintf("arn:%s:s3:::%s", p, spec.Bucket)
-	trailARNs := fmt.Sprintf("arn:%s:cloudtrail:*:*:trail/%s", p, spec.TrailName)
-	bucketPolicy := mustJSON(map[string]any{
-		"Version": "2012-10-17",
-		"Statement": []any{
-			map[string]any{"Sid": "CloudTrailAclCheck", "Effect": "Allow",
-				"Principal": map[string]any{"Service": "cloudtrail.amazonaws.com"},
-				"Action":    "s3:GetBucketAcl", "Resource": bucketARN,
-				"Condition": map[string]any{"StringLike": map[string]any{"aws:SourceArn": trailARNs}}},
-			map[string]any{"Sid": "CloudTrailWrite", "Effect": "Allow",
-				"Principal": map[string]any{"Service": "cloudtrail.amazonaws.com"},
-				"Action":    "s3:PutObject", "Resource": bucketARN + "/" + logsPath,
-				"Condition": map[string]any{
-					"StringEquals": map[string]any{"s3:x-amz-acl": "bucket-owner-full-control", "aws:SourceOrgID": spec.OrganizationID},
-					"StringLike":   map[string]any{"aws:SourceArn": trailARNs}}},
-		},
-	})
+	bucketPolicy := mustJSON(centralpolicy.Document(centralpolicy.Bucket(in)))
 	if _, err := s3c.PutBucketPolicy(ctx, &s3.PutBucketPolicyInput{Bucket: aws.String(spec.Bucket), Policy: aws.String(bucketPolicy)}); err != nil {
 		return nil, fmt.Errorf("put bucket policy: %w", err)
 	}
@@ -151,14 +128,8 @@ func Provision(ctx context.Context, logging, automation aws.Config, loggingAccou
 		return nil, fmt.Errorf("create deliveries topic: %w", err)
 	}
 	r.DeliveriesTopicARN = aws.ToString(topic.TopicArn)
-	topicPolicy := mustJSON(map[string]any{
-		"Version": "2012-10-17",
-		"Statement": []any{map[string]any{"Sid": "CloudTrailPublish", "Effect": "Allow",
-			"Principal": map[string]any{"Service": "cloudtrail.amazonaws.com"},
-			"Action":    "SNS:Publish", "Resource": r.DeliveriesTopicARN,
-			"Condition": map[string]any{"StringLike": map[string]any{"aws:SourceArn": trailARNs},
-				"StringEquals": map[string]any{"aws:SourceOrgID": spec.OrganizationID}}}},
-	})
+	in.TopicARN = r.DeliveriesTopicARN
+	topicPolicy := mustJSON(centralpolicy.Document(centralpolicy.Topic(in)))
 	if _, err := snsLog.SetTopicAttributes(ctx, &sns.SetTopicAttributesInput{TopicArn: topic.TopicArn,
 		AttributeName: aws.String("Policy"), AttributeValue: aws.String(topicPolicy)}); err != nil {
 		return nil, fmt.Errorf("set deliveries topic policy: %w", err)
