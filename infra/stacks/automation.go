@@ -256,24 +256,32 @@ func (s *Automation) functionsFrom(assetDirs map[string]string) {
 		env[settings.EnvOrgReaderRoleARN] = jsii.String(cfg.OrgReaderRoleARN())
 	}
 	retention := retentionByDays[d.LogRetentionDays]
-	mk := func(name string, timeout, memoryMB float64, reserved *float64, desc string) *Function {
+	// No reserved concurrency: Lambda keeps at least 100 of the account's
+	// concurrency unreserved, and new accounts often have a quota of 10, so
+	// a reservation makes the stack undeployable there (Lambda Developer
+	// Guide, "Configuring reserved concurrency"). Scheduled runs do not
+	// overlap because each timeout is shorter than its schedule (checked by
+	// Config.Validate) and a failed run is not retried asynchronously (the
+	// next scheduled run does its work); an occasional duplicate delivery of
+	// the schedule is harmless (incidents open once, by conditional put).
+	mk := func(name string, timeout, memoryMB float64, asyncRetries *float64, desc string) *Function {
 		f := NewFunction(s.Stack, capitalize(name), FunctionProps{
-			Name:                name,
-			AssetDir:            assetDirs[name],
-			Timeout:             awscdk.Duration_Seconds(jsii.Number(timeout)),
-			MemoryMB:            memoryMB,
-			Env:                 copyEnv(env),
-			LogRetention:        retention,
-			ReservedConcurrency: reserved,
-			Description:         desc,
+			Name:               name,
+			AssetDir:           assetDirs[name],
+			Timeout:            awscdk.Duration_Seconds(jsii.Number(timeout)),
+			MemoryMB:           memoryMB,
+			Env:                copyEnv(env),
+			LogRetention:       retention,
+			AsyncRetryAttempts: asyncRetries,
+			Description:        desc,
 		})
 		s.functions = append(s.functions, f)
 		return f
 	}
 	s.Enabler = mk(FnEnabler, EnablerTimeoutSeconds, DefaultMemoryMB, nil, "trailwarden: converges member accounts' trails")
-	s.Reconciler = mk(FnReconciler, ReconcilerTimeoutSeconds, DefaultMemoryMB, jsii.Number(1), "trailwarden: enqueues every ACTIVE account")
+	s.Reconciler = mk(FnReconciler, ReconcilerTimeoutSeconds, DefaultMemoryMB, jsii.Number(0), "trailwarden: enqueues every ACTIVE account")
 	s.Verifier = mk(FnVerifier, VerifierTimeoutSeconds, DefaultMemoryMB, nil, "trailwarden: verifies CloudTrail deliveries, keeps the arrival ledger")
-	s.Watchdog = mk(FnWatchdog, WatchdogTimeoutSeconds, WatchdogMemoryMB, jsii.Number(1), "trailwarden: finds stale and never-started accounts, alerts, repairs")
+	s.Watchdog = mk(FnWatchdog, WatchdogTimeoutSeconds, WatchdogMemoryMB, jsii.Number(0), "trailwarden: finds stale and never-started accounts, alerts, repairs")
 }
 
 func copyEnv(m map[string]*string) map[string]*string {

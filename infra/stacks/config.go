@@ -89,6 +89,9 @@ func (c *Config) Validate() error {
 	if w := d.Schedules.Watchdog.Duration; w > 0 && w.Seconds() <= WatchdogTimeoutSeconds {
 		p.Addf("deployment.schedules.watchdog", "%s must be longer than the watchdog's timeout (%ds), so that one run ends before the next starts", w, WatchdogTimeoutSeconds)
 	}
+	if r := d.Schedules.Reconcile.Duration; r > 0 && r.Seconds() <= ReconcilerTimeoutSeconds {
+		p.Addf("deployment.schedules.reconcile", "%s must be longer than the reconciler's timeout (%ds), so that one run ends before the next starts", r, ReconcilerTimeoutSeconds)
+	}
 	if len(d.Regions) > 0 {
 		home := false
 		for _, r := range d.Regions {
