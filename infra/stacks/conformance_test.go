@@ -6,6 +6,10 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/aws/aws-cdk-go/awscdk/v2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/assertions"
+	"github.com/aws/jsii-runtime-go"
+
 	"github.com/trailwarden/trailwarden/internal/iameval"
 )
 
@@ -392,4 +396,61 @@ func TestConformanceFunctions(t *testing.T) {
 			t.Errorf("%s assumes the member role: %v %v", who, d, err)
 		}
 	}
+}
+
+// Organization-trail mode: the management account's member role may create
+// the organization trail (CloudTrail User Guide, "Prepare for creating a
+// trail for your organization"), and CloudTrail's writes from it (the
+// management account's trail, organization paths) are admitted without a
+// writer list.
+func TestConformanceOrganizationTrail(t *testing.T) {
+	cfg, _, err := Load("testdata/org.yaml", fakeBuild(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.OrganizationTrail = true
+	cfg.Deployment.Bucket.WriterAccounts = nil
+	outdir := tempDir(t)
+	ctx := AppContext()
+	app := awscdk.NewApp(&awscdk.AppProps{Context: &ctx, Outdir: jsii.String(outdir)})
+	s, err := Build(app, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	app.Synth(nil)
+	for _, st := range []awscdk.Stack{s.Management.Stack, s.Member.Stack} {
+		errs := assertions.Annotations_FromStack(st).FindError(jsii.String("*"), assertions.Match_StringLikeRegexp(jsii.String("AwsSolutions-.*")))
+		for _, e := range *errs {
+			//lint:ignore SA1019 the Go bindings expose no other type for synthesis messages yet
+			t.Errorf("%s %s: %v", *st.StackName(), *e.Id, e.Entry.Data)
+		}
+	}
+	w, err := iameval.NewWorld(
+		&iameval.Template{Account: cfMgmt, Region: OrganizationsRegion, Body: tpl(t, s.Management.Stack)},
+		&iameval.Template{Account: cfMgmt, Region: cfRegion, Body: tpl(t, s.Member.Stack)},
+		&iameval.Template{Account: cfLogging, Region: cfRegion, Body: tpl(t, s.Central.Stack)},
+	)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := &conformance{w: w}
+	m := iameval.RoleCaller("arn:aws:iam::" + cfMgmt + ":role/TrailwardenMember")
+	slr := "arn:aws:iam::" + cfMgmt + ":role/aws-service-role/cloudtrail.amazonaws.com/AWSServiceRoleForCloudTrail"
+	ct := map[string][]string{"iam:AWSServiceName": {"cloudtrail.amazonaws.com"}, "organizations:ServicePrincipal": {"cloudtrail.amazonaws.com"}}
+	cases := []interaction{
+		{"CreateTrail", m, "cloudtrail:CreateTrail", cfOrgTrail, nil, true},
+		{"GetRole on CloudTrail's service-linked role", m, "iam:GetRole", slr, nil, true},
+		{"CreateServiceLinkedRole for CloudTrail", m, "iam:CreateServiceLinkedRole", slr, ct, true},
+		{"trusted access for CloudTrail", m, "organizations:EnableAWSServiceAccess", "*", ct, true},
+		{"ListAWSServiceAccessForOrganization", m, "organizations:ListAWSServiceAccessForOrganization", "*", nil, true},
+		{"DescribeOrganization", m, "organizations:DescribeOrganization", "*", nil, true},
+		{"ListAccounts", m, "organizations:ListAccounts", "*", nil, true},
+		{"trusted access for another service", m, "organizations:EnableAWSServiceAccess", "*", map[string][]string{"organizations:ServicePrincipal": {"config.amazonaws.com"}}, false},
+		{"another service-linked role", m, "iam:CreateServiceLinkedRole", "arn:aws:iam::" + cfMgmt + ":role/aws-service-role/config.amazonaws.com/x", map[string][]string{"iam:AWSServiceName": {"config.amazonaws.com"}}, false},
+		{"CloudTrail writes the organization path", iameval.ServiceCaller("cloudtrail.amazonaws.com"), "s3:PutObject", cfBucket + "/" + cfOrgLogKey,
+			trailCtx(cfOrgTrail, map[string][]string{"s3:x-amz-acl": {"bucket-owner-full-control"}}), true},
+		{"a member account's own trail is not the organization trail", iameval.ServiceCaller("cloudtrail.amazonaws.com"), "s3:PutObject", cfBucket + "/" + cfLogKey,
+			trailCtx(cfTrail, map[string][]string{"s3:x-amz-acl": {"bucket-owner-full-control"}}), false},
+	}
+	run(t, c, cases)
 }

@@ -50,6 +50,10 @@ func suppress(s *Stacks, cfg *Config) {
 	}
 	if m := s.Management; m != nil {
 		nagIAM5(m.OrgReader, "organizations:ListAccounts, ListRoots and DescribeOrganization support no resource-level permissions; every action here is read-only.", "Resource::*")
+		if m.OrgTrailPolicy != nil {
+			nagIAM5(m.OrgTrailPolicy, "An organization trail needs CloudTrail's service-linked role (its path is fixed by AWS); organizations:EnableAWSServiceAccess (conditioned on CloudTrail's service principal), ListAWSServiceAccessForOrganization, DescribeOrganization and ListAccounts support no resource-level permissions.",
+				"Resource::*", nagARN("iam", "", cfg.ManagementAccount, "role/aws-service-role/cloudtrail.amazonaws.com/*"))
+		}
 	}
 	if m := s.Member; m != nil {
 		memberSuppressions(m.Access, cfg)

@@ -24,19 +24,30 @@ type World struct {
 // key, topic, queue, event bus) of the templates.
 func NewWorld(templates ...*Template) (*World, error) {
 	w := &World{Roles: map[string]*Role{}, Resources: map[string]*Policy{}, accounts: map[string]string{}}
+	// Roles first: policies attach to them by name, also from another
+	// template of the same account (IAM is global).
+	byName := map[string]*Role{}
 	for _, t := range templates {
-		if err := w.add(t); err != nil {
+		if err := w.addRoles(t, byName); err != nil {
 			return nil, err
+		}
+	}
+	for _, t := range templates {
+		for id, r := range t.resources() {
+			props, err := t.props(r)
+			if err != nil {
+				return nil, fmt.Errorf("%s: %w", id, err)
+			}
+			if err := w.addResource(t, id, r["Type"].(string), props, byName); err != nil {
+				return nil, fmt.Errorf("%s: %w", id, err)
+			}
 		}
 	}
 	return w, nil
 }
 
-func (w *World) add(t *Template) error {
-	rs := t.resources()
-	// Roles first: policies attach to them by name.
-	byName := map[string]*Role{}
-	for id, r := range rs {
+func (w *World) addRoles(t *Template, byName map[string]*Role) error {
+	for id, r := range t.resources() {
 		if r["Type"] != "AWS::IAM::Role" {
 			continue
 		}
@@ -64,16 +75,7 @@ func (w *World) add(t *Template) error {
 		}
 		w.Roles[role.ARN] = role
 		name, _ := t.physicalName(id, r)
-		byName[name] = role
-	}
-	for id, r := range rs {
-		props, err := t.props(r)
-		if err != nil {
-			return fmt.Errorf("%s: %w", id, err)
-		}
-		if err := w.addResource(t, id, r["Type"].(string), props, byName); err != nil {
-			return fmt.Errorf("%s: %w", id, err)
-		}
+		byName[t.Account+"/"+name] = role
 	}
 	return nil
 }
@@ -109,7 +111,7 @@ func (w *World) addResource(t *Template, id, typ string, props map[string]any, r
 			return err
 		}
 		for _, name := range strs(props["Roles"]) {
-			role, ok := roles[name]
+			role, ok := roles[t.Account+"/"+name]
 			if !ok {
 				return fmt.Errorf("policy attached to unknown role %q", name)
 			}
