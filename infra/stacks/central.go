@@ -3,7 +3,6 @@ package stacks
 import (
 	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsevents"
-	"github.com/aws/aws-cdk-go/awscdk/v2/awseventstargets"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awskms"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awss3"
@@ -244,10 +243,7 @@ func (s *Central) digestForwarding() {
 	s.DigestFwd = awsevents.NewRule(s.Stack, jsii.String("DigestObjects"), &awsevents.RuleProps{
 		Description:  jsii.String("trailwarden: CloudTrail digest objects created in the central bucket"),
 		EventPattern: DigestEventPattern(cfg),
-		Targets: &[]awsevents.IRuleTarget{awseventstargets.NewEventBus(
-			awsevents.EventBus_FromEventBusArn(s.Stack, jsii.String("CentralBus"), jsii.String(cfg.EventBusARN())),
-			&awseventstargets.EventBusProps{Role: role},
-		)},
+		Targets:      &[]awsevents.IRuleTarget{busTarget(s.Stack, cfg, role)},
 	})
 }
 

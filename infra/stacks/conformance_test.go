@@ -229,7 +229,14 @@ func TestConformanceServiceDeliveries(t *testing.T) {
 	sns := iameval.ServiceCaller("sns.amazonaws.com")
 	events := iameval.ServiceCaller("events.amazonaws.com")
 	src := func(a string) map[string][]string { return map[string][]string{"aws:SourceArn": {a}} }
+	digestFwdDLQ := c.arn(t, "central", "AWS::SQS::Queue", "ForwardDLQ", "Arn")
+	digestFwdRule := c.arn(t, "central", "AWS::Events::Rule", "DigestObjects", "Arn")
+	orgFwdDLQ := c.arn(t, "management", "AWS::SQS::Queue", "ForwardDLQ", "Arn")
+	orgFwdRule := c.arn(t, "management", "AWS::Events::Rule", "OrganizationsEvents", "Arn")
 	run(t, c, []interaction{
+		{"digest forwarder's dead letters", events, "sqs:SendMessage", digestFwdDLQ, src(digestFwdRule), true},
+		{"Organizations forwarder's dead letters", events, "sqs:SendMessage", orgFwdDLQ, src(orgFwdRule), true},
+		{"another rule → forwarding DLQ", events, "sqs:SendMessage", orgFwdDLQ, src(digestFwdRule), false},
 		{"CloudWatch alarm → alerts topic", cw, "sns:Publish", alerts, alarm, true},
 		{"CloudWatch alarm → alerts key GenerateDataKey", cw, "kms:GenerateDataKey", alertsKey, alarm, true},
 		{"CloudWatch alarm → alerts key Decrypt", cw, "kms:Decrypt", alertsKey, alarm, true},

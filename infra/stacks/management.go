@@ -4,7 +4,6 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awscloudformation"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsevents"
-	"github.com/aws/aws-cdk-go/awscdk/v2/awseventstargets"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
 	"github.com/aws/constructs-go/constructs/v10"
 	"github.com/aws/jsii-runtime-go"
@@ -57,10 +56,7 @@ func NewManagement(scope constructs.Construct, id string, cfg *Config, memberTem
 	s.Forward = awsevents.NewRule(s.Stack, jsii.String("OrganizationsEvents"), &awsevents.RuleProps{
 		Description:  jsii.String("trailwarden: Organizations account events to the central bus"),
 		EventPattern: OrganizationsEventPattern(),
-		Targets: &[]awsevents.IRuleTarget{awseventstargets.NewEventBus(
-			awsevents.EventBus_FromEventBusArn(s.Stack, jsii.String("CentralBus"), jsii.String(cfg.EventBusARN())),
-			&awseventstargets.EventBusProps{Role: fwd},
-		)},
+		Targets:      &[]awsevents.IRuleTarget{busTarget(s.Stack, cfg, fwd)},
 	})
 
 	s.OrgReader = awsiam.NewRole(s.Stack, jsii.String("OrgReader"), &awsiam.RoleProps{

@@ -788,3 +788,24 @@ func TestConfigRules(t *testing.T) {
 		}
 	}
 }
+
+// Cross-account forwarding rules have a dead-letter queue and an alarm on it.
+func TestForwardingDeadLetters(t *testing.T) {
+	s := org(t).stacks
+	for _, st := range []awscdk.Stack{s.Central.Stack, s.Management.Stack} {
+		for id, p := range resources(t, st, "AWS::Events::Rule") {
+			for _, tg := range p["Targets"].([]any) {
+				if dl, ok := tg.(map[string]any)["DeadLetterConfig"]; !ok || !strings.Contains(js(dl), "ForwardDLQ") {
+					t.Errorf("%s rule %s target has no dead-letter queue: %v", *st.StackName(), id, tg)
+				}
+			}
+		}
+		found := false
+		for _, p := range resources(t, st, "AWS::CloudWatch::Alarm") {
+			found = found || (p["MetricName"] == "ApproximateNumberOfMessagesVisible" && strings.Contains(js(p["Dimensions"]), "ForwardDLQ"))
+		}
+		if !found {
+			t.Errorf("%s: no alarm on the forwarding dead-letter queue", *st.StackName())
+		}
+	}
+}
