@@ -78,12 +78,80 @@ func Provision(ctx context.Context, logging, automation aws.Config, loggingAccou
 		spec.MaxReceiveCount = 5
 	}
 	region := logging.Region
-	p := awsenv.Partition(region)
 	r := &Resources{Bucket: spec.Bucket, KeyPrefix: spec.KeyPrefix, Tables: map[string]string{},
 		LoggingAccount: loggingAccount, AutomationAccount: automationAccount, Region: region}
 
-	// The key, bucket and topic grant CloudTrail what the CDK app grants:
-	// one definition (shared/centralpolicy).
+	snsLog, err := provisionLogging(ctx, logging, loggingAccount, spec, r)
+	if err != nil {
+		return nil, err
+	}
+
+	// Automation side: queues with DLQs.
+	sq := sqs.NewFromConfig(automation)
+	mk := func(name string) (url, arn, dlqURL string, err error) {
+		dlq, err := sq.CreateQueue(ctx, &sqs.CreateQueueInput{QueueName: aws.String(name + "-dlq"),
+			Attributes: map[string]string{"SqsManagedSseEnabled": "true", "MessageRetentionPeriod": "1209600"}})
+		if err != nil {
+			return "", "", "", fmt.Errorf("create %s DLQ: %w", name, err)
+		}
+		dlqARN, err := queueARN(ctx, sq, aws.ToString(dlq.QueueUrl))
+		if err != nil {
+			return "", "", "", err
+		}
+		redrive := mustJSON(map[string]any{"deadLetterTargetArn": dlqARN, "maxReceiveCount": spec.MaxReceiveCount})
+		q, err := sq.CreateQueue(ctx, &sqs.CreateQueueInput{QueueName: aws.String(name),
+			Attributes: map[string]string{"SqsManagedSseEnabled": "true", "VisibilityTimeout": "360", "RedrivePolicy": redrive}})
+		if err != nil {
+			return "", "", "", fmt.Errorf("create %s queue: %w", name, err)
+		}
+		a, err := queueARN(ctx, sq, aws.ToString(q.QueueUrl))
+		return aws.ToString(q.QueueUrl), a, aws.ToString(dlq.QueueUrl), err
+	}
+	if r.DeliveryQueueURL, r.DeliveryQueueARN, r.DeliveryDLQURL, err = mk("trailwarden-deliveries"); err != nil {
+		return nil, err
+	}
+	if r.RequestQueueURL, r.RequestQueueARN, r.RequestDLQURL, err = mk("trailwarden-requests"); err != nil {
+		return nil, err
+	}
+	// The delivery queue subscribes to the (possibly cross-account) topic.
+	if _, err := snsLog.Subscribe(ctx, &sns.SubscribeInput{TopicArn: aws.String(r.DeliveriesTopicARN), Protocol: aws.String("sqs"),
+		Endpoint: aws.String(r.DeliveryQueueARN)}); err != nil {
+		return nil, fmt.Errorf("subscribe delivery queue: %w", err)
+	}
+
+	// Alerts topic, with a queue to read what was published.
+	snsAuto := sns.NewFromConfig(automation)
+	alerts, err := snsAuto.CreateTopic(ctx, &sns.CreateTopicInput{Name: aws.String("trailwarden-alerts")})
+	if err != nil {
+		return nil, fmt.Errorf("create alerts topic: %w", err)
+	}
+	r.AlertsTopicARN = aws.ToString(alerts.TopicArn)
+	aq, err := sq.CreateQueue(ctx, &sqs.CreateQueueInput{QueueName: aws.String("trailwarden-alerts-inbox")})
+	if err != nil {
+		return nil, fmt.Errorf("create alerts inbox: %w", err)
+	}
+	r.AlertsQueueURL = aws.ToString(aq.QueueUrl)
+	aqARN, err := queueARN(ctx, sq, r.AlertsQueueURL)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := snsAuto.Subscribe(ctx, &sns.SubscribeInput{TopicArn: alerts.TopicArn, Protocol: aws.String("sqs"),
+		Endpoint: aws.String(aqARN), Attributes: map[string]string{"RawMessageDelivery": "true"}}); err != nil {
+		return nil, fmt.Errorf("subscribe alerts inbox: %w", err)
+	}
+
+	if err := createTables(ctx, dynamodb.NewFromConfig(automation), spec.Tables, r); err != nil {
+		return nil, err
+	}
+	return r, nil
+}
+
+// provisionLogging creates the logging account's key, bucket and deliveries
+// topic with CloudTrail's statements from shared/centralpolicy, the CDK
+// app's definition.
+func provisionLogging(ctx context.Context, logging aws.Config, loggingAccount string, spec Spec, r *Resources) (*sns.Client, error) {
+	region := logging.Region
+	p := awsenv.Partition(region)
 	writers := centralpolicy.Writers{Partition: p, TrailName: spec.TrailName, Accounts: spec.WriterAccounts, OrgID: spec.OrganizationID}
 	if err := writers.Validate(); err != nil {
 		return nil, err
@@ -135,63 +203,13 @@ func Provision(ctx context.Context, logging, automation aws.Config, loggingAccou
 		return nil, fmt.Errorf("set deliveries topic policy: %w", err)
 	}
 
-	// Automation side: queues with DLQs.
-	sq := sqs.NewFromConfig(automation)
-	mk := func(name string) (url, arn, dlqURL string, err error) {
-		dlq, err := sq.CreateQueue(ctx, &sqs.CreateQueueInput{QueueName: aws.String(name + "-dlq"),
-			Attributes: map[string]string{"SqsManagedSseEnabled": "true", "MessageRetentionPeriod": "1209600"}})
-		if err != nil {
-			return "", "", "", fmt.Errorf("create %s DLQ: %w", name, err)
-		}
-		dlqARN, err := queueARN(ctx, sq, aws.ToString(dlq.QueueUrl))
-		if err != nil {
-			return "", "", "", err
-		}
-		redrive := mustJSON(map[string]any{"deadLetterTargetArn": dlqARN, "maxReceiveCount": spec.MaxReceiveCount})
-		q, err := sq.CreateQueue(ctx, &sqs.CreateQueueInput{QueueName: aws.String(name),
-			Attributes: map[string]string{"SqsManagedSseEnabled": "true", "VisibilityTimeout": "360", "RedrivePolicy": redrive}})
-		if err != nil {
-			return "", "", "", fmt.Errorf("create %s queue: %w", name, err)
-		}
-		a, err := queueARN(ctx, sq, aws.ToString(q.QueueUrl))
-		return aws.ToString(q.QueueUrl), a, aws.ToString(dlq.QueueUrl), err
-	}
-	if r.DeliveryQueueURL, r.DeliveryQueueARN, r.DeliveryDLQURL, err = mk("trailwarden-deliveries"); err != nil {
-		return nil, err
-	}
-	if r.RequestQueueURL, r.RequestQueueARN, r.RequestDLQURL, err = mk("trailwarden-requests"); err != nil {
-		return nil, err
-	}
-	// The delivery queue subscribes to the (possibly cross-account) topic.
-	if _, err := snsLog.Subscribe(ctx, &sns.SubscribeInput{TopicArn: topic.TopicArn, Protocol: aws.String("sqs"),
-		Endpoint: aws.String(r.DeliveryQueueARN)}); err != nil {
-		return nil, fmt.Errorf("subscribe delivery queue: %w", err)
-	}
+	return snsLog, nil
+}
 
-	// Alerts topic, with a queue to read what was published.
-	snsAuto := sns.NewFromConfig(automation)
-	alerts, err := snsAuto.CreateTopic(ctx, &sns.CreateTopicInput{Name: aws.String("trailwarden-alerts")})
-	if err != nil {
-		return nil, fmt.Errorf("create alerts topic: %w", err)
-	}
-	r.AlertsTopicARN = aws.ToString(alerts.TopicArn)
-	aq, err := sq.CreateQueue(ctx, &sqs.CreateQueueInput{QueueName: aws.String("trailwarden-alerts-inbox")})
-	if err != nil {
-		return nil, fmt.Errorf("create alerts inbox: %w", err)
-	}
-	r.AlertsQueueURL = aws.ToString(aq.QueueUrl)
-	aqARN, err := queueARN(ctx, sq, r.AlertsQueueURL)
-	if err != nil {
-		return nil, err
-	}
-	if _, err := snsAuto.Subscribe(ctx, &sns.SubscribeInput{TopicArn: alerts.TopicArn, Protocol: aws.String("sqs"),
-		Endpoint: aws.String(aqARN), Attributes: map[string]string{"RawMessageDelivery": "true"}}); err != nil {
-		return nil, fmt.Errorf("subscribe alerts inbox: %w", err)
-	}
-
-	// Tables.
-	db := dynamodb.NewFromConfig(automation)
-	for _, t := range spec.Tables {
+// createTables creates the tables (string keys; a numeric partition key
+// where asked).
+func createTables(ctx context.Context, db *dynamodb.Client, tables []Table, r *Resources) error {
+	for _, t := range tables {
 		pkType := ddbtypes.ScalarAttributeTypeS
 		if t.NumericPartitionKey {
 			pkType = ddbtypes.ScalarAttributeTypeN
@@ -204,11 +222,11 @@ func Provision(ctx context.Context, logging, automation aws.Config, loggingAccou
 			in.KeySchema = append(in.KeySchema, ddbtypes.KeySchemaElement{AttributeName: aws.String(t.SortKey), KeyType: ddbtypes.KeyTypeRange})
 		}
 		if _, err := db.CreateTable(ctx, in); err != nil {
-			return nil, fmt.Errorf("create table %s: %w", t.Name, err)
+			return fmt.Errorf("create table %s: %w", t.Name, err)
 		}
 		r.Tables[t.Name] = t.Name
 	}
-	return r, nil
+	return nil
 }
 
 func queueARN(ctx context.Context, sq *sqs.Client, url string) (string, error) {
