@@ -233,7 +233,15 @@ func TestConformanceServiceDeliveries(t *testing.T) {
 	digestFwdRule := c.arn(t, "central", "AWS::Events::Rule", "DigestObjects", "Arn")
 	orgFwdDLQ := c.arn(t, "management", "AWS::SQS::Queue", "ForwardDLQ", "Arn")
 	orgFwdRule := c.arn(t, "management", "AWS::Events::Rule", "OrganizationsEvents", "Arn")
+	// S3 server access logging (S3 User Guide, "Permissions for log delivery":
+	// logging.s3.amazonaws.com with aws:SourceArn = the source bucket and
+	// aws:SourceAccount).
+	accessLogs := c.arn(t, "central", "AWS::S3::Bucket", "AccessLogs", "Arn")
+	s3log := iameval.ServiceCaller("logging.s3.amazonaws.com")
+	logCtx := map[string][]string{"aws:SourceArn": {cfBucket}, "aws:SourceAccount": {cfLogging}}
 	run(t, c, []interaction{
+		{"S3 server access logs of the central bucket", s3log, "s3:PutObject", accessLogs + "/central/2026-12-07-12-00-00-ABC", logCtx, true},
+		{"another bucket's access logs", s3log, "s3:PutObject", accessLogs + "/central/x", map[string][]string{"aws:SourceArn": {"arn:aws:s3:::other"}, "aws:SourceAccount": {cfForeign}}, false},
 		{"digest forwarder's dead letters", events, "sqs:SendMessage", digestFwdDLQ, src(digestFwdRule), true},
 		{"Organizations forwarder's dead letters", events, "sqs:SendMessage", orgFwdDLQ, src(orgFwdRule), true},
 		{"another rule → forwarding DLQ", events, "sqs:SendMessage", orgFwdDLQ, src(digestFwdRule), false},
