@@ -100,6 +100,9 @@ func Build(app awscdk.App, cfg *Config) (*Stacks, error) {
 	out.Member = NewMember(app, MemberStackName, cfg, named(env(memberAccount, cfg.HomeRegion),
 		"trailwarden member access: member role and tamper guard"))
 	out.Member.AddStackDependency(out.Automation.Stack, jsii.String("the tamper guard targets the central bus"))
+	if out.Management != nil && cfg.OrganizationTrail {
+		out.Management.AddStackDependency(out.Member.Stack, jsii.String("the organization-trail policy attaches to the member role"))
+	}
 	suppress(out, cfg)
 	awscdk.Aspects_Of(app).Add(cdknag.NewAwsSolutionsChecks(&cdknag.NagPackProps{Verbose: jsii.Bool(true)}), nil)
 	return out, nil

@@ -2,9 +2,11 @@ package stacks
 
 import (
 	"fmt"
-	"strings"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
+
+	"github.com/trailwarden/trailwarden/shared/centralpolicy"
+	"github.com/trailwarden/trailwarden/shared/deployment"
 )
 
 // partition is the deploy-time partition token (AWS::Partition): no ARN in
@@ -19,11 +21,6 @@ func arn(service, region, account, resource string) string {
 // whatever name CloudFormation generated (see RolePath).
 func roleARNPattern(account, fn string) string {
 	return arn("iam", "", account, "role"+RolePath(fn)+"*")
-}
-
-// trailARNPattern matches trailwarden's trail in any account and Region.
-func trailARNPattern(trailName string) string {
-	return arn("cloudtrail", "*", "*", "trail/"+trailName)
 }
 
 // DeliveriesTopicARN is the central deliveries topic.
@@ -47,41 +44,49 @@ func (c *Config) MemberRoleARNPattern() string {
 	return arn("iam", "", "*", "role/"+c.MemberRole)
 }
 
-// logsPrefix is the bucket prefix CloudTrail writes under, with a trailing
-// "/" ("" for none).
-func (c *Config) logsPrefix() string {
-	if c.Prefix == "" {
-		return ""
-	}
-	return strings.TrimSuffix(c.Prefix, "/") + "/"
-}
-
 // LogObjectsARN matches every object CloudTrail writes to the bucket:
 // <bucket>/[prefix/]AWSLogs/* (account and organization-trail paths alike).
-func (c *Config) LogObjectsARN() string {
-	return fmt.Sprintf("arn:%s:s3:::%s/%sAWSLogs/*", partition(), c.Bucket, c.logsPrefix())
-}
+func (c *Config) LogObjectsARN() string { return c.centralInputs().LogObjectsARN() }
 
 // BucketARN is the central bucket.
-func (c *Config) BucketARN() string { return fmt.Sprintf("arn:%s:s3:::%s", partition(), c.Bucket) }
+func (c *Config) BucketARN() string { return c.centralInputs().BucketARN() }
 
-// writerConditions admit CloudTrail writes from trailwarden's trail in the
-// organization's accounts (see docs/deploy.md, "Bucket policy decision").
-func (c *Config) writerConditions(extraEquals map[string]any) map[string]any {
-	equals := map[string]any{}
-	for k, v := range extraEquals {
-		equals[k] = v
-	}
+// writers are the trails the central bucket, key and topic admit (see
+// docs/deploy.md, "Bucket policy decision"): trailwarden's trail name, from
+// the accounts CloudTrail documents as aws:SourceAccount — the one account in
+// single-account mode, the listed writer accounts, or the management account
+// of an organization trail — or, as an explicit option, from the
+// organization (aws:SourceOrgID).
+func (c *Config) writers() centralpolicy.Writers {
+	d := c.Deployment
+	w := centralpolicy.Writers{Partition: partition(), TrailName: c.TrailName}
 	switch {
-	case c.Deployment.SingleAccount:
-		equals["aws:SourceAccount"] = c.LoggingAccount
-	case c.Deployment.Bucket.WriterScope == "accounts":
-		equals["aws:SourceAccount"] = c.Deployment.Bucket.WriterAccounts
-	default:
-		equals["aws:SourceOrgID"] = c.OrgID
+	case d.SingleAccount:
+		w.Accounts = []string{c.LoggingAccount}
+	case d.Bucket.WriterScope == deployment.WriterScopeOrganization:
+		w.OrgID = c.OrgID
+	case len(d.Bucket.WriterAccounts) > 0:
+		w.Accounts = d.Bucket.WriterAccounts
+	case c.OrganizationTrail:
+		w.Accounts = []string{c.ManagementAccount}
 	}
-	return map[string]any{
-		"StringEquals": equals,
-		"StringLike":   map[string]any{"aws:SourceArn": trailARNPattern(c.TrailName)},
-	}
+	return w
+}
+
+func (c *Config) centralInputs() centralpolicy.Inputs {
+	return centralpolicy.Inputs{Writers: c.writers(), Bucket: c.Bucket, Prefix: c.Prefix, TopicARN: c.DeliveriesTopicARN()}
+}
+
+// ForwarderRolePath is the IAM path of every role that puts events on the
+// central bus (the digest, Organizations and tamper forwarders): the bus
+// policy admits aws:PrincipalArn arn:<partition>:iam::*:role<path>* in the
+// organization.
+const ForwarderRolePath = "/trailwarden/forwarder/"
+
+// listLogsCondition limits s3:ListBucket to the prefix CloudTrail writes
+// under.
+func (c *Config) listLogsCondition() map[string]any {
+	in := c.centralInputs()
+	objects := in.LogObjectsARN()
+	return map[string]any{"StringLike": map[string]any{"s3:prefix": objects[len(in.BucketARN())+1:]}}
 }

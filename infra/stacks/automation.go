@@ -158,19 +158,29 @@ func (s *Automation) alerts() {
 		EnableKeyRotation: jsii.Bool(true),
 		RemovalPolicy:     awscdk.RemovalPolicy_RETAIN,
 	})
-	// CloudWatch alarms publish to the encrypted topic.
+	// CloudWatch alarms publish to the encrypted topic: the key and the
+	// topic policy both admit this account's alarms (an AWS::SNS::TopicPolicy
+	// replaces the topic's default policy, so EnforceSSL's Deny alone would
+	// refuse them).
 	s.AlertsKey.AddToResourcePolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
 		Sid:        jsii.String("CloudWatchAlarms"),
 		Principals: &[]awsiam.IPrincipal{awsiam.NewServicePrincipal(jsii.String("cloudwatch.amazonaws.com"), nil)},
 		Actions:    jsii.Strings("kms:Decrypt", "kms:GenerateDataKey*"),
 		Resources:  jsii.Strings("*"),
-		Conditions: &map[string]any{"StringEquals": map[string]any{"aws:SourceAccount": s.Account()}},
+		Conditions: s.alarmConditions(),
 	}), jsii.Bool(false))
 	s.Alerts = awssns.NewTopic(s.Stack, jsii.String("Alerts"), &awssns.TopicProps{
 		DisplayName: jsii.String("trailwarden alerts"),
 		MasterKey:   s.AlertsKey,
 		EnforceSSL:  jsii.Bool(true),
 	})
+	s.Alerts.AddToResourcePolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+		Sid:        jsii.String("CloudWatchAlarmsPublish"),
+		Principals: &[]awsiam.IPrincipal{awsiam.NewServicePrincipal(jsii.String("cloudwatch.amazonaws.com"), nil)},
+		Actions:    jsii.Strings("sns:Publish"),
+		Resources:  &[]*string{s.Alerts.TopicArn()},
+		Conditions: s.alarmConditions(),
+	}))
 	for _, e := range s.cfg.Deployment.Alerts.Emails {
 		s.Alerts.AddSubscription(awssnssubscriptions.NewEmailSubscription(jsii.String(e), nil))
 	}
@@ -178,6 +188,15 @@ func (s *Automation) alerts() {
 		s.Alerts.AddSubscription(awssnssubscriptions.NewUrlSubscription(jsii.String(u), &awssnssubscriptions.UrlSubscriptionProps{
 			Protocol: awssns.SubscriptionProtocol_HTTPS,
 		}))
+	}
+}
+
+// alarmConditions admit this account's CloudWatch alarms only (the
+// confused-deputy keys aws:SourceAccount and aws:SourceArn).
+func (s *Automation) alarmConditions() *map[string]any {
+	return &map[string]any{
+		"StringEquals": map[string]any{"aws:SourceAccount": s.Account()},
+		"ArnLike":      map[string]any{"aws:SourceArn": arn("cloudwatch", *s.Region(), *s.Account(), "alarm:*")},
 	}
 }
 
@@ -197,15 +216,19 @@ func (s *Automation) bus() {
 		Description:  jsii.String("trailwarden: Organizations, tamper and digest events from the organization"),
 	})
 	if !cfg.Deployment.SingleAccount {
-		// Only principals of the organization's accounts may put events: the
-		// management account (Organizations events), the logging account
-		// (digest events) and members (tamper events).
+		// Only trailwarden's forwarder roles (path ForwarderRolePath) in the
+		// organization's accounts may put events: the management account
+		// (Organizations events), the logging account (digest events) and
+		// members (tamper events).
 		s.Bus.AddToResourcePolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
-			Sid:        jsii.String("OrganizationMembersPutEvents"),
+			Sid:        jsii.String("ForwardersPutEvents"),
 			Principals: &[]awsiam.IPrincipal{awsiam.NewStarPrincipal()},
 			Actions:    jsii.Strings("events:PutEvents"),
 			Resources:  &[]*string{s.Bus.EventBusArn()},
-			Conditions: &map[string]any{"StringEquals": map[string]any{"aws:PrincipalOrgID": cfg.OrgID}},
+			Conditions: &map[string]any{
+				"StringEquals": map[string]any{"aws:PrincipalOrgID": cfg.OrgID},
+				"ArnLike":      map[string]any{"aws:PrincipalArn": arn("iam", "", "*", "role"+ForwarderRolePath+"*")},
+			},
 		}))
 	}
 }
@@ -233,24 +256,32 @@ func (s *Automation) functionsFrom(assetDirs map[string]string) {
 		env[settings.EnvOrgReaderRoleARN] = jsii.String(cfg.OrgReaderRoleARN())
 	}
 	retention := retentionByDays[d.LogRetentionDays]
-	mk := func(name string, timeout, memoryMB float64, reserved *float64, desc string) *Function {
+	// No reserved concurrency: Lambda keeps at least 100 of the account's
+	// concurrency unreserved, and new accounts often have a quota of 10, so
+	// a reservation makes the stack undeployable there (Lambda Developer
+	// Guide, "Configuring reserved concurrency"). Scheduled runs do not
+	// overlap because each timeout is shorter than its schedule (checked by
+	// Config.Validate) and a failed run is not retried asynchronously (the
+	// next scheduled run does its work); an occasional duplicate delivery of
+	// the schedule is harmless (incidents open once, by conditional put).
+	mk := func(name string, timeout, memoryMB float64, asyncRetries *float64, desc string) *Function {
 		f := NewFunction(s.Stack, capitalize(name), FunctionProps{
-			Name:                name,
-			AssetDir:            assetDirs[name],
-			Timeout:             awscdk.Duration_Seconds(jsii.Number(timeout)),
-			MemoryMB:            memoryMB,
-			Env:                 copyEnv(env),
-			LogRetention:        retention,
-			ReservedConcurrency: reserved,
-			Description:         desc,
+			Name:               name,
+			AssetDir:           assetDirs[name],
+			Timeout:            awscdk.Duration_Seconds(jsii.Number(timeout)),
+			MemoryMB:           memoryMB,
+			Env:                copyEnv(env),
+			LogRetention:       retention,
+			AsyncRetryAttempts: asyncRetries,
+			Description:        desc,
 		})
 		s.functions = append(s.functions, f)
 		return f
 	}
 	s.Enabler = mk(FnEnabler, EnablerTimeoutSeconds, DefaultMemoryMB, nil, "trailwarden: converges member accounts' trails")
-	s.Reconciler = mk(FnReconciler, ReconcilerTimeoutSeconds, DefaultMemoryMB, jsii.Number(1), "trailwarden: enqueues every ACTIVE account")
+	s.Reconciler = mk(FnReconciler, ReconcilerTimeoutSeconds, DefaultMemoryMB, jsii.Number(0), "trailwarden: enqueues every ACTIVE account")
 	s.Verifier = mk(FnVerifier, VerifierTimeoutSeconds, DefaultMemoryMB, nil, "trailwarden: verifies CloudTrail deliveries, keeps the arrival ledger")
-	s.Watchdog = mk(FnWatchdog, WatchdogTimeoutSeconds, WatchdogMemoryMB, jsii.Number(1), "trailwarden: finds stale and never-started accounts, alerts, repairs")
+	s.Watchdog = mk(FnWatchdog, WatchdogTimeoutSeconds, WatchdogMemoryMB, jsii.Number(0), "trailwarden: finds stale and never-started accounts, alerts, repairs")
 }
 
 func copyEnv(m map[string]*string) map[string]*string {
@@ -375,6 +406,9 @@ func (s *Automation) permissions() {
 	v.Allow("IncidentsFindings", []string{"dynamodb:PutItem", "dynamodb:DeleteItem"}, tableARNs(s.Incidents), nil)
 	if d.ObjectCheck != "none" {
 		v.Allow("HeadLogObjects", []string{"s3:GetObject"}, []*string{jsii.String(cfg.LogObjectsARN())}, nil)
+		// With s3:ListBucket, HEAD of a missing key answers 404, not 403
+		// (S3 API Reference, HeadObject); only under the logs prefix.
+		v.Allow("ListLogObjects", []string{"s3:ListBucket"}, []*string{jsii.String(cfg.BucketARN())}, cfg.listLogsCondition())
 	}
 	publish(v)
 

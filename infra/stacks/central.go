@@ -3,13 +3,14 @@ package stacks
 import (
 	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsevents"
-	"github.com/aws/aws-cdk-go/awscdk/v2/awseventstargets"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awskms"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awss3"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awssns"
 	"github.com/aws/constructs-go/constructs/v10"
 	"github.com/aws/jsii-runtime-go"
+
+	"github.com/trailwarden/trailwarden/shared/centralpolicy"
 )
 
 // Central is the logging account's stack (home Region): the central bucket
@@ -48,29 +49,11 @@ func (s *Central) key() {
 		Alias:             jsii.String("alias/trailwarden/" + cfg.TrailName),
 		RemovalPolicy:     awscdk.RemovalPolicy_RETAIN,
 	})
-	cloudtrail := awsiam.NewServicePrincipal(jsii.String("cloudtrail.amazonaws.com"), nil)
-	// CloudTrail encrypts each log file with a data key whose encryption
-	// context names the trail; only trailwarden's trail in the
-	// organization's accounts may ask for one.
-	s.Key.AddToResourcePolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
-		Sid:        jsii.String("CloudTrailEncryptLogs"),
-		Principals: &[]awsiam.IPrincipal{cloudtrail},
-		Actions:    jsii.Strings("kms:GenerateDataKey*"),
-		Resources:  jsii.Strings("*"),
-		Conditions: &map[string]any{
-			"StringLike": map[string]any{
-				"kms:EncryptionContext:aws:cloudtrail:arn": trailARNPattern(cfg.TrailName),
-				"aws:SourceArn": trailARNPattern(cfg.TrailName),
-			},
-			"StringEquals": cfg.writerConditions(nil)["StringEquals"],
-		},
-	}), jsii.Bool(false))
-	s.Key.AddToResourcePolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
-		Sid:        jsii.String("CloudTrailDescribeKey"),
-		Principals: &[]awsiam.IPrincipal{cloudtrail},
-		Actions:    jsii.Strings("kms:DescribeKey"),
-		Resources:  jsii.Strings("*"),
-	}), jsii.Bool(false))
+	// CloudTrail's statements (encrypt, decrypt for the S3 Bucket Key,
+	// describe) come from the one definition internal/central shares.
+	for _, st := range centralpolicy.Key(cfg.writers()) {
+		s.Key.AddToResourcePolicy(statement(st), jsii.Bool(false))
+	}
 	if readers := cfg.Deployment.Bucket.Readers; len(readers) > 0 {
 		s.Key.AddToResourcePolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
 			Sid:        jsii.String("ReadersDecryptLogs"),
@@ -164,30 +147,29 @@ func (s *Central) buckets() {
 	cfnBucket := s.Bucket.Node().DefaultChild().(awss3.CfnBucket)
 	cfnBucket.AddPropertyOverride(jsii.String("NotificationConfiguration.EventBridgeConfiguration.EventBridgeEnabled"), jsii.Bool(true))
 
-	cloudtrail := awsiam.NewServicePrincipal(jsii.String("cloudtrail.amazonaws.com"), nil)
-	s.Bucket.AddToResourcePolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
-		Sid:        jsii.String("CloudTrailAclCheck"),
-		Principals: &[]awsiam.IPrincipal{cloudtrail},
-		Actions:    jsii.Strings("s3:GetBucketAcl"),
-		Resources:  jsii.Strings(cfg.BucketARN()),
-		Conditions: &map[string]any{"StringLike": map[string]any{"aws:SourceArn": trailARNPattern(cfg.TrailName)}},
-	}))
-	s.Bucket.AddToResourcePolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
-		Sid:        jsii.String("CloudTrailWrite"),
-		Principals: &[]awsiam.IPrincipal{cloudtrail},
-		Actions:    jsii.Strings("s3:PutObject"),
-		Resources:  jsii.Strings(cfg.LogObjectsARN()),
-		Conditions: toPtr(cfg.writerConditions(map[string]any{"s3:x-amz-acl": "bucket-owner-full-control"})),
-	}))
+	for _, st := range centralpolicy.Bucket(cfg.centralInputs()) {
+		s.Bucket.AddToResourcePolicy(statement(st))
+	}
 	if d := cfg.Deployment; d.ObjectCheck != "none" && d.AutomationAccount != cfg.LoggingAccount {
 		// The verifier (automation account) HEADs log objects: HeadObject
-		// needs s3:GetObject; it returns no body, so no kms:Decrypt.
+		// needs s3:GetObject; it returns no body, so no kms:Decrypt. With
+		// s3:ListBucket (under the logs prefix) a missing key is a 404.
 		s.Bucket.AddToResourcePolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
 			Sid:        jsii.String("VerifierHeadObject"),
 			Principals: &[]awsiam.IPrincipal{awsiam.NewAccountPrincipal(jsii.String(d.AutomationAccount))},
 			Actions:    jsii.Strings("s3:GetObject"),
 			Resources:  jsii.Strings(cfg.LogObjectsARN()),
 			Conditions: &map[string]any{"ArnLike": map[string]any{"aws:PrincipalArn": roleARNPattern(d.AutomationAccount, FnVerifier)}},
+		}))
+		s.Bucket.AddToResourcePolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+			Sid:        jsii.String("VerifierListLogObjects"),
+			Principals: &[]awsiam.IPrincipal{awsiam.NewAccountPrincipal(jsii.String(d.AutomationAccount))},
+			Actions:    jsii.Strings("s3:ListBucket"),
+			Resources:  jsii.Strings(cfg.BucketARN()),
+			Conditions: &map[string]any{
+				"ArnLike":    map[string]any{"aws:PrincipalArn": roleARNPattern(d.AutomationAccount, FnVerifier)},
+				"StringLike": cfg.listLogsCondition()["StringLike"],
+			},
 		}))
 	}
 	if readers := cfg.Deployment.Bucket.Readers; len(readers) > 0 {
@@ -206,7 +188,11 @@ func (s *Central) buckets() {
 	}
 }
 
-func toPtr(m map[string]any) *map[string]any { return &m }
+// statement turns a centralpolicy statement into a CDK statement (its
+// strings may hold deploy-time tokens such as the partition).
+func statement(st centralpolicy.Statement) awsiam.PolicyStatement {
+	return awsiam.PolicyStatement_FromJson(map[string]any(st))
+}
 
 func (s *Central) topic() {
 	cfg := s.cfg
@@ -220,13 +206,9 @@ func (s *Central) topic() {
 		EnforceSSL:  jsii.Bool(true),
 	})
 	checkovSkip(s.Topic, "CKV_AWS_26", "Deliberately unencrypted: notifications carry only the bucket name and object keys, and a KMS-encrypted topic costs a KMS request per notification for every account and Region (docs/deploy.md, Decisions). TLS is enforced by the topic policy.")
-	s.Topic.AddToResourcePolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
-		Sid:        jsii.String("CloudTrailPublish"),
-		Principals: &[]awsiam.IPrincipal{awsiam.NewServicePrincipal(jsii.String("cloudtrail.amazonaws.com"), nil)},
-		Actions:    jsii.Strings("sns:Publish"),
-		Resources:  jsii.Strings(cfg.DeliveriesTopicARN()),
-		Conditions: toPtr(cfg.writerConditions(nil)),
-	}))
+	for _, st := range centralpolicy.Topic(cfg.centralInputs()) {
+		s.Topic.AddToResourcePolicy(statement(st))
+	}
 	if auto := cfg.Deployment.AutomationAccount; auto != cfg.LoggingAccount {
 		// The automation account subscribes its delivery queue (a
 		// subscription made by the queue's owner needs no confirmation).
@@ -250,6 +232,7 @@ func (s *Central) digestForwarding() {
 	cfg := s.cfg
 	role := awsiam.NewRole(s.Stack, jsii.String("ForwardRole"), &awsiam.RoleProps{
 		AssumedBy:   awsiam.NewServicePrincipal(jsii.String("events.amazonaws.com"), nil),
+		Path:        jsii.String(ForwarderRolePath),
 		Description: jsii.String("trailwarden: forwards digest-object events to the central event bus"),
 	})
 	role.AddToPolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
@@ -260,10 +243,7 @@ func (s *Central) digestForwarding() {
 	s.DigestFwd = awsevents.NewRule(s.Stack, jsii.String("DigestObjects"), &awsevents.RuleProps{
 		Description:  jsii.String("trailwarden: CloudTrail digest objects created in the central bucket"),
 		EventPattern: DigestEventPattern(cfg),
-		Targets: &[]awsevents.IRuleTarget{awseventstargets.NewEventBus(
-			awsevents.EventBus_FromEventBusArn(s.Stack, jsii.String("CentralBus"), jsii.String(cfg.EventBusARN())),
-			&awseventstargets.EventBusProps{Role: role},
-		)},
+		Targets:      &[]awsevents.IRuleTarget{busTarget(s.Stack, cfg, role)},
 	})
 }
 

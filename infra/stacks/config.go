@@ -89,6 +89,16 @@ func (c *Config) Validate() error {
 	if err := policy.CheckMemberRoleName(c.MemberRole); err != nil {
 		p.Addf("organization.memberRole", "%v", err)
 	}
+	if !d.SingleAccount && !c.OrganizationTrail && d.Bucket.WriterScope == deployment.WriterScopeAccounts && len(d.Bucket.WriterAccounts) == 0 {
+		p.Addf("deployment.bucket.writerAccounts", "list the accounts whose trails write to the central bucket (aws:SourceAccount, which CloudTrail documents), "+
+			"or set writerScope: organization (aws:SourceOrgID, which CloudTrail does not document for trails: prove it on AWS first); see docs/deploy.md, \"Bucket policy decision\"")
+	}
+	if w := d.Schedules.Watchdog.Duration; w > 0 && w.Seconds() <= WatchdogTimeoutSeconds {
+		p.Addf("deployment.schedules.watchdog", "%s must be longer than the watchdog's timeout (%ds), so that one run ends before the next starts", w, WatchdogTimeoutSeconds)
+	}
+	if r := d.Schedules.Reconcile.Duration; r > 0 && r.Seconds() <= ReconcilerTimeoutSeconds {
+		p.Addf("deployment.schedules.reconcile", "%s must be longer than the reconciler's timeout (%ds), so that one run ends before the next starts", r, ReconcilerTimeoutSeconds)
+	}
 	if len(d.Regions) > 0 {
 		home := false
 		for _, r := range d.Regions {

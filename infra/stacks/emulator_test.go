@@ -180,8 +180,16 @@ func TestDeployToEmulator(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(fr.Roles) != 4 {
-		t.Errorf("%d function roles under /trailwarden/, want 4", len(fr.Roles))
+	fnRoles, fwds := 0, 0
+	for _, r := range fr.Roles {
+		if aws.ToString(r.Path) == ForwarderRolePath {
+			fwds++
+		} else {
+			fnRoles++
+		}
+	}
+	if fnRoles != 4 || fwds != 2 {
+		t.Errorf("%d function roles (want 4) and %d forwarder roles (want 2: digests, tamper) under /trailwarden/", fnRoles, fwds)
 	}
 
 	// Log groups with retention.

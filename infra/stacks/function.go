@@ -36,9 +36,10 @@ type FunctionProps struct {
 	Env      map[string]*string
 	// LogRetention is the log group's retention.
 	LogRetention awslogs.RetentionDays
-	// ReservedConcurrency, when set, caps (and reserves) concurrent runs.
-	ReservedConcurrency *float64
-	Description         string
+	// AsyncRetryAttempts, when set, is Lambda's retry count for
+	// asynchronous (scheduled) invocations that fail.
+	AsyncRetryAttempts *float64
+	Description        string
 }
 
 // Function is a Go function on provided.al2023/arm64 with its own role (path
@@ -79,18 +80,18 @@ func NewFunction(scope constructs.Construct, id string, p FunctionProps) *Functi
 	}
 	env["GOMEMLIMIT"] = jsii.String(GoMemLimit(p.MemoryMB))
 	fn := awslambda.NewFunction(c, jsii.String("Function"), &awslambda.FunctionProps{
-		Runtime:                      awslambda.Runtime_PROVIDED_AL2023(),
-		Architecture:                 awslambda.Architecture_ARM_64(),
-		Handler:                      jsii.String("bootstrap"),
-		Code:                         awslambda.Code_FromAsset(jsii.String(p.AssetDir), nil),
-		Timeout:                      p.Timeout,
-		MemorySize:                   jsii.Number(p.MemoryMB),
-		Environment:                  &env,
-		Role:                         role,
-		LogGroup:                     lg,
-		ReservedConcurrentExecutions: p.ReservedConcurrency,
-		Description:                  jsii.String(p.Description),
-		LoggingFormat:                awslambda.LoggingFormat_JSON,
+		Runtime:       awslambda.Runtime_PROVIDED_AL2023(),
+		Architecture:  awslambda.Architecture_ARM_64(),
+		Handler:       jsii.String("bootstrap"),
+		Code:          awslambda.Code_FromAsset(jsii.String(p.AssetDir), nil),
+		Timeout:       p.Timeout,
+		MemorySize:    jsii.Number(p.MemoryMB),
+		Environment:   &env,
+		Role:          role,
+		LogGroup:      lg,
+		RetryAttempts: p.AsyncRetryAttempts,
+		Description:   jsii.String(p.Description),
+		LoggingFormat: awslambda.LoggingFormat_JSON,
 		// Lambda drops records below this level and passes it to the function
 		// as AWS_LAMBDA_LOG_LEVEL, which the functions' logger follows.
 		ApplicationLogLevelV2: applicationLogLevel(p.Env[settings.EnvLogLevel]),

@@ -4,7 +4,6 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awscloudformation"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsevents"
-	"github.com/aws/aws-cdk-go/awscdk/v2/awseventstargets"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
 	"github.com/aws/constructs-go/constructs/v10"
 	"github.com/aws/jsii-runtime-go"
@@ -35,6 +34,9 @@ type Management struct {
 	Forward   awsevents.Rule
 	OrgReader awsiam.Role
 	StackSet  awscloudformation.CfnStackSet
+	// OrgTrailPolicy is the member role's organization-trail policy (nil
+	// in account-trails mode).
+	OrgTrailPolicy awsiam.Policy
 }
 
 // NewManagement builds the management stack; memberTemplate is
@@ -45,6 +47,7 @@ func NewManagement(scope constructs.Construct, id string, cfg *Config, memberTem
 
 	fwd := awsiam.NewRole(s.Stack, jsii.String("ForwardRole"), &awsiam.RoleProps{
 		AssumedBy:   awsiam.NewServicePrincipal(jsii.String("events.amazonaws.com"), nil),
+		Path:        jsii.String(ForwarderRolePath),
 		Description: jsii.String("trailwarden: forwards Organizations events to the central bus"),
 	})
 	fwd.AddToPolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
@@ -53,10 +56,7 @@ func NewManagement(scope constructs.Construct, id string, cfg *Config, memberTem
 	s.Forward = awsevents.NewRule(s.Stack, jsii.String("OrganizationsEvents"), &awsevents.RuleProps{
 		Description:  jsii.String("trailwarden: Organizations account events to the central bus"),
 		EventPattern: OrganizationsEventPattern(),
-		Targets: &[]awsevents.IRuleTarget{awseventstargets.NewEventBus(
-			awsevents.EventBus_FromEventBusArn(s.Stack, jsii.String("CentralBus"), jsii.String(cfg.EventBusARN())),
-			&awseventstargets.EventBusProps{Role: fwd},
-		)},
+		Targets:      &[]awsevents.IRuleTarget{busTarget(s.Stack, cfg, fwd)},
 	})
 
 	s.OrgReader = awsiam.NewRole(s.Stack, jsii.String("OrgReader"), &awsiam.RoleProps{
@@ -72,6 +72,10 @@ func NewManagement(scope constructs.Construct, id string, cfg *Config, memberTem
 	s.OrgReader.AddToPolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
 		Sid: jsii.String("ReadOrganization"), Actions: jsii.Strings(OrgReaderActions...), Resources: jsii.Strings("*"),
 	}))
+
+	if cfg.OrganizationTrail {
+		s.organizationTrail(cfg)
+	}
 
 	targets := cfg.Deployment.MemberRoleStackSet.Targets
 	s.StackSet = awscloudformation.NewCfnStackSet(s.Stack, jsii.String("MemberAccess"), &awscloudformation.CfnStackSetProps{
@@ -97,6 +101,47 @@ func NewManagement(scope constructs.Construct, id string, cfg *Config, memberTem
 		TemplateBody: jsii.String(memberTemplate),
 	})
 	return s
+}
+
+// OrganizationTrailActions are what creating and keeping an organization
+// trail needs beyond the trail calls, in the management account (CloudTrail
+// User Guide, "Prepare for creating a trail for your organization"): the
+// service-linked role (read and create), trusted access for CloudTrail, and
+// a look at the organization.
+var OrganizationTrailActions = []string{
+	"iam:GetRole", "iam:CreateServiceLinkedRole",
+	"organizations:EnableAWSServiceAccess", "organizations:ListAWSServiceAccessForOrganization",
+	"organizations:DescribeOrganization", "organizations:ListAccounts",
+}
+
+// organizationTrail gives the member role in the management account (the
+// Member stack's role; this stack deploys after it) what an organization
+// trail needs, each scoped to CloudTrail where IAM allows it.
+func (s *Management) organizationTrail(cfg *Config) {
+	self := *s.Account()
+	slr := arn("iam", "", self, "role/aws-service-role/cloudtrail.amazonaws.com/*")
+	cloudtrail := "cloudtrail.amazonaws.com"
+	s.OrgTrailPolicy = awsiam.NewPolicy(s.Stack, jsii.String("OrganizationTrail"), &awsiam.PolicyProps{
+		Roles: &[]awsiam.IRole{awsiam.Role_FromRoleName(s.Stack, jsii.String("MemberRole"), jsii.String(cfg.MemberRole), nil)},
+		Statements: &[]awsiam.PolicyStatement{
+			awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+				Sid: jsii.String("CloudTrailServiceLinkedRoleRead"), Actions: jsii.Strings("iam:GetRole"), Resources: jsii.Strings(slr),
+			}),
+			awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+				Sid: jsii.String("CloudTrailServiceLinkedRoleCreate"), Actions: jsii.Strings("iam:CreateServiceLinkedRole"), Resources: jsii.Strings(slr),
+				Conditions: &map[string]any{"StringEquals": map[string]any{"iam:AWSServiceName": cloudtrail}},
+			}),
+			awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+				Sid: jsii.String("CloudTrailTrustedAccess"), Actions: jsii.Strings("organizations:EnableAWSServiceAccess"), Resources: jsii.Strings("*"),
+				Conditions: &map[string]any{"StringEquals": map[string]any{"organizations:ServicePrincipal": cloudtrail}},
+			}),
+			awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+				Sid:       jsii.String("ReadOrganization"),
+				Actions:   jsii.Strings("organizations:ListAWSServiceAccessForOrganization", "organizations:DescribeOrganization", "organizations:ListAccounts"),
+				Resources: jsii.Strings("*"),
+			}),
+		},
+	})
 }
 
 // OrganizationsEventPattern matches the Organizations events trailwarden acts

@@ -134,6 +134,7 @@ func newTamperGuard(c constructs.Construct, cfg *Config) awsevents.Rule {
 	// management events in this account (trailwarden's does).
 	fwd := awsiam.NewRole(c, jsii.String("TamperForwardRole"), &awsiam.RoleProps{
 		AssumedBy:   awsiam.NewServicePrincipal(jsii.String("events.amazonaws.com"), nil),
+		Path:        jsii.String(ForwarderRolePath),
 		Description: jsii.String("trailwarden: forwards trail tamper events to the central bus"),
 	})
 	fwd.AddToPolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{

@@ -47,13 +47,17 @@ func suppress(s *Stacks, cfg *Config) {
 			}
 			if f == a.Verifier && cfg.Deployment.ObjectCheck != "none" {
 				reasons = append(reasons, "The verifier HEADs any CloudTrail object it is notified about; keys vary by account, Region and date, so the key is a wildcard under <prefix>/AWSLogs/ in the one central bucket.")
-				applies = append(applies, "Resource::arn:<AWS::Partition>:s3:::"+cfg.Bucket+"/"+cfg.logsPrefix()+"AWSLogs/*")
+				applies = append(applies, "Resource::arn:<AWS::Partition>:s3:::"+strings.TrimPrefix(cfg.LogObjectsARN(), "arn:"+partition()+":s3:::"))
 			}
 			nagIAM5(f.Role, strings.Join(reasons, " "), applies...)
 		}
 	}
 	if m := s.Management; m != nil {
 		nagIAM5(m.OrgReader, "organizations:ListAccounts, ListRoots and DescribeOrganization support no resource-level permissions; every action here is read-only.", "Resource::*")
+		if m.OrgTrailPolicy != nil {
+			nagIAM5(m.OrgTrailPolicy, "An organization trail needs CloudTrail's service-linked role (its path is fixed by AWS); organizations:EnableAWSServiceAccess (conditioned on CloudTrail's service principal), ListAWSServiceAccessForOrganization, DescribeOrganization and ListAccounts support no resource-level permissions.",
+				"Resource::*", nagARN("iam", "", cfg.ManagementAccount, "role/aws-service-role/cloudtrail.amazonaws.com/*"))
+		}
 	}
 	if m := s.Member; m != nil {
 		memberSuppressions(m.Access, cfg)

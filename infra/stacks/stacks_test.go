@@ -438,7 +438,7 @@ func TestBucketPolicy(t *testing.T) {
 	}
 	for _, want := range []string{
 		`"Sid":"CloudTrailAclCheck"`,
-		`"aws:SourceOrgID":"o-a1b2c3d4e5"`,
+		`"aws:SourceAccount":["111111111111","555555555555"]`,
 		`"s3:x-amz-acl":"bucket-owner-full-control"`,
 		`:cloudtrail:*:*:trail/org-audit`,
 		`:s3:::acme-org-cloudtrail/cloudtrail/AWSLogs/*`,
@@ -481,9 +481,14 @@ func TestAccountsScopeBucketPolicy(t *testing.T) {
 	}
 	cfg.Deployment.Bucket.WriterScope = "accounts"
 	cfg.Deployment.Bucket.WriterAccounts = []string{"555555555555", "666666666666"}
-	got := js(cfg.writerConditions(map[string]any{"s3:x-amz-acl": "bucket-owner-full-control"}))
+	got := js(cfg.writers().Conditions(map[string]any{"s3:x-amz-acl": "bucket-owner-full-control"}))
 	if !strings.Contains(got, `"aws:SourceAccount":["555555555555","666666666666"]`) || strings.Contains(got, "SourceOrgID") {
 		t.Errorf("accounts scope conditions: %s", got)
+	}
+	cfg.Deployment.Bucket.WriterScope = "organization"
+	cfg.Deployment.Bucket.WriterAccounts = nil
+	if got := js(cfg.writers().Conditions(nil)); !strings.Contains(got, `"aws:SourceOrgID":"o-a1b2c3d4e5"`) || strings.Contains(got, "SourceAccount") {
+		t.Errorf("organization scope conditions: %s", got)
 	}
 }
 
@@ -502,7 +507,7 @@ func TestKeyPolicy(t *testing.T) {
 			`"Action":"kms:GenerateDataKey*"`,
 			`"kms:EncryptionContext:aws:cloudtrail:arn":{"Fn::Join"`,
 			`:cloudtrail:*:*:trail/org-audit`,
-			`"aws:SourceOrgID":"o-a1b2c3d4e5"`,
+			`"aws:SourceAccount":["111111111111","555555555555"]`,
 			`"Sid":"CloudTrailDescribeKey"`,
 			`"Null":{"kms:EncryptionContext:aws:cloudtrail:arn":"false"}`,
 			`"AWS":"arn:aws:iam::444444444444:role/SecurityAnalyst"`,
@@ -518,7 +523,7 @@ func TestDeliveriesTopicPolicy(t *testing.T) {
 	c := org(t).stacks.Central
 	for _, p := range resources(t, c.Stack, "AWS::SNS::TopicPolicy") {
 		s := js(p)
-		for _, want := range []string{`"Sid":"CloudTrailPublish"`, `"aws:SourceOrgID":"o-a1b2c3d4e5"`, `"Sid":"AutomationSubscribe"`, `"sns:Protocol":"sqs"`, `"aws:SecureTransport":"false"`} {
+		for _, want := range []string{`"Sid":"CloudTrailPublish"`, `"aws:SourceAccount":["111111111111","555555555555"]`, `"Sid":"AutomationSubscribe"`, `"sns:Protocol":"sqs"`, `"aws:SecureTransport":"false"`} {
 			if !strings.Contains(s, want) {
 				t.Errorf("topic policy lacks %s: %s", want, s)
 			}
@@ -610,7 +615,7 @@ func TestCentralBusPolicy(t *testing.T) {
 	}
 	for _, p := range pols {
 		s := js(p["Statement"])
-		if !strings.Contains(s, `"Condition":{"StringEquals":{"aws:PrincipalOrgID":"o-a1b2c3d4e5"}}`) || !strings.Contains(s, `"Action":"events:PutEvents"`) {
+		if !strings.Contains(s, `"StringEquals":{"aws:PrincipalOrgID":"o-a1b2c3d4e5"}`) || !strings.Contains(s, `":iam::*:role/trailwarden/forwarder/*"`) || !strings.Contains(s, `"Action":"events:PutEvents"`) {
 			t.Errorf("bus policy: %s", s)
 		}
 	}

@@ -24,6 +24,7 @@ import (
 	sqstypes "github.com/aws/aws-sdk-go-v2/service/sqs/types"
 
 	"github.com/trailwarden/trailwarden/shared/awsenv"
+	"github.com/trailwarden/trailwarden/shared/centralpolicy"
 )
 
 // Spec names what to create.
@@ -32,6 +33,9 @@ type Spec struct {
 	Bucket         string // central bucket name
 	KeyPrefix      string // trail key prefix ("" for none)
 	TrailName      string // trailwarden's trail name (scopes the policies)
+	// WriterAccounts admit those accounts' trails (aws:SourceAccount); empty
+	// admits the organization's (aws:SourceOrgID).
+	WriterAccounts []string
 	Tables         []Table
 	// MaxReceiveCount for the DLQ redrives (default 5).
 	MaxReceiveCount int
@@ -74,94 +78,12 @@ func Provision(ctx context.Context, logging, automation aws.Config, loggingAccou
 		spec.MaxReceiveCount = 5
 	}
 	region := logging.Region
-	p := awsenv.Partition(region)
 	r := &Resources{Bucket: spec.Bucket, KeyPrefix: spec.KeyPrefix, Tables: map[string]string{},
 		LoggingAccount: loggingAccount, AutomationAccount: automationAccount, Region: region}
 
-	// KMS key: CloudTrail encrypts under the trail-ARN encryption context.
-	kc := kms.NewFromConfig(logging)
-	keyPolicy := mustJSON(map[string]any{
-		"Version": "2012-10-17",
-		"Statement": []any{
-			map[string]any{"Sid": "KeyAdministration", "Effect": "Allow",
-				"Principal": map[string]any{"AWS": fmt.Sprintf("arn:%s:iam::%s:root", p, loggingAccount)},
-				"Action":    "kms:*", "Resource": "*"},
-			map[string]any{"Sid": "CloudTrailEncrypt", "Effect": "Allow",
-				"Principal": map[string]any{"Service": "cloudtrail.amazonaws.com"},
-				"Action":    "kms:GenerateDataKey*", "Resource": "*",
-				"Condition": map[string]any{
-					"StringLike":   map[string]any{"kms:EncryptionContext:aws:cloudtrail:arn": fmt.Sprintf("arn:%s:cloudtrail:*:*:trail/%s", p, spec.TrailName)},
-					"StringEquals": map[string]any{"aws:SourceOrgID": spec.OrganizationID}}},
-			map[string]any{"Sid": "CloudTrailDescribe", "Effect": "Allow",
-				"Principal": map[string]any{"Service": "cloudtrail.amazonaws.com"},
-				"Action":    "kms:DescribeKey", "Resource": "*"},
-		},
-	})
-	key, err := kc.CreateKey(ctx, &kms.CreateKeyInput{Description: aws.String("trailwarden CloudTrail logs"), Policy: aws.String(keyPolicy)})
+	snsLog, err := provisionLogging(ctx, logging, loggingAccount, spec, r)
 	if err != nil {
-		return nil, fmt.Errorf("create KMS key: %w", err)
-	}
-	r.KMSKeyARN = aws.ToString(key.KeyMetadata.Arn)
-
-	// Bucket with CloudTrail's bucket policy. The CDK app's bucket also denies
-	// any request without TLS (aws:SecureTransport); the emulator speaks plain
-	// HTTP and moto evaluates that Deny, so it is left out here.
-	s3c := s3.NewFromConfig(logging, awsenv.S3Options(logging))
-	cb := &s3.CreateBucketInput{Bucket: aws.String(spec.Bucket)}
-	if region != "us-east-1" {
-		cb.CreateBucketConfiguration = &s3types.CreateBucketConfiguration{LocationConstraint: s3types.BucketLocationConstraint(region)}
-	}
-	if _, err := s3c.CreateBucket(ctx, cb); err != nil {
-		return nil, fmt.Errorf("create bucket %s: %w", spec.Bucket, err)
-	}
-	logsPath := "AWSLogs/*"
-	if spec.KeyPrefix != "" {
-		logsPath = spec.KeyPrefix + "/AWSLogs/*"
-	}
-	bucketARN := fmt.Sprintf("arn:%s:s3:::%s", p, spec.Bucket)
-	trailARNs := fmt.Sprintf("arn:%s:cloudtrail:*:*:trail/%s", p, spec.TrailName)
-	bucketPolicy := mustJSON(map[string]any{
-		"Version": "2012-10-17",
-		"Statement": []any{
-			map[string]any{"Sid": "CloudTrailAclCheck", "Effect": "Allow",
-				"Principal": map[string]any{"Service": "cloudtrail.amazonaws.com"},
-				"Action":    "s3:GetBucketAcl", "Resource": bucketARN,
-				"Condition": map[string]any{"StringLike": map[string]any{"aws:SourceArn": trailARNs}}},
-			map[string]any{"Sid": "CloudTrailWrite", "Effect": "Allow",
-				"Principal": map[string]any{"Service": "cloudtrail.amazonaws.com"},
-				"Action":    "s3:PutObject", "Resource": bucketARN + "/" + logsPath,
-				"Condition": map[string]any{
-					"StringEquals": map[string]any{"s3:x-amz-acl": "bucket-owner-full-control", "aws:SourceOrgID": spec.OrganizationID},
-					"StringLike":   map[string]any{"aws:SourceArn": trailARNs}}},
-		},
-	})
-	if _, err := s3c.PutBucketPolicy(ctx, &s3.PutBucketPolicyInput{Bucket: aws.String(spec.Bucket), Policy: aws.String(bucketPolicy)}); err != nil {
-		return nil, fmt.Errorf("put bucket policy: %w", err)
-	}
-	if _, err := s3c.PutPublicAccessBlock(ctx, &s3.PutPublicAccessBlockInput{Bucket: aws.String(spec.Bucket),
-		PublicAccessBlockConfiguration: &s3types.PublicAccessBlockConfiguration{
-			BlockPublicAcls: aws.Bool(true), BlockPublicPolicy: aws.Bool(true), IgnorePublicAcls: aws.Bool(true), RestrictPublicBuckets: aws.Bool(true)}}); err != nil {
-		return nil, fmt.Errorf("block public access: %w", err)
-	}
-
-	// Deliveries topic: CloudTrail publishes, scoped to our trail name in the organization.
-	snsLog := sns.NewFromConfig(logging)
-	topic, err := snsLog.CreateTopic(ctx, &sns.CreateTopicInput{Name: aws.String("trailwarden-deliveries")})
-	if err != nil {
-		return nil, fmt.Errorf("create deliveries topic: %w", err)
-	}
-	r.DeliveriesTopicARN = aws.ToString(topic.TopicArn)
-	topicPolicy := mustJSON(map[string]any{
-		"Version": "2012-10-17",
-		"Statement": []any{map[string]any{"Sid": "CloudTrailPublish", "Effect": "Allow",
-			"Principal": map[string]any{"Service": "cloudtrail.amazonaws.com"},
-			"Action":    "SNS:Publish", "Resource": r.DeliveriesTopicARN,
-			"Condition": map[string]any{"StringLike": map[string]any{"aws:SourceArn": trailARNs},
-				"StringEquals": map[string]any{"aws:SourceOrgID": spec.OrganizationID}}}},
-	})
-	if _, err := snsLog.SetTopicAttributes(ctx, &sns.SetTopicAttributesInput{TopicArn: topic.TopicArn,
-		AttributeName: aws.String("Policy"), AttributeValue: aws.String(topicPolicy)}); err != nil {
-		return nil, fmt.Errorf("set deliveries topic policy: %w", err)
+		return nil, err
 	}
 
 	// Automation side: queues with DLQs.
@@ -192,7 +114,7 @@ func Provision(ctx context.Context, logging, automation aws.Config, loggingAccou
 		return nil, err
 	}
 	// The delivery queue subscribes to the (possibly cross-account) topic.
-	if _, err := snsLog.Subscribe(ctx, &sns.SubscribeInput{TopicArn: topic.TopicArn, Protocol: aws.String("sqs"),
+	if _, err := snsLog.Subscribe(ctx, &sns.SubscribeInput{TopicArn: aws.String(r.DeliveriesTopicARN), Protocol: aws.String("sqs"),
 		Endpoint: aws.String(r.DeliveryQueueARN)}); err != nil {
 		return nil, fmt.Errorf("subscribe delivery queue: %w", err)
 	}
@@ -218,9 +140,76 @@ func Provision(ctx context.Context, logging, automation aws.Config, loggingAccou
 		return nil, fmt.Errorf("subscribe alerts inbox: %w", err)
 	}
 
-	// Tables.
-	db := dynamodb.NewFromConfig(automation)
-	for _, t := range spec.Tables {
+	if err := createTables(ctx, dynamodb.NewFromConfig(automation), spec.Tables, r); err != nil {
+		return nil, err
+	}
+	return r, nil
+}
+
+// provisionLogging creates the logging account's key, bucket and deliveries
+// topic with CloudTrail's statements from shared/centralpolicy, the CDK
+// app's definition.
+func provisionLogging(ctx context.Context, logging aws.Config, loggingAccount string, spec Spec, r *Resources) (*sns.Client, error) {
+	region := logging.Region
+	p := awsenv.Partition(region)
+	writers := centralpolicy.Writers{Partition: p, TrailName: spec.TrailName, Accounts: spec.WriterAccounts, OrgID: spec.OrganizationID}
+	if err := writers.Validate(); err != nil {
+		return nil, err
+	}
+	in := centralpolicy.Inputs{Writers: writers, Bucket: spec.Bucket, Prefix: spec.KeyPrefix}
+	kc := kms.NewFromConfig(logging)
+	admin := []centralpolicy.Statement{{"Sid": "KeyAdministration", "Effect": "Allow",
+		"Principal": map[string]any{"AWS": fmt.Sprintf("arn:%s:iam::%s:root", p, loggingAccount)},
+		"Action":    "kms:*", "Resource": "*"}}
+	keyPolicy := mustJSON(centralpolicy.Document(admin, centralpolicy.Key(writers)))
+	key, err := kc.CreateKey(ctx, &kms.CreateKeyInput{Description: aws.String("trailwarden CloudTrail logs"), Policy: aws.String(keyPolicy)})
+	if err != nil {
+		return nil, fmt.Errorf("create KMS key: %w", err)
+	}
+	r.KMSKeyARN = aws.ToString(key.KeyMetadata.Arn)
+
+	// Bucket with CloudTrail's bucket policy. The CDK app's bucket also denies
+	// any request without TLS (aws:SecureTransport); the emulator speaks plain
+	// HTTP and moto evaluates that Deny, so it is left out here.
+	s3c := s3.NewFromConfig(logging, awsenv.S3Options(logging))
+	cb := &s3.CreateBucketInput{Bucket: aws.String(spec.Bucket)}
+	if region != "us-east-1" {
+		cb.CreateBucketConfiguration = &s3types.CreateBucketConfiguration{LocationConstraint: s3types.BucketLocationConstraint(region)}
+	}
+	if _, err := s3c.CreateBucket(ctx, cb); err != nil {
+		return nil, fmt.Errorf("create bucket %s: %w", spec.Bucket, err)
+	}
+	bucketPolicy := mustJSON(centralpolicy.Document(centralpolicy.Bucket(in)))
+	if _, err := s3c.PutBucketPolicy(ctx, &s3.PutBucketPolicyInput{Bucket: aws.String(spec.Bucket), Policy: aws.String(bucketPolicy)}); err != nil {
+		return nil, fmt.Errorf("put bucket policy: %w", err)
+	}
+	if _, err := s3c.PutPublicAccessBlock(ctx, &s3.PutPublicAccessBlockInput{Bucket: aws.String(spec.Bucket),
+		PublicAccessBlockConfiguration: &s3types.PublicAccessBlockConfiguration{
+			BlockPublicAcls: aws.Bool(true), BlockPublicPolicy: aws.Bool(true), IgnorePublicAcls: aws.Bool(true), RestrictPublicBuckets: aws.Bool(true)}}); err != nil {
+		return nil, fmt.Errorf("block public access: %w", err)
+	}
+
+	// Deliveries topic: CloudTrail publishes, scoped to our trail name in the organization.
+	snsLog := sns.NewFromConfig(logging)
+	topic, err := snsLog.CreateTopic(ctx, &sns.CreateTopicInput{Name: aws.String("trailwarden-deliveries")})
+	if err != nil {
+		return nil, fmt.Errorf("create deliveries topic: %w", err)
+	}
+	r.DeliveriesTopicARN = aws.ToString(topic.TopicArn)
+	in.TopicARN = r.DeliveriesTopicARN
+	topicPolicy := mustJSON(centralpolicy.Document(centralpolicy.Topic(in)))
+	if _, err := snsLog.SetTopicAttributes(ctx, &sns.SetTopicAttributesInput{TopicArn: topic.TopicArn,
+		AttributeName: aws.String("Policy"), AttributeValue: aws.String(topicPolicy)}); err != nil {
+		return nil, fmt.Errorf("set deliveries topic policy: %w", err)
+	}
+
+	return snsLog, nil
+}
+
+// createTables creates the tables (string keys; a numeric partition key
+// where asked).
+func createTables(ctx context.Context, db *dynamodb.Client, tables []Table, r *Resources) error {
+	for _, t := range tables {
 		pkType := ddbtypes.ScalarAttributeTypeS
 		if t.NumericPartitionKey {
 			pkType = ddbtypes.ScalarAttributeTypeN
@@ -233,11 +222,11 @@ func Provision(ctx context.Context, logging, automation aws.Config, loggingAccou
 			in.KeySchema = append(in.KeySchema, ddbtypes.KeySchemaElement{AttributeName: aws.String(t.SortKey), KeyType: ddbtypes.KeyTypeRange})
 		}
 		if _, err := db.CreateTable(ctx, in); err != nil {
-			return nil, fmt.Errorf("create table %s: %w", t.Name, err)
+			return fmt.Errorf("create table %s: %w", t.Name, err)
 		}
 		r.Tables[t.Name] = t.Name
 	}
-	return r, nil
+	return nil
 }
 
 func queueARN(ctx context.Context, sq *sqs.Client, url string) (string, error) {

@@ -38,10 +38,14 @@ const (
 // (see docs/deploy.md, "Bucket policy decision").
 const (
 	// WriterScopeOrganization admits trails whose source account is in the
-	// organization (aws:SourceOrgID). Scales to any number of accounts.
+	// organization (aws:SourceOrgID). Scales to any number of accounts, but
+	// CloudTrail does not document the key for trails: an option, to be
+	// proven on AWS before it is relied on.
 	WriterScopeOrganization = "organization"
-	// WriterScopeAccounts admits trails of the listed accounts only
-	// (aws:SourceAccount); the fallback if aws:SourceOrgID is not populated.
+	// WriterScopeAccounts (the default) admits trails of the listed accounts
+	// only (aws:SourceAccount, which CloudTrail documents); with no list, the
+	// accounts the mode implies (single account; the management account of
+	// an organization trail), checked by the CDK app.
 	WriterScopeAccounts = "accounts"
 )
 
@@ -278,7 +282,7 @@ func (d *Deployment) applyDefaults() {
 		d.LogLevel = DefaultLogLevel
 	}
 	if d.Bucket.WriterScope == "" {
-		d.Bucket.WriterScope = WriterScopeOrganization
+		d.Bucket.WriterScope = WriterScopeAccounts
 	}
 	if d.Bucket.ObjectLock.Enabled && d.Bucket.ObjectLock.Mode == "" {
 		d.Bucket.ObjectLock.Mode = "GOVERNANCE"
@@ -474,9 +478,6 @@ func (b *Bucket) validateInto(p *Problems, s string) {
 			p.Addf(s+".writerAccounts", "only used with writerScope: accounts")
 		}
 	case WriterScopeAccounts:
-		if len(b.WriterAccounts) == 0 {
-			p.Addf(s+".writerAccounts", "list the accounts whose trails may write (writerScope: accounts)")
-		}
 		for i, a := range b.WriterAccounts {
 			if !awsid.IsAccountID(a) {
 				p.Addf(fmt.Sprintf("%s.writerAccounts[%d]", s, i), "want a 12-digit account id, got %q", a)

@@ -57,7 +57,7 @@ func TestParseDefaults(t *testing.T) {
 	if d.Schedules.Reconcile.Duration != DefaultReconcileEvery || d.Schedules.Watchdog.Duration != DefaultWatchdogEvery ||
 		d.ObjectCheck != DefaultObjectCheck || !d.RepairOn() || d.LogRetentionDays != DefaultLogRetentionDays ||
 		d.VerifierConcurrency != DefaultVerifierConcurrency || d.Ledger.ItemInterval.Duration != DefaultItemInterval ||
-		d.Bucket.WriterScope != WriterScopeOrganization || d.Names.EventBus != DefaultEventBusName ||
+		d.Bucket.WriterScope != WriterScopeAccounts || d.Names.EventBus != DefaultEventBusName ||
 		d.Names.OrgReaderRole != DefaultOrgReaderRoleName || d.StaleFloor.Duration != DefaultStaleFloor {
 		t.Errorf("defaults not applied: %+v", d)
 	}
@@ -101,7 +101,8 @@ func TestValidateReportsEveryProblem(t *testing.T) {
     objectLock: {enabled: true, mode: STRICT}
     lifecycle: {glacierInstantRetrievalDays: 10, expireDays: 5}
     readers: ["arn:aws:s3:::nope"]
-    writerScope: accounts
+    writerScope: organization
+    writerAccounts: ["111111111111"]
   memberRoleStackSet: {targets: [ou-bad]}
   names: {eventBus: default, orgReaderRole: "has space"}
 `

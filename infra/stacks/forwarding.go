@@ -1,0 +1,47 @@
+package stacks
+
+import (
+	"github.com/aws/aws-cdk-go/awscdk/v2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awscloudwatch"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsevents"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awseventstargets"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awssqs"
+	"github.com/aws/constructs-go/constructs/v10"
+	"github.com/aws/jsii-runtime-go"
+	"github.com/cdklabs/cdk-nag-go/cdknag/v2"
+)
+
+// busTarget is the central bus as a rule target in another account, with a
+// dead-letter queue in the rule's account: a cross-account target drops an
+// event once its retry policy (24 hours) is spent unless the target has a
+// DeadLetterConfig (EventBridge User Guide, "Using dead-letter queues to
+// process undelivered events"). An alarm in the rule's account fires on the
+// first dead letter. CloudWatch documents no alarm action on another
+// account's topic, so the alarm has none there: the doctor, the dashboard of
+// that account, or an EventBridge rule on the alarm's state change carry it.
+func busTarget(scope constructs.Construct, cfg *Config, role awsiam.IRole) awsevents.IRuleTarget {
+	dlq := awssqs.NewQueue(scope, jsii.String("ForwardDLQ"), &awssqs.QueueProps{
+		Encryption:      awssqs.QueueEncryption_SQS_MANAGED,
+		EnforceSSL:      jsii.Bool(true),
+		RetentionPeriod: awscdk.Duration_Days(jsii.Number(14)),
+	})
+	cdknag.NagSuppressions_AddResourceSuppressions(dlq, &[]*cdknag.NagPackSuppression{{
+		Id:     jsii.String("AwsSolutions-SQS3"),
+		Reason: jsii.String("This queue is the forwarding rule's EventBridge dead-letter queue (DeadLetterConfig), which cdk-nag does not recognise as one."),
+	}}, jsii.Bool(true))
+	awscloudwatch.NewAlarm(scope, jsii.String("ForwardDLQAlarm"), &awscloudwatch.AlarmProps{
+		AlarmDescription: jsii.String("trailwarden: events to the central bus were dropped after EventBridge's retries (forwarding dead-letter queue not empty)"),
+		Metric: dlq.MetricApproximateNumberOfMessagesVisible(&awscloudwatch.MetricOptions{
+			Period: awscdk.Duration_Minutes(jsii.Number(5)), Statistic: jsii.String("Maximum"),
+		}),
+		Threshold:          jsii.Number(0),
+		ComparisonOperator: awscloudwatch.ComparisonOperator_GREATER_THAN_THRESHOLD,
+		EvaluationPeriods:  jsii.Number(1),
+		TreatMissingData:   awscloudwatch.TreatMissingData_NOT_BREACHING,
+	})
+	return awseventstargets.NewEventBus(
+		awsevents.EventBus_FromEventBusArn(scope, jsii.String("CentralBus"), jsii.String(cfg.EventBusARN())),
+		&awseventstargets.EventBusProps{Role: role, DeadLetterQueue: dlq},
+	)
+}

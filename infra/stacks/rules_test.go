@@ -1,0 +1,90 @@
+package stacks
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-cdk-go/awscdk/v2"
+)
+
+// No function reserves concurrency (Lambda keeps 100 unreserved, and a new
+// account's quota is often 10); scheduled functions are not retried
+// asynchronously, so a failed run cannot overlap the next one.
+func TestNoReservedConcurrency(t *testing.T) {
+	a := org(t).stacks.Automation
+	for id, p := range resources(t, a.Stack, "AWS::Lambda::Function") {
+		if _, ok := p["ReservedConcurrentExecutions"]; ok {
+			t.Errorf("function %s reserves concurrency", id)
+		}
+	}
+	retries := map[string]any{}
+	for id, p := range resources(t, a.Stack, "AWS::Lambda::EventInvokeConfig") {
+		retries[id] = p["MaximumRetryAttempts"]
+	}
+	for _, fn := range []string{"Reconciler", "Watchdog"} {
+		found := false
+		for id, r := range retries {
+			if strings.HasPrefix(id, fn) {
+				found = r == float64(0)
+			}
+		}
+		if !found {
+			t.Errorf("%s: no EventInvokeConfig with MaximumRetryAttempts 0 (%v)", fn, retries)
+		}
+	}
+}
+
+func TestConfigRules(t *testing.T) {
+	cases := []struct {
+		name, want string
+		edit       func(c *Config)
+	}{
+		{"watchdog schedule within its timeout", "deployment.schedules.watchdog", func(c *Config) { c.Deployment.Schedules.Watchdog.Duration = 4 * time.Minute }},
+		{"reconcile schedule within its timeout", "deployment.schedules.reconcile", func(c *Config) { c.Deployment.Schedules.Reconcile.Duration = 5 * time.Minute }},
+		{"account trails without writer accounts", "deployment.bucket.writerAccounts", func(c *Config) { c.Deployment.Bucket.WriterAccounts = nil }},
+	}
+	for _, tc := range cases {
+		cfg, _, err := Load("testdata/org.yaml", fakeBuild(t))
+		if err != nil {
+			t.Fatal(err)
+		}
+		tc.edit(cfg)
+		if err := cfg.Validate(); err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%s: %v", tc.name, err)
+		}
+	}
+	// The organization option and organization-trail mode need no list.
+	for _, edit := range []func(c *Config){
+		func(c *Config) { c.Deployment.Bucket.WriterScope = "organization" },
+		func(c *Config) { c.OrganizationTrail = true },
+	} {
+		cfg, _, _ := Load("testdata/org.yaml", fakeBuild(t))
+		cfg.Deployment.Bucket.WriterAccounts = nil
+		edit(cfg)
+		if err := cfg.Validate(); err != nil {
+			t.Errorf("Validate: %v", err)
+		}
+	}
+}
+
+// Cross-account forwarding rules have a dead-letter queue and an alarm on it.
+func TestForwardingDeadLetters(t *testing.T) {
+	s := org(t).stacks
+	for _, st := range []awscdk.Stack{s.Central.Stack, s.Management.Stack} {
+		for id, p := range resources(t, st, "AWS::Events::Rule") {
+			for _, tg := range p["Targets"].([]any) {
+				if dl, ok := tg.(map[string]any)["DeadLetterConfig"]; !ok || !strings.Contains(js(dl), "ForwardDLQ") {
+					t.Errorf("%s rule %s target has no dead-letter queue: %v", *st.StackName(), id, tg)
+				}
+			}
+		}
+		found := false
+		for _, p := range resources(t, st, "AWS::CloudWatch::Alarm") {
+			found = found || (p["MetricName"] == "ApproximateNumberOfMessagesVisible" && strings.Contains(js(p["Dimensions"]), "ForwardDLQ"))
+		}
+		if !found {
+			t.Errorf("%s: no alarm on the forwarding dead-letter queue", *st.StackName())
+		}
+	}
+}
