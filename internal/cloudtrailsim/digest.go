@@ -112,15 +112,27 @@ func VerifyDigest(pub *rsa.PublicKey, uncompressed []byte, signatureHex string) 
 // digest, and an empty non-nil slice writes an "empty" digest. Digests are
 // not announced on SNS.
 func (d *Deliverer) DeliverDigest(ctx context.Context, account, region string, at time.Time, logFiles []string) (DigestFile, error) {
+	return d.deliverDigest(ctx, account, region, at, logFiles, time.Time{})
+}
+
+// deliverDigest writes a regular digest, or a backfill digest when
+// generated is set (its own chain, "_backfill" key, generation metadata).
+func (d *Deliverer) deliverDigest(ctx context.Context, account, region string, at time.Time, logFiles []string, generated time.Time) (DigestFile, error) {
 	at = d.when(at).Truncate(time.Second)
 	sc := scope{account, region}
+	backfill := !generated.IsZero()
+	chains := d.chains
+	if backfill {
+		chains = d.backfillChains
+	}
 	if err := d.checkBlocked(sc); err != nil {
 		return DigestFile{}, err
 	}
 
 	d.mu.Lock()
-	prev := d.chains[sc]
-	if logFiles == nil {
+	prev := chains[sc]
+	signer, fp := d.key, d.fp
+	if logFiles == nil && !backfill {
 		logFiles = append([]string(nil), d.pending[sc]...)
 	}
 	infos := make([]logFileInfo, 0, len(logFiles))
@@ -142,14 +154,16 @@ func (d *Deliverer) DeliverDigest(ctx context.Context, account, region string, a
 	if prev != nil {
 		start = prev.end
 	}
-	key := DigestKey(d.parts(account, region, at, ""))
+	parts := d.parts(account, region, at, "")
+	parts.Backfill = backfill
+	key := DigestKey(parts)
 	dg := Digest{
 		AWSAccountID:               account,
 		DigestStartTime:            start.Format(isoSeconds),
 		DigestEndTime:              at.Format(isoSeconds),
 		DigestS3Bucket:             d.trail.Bucket,
 		DigestS3Object:             key,
-		DigestPublicKeyFingerprint: d.fp,
+		DigestPublicKeyFingerprint: fp,
 		DigestSignatureAlgorithm:   SignatureAlgorithm,
 		LogFiles:                   []DigestLogFile{},
 	}
@@ -182,22 +196,27 @@ func (d *Deliverer) DeliverDigest(ctx context.Context, account, region string, a
 		return DigestFile{}, fmt.Errorf("cloudtrailsim: encode digest: %w", err)
 	}
 	h := sha256.Sum256([]byte(StringToSign(dg, raw)))
-	sig, err := rsa.SignPKCS1v15(nil, d.key, crypto.SHA256, h[:])
+	sig, err := rsa.SignPKCS1v15(nil, signer, crypto.SHA256, h[:])
 	if err != nil {
 		return DigestFile{}, fmt.Errorf("cloudtrailsim: sign digest: %w", err)
 	}
 	sigHex := hex.EncodeToString(sig)
 	body := gzipBytes(raw)
-	if err := d.put(ctx, key, body, map[string]string{
+	meta := map[string]string{
 		"signature":           sigHex,
 		"signature-algorithm": SignatureAlgorithm,
-	}, true); err != nil {
+	}
+	if backfill {
+		meta["backfill-generation-timestamp"] = generated.UTC().Format(isoSeconds)
+	}
+	if err := d.put(ctx, key, body, meta, true); err != nil {
 		return DigestFile{}, err
 	}
 	sum := sha256.Sum256(raw)
+	df := DigestFile{Key: key, At: at, Size: int64(len(body)), Digest: dg, JSON: raw, Signature: sigHex}
 
 	d.mu.Lock()
-	d.chains[sc] = &digestLink{bucket: d.trail.Bucket, key: key, hash: hex.EncodeToString(sum[:]), signature: sigHex, end: at}
+	chains[sc] = &digestLink{bucket: d.trail.Bucket, key: key, hash: hex.EncodeToString(sum[:]), signature: sigHex, end: at}
 	listed := make(map[string]bool, len(infos))
 	for _, f := range infos {
 		listed[f.key] = true
@@ -210,9 +229,11 @@ func (d *Deliverer) DeliverDigest(ctx context.Context, account, region string, a
 	}
 	d.pending[sc] = rest
 	d.mu.Unlock()
+	if backfill {
+		return df, nil
+	}
 
 	d.noteStatus(sc, func(s *TrailStatusTimes) { s.LatestDigestDeliveryTime = at })
-	df := DigestFile{Key: key, At: at, Size: int64(len(body)), Digest: dg, JSON: raw, Signature: sigHex}
 	return df, d.RecordStatus(ctx, account, region, map[string]any{"LatestDigestDeliveryTime": at.Unix()})
 }
 
