@@ -48,6 +48,7 @@ func init() {
 		"status":   statusCommand,
 		"demo":     demoCommand,
 	}
+	commands["integrity"] = integrityCommand
 }
 
 // run is the whole CLI, testable: it never calls os.Exit.
