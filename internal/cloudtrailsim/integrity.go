@@ -1,12 +1,17 @@
 package cloudtrailsim
 
 import (
+	"bytes"
 	"context"
 	"crypto/rsa"
 	"crypto/x509"
 	"encoding/base64"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
+	"net/http"
+	"strings"
 	"time"
 )
 
@@ -88,4 +93,54 @@ func (d *Deliverer) DeliverBackfillDigest(ctx context.Context, account, region s
 		logFiles = []string{}
 	}
 	return d.deliverDigest(ctx, account, region, end, logFiles, generated)
+}
+
+// KeysPath is the emulator's test-only route that sets what ListPublicKeys
+// returns in a Region (internal/emulator/moto/patches/cloudtrail_keys.py).
+const KeysPath = "/_trailwarden/public-keys"
+
+// RegisterPublicKeys makes the emulator's ListPublicKeys in each of regions
+// (the trail's home Region when none is given) return the Deliverer's keys
+// (no-op without Options.ControlURL). Call it again after RotateKey.
+func (d *Deliverer) RegisterPublicKeys(ctx context.Context, regions ...string) error {
+	if d.opts.ControlURL == "" {
+		return nil
+	}
+	if len(regions) == 0 {
+		regions = []string{d.trail.HomeRegion}
+	}
+	var entries []map[string]any
+	for _, k := range d.PublicKeys() {
+		entries = append(entries, k.ListPublicKeysEntry())
+	}
+	for _, region := range regions {
+		body, err := json.Marshal(map[string]any{"region": region, "keys": entries})
+		if err != nil {
+			return fmt.Errorf("cloudtrailsim: encode public keys: %w", err)
+		}
+		if err := d.post(ctx, KeysPath, body); err != nil {
+			return fmt.Errorf("cloudtrailsim: register public keys in %s: %w", region, err)
+		}
+	}
+	return nil
+}
+
+// post sends a JSON body to a control route and expects 200.
+func (d *Deliverer) post(ctx context.Context, path string, body []byte) error {
+	url := strings.TrimSuffix(d.opts.ControlURL, "/") + path
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, url, bytes.NewReader(body))
+	if err != nil {
+		return err
+	}
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := d.http.Do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	msg, _ := io.ReadAll(io.LimitReader(resp.Body, 4096))
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("HTTP %d: %s", resp.StatusCode, strings.TrimSpace(string(msg)))
+	}
+	return nil
 }
