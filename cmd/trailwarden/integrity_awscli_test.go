@@ -1,0 +1,312 @@
+package main
+
+import (
+	"bytes"
+	"compress/gzip"
+	"context"
+	"crypto/rand"
+	"crypto/rsa"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/cloudtrail"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+
+	"github.com/trailwarden/trailwarden/internal/cloudtrailsim"
+	"github.com/trailwarden/trailwarden/internal/emulator"
+	"github.com/trailwarden/trailwarden/shared/integrity"
+)
+
+// awsCLI is the AWS CLI from its own venv (make venv-awscli), or "" when
+// that venv is absent.
+func awsCLI(t *testing.T) string {
+	t.Helper()
+	root, err := emulator.RepoRoot()
+	if err != nil {
+		t.Fatal(err)
+	}
+	bin := filepath.Join(root, ".venv-awscli", "bin", "aws")
+	if _, err := os.Stat(bin); err != nil {
+		t.Skipf("the AWS CLI venv is absent (%s): run 'make venv-awscli' to compare with 'aws cloudtrail validate-logs'", bin)
+	}
+	return bin
+}
+
+// agreementCase is one bucket state both validators judge.
+type agreementCase struct {
+	name   string
+	tamper func(t *testing.T, w *cliWorld)
+	// trailwardenFindsMore names what trailwarden reports and validate-logs
+	// cannot see; "" means both must agree exactly.
+	trailwardenFindsMore string
+	wantFailed           bool
+}
+
+// cliWorld is one trail's deliveries into its own emulated bucket.
+type cliWorld struct {
+	s3      *s3.Client
+	d       *cloudtrailsim.Deliverer
+	bucket  string
+	trail   string
+	region  string
+	digests []string
+	logs    [][]string
+}
+
+var cliT0 = time.Date(2026, 3, 14, 0, 0, 0, 0, time.UTC)
+
+func cliHour(n int) time.Time { return cliT0.Add(time.Duration(n)*time.Hour + 5*time.Second) }
+
+func (w *cliWorld) hours(t *testing.T, from, to int) {
+	t.Helper()
+	ctx := context.Background()
+	for h := from; h <= to; h++ {
+		keys, err := w.d.DeliverLogFiles(ctx, emulator.ManagementAccountID, w.region, cliHour(h).Add(-25*time.Minute), 2)
+		if err != nil {
+			t.Fatal(err)
+		}
+		df, err := w.d.DeliverDigest(ctx, emulator.ManagementAccountID, w.region, cliHour(h), nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		w.digests, w.logs = append(w.digests, df.Key), append(w.logs, keys)
+	}
+}
+
+func (w *cliWorld) del(t *testing.T, key string) {
+	t.Helper()
+	if _, err := w.s3.DeleteObject(context.Background(), &s3.DeleteObjectInput{Bucket: aws.String(w.bucket), Key: aws.String(key)}); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func (w *cliWorld) rewrite(t *testing.T, key string, f func([]byte) []byte) {
+	t.Helper()
+	ctx := context.Background()
+	out, err := w.s3.GetObject(ctx, &s3.GetObjectInput{Bucket: aws.String(w.bucket), Key: aws.String(key)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(out.Body)
+	out.Body.Close()
+	if _, err := w.s3.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String(w.bucket), Key: aws.String(key), Body: bytes.NewReader(f(body))}); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func regzip(t *testing.T, stored []byte, f func([]byte) []byte) []byte {
+	zr, err := gzip.NewReader(bytes.NewReader(stored))
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw, _ := io.ReadAll(zr)
+	var buf bytes.Buffer
+	zw := gzip.NewWriter(&buf)
+	zw.Write(f(raw))
+	zw.Close()
+	return buf.Bytes()
+}
+
+var agreementCases = []agreementCase{
+	{name: "valid"},
+	{name: "deleted-log-file", wantFailed: true, tamper: func(t *testing.T, w *cliWorld) { w.del(t, w.logs[2][0]) }},
+	{name: "altered-log-file", wantFailed: true, tamper: func(t *testing.T, w *cliWorld) {
+		w.rewrite(t, w.logs[1][1], func(b []byte) []byte {
+			return regzip(t, b, func(r []byte) []byte { return bytes.Replace(r, []byte(`"eventName":"`), []byte(`"eventName":"X`), 1) })
+		})
+	}},
+	{name: "appended-gzip-member", wantFailed: true, tamper: func(t *testing.T, w *cliWorld) {
+		w.rewrite(t, w.logs[0][0], func(b []byte) []byte { return append(b, regzip(t, b, func(r []byte) []byte { return r })...) })
+	}},
+	{name: "deleted-mid-digests", wantFailed: true, tamper: func(t *testing.T, w *cliWorld) { w.del(t, w.digests[2]); w.del(t, w.digests[3]) }},
+	{name: "truncated-tail", wantFailed: true, trailwardenFindsMore: "missing-digests gap after the newest remaining digest (validate-logs starts from the newest digest it finds)",
+		tamper: func(t *testing.T, w *cliWorld) { w.del(t, w.digests[4]); w.del(t, w.digests[5]) }},
+	{name: "restart-after-stop", tamper: func(t *testing.T, w *cliWorld) {}},
+	{name: "backfill-after-key-rotation", tamper: func(t *testing.T, w *cliWorld) {}},
+}
+
+func TestIntegrityAgreesWithAWSCLI(t *testing.T) {
+	bin := awsCLI(t)
+	env := emulator.NewEnv(t)
+	cfg := env.Server.ManagementConfig(env.Region)
+	client := s3.NewFromConfig(cfg, emulator.S3Options)
+	t.Setenv("AWS_ENDPOINT_URL", env.Server.URL())
+	t.Setenv("AWS_ACCESS_KEY_ID", "testing")
+	t.Setenv("AWS_SECRET_ACCESS_KEY", "testing")
+	t.Setenv("AWS_REGION", env.Region)
+	t.Setenv("AWS_MAX_ATTEMPTS", "2")
+	for i, tc := range agreementCases {
+		t.Run(tc.name, func(t *testing.T) {
+			w := newCLIWorld(t, env, client, i)
+			switch tc.name {
+			case "restart-after-stop":
+				w.hours(t, 1, 2)
+				w.d.RestartChain(emulator.ManagementAccountID, w.region)
+				w.hours(t, 5, 6)
+			case "backfill-after-key-rotation":
+				w.backfillAfterRotation(t)
+			default:
+				w.hours(t, 1, 6)
+			}
+			if tc.tamper != nil {
+				tc.tamper(t, w)
+			}
+			start, end := cliT0, cliHour(6).Add(30*time.Minute)
+			cli := runValidateLogs(t, bin, w, start, end)
+			tw := runCLI(t, nil, "integrity", "verify", "--bucket", w.bucket, "-o", "json",
+				"--start", start.Format(time.RFC3339), "--end", end.Format(time.RFC3339))
+			var rep integrity.Report
+			if err := json.Unmarshal([]byte(tw.stdout), &rep); err != nil {
+				t.Fatalf("trailwarden output: %v\n%s\n%s", err, tw.stdout, tw.stderr)
+			}
+			compareWithCLI(t, tc, cli, &rep, tw.code)
+		})
+	}
+}
+
+func newCLIWorld(t *testing.T, env *emulator.Env, client *s3.Client, i int) *cliWorld {
+	t.Helper()
+	ctx := context.Background()
+	w := &cliWorld{s3: client, bucket: "integrity-agreement-" + strings.ToLower(strings.ReplaceAll(t.Name()[len("TestIntegrityAgreesWithAWSCLI/"):], "_", "-")), region: env.Region}
+	if _, err := client.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String(w.bucket)}); err != nil {
+		t.Fatal(err)
+	}
+	// The trail exists so that the simulator can record its status.
+	w.trail = fmt.Sprintf("trail-%d", i)
+	ct := cloudtrail.NewFromConfig(env.Server.ManagementConfig(env.Region))
+	if _, err := ct.CreateTrail(ctx, &cloudtrail.CreateTrailInput{Name: aws.String(w.trail), S3BucketName: aws.String(w.bucket),
+		EnableLogFileValidation: aws.Bool(true)}); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ct.DeleteTrail(context.Background(), &cloudtrail.DeleteTrailInput{Name: aws.String(w.trail)}) }) // five trails per Region
+	d, err := cloudtrailsim.New(client, nil, cloudtrailsim.Trail{Name: w.trail, HomeRegion: env.Region, Bucket: w.bucket},
+		cloudtrailsim.Options{ControlURL: env.Server.URL(), Seed: uint64(100 + i), Key: integrityKey(t), KeyValidFrom: cliT0.Add(-48 * time.Hour)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.d = d
+	if err := d.RegisterPublicKeys(ctx); err != nil {
+		t.Fatal(err)
+	}
+	return w
+}
+
+// backfillAfterRotation: hourly digests, a key rotation after hour 3, and a
+// backfill digest for hour 2 generated (and signed) after the rotation.
+func (w *cliWorld) backfillAfterRotation(t *testing.T) {
+	ctx := context.Background()
+	w.hours(t, 1, 3)
+	next, err := rsa.GenerateKey(rand.Reader, 2048)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := w.d.RotateKey(cliHour(3).Add(10*time.Minute), next); err != nil {
+		t.Fatal(err)
+	}
+	w.hours(t, 4, 6)
+	late, err := w.d.DeliverLogFile(ctx, emulator.ManagementAccountID, w.region, cliHour(2).Add(-5*time.Minute), 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := w.d.DeliverBackfillDigest(ctx, emulator.ManagementAccountID, w.region, cliHour(2), cliHour(5).Add(20*time.Minute), []string{late}); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.d.RegisterPublicKeys(ctx); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// cliResult is what validate-logs said.
+type cliResult struct {
+	code                    int
+	invalidDigests, invalid []string // keys reported INVALID (digests, log files)
+	gaps                    int
+	validDigests            int
+}
+
+var cliLine = regexp.MustCompile(`^(?:\(backfill\) )?(Digest|Log) file\ts3://[^/]+/(\S+)\t(INVALID|valid)`)
+
+func runValidateLogs(t *testing.T, bin string, w *cliWorld, start, end time.Time) cliResult {
+	t.Helper()
+	arn := "arn:aws:cloudtrail:" + w.region + ":" + emulator.ManagementAccountID + ":trail/" + w.trail
+	cmd := exec.Command(bin, "cloudtrail", "validate-logs", "--trail-arn", arn, "--s3-bucket", w.bucket,
+		"--start-time", start.Format(time.RFC3339), "--end-time", end.Format(time.RFC3339), "--verbose", "--region", w.region)
+	var out, errb bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errb
+	err := cmd.Run()
+	res := cliResult{}
+	if ee, ok := err.(*exec.ExitError); ok {
+		res.code = ee.ExitCode()
+	} else if err != nil {
+		t.Fatalf("run %s: %v", bin, err)
+	}
+	for _, line := range strings.Split(out.String()+"\n"+errb.String(), "\n") {
+		if strings.Contains(line, "No log files were delivered by CloudTrail between") {
+			res.gaps++
+		}
+		m := cliLine.FindStringSubmatch(line)
+		switch {
+		case m == nil:
+		case m[1] == "Digest" && m[3] == "INVALID":
+			res.invalidDigests = append(res.invalidDigests, m[2])
+		case m[1] == "Log" && m[3] == "INVALID":
+			res.invalid = append(res.invalid, m[2])
+		case m[1] == "Digest":
+			res.validDigests++
+		}
+	}
+	if res.code > 1 {
+		t.Fatalf("validate-logs exit %d:\n%s\n%s", res.code, out.String(), errb.String())
+	}
+	t.Logf("validate-logs exit %d:\n%s\n%s", res.code, out.String(), errb.String())
+	return res
+}
+
+func compareWithCLI(t *testing.T, tc agreementCase, cli cliResult, rep *integrity.Report, code int) {
+	t.Helper()
+	var badDigests, badLogs []string
+	valid := 0
+	for _, d := range rep.Digests {
+		if d.Verdict != integrity.Valid {
+			badDigests = append(badDigests, d.Key)
+		} else {
+			valid++
+		}
+	}
+	for _, l := range rep.LogFiles {
+		if l.Verdict == integrity.Invalid || l.Verdict == integrity.Missing {
+			badLogs = append(badLogs, l.Key)
+		}
+	}
+	slices.Sort(cli.invalidDigests)
+	slices.Sort(cli.invalid)
+	if !slices.Equal(badDigests, cli.invalidDigests) || !slices.Equal(badLogs, cli.invalid) || valid != cli.validDigests {
+		t.Errorf("verdicts differ:\ntrailwarden digests %v (%d valid), log files %v\nvalidate-logs digests %v (%d valid), log files %v",
+			badDigests, valid, badLogs, cli.invalidDigests, cli.validDigests, cli.invalid)
+	}
+	if rep.Summary.Gaps[integrity.GapChainRestart] != cli.gaps {
+		t.Errorf("chain restarts: trailwarden %d, validate-logs %d", rep.Summary.Gaps[integrity.GapChainRestart], cli.gaps)
+	}
+	if rep.Failed() != tc.wantFailed || (code == exitProblem) != tc.wantFailed {
+		t.Errorf("trailwarden failed=%v exit %d, want failed=%v", rep.Failed(), code, tc.wantFailed)
+	}
+	cliFailed := cli.code == 1
+	if tc.trailwardenFindsMore == "" && cliFailed != tc.wantFailed {
+		t.Errorf("validate-logs exit %d, want failed=%v", cli.code, tc.wantFailed)
+	}
+	if tc.trailwardenFindsMore != "" {
+		if cliFailed || rep.Summary.Gaps[integrity.GapMissingDigests] == 0 {
+			t.Errorf("expected trailwarden alone to find: %s (validate-logs exit %d, gaps %+v)", tc.trailwardenFindsMore, cli.code, rep.Gaps)
+		}
+	}
+}
