@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 
 	"github.com/trailwarden/trailwarden/shared/awsenv"
@@ -225,8 +226,11 @@ func openIntegrity(ctx context.Context, env *cmdEnv, f *verifyFlags, opts *integ
 	if f.dir != "" {
 		return dirSource{dir: f.dir}, keys, exitOK
 	}
-	return &bucketSource{api: s3.NewFromConfig(cfg, awsenv.S3Options(cfg)), bucket: f.bucket}, keys, exitOK
+	return &bucketSource{api: integrityS3(cfg), bucket: f.bucket}, keys, exitOK
 }
+
+// integrityS3 makes the S3 client of verify and mirror (tests replace it).
+var integrityS3 = func(cfg aws.Config) s3API { return s3.NewFromConfig(cfg, awsenv.S3Options(cfg)) }
 
 func runIntegrityMirror(ctx context.Context, env *cmdEnv, args []string) int {
 	fs := newFlags(env, "integrity mirror", integrityUsage)
@@ -254,7 +258,7 @@ func runIntegrityMirror(ctx context.Context, env *cmdEnv, args []string) int {
 		env.errorf("integrity mirror: %v", err)
 		return exitUsage
 	}
-	src := &bucketSource{api: s3.NewFromConfig(cfg, awsenv.S3Options(cfg)), bucket: bucket}
+	src := &bucketSource{api: integrityS3(cfg), bucket: bucket}
 	listPrefix := "AWSLogs/"
 	if p := strings.Trim(prefix, "/"); p != "" {
 		listPrefix = p + "/AWSLogs/"

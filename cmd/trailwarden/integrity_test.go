@@ -7,8 +7,10 @@ import (
 	"crypto/rand"
 	"crypto/rsa"
 	"encoding/json"
+	"errors"
 	"flag"
 	"io"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
@@ -16,7 +18,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
+	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
+	s3types "github.com/aws/aws-sdk-go-v2/service/s3/types"
+	smithyhttp "github.com/aws/smithy-go/transport/http"
 
 	"github.com/trailwarden/trailwarden/internal/cloudtrailsim"
 	"github.com/trailwarden/trailwarden/shared/integrity"
@@ -233,5 +239,32 @@ func TestDirSourceRefusesEscapes(t *testing.T) {
 	printIntegrity(&buf, &integrity.Report{})
 	if !strings.Contains(buf.String(), "no digest found") {
 		t.Fatal(buf.String())
+	}
+}
+
+// deniedS3 answers every GetObject with HTTP 403, as S3 does without
+// s3:GetObject (or for a missing key without s3:ListBucket).
+type deniedS3 struct{ s3API }
+
+func (deniedS3) GetObject(context.Context, *s3.GetObjectInput, ...func(*s3.Options)) (*s3.GetObjectOutput, error) {
+	return nil, &awshttp.ResponseError{ResponseError: &smithyhttp.ResponseError{
+		Response: &smithyhttp.Response{Response: &http.Response{StatusCode: http.StatusForbidden}}, Err: errors.New("AccessDenied"),
+	}}
+}
+
+func (deniedS3) ListObjectsV2(context.Context, *s3.ListObjectsV2Input, ...func(*s3.Options)) (*s3.ListObjectsV2Output, error) {
+	key := "AWSLogs/111122223333/CloudTrail-Digest/eu-west-1/2026/03/14/111122223333_CloudTrail-Digest_eu-west-1_org-trail_eu-west-1_20260314T110012Z.json.gz"
+	return &s3.ListObjectsV2Output{Contents: []s3types.Object{{Key: &key}}}, nil
+}
+
+func TestIntegrityAccessDeniedExits2(t *testing.T) {
+	old := integrityS3
+	integrityS3 = func(aws.Config) s3API { return deniedS3{} }
+	t.Cleanup(func() { integrityS3 = old })
+	_, keys, _, _ := simulate(t, 1, 0)
+	t.Setenv("AWS_REGION", "eu-west-1")
+	r := runCLI(t, nil, "integrity", "verify", "--bucket", itBucket, "--public-keys", keys, "--start", itT0.Format(time.RFC3339), "--end", itHour(2).Format(time.RFC3339))
+	if r.code != exitUsage || !strings.Contains(r.stderr, "access denied") || strings.Contains(r.stdout, "MISSING") {
+		t.Fatalf("a 403 must exit 2 as an access error, never missing: %+v", r)
 	}
 }
