@@ -41,12 +41,12 @@ def t(s: str) -> datetime:
 
 
 class ListPublicKeys(unittest.TestCase):
-    def test_unpatched_lacks_list_public_keys(self) -> None:
+    def test_list_public_keys_upstream_quirk(self) -> None:
         ct = harness.client(U, "cloudtrail", harness.new_account(), "eu-west-3")
         with self.assertRaises(Exception):
             ct.list_public_keys(StartTime=t("2026-01-01T00:00:00"), EndTime=t("2026-01-02T00:00:00"))
 
-    def test_keys_overlapping_the_range_in_the_region(self) -> None:
+    def test_keys_overlapping_the_range_in_the_region_patched(self) -> None:
         register(P, "eu-west-3", [key("old", "2026-01-01T00:00:00Z", "2026-02-01T00:00:00Z"), key("new", "2026-02-01T00:00:00Z", "2100-01-01T00:00:00Z")])
         register(P, "ap-south-2", [key("other", "2026-01-01T00:00:00Z", "2100-01-01T00:00:00Z")])
         ct = harness.client(P, "cloudtrail", harness.new_account(), "eu-west-3")
@@ -59,13 +59,13 @@ class ListPublicKeys(unittest.TestCase):
         current = ct.list_public_keys()["PublicKeyList"]
         self.assertEqual([k["Fingerprint"] for k in current], ["new"])
 
-    def test_start_after_end_is_invalid_time_range(self) -> None:
+    def test_start_after_end_is_invalid_time_range_patched(self) -> None:
         ct = harness.client(P, "cloudtrail", harness.new_account(), "eu-west-3")
         with self.assertRaises(ClientError) as cm:
             ct.list_public_keys(StartTime=t("2026-02-01T00:00:00"), EndTime=t("2026-01-01T00:00:00"))
         self.assertEqual(cm.exception.response["Error"]["Code"], "InvalidTimeRangeException")
 
-    def test_register_rejects_bad_input(self) -> None:
+    def test_register_rejects_bad_input_patched(self) -> None:
         with self.assertRaises(urllib.error.HTTPError) as cm:
             register(P, "", [])
         self.assertEqual(cm.exception.code, 400)
