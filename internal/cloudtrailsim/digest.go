@@ -167,23 +167,7 @@ func (d *Deliverer) deliverDigest(ctx context.Context, account, region string, a
 		DigestSignatureAlgorithm:   SignatureAlgorithm,
 		LogFiles:                   []DigestLogFile{},
 	}
-	var oldest, newest time.Time
-	for _, f := range infos {
-		dg.LogFiles = append(dg.LogFiles, DigestLogFile{
-			S3Bucket: d.trail.Bucket, S3Object: f.key, HashValue: f.hash, HashAlgorithm: "SHA-256",
-			NewestEventTime: f.newest.Format(isoSeconds), OldestEventTime: f.oldest.Format(isoSeconds),
-		})
-		if oldest.IsZero() || f.oldest.Before(oldest) {
-			oldest = f.oldest
-		}
-		if f.newest.After(newest) {
-			newest = f.newest
-		}
-	}
-	if len(infos) > 0 {
-		dg.OldestEventTime = ptr(oldest.Format(isoSeconds))
-		dg.NewestEventTime = ptr(newest.Format(isoSeconds))
-	}
+	d.listLogFiles(&dg, infos)
 	if prev != nil {
 		dg.PreviousDigestS3Bucket = ptr(prev.bucket)
 		dg.PreviousDigestS3Object = ptr(prev.key)
@@ -202,14 +186,7 @@ func (d *Deliverer) deliverDigest(ctx context.Context, account, region string, a
 	}
 	sigHex := hex.EncodeToString(sig)
 	body := gzipBytes(raw)
-	meta := map[string]string{
-		"signature":           sigHex,
-		"signature-algorithm": SignatureAlgorithm,
-	}
-	if backfill {
-		meta["backfill-generation-timestamp"] = generated.UTC().Format(isoSeconds)
-	}
-	if err := d.put(ctx, key, body, meta, true); err != nil {
+	if err := d.put(ctx, key, body, digestMetadata(sigHex, generated), true); err != nil {
 		return DigestFile{}, err
 	}
 	sum := sha256.Sum256(raw)
@@ -235,6 +212,37 @@ func (d *Deliverer) deliverDigest(ctx context.Context, account, region string, a
 
 	d.noteStatus(sc, func(s *TrailStatusTimes) { s.LatestDigestDeliveryTime = at })
 	return df, d.RecordStatus(ctx, account, region, map[string]any{"LatestDigestDeliveryTime": at.Unix()})
+}
+
+// digestMetadata is a digest's user metadata; a backfill digest (generated
+// set) also carries its generation time.
+func digestMetadata(sigHex string, generated time.Time) map[string]string {
+	meta := map[string]string{"signature": sigHex, "signature-algorithm": SignatureAlgorithm}
+	if !generated.IsZero() {
+		meta["backfill-generation-timestamp"] = generated.UTC().Format(isoSeconds)
+	}
+	return meta
+}
+
+// listLogFiles fills a digest's logFiles and event time range.
+func (d *Deliverer) listLogFiles(dg *Digest, infos []logFileInfo) {
+	var oldest, newest time.Time
+	for _, f := range infos {
+		dg.LogFiles = append(dg.LogFiles, DigestLogFile{
+			S3Bucket: d.trail.Bucket, S3Object: f.key, HashValue: f.hash, HashAlgorithm: "SHA-256",
+			NewestEventTime: f.newest.Format(isoSeconds), OldestEventTime: f.oldest.Format(isoSeconds),
+		})
+		if oldest.IsZero() || f.oldest.Before(oldest) {
+			oldest = f.oldest
+		}
+		if f.newest.After(newest) {
+			newest = f.newest
+		}
+	}
+	if len(infos) > 0 {
+		dg.OldestEventTime = ptr(oldest.Format(isoSeconds))
+		dg.NewestEventTime = ptr(newest.Format(isoSeconds))
+	}
 }
 
 // RestartChain makes the next digest for account and region the first of a

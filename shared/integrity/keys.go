@@ -81,7 +81,7 @@ func parseRawKey(r rawKey) (PublicKey, error) {
 	}
 	der, err := base64.StdEncoding.DecodeString(r.Value)
 	if err != nil {
-		return PublicKey{}, fmt.Errorf("Value is not base64: %w", err)
+		return PublicKey{}, fmt.Errorf("the Value field is not base64: %w", err)
 	}
 	pub, err := ParseDERKey(der)
 	if err != nil {

@@ -114,7 +114,7 @@ func Verify(ctx context.Context, src Source, keys KeySource, opts Options) (*Rep
 	if err := v.list(ctx); err != nil {
 		return nil, err
 	}
-	order := v.select_()
+	order := v.selectWindow()
 	for _, sk := range order {
 		for _, r := range v.scopes[sk] {
 			if r.report || r.readDone {
@@ -179,9 +179,9 @@ func scopeOf(k logkey.Key) scopeKey {
 
 func in(set []string, s string) bool { return len(set) == 0 || slices.Contains(set, s) }
 
-// select_ marks the digests in the window, and each chain's predecessor of
+// selectWindow marks the digests in the window, and each chain's predecessor of
 // the first one, and returns the scopes in a stable order.
-func (v *run) select_() []scopeKey {
+func (v *run) selectWindow() []scopeKey {
 	var order []scopeKey
 	for sk, recs := range v.scopes {
 		slices.SortFunc(recs, func(a, b *digestRec) int {

@@ -52,14 +52,30 @@ func gapKinds(r *integrity.Report) []string {
 	return out
 }
 
-func TestVerifyScenarios(t *testing.T) {
-	tests := []struct {
-		name   string
-		build  func(w *world)
-		opts   integrity.Options
-		failed bool
-		check  func(t *testing.T, w *world, r *integrity.Report)
-	}{
+type scenario struct {
+	name   string
+	build  func(w *world)
+	opts   integrity.Options
+	failed bool
+	check  func(t *testing.T, w *world, r *integrity.Report)
+}
+
+func runScenarios(t *testing.T, tests []scenario) {
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			w := newWorld(t)
+			tc.build(w)
+			r := w.verify(tc.opts)
+			if r.Failed() != tc.failed {
+				t.Errorf("Failed() = %v, want %v; report %+v", r.Failed(), tc.failed, r)
+			}
+			tc.check(t, w, r)
+		})
+	}
+}
+
+func TestVerifyLogFiles(t *testing.T) {
+	runScenarios(t, []scenario{
 		{name: "valid chain", build: func(w *world) { w.hours(1, 6) }, check: func(t *testing.T, w *world, r *integrity.Report) {
 			if r.Summary.Digests[integrity.Valid] != 6 || r.Summary.LogFiles[integrity.Valid] != 12 || len(r.Gaps) != 0 {
 				t.Fatalf("summary %+v gaps %+v", r.Summary, r.Gaps)
@@ -96,6 +112,11 @@ func TestVerifyScenarios(t *testing.T) {
 				}
 			}
 		}},
+	})
+}
+
+func TestVerifyDigests(t *testing.T) {
+	runScenarios(t, []scenario{
 		{name: "newest digests deleted", failed: true, build: func(w *world) {
 			w.hours(1, 6)
 			for _, k := range w.digests[3:] {
@@ -171,6 +192,11 @@ func TestVerifyScenarios(t *testing.T) {
 				t.Fatalf("summary %+v", r.Summary)
 			}
 		}},
+	})
+}
+
+func TestVerifyUnlistedAndScope(t *testing.T) {
+	runScenarios(t, []scenario{
 		{name: "unlisted log file", build: func(w *world) {
 			w.hours(1, 3)
 			extra := strings.Replace(w.logs[1][0], "_CloudTrail_us-east-1_", "_CloudTrail_us-east-1_", 1)
@@ -224,18 +250,7 @@ func TestVerifyScenarios(t *testing.T) {
 					t.Fatalf("%+v", r)
 				}
 			}},
-	}
-	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			w := newWorld(t)
-			tc.build(w)
-			r := w.verify(tc.opts)
-			if r.Failed() != tc.failed {
-				t.Errorf("Failed() = %v, want %v; report %+v", r.Failed(), tc.failed, r)
-			}
-			tc.check(t, w, r)
-		})
-	}
+	})
 }
 
 func TestVerifyAccessErrorAborts(t *testing.T) {
