@@ -226,6 +226,8 @@ func openIntegrity(ctx context.Context, env *cmdEnv, f *verifyFlags, opts *integ
 	if f.dir != "" {
 		return dirSource{dir: f.dir}, keys, exitOK
 	}
+	// With the bucket, trails' status is read where access allows (stopped gaps).
+	opts.Status = &trailStatuses{cfg: cfg, cache: map[string]*integrity.TrailStatus{}}
 	return &bucketSource{api: integrityS3(cfg), bucket: f.bucket}, keys, exitOK
 }
 

@@ -337,3 +337,56 @@ func TestIntegrityMirrorRoundTrip(t *testing.T) {
 		t.Fatalf("digest metadata not mirrored: %v", err)
 	}
 }
+
+// TestIntegrityStoppedTrail: in --bucket mode the trail's status is read,
+// so digests that stop because the trail was stopped are a "stopped" gap
+// (exit 0), and the same silence while the trail logs is missing-digests.
+func TestIntegrityStoppedTrail(t *testing.T) {
+	ctx := context.Background()
+	env := emulator.NewEnv(t)
+	cfg := env.Server.ManagementConfig(env.Region)
+	client := s3.NewFromConfig(cfg, emulator.S3Options)
+	t.Setenv("AWS_ENDPOINT_URL", env.Server.URL())
+	t.Setenv("AWS_ACCESS_KEY_ID", "testing")
+	t.Setenv("AWS_SECRET_ACCESS_KEY", "testing")
+	t.Setenv("AWS_REGION", env.Region)
+	w := newCLIWorld(t, env, client, 8)
+	ct := cloudtrail.NewFromConfig(cfg)
+	if _, err := ct.StartLogging(ctx, &cloudtrail.StartLoggingInput{Name: aws.String(w.trail)}); err != nil {
+		t.Fatal(err)
+	}
+	// Two hourly digests, the last ending 10 minutes ago; the window ends
+	// three hours after it.
+	last := time.Now().UTC().Add(-10 * time.Minute).Truncate(time.Second)
+	for _, at := range []time.Time{last.Add(-time.Hour), last} {
+		if _, err := w.d.DeliverLogFiles(ctx, emulator.ManagementAccountID, w.region, at.Add(-20*time.Minute), 1); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := w.d.DeliverDigest(ctx, emulator.ManagementAccountID, w.region, at, nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	args := []string{"integrity", "verify", "--bucket", w.bucket, "-o", "json", "--start", last.Add(-2 * time.Hour).Format(time.RFC3339),
+		"--end", last.Add(3 * time.Hour).Format(time.RFC3339)}
+	kinds := func() (int, []string) {
+		r := runCLI(t, nil, args...)
+		var rep integrity.Report
+		if err := json.Unmarshal([]byte(r.stdout), &rep); err != nil {
+			t.Fatalf("%v: %s %s", err, r.stdout, r.stderr)
+		}
+		var k []string
+		for _, g := range rep.Gaps {
+			k = append(k, g.Kind)
+		}
+		return r.code, k
+	}
+	if code, k := kinds(); code != exitProblem || !slices.Equal(k, []string{integrity.GapMissingDigests}) {
+		t.Fatalf("logging trail: exit %d gaps %v, want 1 and missing-digests", code, k)
+	}
+	if _, err := ct.StopLogging(ctx, &cloudtrail.StopLoggingInput{Name: aws.String(w.trail)}); err != nil {
+		t.Fatal(err)
+	}
+	if code, k := kinds(); code != exitOK || !slices.Equal(k, []string{integrity.GapStopped}) {
+		t.Fatalf("stopped trail: exit %d gaps %v, want 0 and stopped", code, k)
+	}
+}

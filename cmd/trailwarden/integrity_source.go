@@ -18,6 +18,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/cloudtrail"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 
+	"github.com/trailwarden/trailwarden/shared/awsenv"
 	"github.com/trailwarden/trailwarden/shared/integrity"
 )
 
@@ -189,4 +190,36 @@ func mirrorObject(ctx context.Context, src *bucketSource, dir, key string) error
 		return err
 	}
 	return os.WriteFile(path+metadataSuffix, append(meta, '\n'), 0o644)
+}
+
+// trailStatuses reads GetTrailStatus by trail ARN in the trail's home
+// Region, once per trail; a trail it cannot read (another account's, no
+// access) has no status, and its gaps keep their kind.
+type trailStatuses struct {
+	cfg   aws.Config
+	cache map[string]*integrity.TrailStatus
+}
+
+func (s *trailStatuses) TrailStatus(ctx context.Context, account, home, trail string) (integrity.TrailStatus, bool) {
+	arn := "arn:" + awsenv.Partition(home) + ":cloudtrail:" + home + ":" + account + ":trail/" + trail
+	if st, seen := s.cache[arn]; seen {
+		return derefStatus(st)
+	}
+	client := cloudtrail.NewFromConfig(s.cfg, func(o *cloudtrail.Options) { o.Region = home })
+	out, err := client.GetTrailStatus(ctx, &cloudtrail.GetTrailStatusInput{Name: aws.String(arn)})
+	if err != nil {
+		s.cache[arn] = nil
+		return integrity.TrailStatus{}, false
+	}
+	st := &integrity.TrailStatus{IsLogging: aws.ToBool(out.IsLogging),
+		StartLoggingTime: aws.ToTime(out.StartLoggingTime), StopLoggingTime: aws.ToTime(out.StopLoggingTime)}
+	s.cache[arn] = st
+	return derefStatus(st)
+}
+
+func derefStatus(st *integrity.TrailStatus) (integrity.TrailStatus, bool) {
+	if st == nil {
+		return integrity.TrailStatus{}, false
+	}
+	return *st, true
 }

@@ -244,7 +244,7 @@ func TestDirSourceRefusesEscapes(t *testing.T) {
 
 // deniedS3 answers every GetObject with HTTP 403, as S3 does without
 // s3:GetObject (or for a missing key without s3:ListBucket).
-type deniedS3 struct{ s3API }
+type deniedS3 struct{}
 
 func (deniedS3) GetObject(context.Context, *s3.GetObjectInput, ...func(*s3.Options)) (*s3.GetObjectOutput, error) {
 	return nil, &awshttp.ResponseError{ResponseError: &smithyhttp.ResponseError{

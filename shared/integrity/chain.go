@@ -30,7 +30,7 @@ func (v *run) chain(ctx context.Context, sk scopeKey) error {
 		switch {
 		case r.d.Restart():
 			if prev != nil && !sk.backfill {
-				v.gap(sk, GapChainRestart, end(prev), r.d.StartTime,
+				v.gap(ctx, sk, GapChainRestart, end(prev), r.d.StartTime,
 					fmt.Sprintf("a new chain starts at %s: no log files were delivered, or validation was off, since the previous digest", r.key))
 			}
 		case r.report:
@@ -49,7 +49,7 @@ func (v *run) chain(ctx context.Context, sk scopeKey) error {
 		if from.Before(v.opts.Start) {
 			from = v.opts.Start
 		}
-		v.gap(sk, GapMissingDigests, from, v.opts.End, fmt.Sprintf(
+		v.gap(ctx, sk, GapMissingDigests, from, v.opts.End, fmt.Sprintf(
 			"no digest after %s (%s): hourly digests are expected while the chain shows no restart", prev.key, last.Format(timeLayout)))
 	}
 	return nil
@@ -117,14 +117,23 @@ func (v *run) missingDigest(sk scopeKey, prev, r *digestRec, target, tbucket str
 		v.rep.Digests = append(v.rep.Digests, res)
 	}
 	hours := int(math.Round(r.d.StartTime.Sub(from).Hours()))
-	v.gap(sk, GapMissingDigests, from, r.d.StartTime, fmt.Sprintf(
-		"chain broken before %s: its previous digest %s is not found (about %d hourly digest(s) missing)", r.key, target, max(hours, 1)))
+	v.rep.Gaps = append(v.rep.Gaps, newGap(sk, GapMissingDigests, from, r.d.StartTime, fmt.Sprintf(
+		"chain broken before %s: its previous digest %s is not found (about %d hourly digest(s) missing)", r.key, target, max(hours, 1))))
 }
 
-func (v *run) gap(sk scopeKey, kind string, from, to time.Time, reason string) {
-	if v.opts.Stopped != nil && !sk.backfill && v.opts.Stopped(sk.account, sk.region, sk.trail, from, to) {
-		kind, reason = GapStopped, "the trail was stopped (StopLogging) in this period"
+// gap records a restart or a silent tail, as GapStopped when the trail's
+// status explains it.
+func (v *run) gap(ctx context.Context, sk scopeKey, kind string, from, to time.Time, reason string) {
+	if v.opts.Status != nil && !sk.backfill && sk.org == "" {
+		if st, ok := v.opts.Status.TrailStatus(ctx, sk.account, sk.home, sk.trail); ok && st.Explains(kind, from, to) {
+			kind, reason = GapStopped, fmt.Sprintf("the trail was stopped (StopLoggingTime %s, IsLogging %v)",
+				st.StopLoggingTime.UTC().Format(timeLayout), st.IsLogging)
+		}
 	}
-	v.rep.Gaps = append(v.rep.Gaps, Gap{Account: sk.account, Region: sk.region, Trail: sk.trail,
-		From: from.UTC().Format(timeLayout), To: to.UTC().Format(timeLayout), Kind: kind, Reason: reason})
+	v.rep.Gaps = append(v.rep.Gaps, newGap(sk, kind, from, to, reason))
+}
+
+func newGap(sk scopeKey, kind string, from, to time.Time, reason string) Gap {
+	return Gap{Account: sk.account, Region: sk.region, Trail: sk.trail,
+		From: from.UTC().Format(timeLayout), To: to.UTC().Format(timeLayout), Kind: kind, Reason: reason}
 }

@@ -55,9 +55,9 @@ type Options struct {
 	LogFiles                  LogFileMode
 	// KeySourceName names the key source in the summary.
 	KeySourceName string
-	// Stopped, when set, says whether the trail was stopped (StopLogging)
-	// during [from, to]; such gaps are reported as GapStopped.
-	Stopped func(account, region, trail string, from, to time.Time) bool
+	// Status, when set, reads trails' status: restarts and silent tails
+	// that the trail's StopLogging explains are reported as GapStopped.
+	Status StatusReader
 	// Progress, when set, is called as objects are read.
 	Progress func(done, total int)
 }

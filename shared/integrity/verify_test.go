@@ -52,6 +52,13 @@ func gapKinds(r *integrity.Report) []string {
 	return out
 }
 
+// fixedStatus is every trail's status.
+type fixedStatus integrity.TrailStatus
+
+func (f fixedStatus) TrailStatus(context.Context, string, string, string) (integrity.TrailStatus, bool) {
+	return integrity.TrailStatus(f), true
+}
+
 type scenario struct {
 	name   string
 	build  func(w *world)
@@ -153,9 +160,23 @@ func TestVerifyDigests(t *testing.T) {
 			w.hours(1, 3)
 			w.d.RestartChain(acct, region)
 			w.hours(6, 7)
-		}, opts: integrity.Options{End: hour(7).Add(30 * time.Minute), Stopped: func(a, r, tr string, from, to time.Time) bool { return true }},
+		}, opts: integrity.Options{End: hour(7).Add(30 * time.Minute), Status: fixedStatus{StopLoggingTime: hour(3).Add(5 * time.Minute), StartLoggingTime: hour(5).Add(10 * time.Minute), IsLogging: true}},
 			check: func(t *testing.T, w *world, r *integrity.Report) {
 				if k := gapKinds(r); len(k) != 1 || k[0] != integrity.GapStopped {
+					t.Fatalf("gaps %+v", r.Gaps)
+				}
+			}},
+		{name: "silent tail of a stopped trail", build: func(w *world) { w.hours(1, 3) },
+			opts: integrity.Options{End: hour(8), Status: fixedStatus{StopLoggingTime: hour(3).Add(5 * time.Minute)}},
+			check: func(t *testing.T, w *world, r *integrity.Report) {
+				if k := gapKinds(r); len(k) != 1 || k[0] != integrity.GapStopped {
+					t.Fatalf("gaps %+v", r.Gaps)
+				}
+			}},
+		{name: "silent tail while the trail logs", failed: true, build: func(w *world) { w.hours(1, 3) },
+			opts: integrity.Options{End: hour(8), Status: fixedStatus{IsLogging: true, StopLoggingTime: hour(3).Add(5 * time.Minute)}},
+			check: func(t *testing.T, w *world, r *integrity.Report) {
+				if k := gapKinds(r); len(k) != 1 || k[0] != integrity.GapMissingDigests {
 					t.Fatalf("gaps %+v", r.Gaps)
 				}
 			}},
