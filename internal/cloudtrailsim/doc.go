@@ -11,7 +11,12 @@
 //     several keys: DeliverLogFiles);
 //   - digest files: signed for real (SHA256withRSA over AWS's documented
 //     string to sign, with a key generated per Deliverer), chained per account
-//     and Region, signature in the x-amz-meta-signature metadata. Digests are
+//     and Region, signature in the x-amz-meta-signature metadata; RotateKey
+//     changes the signing key (PublicKeys lists every key with its validity,
+//     RegisterPublicKeys serves them to the emulator's ListPublicKeys),
+//     DeliverBackfillDigest writes "_backfill" digests (their own chain,
+//     backfill-generation-timestamp metadata) and RestartChain begins a new
+//     chain as after StopLogging. Digests are
 //     not announced on SNS (AWS documents no such notification); DigestEvent
 //     and SendDigestEvent build and deliver the S3 "Object Created"
 //     EventBridge event instead;

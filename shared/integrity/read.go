@@ -72,9 +72,6 @@ func (v *run) check(r *digestRec) string {
 	if d.S3Bucket != bucket || d.S3Object != r.key {
 		return fmt.Sprintf("has been moved from its original location s3://%s/%s", d.S3Bucket, d.S3Object)
 	}
-	if d.AccountID != r.k.FileAccount {
-		return fmt.Sprintf("awsAccountId %s does not match the key's account %s", d.AccountID, r.k.FileAccount)
-	}
 	if r.k.Backfill {
 		if _, err := r.generated(); err != nil {
 			return err.Error()
