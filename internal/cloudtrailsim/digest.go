@@ -12,6 +12,8 @@ import (
 	"errors"
 	"fmt"
 	"time"
+
+	"github.com/trailwarden/trailwarden/shared/integrity"
 )
 
 // SignatureAlgorithm is the digest signing algorithm CloudTrail names in the
@@ -73,33 +75,23 @@ func Fingerprint(pub *rsa.PublicKey) string {
 	return hex.EncodeToString(sum[:])
 }
 
-// StringToSign is AWS's data signing string for a digest: digestEndTime,
-// "<digestS3Bucket>/<digestS3Object>", hex SHA-256 of the uncompressed
-// digest file, and the previous digest's hex signature ("null" for the first
-// digest of a chain), joined by newlines.
+// StringToSign is AWS's data signing string for a digest; the rule lives in
+// shared/integrity (one copy for signing here and for verifying there).
 func StringToSign(d Digest, uncompressed []byte) string {
-	sum := sha256.Sum256(uncompressed)
-	prev := "null"
-	if d.PreviousDigestSignature != nil {
-		prev = *d.PreviousDigestSignature
-	}
-	return d.DigestEndTime + "\n" + d.DigestS3Bucket + "/" + d.DigestS3Object + "\n" +
-		hex.EncodeToString(sum[:]) + "\n" + prev
+	return integrity.StringToSign(&integrity.Digest{
+		RawEndTime: d.DigestEndTime, S3Bucket: d.DigestS3Bucket, S3Object: d.DigestS3Object,
+		PreviousDigestSignature: d.PreviousDigestSignature,
+	}, uncompressed)
 }
 
 // VerifyDigest checks a digest's hex signature with pub, as the AWS CLI's
-// validate-logs does (RSA PKCS #1 v1.5 over SHA-256 of StringToSign).
+// validate-logs does (integrity.ParseDigest and integrity.VerifySignature).
 func VerifyDigest(pub *rsa.PublicKey, uncompressed []byte, signatureHex string) error {
-	var d Digest
-	if err := json.Unmarshal(uncompressed, &d); err != nil {
-		return fmt.Errorf("cloudtrailsim: digest is not JSON: %w", err)
-	}
-	sig, err := hex.DecodeString(signatureHex)
+	d, err := integrity.ParseDigest(uncompressed)
 	if err != nil {
-		return fmt.Errorf("cloudtrailsim: signature is not hex: %w", err)
+		return fmt.Errorf("cloudtrailsim: %w", err)
 	}
-	h := sha256.Sum256([]byte(StringToSign(d, uncompressed)))
-	if err := rsa.VerifyPKCS1v15(pub, crypto.SHA256, h[:], sig); err != nil {
+	if err := integrity.VerifySignature(pub, d, uncompressed, signatureHex); err != nil {
 		return fmt.Errorf("cloudtrailsim: digest signature: %w", err)
 	}
 	return nil
