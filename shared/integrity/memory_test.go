@@ -116,8 +116,13 @@ type world struct {
 
 func newWorld(t testing.TB) *world {
 	t.Helper()
+	return newWorldWith(t, cloudtrailsim.Trail{Name: "org-trail", HomeRegion: region, Bucket: bkt})
+}
+
+func newWorldWith(t testing.TB, trail cloudtrailsim.Trail) *world {
+	t.Helper()
 	b := newBucket()
-	d, err := cloudtrailsim.New(b, nil, cloudtrailsim.Trail{Name: "org-trail", HomeRegion: region, Bucket: bkt},
+	d, err := cloudtrailsim.New(b, nil, trail,
 		cloudtrailsim.Options{Seed: 7, Key: signingKeys(t)[0], KeyValidFrom: T0.Add(-30 * 24 * time.Hour)})
 	if err != nil {
 		t.Fatal(err)

@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/trailwarden/trailwarden/internal/cloudtrailsim"
 	"github.com/trailwarden/trailwarden/shared/integrity"
 )
 
@@ -293,5 +294,25 @@ func TestVerifyUnknownKey(t *testing.T) {
 	}
 	if r.Summary.Digests[integrity.Invalid] != 2 || !strings.Contains(r.Digests[0].Reason, "public key not found") {
 		t.Fatalf("%+v", r.Digests)
+	}
+}
+
+// An organization trail with a key prefix: found under the prefix and the
+// organization path, and only with the prefix given.
+func TestVerifyOrganizationPathAndPrefix(t *testing.T) {
+	w := newWorldWith(t, cloudtrailsim.Trail{Name: "org-trail", HomeRegion: region, Bucket: bkt, Prefix: "audit/ct", OrgID: "o-a1b2c3d4e5"})
+	w.hours(1, 3)
+	if !strings.HasPrefix(w.digests[0], "audit/ct/AWSLogs/o-a1b2c3d4e5/"+acct+"/CloudTrail-Digest/") {
+		t.Fatalf("digest key %s", w.digests[0])
+	}
+	r := w.verify(integrity.Options{Prefix: "audit/ct/"})
+	if r.Failed() || r.Summary.Digests[integrity.Valid] != 3 || r.Summary.LogFiles[integrity.Valid] != 6 {
+		t.Fatalf("with the prefix: %+v", r.Summary)
+	}
+	if r := w.verify(integrity.Options{}); len(r.Digests) != 0 || !r.Failed() {
+		t.Fatalf("without the prefix: %+v", r.Summary)
+	}
+	if r := w.verify(integrity.Options{Prefix: "audit/ct", Accounts: []string{"999988887777"}}); len(r.Digests) != 0 {
+		t.Fatalf("account filter: %+v", r.Summary)
 	}
 }
