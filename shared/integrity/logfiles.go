@@ -25,8 +25,8 @@ type listing struct {
 func (v *run) logFiles(ctx context.Context) error {
 	var todo []listing
 	seen := map[string]bool{}
-	for _, recs := range v.scopes {
-		for _, r := range recs {
+	for _, sk := range v.order { // stable: a file listed twice is reported with its first digest
+		for _, r := range v.scopes[sk] {
 			if !r.report || r.d == nil {
 				continue
 			}

@@ -98,6 +98,7 @@ type run struct {
 	done    int
 	total   int
 	keyMemo map[string][]PublicKey
+	order   []scopeKey // scopes in a stable order
 }
 
 // Verify checks every digest whose end time is in [opts.Start, opts.End],
@@ -115,6 +116,7 @@ func Verify(ctx context.Context, src Source, keys KeySource, opts Options) (*Rep
 		return nil, err
 	}
 	order := v.selectWindow()
+	v.order = order
 	for _, sk := range order {
 		for _, r := range v.scopes[sk] {
 			if r.report || r.readDone {
