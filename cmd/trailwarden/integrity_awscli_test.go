@@ -2,13 +2,11 @@ package main
 
 import (
 	"bytes"
-	"compress/gzip"
 	"context"
 	"crypto/rand"
 	"crypto/rsa"
 	"encoding/json"
 	"fmt"
-	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -83,61 +81,35 @@ func (w *cliWorld) hours(t *testing.T, from, to int) {
 	}
 }
 
-func (w *cliWorld) del(t *testing.T, key string) {
+func (w *cliWorld) del(t *testing.T, keys ...string) {
 	t.Helper()
-	if _, err := w.s3.DeleteObject(context.Background(), &s3.DeleteObjectInput{Bucket: aws.String(w.bucket), Key: aws.String(key)}); err != nil {
+	if err := cloudtrailsim.DeleteObjects(context.Background(), w.s3, w.bucket, keys...); err != nil {
 		t.Fatal(err)
 	}
 }
 
-func (w *cliWorld) rewrite(t *testing.T, key string, f func([]byte) []byte) {
+func (w *cliWorld) alter(t *testing.T, key string, edit func([]byte) []byte) {
 	t.Helper()
-	ctx := context.Background()
-	out, err := w.s3.GetObject(ctx, &s3.GetObjectInput{Bucket: aws.String(w.bucket), Key: aws.String(key)})
-	if err != nil {
+	if err := cloudtrailsim.AlterObject(context.Background(), w.s3, w.bucket, key, edit); err != nil {
 		t.Fatal(err)
 	}
-	body, _ := io.ReadAll(out.Body)
-	out.Body.Close()
-	// The metadata (a digest's signature) stays: only the content changes.
-	if _, err := w.s3.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String(w.bucket), Key: aws.String(key), Body: bytes.NewReader(f(body)),
-		Metadata: out.Metadata}); err != nil {
-		t.Fatal(err)
-	}
-}
-
-func regzip(t *testing.T, stored []byte, f func([]byte) []byte) []byte {
-	zr, err := gzip.NewReader(bytes.NewReader(stored))
-	if err != nil {
-		t.Fatal(err)
-	}
-	raw, _ := io.ReadAll(zr)
-	var buf bytes.Buffer
-	zw := gzip.NewWriter(&buf)
-	zw.Write(f(raw))
-	zw.Close()
-	return buf.Bytes()
 }
 
 var agreementCases = []agreementCase{
 	{name: "valid"},
 	{name: "deleted-log-file", wantFailed: true, tamper: func(t *testing.T, w *cliWorld) { w.del(t, w.logs[2][0]) }},
-	{name: "altered-log-file", wantFailed: true, tamper: func(t *testing.T, w *cliWorld) {
-		w.rewrite(t, w.logs[1][1], func(b []byte) []byte {
-			return regzip(t, b, func(r []byte) []byte { return bytes.Replace(r, []byte(`"eventName":"`), []byte(`"eventName":"X`), 1) })
-		})
-	}},
+	{name: "altered-log-file", wantFailed: true, tamper: func(t *testing.T, w *cliWorld) { w.alter(t, w.logs[1][1], cloudtrailsim.ChangeFirstEvent) }},
 	{name: "appended-gzip-member", wantFailed: true, tamper: func(t *testing.T, w *cliWorld) {
-		w.rewrite(t, w.logs[0][0], func(b []byte) []byte { return append(b, regzip(t, b, func(r []byte) []byte { return r })...) })
+		if err := cloudtrailsim.AppendGzipMember(context.Background(), w.s3, w.bucket, w.logs[0][0], []byte(`{"Records":[]}`)); err != nil {
+			t.Fatal(err)
+		}
 	}},
-	{name: "deleted-mid-digests", wantFailed: true, tamper: func(t *testing.T, w *cliWorld) { w.del(t, w.digests[2]); w.del(t, w.digests[3]) }},
+	{name: "deleted-mid-digests", wantFailed: true, tamper: func(t *testing.T, w *cliWorld) { w.del(t, w.digests[2], w.digests[3]) }},
 	{name: "truncated-tail", wantFailed: true, trailwardenFindsMore: "missing-digests gap after the newest remaining digest (validate-logs starts from the newest digest it finds)",
-		tamper: func(t *testing.T, w *cliWorld) { w.del(t, w.digests[4]); w.del(t, w.digests[5]) }},
+		tamper: func(t *testing.T, w *cliWorld) { w.del(t, w.digests[4], w.digests[5]) }},
 	{name: "altered-digest", wantFailed: true, trailwardenFindsMore: "the successor's previousDigestHashValue no longer matches (validate-logs does not compare it)",
 		tamper: func(t *testing.T, w *cliWorld) {
-			w.rewrite(t, w.digests[2], func(b []byte) []byte {
-				return regzip(t, b, func(r []byte) []byte { return bytes.Replace(r, []byte(`"logFiles":[{`), []byte(`"logFiles":[ {`), 1) })
-			})
+			w.alter(t, w.digests[2], func(r []byte) []byte { return bytes.Replace(r, []byte(`"logFiles":[{`), []byte(`"logFiles":[ {`), 1) })
 		}},
 	{name: "restart-after-stop", tamper: func(t *testing.T, w *cliWorld) {}},
 	{name: "backfill-after-key-rotation", tamper: func(t *testing.T, w *cliWorld) {}},

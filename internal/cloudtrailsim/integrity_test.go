@@ -1,16 +1,21 @@
 package cloudtrailsim_test
 
 import (
+	"bytes"
+	"compress/gzip"
 	"context"
 	"crypto/rand"
 	"crypto/rsa"
 	"encoding/json"
+	"errors"
 	"io"
 	"net/http"
 	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/aws/aws-sdk-go-v2/service/s3"
 
 	"github.com/trailwarden/trailwarden/internal/cloudtrailsim"
 )
@@ -88,5 +93,67 @@ func TestRegisterPublicKeys(t *testing.T) {
 	keys, _ := got["keys"].([]any)
 	if got["region"] != "eu-west-1" || len(keys) != 1 || keys[0].(map[string]any)["Fingerprint"] != cloudtrailsim.Fingerprint(&testKey(t).PublicKey) {
 		t.Fatalf("posted %v", got)
+	}
+}
+
+// memS3 is a bucket for the tampering helpers.
+type memS3 struct {
+	body map[string][]byte
+	meta map[string]map[string]string
+}
+
+func (m *memS3) GetObject(_ context.Context, in *s3.GetObjectInput, _ ...func(*s3.Options)) (*s3.GetObjectOutput, error) {
+	b, ok := m.body[*in.Key]
+	if !ok {
+		return nil, errors.New("NoSuchKey")
+	}
+	return &s3.GetObjectOutput{Body: io.NopCloser(bytes.NewReader(b)), Metadata: m.meta[*in.Key]}, nil
+}
+
+func (m *memS3) PutObject(_ context.Context, in *s3.PutObjectInput, _ ...func(*s3.Options)) (*s3.PutObjectOutput, error) {
+	b, _ := io.ReadAll(in.Body)
+	m.body[*in.Key], m.meta[*in.Key] = b, in.Metadata
+	return &s3.PutObjectOutput{}, nil
+}
+
+func (m *memS3) DeleteObject(_ context.Context, in *s3.DeleteObjectInput, _ ...func(*s3.Options)) (*s3.DeleteObjectOutput, error) {
+	delete(m.body, *in.Key)
+	return &s3.DeleteObjectOutput{}, nil
+}
+
+func TestTamperingHelpers(t *testing.T) {
+	ctx := context.Background()
+	m := &memS3{body: map[string][]byte{}, meta: map[string]map[string]string{}}
+	d, err := cloudtrailsim.New(m, nil, cloudtrailsim.Trail{Name: "t", HomeRegion: "us-east-1", Bucket: "b"}, cloudtrailsim.Options{Key: testKey(t), Seed: 5})
+	if err != nil {
+		t.Fatal(err)
+	}
+	at := time.Date(2026, 5, 1, 10, 0, 0, 0, time.UTC)
+	logKey, _ := d.DeliverLogFile(ctx, "111122223333", "us-east-1", at, 2)
+	df, err := d.DeliverDigest(ctx, "111122223333", "us-east-1", at.Add(time.Hour), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	before := m.body[logKey]
+	if err := cloudtrailsim.AlterObject(ctx, m, "b", logKey, cloudtrailsim.ChangeFirstEvent); err != nil {
+		t.Fatal(err)
+	}
+	zr, _ := gzip.NewReader(bytes.NewReader(m.body[logKey]))
+	raw, _ := io.ReadAll(zr)
+	if !bytes.Contains(raw, []byte(`"eventName":"Tampered`)) || sha256Hex(raw) == df.Digest.LogFiles[0].HashValue {
+		t.Fatal("log file not altered")
+	}
+	if err := cloudtrailsim.AlterObject(ctx, m, "b", df.Key, func(b []byte) []byte { return b }); err != nil || m.meta[df.Key]["signature"] != df.Signature {
+		t.Fatalf("digest metadata not kept: %v %v", err, m.meta[df.Key])
+	}
+	m.body[logKey] = before
+	if err := cloudtrailsim.AppendGzipMember(ctx, m, "b", logKey, []byte("x")); err != nil || !bytes.HasPrefix(m.body[logKey], before) || len(m.body[logKey]) <= len(before) {
+		t.Fatalf("append: %v", err)
+	}
+	if err := cloudtrailsim.DeleteObjects(ctx, m, "b", logKey, df.Key); err != nil || len(m.body) != 0 {
+		t.Fatalf("delete: %v, left %d", err, len(m.body))
+	}
+	if err := cloudtrailsim.AlterObject(ctx, m, "b", logKey, cloudtrailsim.ChangeFirstEvent); err == nil {
+		t.Fatal("altering a missing object succeeded")
 	}
 }
