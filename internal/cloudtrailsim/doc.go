@@ -20,6 +20,9 @@
 //     not announced on SNS (AWS documents no such notification); DigestEvent
 //     and SendDigestEvent build and deliver the S3 "Object Created"
 //     EventBridge event instead;
+//   - tampering, as someone with write access to the bucket would:
+//     DeleteObjects (a log file, the newest digests), AlterObject (content
+//     changed, metadata kept), AppendGzipMember;
 //   - Insights files, the zero-byte marker object, and forged deliveries
 //     (foreign account, mismatched file-name account, wrong prefix) for the
 //     verifier's security findings.
