@@ -9,6 +9,8 @@ GO           ?= go
 PYTHON       ?= python3
 VENV         := .venv
 VENV_STAMP   := $(VENV)/.installed
+AWSCLI_VENV  := .venv-awscli
+AWSCLI_STAMP := $(AWSCLI_VENV)/.installed
 NODE_STAMP   := node_modules/.installed
 FUNCTIONS    := $(notdir $(patsubst %/,%,$(dir $(wildcard functions/*/main.go))))
 BOOTSTRAPS   := $(patsubst %,build/%/bootstrap,$(FUNCTIONS))
@@ -21,7 +23,7 @@ export TZ    := UTC
 LAMBDA_ENV   := CGO_ENABLED=0 GOOS=linux GOARCH=arm64 GOFLAGS=-buildvcs=false
 LAMBDA_FLAGS := -trimpath -buildvcs=false -tags lambda.norpc -ldflags "-s -w -buildid="
 
-.PHONY: all tools venv node build test test-go test-emulator vet check lint demo synth deploy deploy-local bench fuzz clean requirements
+.PHONY: all tools venv venv-awscli requirements-awscli node build test test-go test-emulator vet check lint demo synth deploy deploy-local bench fuzz clean requirements
 
 all: build
 
@@ -32,6 +34,13 @@ venv: $(VENV_STAMP)
 $(VENV_STAMP): requirements.txt
 	$(PYTHON) -m venv $(VENV)
 	$(VENV)/bin/pip install --quiet --disable-pip-version-check -r requirements.txt
+	touch $@
+
+# The AWS CLI (integrity agreement test) in a venv of its own: it vendors a newer botocore than moto's pin.
+venv-awscli: $(AWSCLI_STAMP)
+$(AWSCLI_STAMP): requirements-awscli.txt
+	$(PYTHON) -m venv $(AWSCLI_VENV)
+	$(AWSCLI_VENV)/bin/pip install --quiet --disable-pip-version-check -r requirements-awscli.txt
 	touch $@
 
 node: $(NODE_STAMP)
@@ -73,7 +82,7 @@ check: vet
 	  if [ -n "$$big" ]; then echo "tracked files over 1 MiB:"; echo "$$big"; exit 1; fi
 	@echo "check: vet, staticcheck, gofmt, go mod tidy and file sizes are clean"
 
-test-go: $(VENV_STAMP)
+test-go: $(VENV_STAMP) $(AWSCLI_STAMP)
 	TRAILWARDEN_REPO=$(CURDIR) $(GO) test $(TEST_FLAGS) ./...
 
 lint: check
@@ -102,3 +111,8 @@ requirements:
 	rm -rf /tmp/trailwarden-req && $(PYTHON) -m venv /tmp/trailwarden-req
 	/tmp/trailwarden-req/bin/pip install 'moto[server]==5.2.5' 'cfn-lint==1.58.0' 'checkov==3.3.30'
 	/tmp/trailwarden-req/bin/pip freeze > requirements.txt.new && mv requirements.txt.new requirements.txt
+
+requirements-awscli:
+	rm -rf /tmp/trailwarden-awscli && $(PYTHON) -m venv /tmp/trailwarden-awscli
+	/tmp/trailwarden-awscli/bin/pip install 'awscli==1.46.2'
+	/tmp/trailwarden-awscli/bin/pip freeze > requirements-awscli.txt.new && mv requirements-awscli.txt.new requirements-awscli.txt

@@ -47,6 +47,7 @@ func init() {
 		"invoke":   invokeCommand,
 		"status":   statusCommand,
 	}
+	commands["integrity"] = integrityCommand
 }
 
 // run is the whole CLI, testable: it never calls os.Exit.

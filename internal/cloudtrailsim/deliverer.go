@@ -84,6 +84,9 @@ type Options struct {
 	Seed uint64
 	// Key signs digest files; nil generates a 2048-bit key.
 	Key *rsa.PrivateKey
+	// KeyValidFrom starts Key's validity in PublicKeys; zero means
+	// DefaultKeyValidFrom.
+	KeyValidFrom time.Time
 	// EventsPerFile is the number of records in each log file written by
 	// DeliverLogFiles; 0 means 5.
 	EventsPerFile int
@@ -105,8 +108,11 @@ type Deliverer struct {
 	files   map[string]logFileInfo // delivered log files by key
 	pending map[scope][]string     // log files not yet in a digest
 	chains  map[scope]*digestLink  // last digest per account and Region
-	blocked map[scope]string       // delivery error text
-	status  map[scope]TrailStatusTimes
+	// backfillChains: last backfill digest per account and Region.
+	backfillChains map[scope]*digestLink
+	keys           []KeyInfo        // signing keys, oldest first; the last is d.key
+	blocked        map[scope]string // delivery error text
+	status         map[scope]TrailStatusTimes
 }
 
 type scope struct{ account, region string }
@@ -171,12 +177,14 @@ func New(s3Client S3API, snsClient SNSAPI, trail Trail, opts Options) (*Delivere
 	return &Deliverer{
 		s3: s3Client, sns: snsClient, trail: trail, opts: opts, http: hc,
 		key: key, fp: Fingerprint(&key.PublicKey),
-		rng:     mrand.New(mrand.NewPCG(seed, seed^0x9e3779b97f4a7c15)),
-		files:   map[string]logFileInfo{},
-		pending: map[scope][]string{},
-		chains:  map[scope]*digestLink{},
-		blocked: map[scope]string{},
-		status:  map[scope]TrailStatusTimes{},
+		rng:            mrand.New(mrand.NewPCG(seed, seed^0x9e3779b97f4a7c15)),
+		files:          map[string]logFileInfo{},
+		pending:        map[scope][]string{},
+		chains:         map[scope]*digestLink{},
+		blocked:        map[scope]string{},
+		backfillChains: map[scope]*digestLink{},
+		keys:           []KeyInfo{keyInfo(key, opts.KeyValidFrom, time.Time{})},
+		status:         map[scope]TrailStatusTimes{},
 	}, nil
 }
 
@@ -184,7 +192,11 @@ func New(s3Client S3API, snsClient SNSAPI, trail Trail, opts Options) (*Delivere
 func (d *Deliverer) Trail() Trail { return d.trail }
 
 // PublicKey returns the public half of the digest signing key.
-func (d *Deliverer) PublicKey() *rsa.PublicKey { return &d.key.PublicKey }
+func (d *Deliverer) PublicKey() *rsa.PublicKey {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return &d.key.PublicKey
+}
 
 // Status returns the delivery times the Deliverer recorded for account and
 // region (also when no control endpoint is configured).

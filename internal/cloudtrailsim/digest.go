@@ -12,6 +12,8 @@ import (
 	"errors"
 	"fmt"
 	"time"
+
+	"github.com/trailwarden/trailwarden/shared/integrity"
 )
 
 // SignatureAlgorithm is the digest signing algorithm CloudTrail names in the
@@ -73,33 +75,23 @@ func Fingerprint(pub *rsa.PublicKey) string {
 	return hex.EncodeToString(sum[:])
 }
 
-// StringToSign is AWS's data signing string for a digest: digestEndTime,
-// "<digestS3Bucket>/<digestS3Object>", hex SHA-256 of the uncompressed
-// digest file, and the previous digest's hex signature ("null" for the first
-// digest of a chain), joined by newlines.
+// StringToSign is AWS's data signing string for a digest; the rule lives in
+// shared/integrity (one copy for signing here and for verifying there).
 func StringToSign(d Digest, uncompressed []byte) string {
-	sum := sha256.Sum256(uncompressed)
-	prev := "null"
-	if d.PreviousDigestSignature != nil {
-		prev = *d.PreviousDigestSignature
-	}
-	return d.DigestEndTime + "\n" + d.DigestS3Bucket + "/" + d.DigestS3Object + "\n" +
-		hex.EncodeToString(sum[:]) + "\n" + prev
+	return integrity.StringToSign(&integrity.Digest{
+		RawEndTime: d.DigestEndTime, S3Bucket: d.DigestS3Bucket, S3Object: d.DigestS3Object,
+		PreviousDigestSignature: d.PreviousDigestSignature,
+	}, uncompressed)
 }
 
 // VerifyDigest checks a digest's hex signature with pub, as the AWS CLI's
-// validate-logs does (RSA PKCS #1 v1.5 over SHA-256 of StringToSign).
+// validate-logs does (integrity.ParseDigest and integrity.VerifySignature).
 func VerifyDigest(pub *rsa.PublicKey, uncompressed []byte, signatureHex string) error {
-	var d Digest
-	if err := json.Unmarshal(uncompressed, &d); err != nil {
-		return fmt.Errorf("cloudtrailsim: digest is not JSON: %w", err)
-	}
-	sig, err := hex.DecodeString(signatureHex)
+	d, err := integrity.ParseDigest(uncompressed)
 	if err != nil {
-		return fmt.Errorf("cloudtrailsim: signature is not hex: %w", err)
+		return fmt.Errorf("cloudtrailsim: %w", err)
 	}
-	h := sha256.Sum256([]byte(StringToSign(d, uncompressed)))
-	if err := rsa.VerifyPKCS1v15(pub, crypto.SHA256, h[:], sig); err != nil {
+	if err := integrity.VerifySignature(pub, d, uncompressed, signatureHex); err != nil {
 		return fmt.Errorf("cloudtrailsim: digest signature: %w", err)
 	}
 	return nil
@@ -112,15 +104,27 @@ func VerifyDigest(pub *rsa.PublicKey, uncompressed []byte, signatureHex string) 
 // digest, and an empty non-nil slice writes an "empty" digest. Digests are
 // not announced on SNS.
 func (d *Deliverer) DeliverDigest(ctx context.Context, account, region string, at time.Time, logFiles []string) (DigestFile, error) {
+	return d.deliverDigest(ctx, account, region, at, logFiles, time.Time{})
+}
+
+// deliverDigest writes a regular digest, or a backfill digest when
+// generated is set (its own chain, "_backfill" key, generation metadata).
+func (d *Deliverer) deliverDigest(ctx context.Context, account, region string, at time.Time, logFiles []string, generated time.Time) (DigestFile, error) {
 	at = d.when(at).Truncate(time.Second)
 	sc := scope{account, region}
+	backfill := !generated.IsZero()
+	chains := d.chains
+	if backfill {
+		chains = d.backfillChains
+	}
 	if err := d.checkBlocked(sc); err != nil {
 		return DigestFile{}, err
 	}
 
 	d.mu.Lock()
-	prev := d.chains[sc]
-	if logFiles == nil {
+	prev := chains[sc]
+	signer, fp := d.key, d.fp
+	if logFiles == nil && !backfill {
 		logFiles = append([]string(nil), d.pending[sc]...)
 	}
 	infos := make([]logFileInfo, 0, len(logFiles))
@@ -142,17 +146,78 @@ func (d *Deliverer) DeliverDigest(ctx context.Context, account, region string, a
 	if prev != nil {
 		start = prev.end
 	}
-	key := DigestKey(d.parts(account, region, at, ""))
+	parts := d.parts(account, region, at, "")
+	parts.Backfill = backfill
+	key := DigestKey(parts)
 	dg := Digest{
 		AWSAccountID:               account,
 		DigestStartTime:            start.Format(isoSeconds),
 		DigestEndTime:              at.Format(isoSeconds),
 		DigestS3Bucket:             d.trail.Bucket,
 		DigestS3Object:             key,
-		DigestPublicKeyFingerprint: d.fp,
+		DigestPublicKeyFingerprint: fp,
 		DigestSignatureAlgorithm:   SignatureAlgorithm,
 		LogFiles:                   []DigestLogFile{},
 	}
+	d.listLogFiles(&dg, infos)
+	if prev != nil {
+		dg.PreviousDigestS3Bucket = ptr(prev.bucket)
+		dg.PreviousDigestS3Object = ptr(prev.key)
+		dg.PreviousDigestHashValue = ptr(prev.hash)
+		dg.PreviousDigestHashAlgorithm = ptr("SHA-256")
+		dg.PreviousDigestSignature = ptr(prev.signature)
+	}
+	raw, err := json.Marshal(dg)
+	if err != nil {
+		return DigestFile{}, fmt.Errorf("cloudtrailsim: encode digest: %w", err)
+	}
+	h := sha256.Sum256([]byte(StringToSign(dg, raw)))
+	sig, err := rsa.SignPKCS1v15(nil, signer, crypto.SHA256, h[:])
+	if err != nil {
+		return DigestFile{}, fmt.Errorf("cloudtrailsim: sign digest: %w", err)
+	}
+	sigHex := hex.EncodeToString(sig)
+	body := gzipBytes(raw)
+	if err := d.put(ctx, key, body, digestMetadata(sigHex, generated), true); err != nil {
+		return DigestFile{}, err
+	}
+	sum := sha256.Sum256(raw)
+	df := DigestFile{Key: key, At: at, Size: int64(len(body)), Digest: dg, JSON: raw, Signature: sigHex}
+
+	d.mu.Lock()
+	chains[sc] = &digestLink{bucket: d.trail.Bucket, key: key, hash: hex.EncodeToString(sum[:]), signature: sigHex, end: at}
+	listed := make(map[string]bool, len(infos))
+	for _, f := range infos {
+		listed[f.key] = true
+	}
+	rest := d.pending[sc][:0]
+	for _, k := range d.pending[sc] {
+		if !listed[k] {
+			rest = append(rest, k)
+		}
+	}
+	d.pending[sc] = rest
+	d.mu.Unlock()
+	if backfill {
+		return df, nil
+	}
+
+	d.noteStatus(sc, func(s *TrailStatusTimes) { s.LatestDigestDeliveryTime = at })
+	return df, d.RecordStatus(ctx, account, region, map[string]any{"LatestDigestDeliveryTime": at.Unix()})
+}
+
+// digestMetadata is a digest's user metadata; a backfill digest (generated
+// set) also carries its generation time.
+func digestMetadata(sigHex string, generated time.Time) map[string]string {
+	meta := map[string]string{"signature": sigHex, "signature-algorithm": SignatureAlgorithm}
+	if !generated.IsZero() {
+		meta["backfill-generation-timestamp"] = generated.UTC().Format(isoSeconds)
+	}
+	return meta
+}
+
+// listLogFiles fills a digest's logFiles and event time range.
+func (d *Deliverer) listLogFiles(dg *Digest, infos []logFileInfo) {
 	var oldest, newest time.Time
 	for _, f := range infos {
 		dg.LogFiles = append(dg.LogFiles, DigestLogFile{
@@ -170,50 +235,6 @@ func (d *Deliverer) DeliverDigest(ctx context.Context, account, region string, a
 		dg.OldestEventTime = ptr(oldest.Format(isoSeconds))
 		dg.NewestEventTime = ptr(newest.Format(isoSeconds))
 	}
-	if prev != nil {
-		dg.PreviousDigestS3Bucket = ptr(prev.bucket)
-		dg.PreviousDigestS3Object = ptr(prev.key)
-		dg.PreviousDigestHashValue = ptr(prev.hash)
-		dg.PreviousDigestHashAlgorithm = ptr("SHA-256")
-		dg.PreviousDigestSignature = ptr(prev.signature)
-	}
-	raw, err := json.Marshal(dg)
-	if err != nil {
-		return DigestFile{}, fmt.Errorf("cloudtrailsim: encode digest: %w", err)
-	}
-	h := sha256.Sum256([]byte(StringToSign(dg, raw)))
-	sig, err := rsa.SignPKCS1v15(nil, d.key, crypto.SHA256, h[:])
-	if err != nil {
-		return DigestFile{}, fmt.Errorf("cloudtrailsim: sign digest: %w", err)
-	}
-	sigHex := hex.EncodeToString(sig)
-	body := gzipBytes(raw)
-	if err := d.put(ctx, key, body, map[string]string{
-		"signature":           sigHex,
-		"signature-algorithm": SignatureAlgorithm,
-	}, true); err != nil {
-		return DigestFile{}, err
-	}
-	sum := sha256.Sum256(raw)
-
-	d.mu.Lock()
-	d.chains[sc] = &digestLink{bucket: d.trail.Bucket, key: key, hash: hex.EncodeToString(sum[:]), signature: sigHex, end: at}
-	listed := make(map[string]bool, len(infos))
-	for _, f := range infos {
-		listed[f.key] = true
-	}
-	rest := d.pending[sc][:0]
-	for _, k := range d.pending[sc] {
-		if !listed[k] {
-			rest = append(rest, k)
-		}
-	}
-	d.pending[sc] = rest
-	d.mu.Unlock()
-
-	d.noteStatus(sc, func(s *TrailStatusTimes) { s.LatestDigestDeliveryTime = at })
-	df := DigestFile{Key: key, At: at, Size: int64(len(body)), Digest: dg, JSON: raw, Signature: sigHex}
-	return df, d.RecordStatus(ctx, account, region, map[string]any{"LatestDigestDeliveryTime": at.Unix()})
 }
 
 // RestartChain makes the next digest for account and region the first of a

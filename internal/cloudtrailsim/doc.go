@@ -11,10 +11,18 @@
 //     several keys: DeliverLogFiles);
 //   - digest files: signed for real (SHA256withRSA over AWS's documented
 //     string to sign, with a key generated per Deliverer), chained per account
-//     and Region, signature in the x-amz-meta-signature metadata. Digests are
+//     and Region, signature in the x-amz-meta-signature metadata; RotateKey
+//     changes the signing key (PublicKeys lists every key with its validity,
+//     RegisterPublicKeys serves them to the emulator's ListPublicKeys),
+//     DeliverBackfillDigest writes "_backfill" digests (their own chain,
+//     backfill-generation-timestamp metadata) and RestartChain begins a new
+//     chain as after StopLogging. Digests are
 //     not announced on SNS (AWS documents no such notification); DigestEvent
 //     and SendDigestEvent build and deliver the S3 "Object Created"
 //     EventBridge event instead;
+//   - tampering, as someone with write access to the bucket would:
+//     DeleteObjects (a log file, the newest digests), AlterObject (content
+//     changed, metadata kept), AppendGzipMember;
 //   - Insights files, the zero-byte marker object, and forged deliveries
 //     (foreign account, mismatched file-name account, wrong prefix) for the
 //     verifier's security findings.
