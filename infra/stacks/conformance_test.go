@@ -11,6 +11,8 @@ import (
 	"github.com/aws/jsii-runtime-go"
 
 	"github.com/trailwarden/trailwarden/internal/iameval"
+	"github.com/trailwarden/trailwarden/shared/policy"
+	"github.com/trailwarden/trailwarden/shared/settings"
 )
 
 // The policy conformance table: every service interaction trailwarden relies
@@ -362,7 +364,8 @@ func TestConformanceFunctions(t *testing.T) {
 	for _, a := range []string{"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:Scan", "dynamodb:DeleteItem"} {
 		add(FnWatchdog, a, incidents, nil)
 	}
-	add(FnWatchdog, "sts:AssumeRole", memberRole, inOrg)
+	watchdogReader := "arn:aws:iam::" + cfMember + ":role/" + settings.WatchdogMemberRole
+	add(FnWatchdog, "sts:AssumeRole", watchdogReader, inOrg)
 	add(FnWatchdog, "sqs:SendMessage", requestQ, nil)
 
 	// The member role's own calls in its account (shared/converge,
@@ -372,7 +375,13 @@ func TestConformanceFunctions(t *testing.T) {
 	for _, a := range MemberTrailActions {
 		cases = append(cases, interaction{"member " + a, m, a, trail, nil, true})
 	}
-	logsRole := "arn:aws:iam::" + cfMember + ":role/TrailwardenCloudTrailLogs-eu-west-1"
+	logsRole := "arn:aws:iam::" + cfMember + ":role/" + policy.LogsRoleName
+	// The watchdog's reader role: its diagnosis reads, in any Region (the
+	// shadow copies of a multi-Region trail), and nothing else.
+	wr := iameval.RoleCaller(watchdogReader)
+	for _, a := range WatchdogTrailActions {
+		cases = append(cases, interaction{"watchdog reader " + a, wr, a, "arn:aws:cloudtrail:ap-south-1:" + cfMember + ":trail/org-audit", nil, true})
+	}
 	cases = append(cases,
 		interaction{"member DescribeTrails", m, "cloudtrail:DescribeTrails", "*", nil, true},
 		interaction{"member iam:PassRole to CloudTrail", m, "iam:PassRole", logsRole, map[string][]string{"iam:PassedToService": {"cloudtrail.amazonaws.com"}}, true},
@@ -390,6 +399,11 @@ func TestConformanceFunctions(t *testing.T) {
 	deny("verifier assumes the member role", roles[FnVerifier], "sts:AssumeRole", memberRole, inOrg)
 	deny("reconciler assumes the member role", roles[FnReconciler], "sts:AssumeRole", memberRole, inOrg)
 	deny("watchdog assumes the Organizations reader", roles[FnWatchdog], "sts:AssumeRole", orgReader, nil)
+	deny("watchdog assumes the member (write) role", roles[FnWatchdog], "sts:AssumeRole", memberRole, inOrg)
+	deny("watchdog reader StopLogging", wr, "cloudtrail:StopLogging", trail, nil)
+	deny("watchdog reader UpdateTrail", wr, "cloudtrail:UpdateTrail", trail, nil)
+	deny("member creates a role", m, "iam:CreateRole", "arn:aws:iam::"+cfMember+":role/x", nil)
+	deny("member edits a role's trust", m, "iam:UpdateAssumeRolePolicy", logsRole, nil)
 	deny("verifier reads outside AWSLogs/", roles[FnVerifier], "s3:GetObject", cfBucket+"/other/x", nil)
 	deny("verifier lists outside AWSLogs/", roles[FnVerifier], "s3:ListBucket", cfBucket, map[string][]string{"s3:prefix": {"other/"}})
 	deny("verifier lists the whole bucket", roles[FnVerifier], "s3:ListBucket", cfBucket, nil)
