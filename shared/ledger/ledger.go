@@ -59,11 +59,15 @@ type RegionState struct {
 }
 
 // LastDelivery is the newer of the last log and the last digest.
-func (r RegionState) LastDelivery() time.Time {
-	if r.LastDigest.After(r.LastLog) {
-		return r.LastDigest
+func (r RegionState) LastDelivery() time.Time { return Newest(r.LastLog, r.LastDigest) }
+
+// Newest is the newer of a log file time and a digest time: a Region's
+// last delivery. The one rule for it; every reader uses this.
+func Newest(log, digest time.Time) time.Time {
+	if digest.After(log) {
+		return digest
 	}
-	return r.LastLog
+	return log
 }
 
 // Item is one account's ledger.
@@ -96,7 +100,7 @@ func Decode(av map[string]ddbtypes.AttributeValue) (Item, error) {
 				return Item{}, fmt.Errorf("ledger: %s is not a string", name)
 			}
 			it.AccountID = s.Value
-		case name == "UpdatedAt":
+		case name == UpdatedAtAttribute:
 			t, err := epoch(v)
 			if err != nil {
 				return Item{}, fmt.Errorf("ledger: %s: %w", name, err)
@@ -219,7 +223,7 @@ func (r *Reader) Scan(ctx context.Context, asOf time.Time, segments int, fn func
 		asOf = time.Now()
 	}
 	var st ScanStats
-	var ov Overlay
+	var ov *Overlay
 	if r.Journal != nil {
 		var err error
 		if ov, st.Journal, err = r.Journal.Read(ctx, asOf); err != nil {
@@ -227,7 +231,7 @@ func (r *Reader) Scan(ctx context.Context, asOf time.Time, segments int, fn func
 		}
 	}
 	var mu sync.Mutex
-	seen := map[string]bool{}
+	seen := map[uint64]struct{}{}
 	var folds []foldJob
 	fold := func(it Item) {
 		if r.Fold == nil {
@@ -247,11 +251,10 @@ func (r *Reader) Scan(ctx context.Context, asOf time.Time, segments int, fn func
 				if err != nil {
 					return err
 				}
-				if _, ok := ov[it.AccountID]; ok {
-					fold(it)
-					ov.Apply(&it)
+				fold(it)
+				if ov.Apply(&it) {
 					mu.Lock()
-					seen[it.AccountID] = true
+					seen[accountNumber(it.AccountID)] = struct{}{}
 					mu.Unlock()
 				}
 				if err := fn(it); err != nil {
@@ -263,14 +266,7 @@ func (r *Reader) Scan(ctx context.Context, asOf time.Time, segments int, fn func
 	if err != nil {
 		return st, err
 	}
-	ids := make([]string, 0, len(ov))
-	for id := range ov {
-		if !seen[id] {
-			ids = append(ids, id)
-		}
-	}
-	sort.Strings(ids)
-	for _, id := range ids {
+	for _, id := range ov.accounts(func(n uint64) bool { _, ok := seen[n]; return ok }) {
 		it := Item{AccountID: id, Regions: map[string]RegionState{}}
 		fold(it)
 		ov.Apply(&it)

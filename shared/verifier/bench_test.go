@@ -22,6 +22,7 @@ import (
 	"github.com/trailwarden/trailwarden/internal/cloudtrailsim"
 	"github.com/trailwarden/trailwarden/shared/accounts"
 	"github.com/trailwarden/trailwarden/shared/ledger"
+	"github.com/trailwarden/trailwarden/shared/ledgertest"
 	"github.com/trailwarden/trailwarden/shared/logkey"
 	"github.com/trailwarden/trailwarden/shared/telemetry"
 	"github.com/trailwarden/trailwarden/shared/verifier"
@@ -113,11 +114,10 @@ func benchProcessor(db ledger.WriteAPI, journal ledger.JournalPutAPI, now func()
 		ObjectCheck: verifier.CheckNone,
 		Members:     &verifier.Members{Source: memberIDs(members), Now: now},
 		Ledger: ledger.NewWriter(db, "ledger", ledger.WriterOptions{Now: now,
-			Journal: &ledger.Journal{DB: journal, Table: "journal"}}),
-		Metrics:   telemetry.NewMetrics(io.Discard, "Trailwarden", "verifier"),
-		Logger:    slog.New(slog.NewJSONHandler(io.Discard, &slog.HandlerOptions{Level: slog.LevelError})),
-		Now:       now,
-		BatchSize: benchBatch,
+			Journal: ledger.Journal{DB: journal, Table: "journal"}}),
+		Metrics: telemetry.NewMetrics(io.Discard, "Trailwarden", "verifier"),
+		Logger:  slog.New(slog.NewJSONHandler(io.Discard, &slog.HandlerOptions{Level: slog.LevelError})),
+		Now:     now,
 	}
 	p.Metrics.SetClock(now)
 	return p
@@ -132,7 +132,7 @@ func BenchmarkParseClassifyCoalesce(b *testing.B) {
 	recs := benchRecords()
 	benchBytes()
 	now := time.Date(2026, 1, 5, 1, 0, 0, 0, time.UTC)
-	p := benchProcessor(ledger.NewFakeDynamoDB(), ledger.NewFakeJournal(), func() time.Time { return now }, 100)
+	p := benchProcessor(ledgertest.NewTable(), ledgertest.NewJournal(), func() time.Time { return now }, 100)
 	ctx := context.Background()
 	b.ReportAllocs()
 	b.ResetTimer()
@@ -163,7 +163,7 @@ func BenchmarkHandle(b *testing.B) {
 	recs := benchRecords()
 	benchBytes()
 	now := time.Date(2026, 1, 5, 1, 0, 0, 0, time.UTC)
-	p := benchProcessor(ledger.NewFakeDynamoDB(), ledger.NewFakeJournal(), func() time.Time { return now }, 100)
+	p := benchProcessor(ledgertest.NewTable(), ledgertest.NewJournal(), func() time.Time { return now }, 100)
 	var batches []events.SQSEvent
 	for i := 0; i < len(recs); i += benchBatch {
 		batches = append(batches, events.SQSEvent{Records: recs[i:min(i+benchBatch, len(recs))]})
@@ -209,7 +209,7 @@ func (c *countingMembers) List(ctx context.Context, n int) ([]accounts.Account, 
 
 // naiveLedger is the design trailwarden does not use: one conditional
 // UpdateItem per delivered object.
-type naiveLedger struct{ db *ledger.FakeDynamoDB }
+type naiveLedger struct{ db *ledgertest.Table }
 
 func (n *naiveLedger) write(account, region string, k logkey.Key, key string) {
 	attr := ledger.PrefixLog + region
@@ -256,9 +256,9 @@ func BenchmarkLedgerModel(b *testing.B) {
 func runModel(b *testing.B, model cloudtrailsim.Model, accounts, instances int) {
 	var now time.Time
 	clock := func() time.Time { return now }
-	coalescing := ledger.NewFakeDynamoDB()
-	journal := ledger.NewFakeJournal()
-	naive := &naiveLedger{db: ledger.NewFakeDynamoDB()}
+	coalescing := ledgertest.NewTable()
+	journal := ledgertest.NewJournal()
+	naive := &naiveLedger{db: ledgertest.NewTable()}
 	head := &countingHead{}
 	members := &countingMembers{StaticMembers: memberIDs(accounts)}
 	procs := make([]*verifier.Processor, instances)

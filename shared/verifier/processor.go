@@ -48,9 +48,6 @@ type Processor struct {
 	Metrics    *telemetry.Metrics
 	Logger     *slog.Logger
 	Now        func() time.Time
-	// BatchSize is the event source's batch size: a smaller batch means the
-	// queue is drained, and everything pending is written (0: always).
-	BatchSize int
 	// Reserve is kept free before the deadline (sqsbatch default when 0).
 	Reserve time.Duration
 	// MetricsInterval: metrics are summed in the warm instance and written
@@ -84,14 +81,8 @@ func (p *Processor) Handle(ctx context.Context, ev events.SQSEvent) events.SQSEv
 		return p.record(ctx, rec, b)
 	}, sqsbatch.Options{Logger: p.Logger, Reserve: p.Reserve})
 
-	// With a journal (the deployed verifier), every time processed is in
-	// the journal when Flush returns and items wait for the item interval,
-	// whatever the batch; without one, a batch that was not full (the queue
-	// is drained and the instance may sit idle) writes everything.
-	mode := ledger.FlushDue
-	if !p.Ledger.Journaled() && (p.BatchSize <= 0 || len(ev.Records) < p.BatchSize) {
-		mode = ledger.FlushAll
-	}
+	// Every time processed is in the journal when Flush returns; items
+	// wait for the item interval, whatever the batch.
 	// The flush ends half the reserve before the invocation's deadline:
 	// an invocation that times out is retried whole and may lose its
 	// instance. Item writes cut short stay pending; a journal write cut
@@ -106,7 +97,7 @@ func (p *Processor) Handle(ctx context.Context, ev events.SQSEvent) events.SQSEv
 		flushCtx, cancel = context.WithDeadline(ctx, deadline.Add(-reserve/2))
 		defer cancel()
 	}
-	fr := p.Ledger.Flush(flushCtx, mode)
+	fr := p.Ledger.Flush(flushCtx, ledger.FlushDue)
 	resp := res.Response()
 	failed := map[string]bool{}
 	for _, f := range resp.BatchItemFailures {
@@ -141,9 +132,8 @@ func (p *Processor) Handle(ctx context.Context, ev events.SQSEvent) events.SQSEv
 	m.Count(MetricLedgerWriteFailures, len(fr.Failed)+len(fr.ItemErrors))
 	// EMF is CloudWatch Logs ingestion: one document set per interval per
 	// warm instance instead of per invocation. A batch with failures or
-	// findings flushes at once (alarms see them without delay), and so does
-	// a batch that was not full (the instance may sit idle).
-	if now := p.now(); p.MetricsInterval <= 0 || mode == ledger.FlushAll || len(resp.BatchItemFailures) > 0 || b.findings > 0 ||
+	// findings flushes at once (alarms see them without delay).
+	if now := p.now(); p.MetricsInterval <= 0 || len(resp.BatchItemFailures) > 0 || b.findings > 0 ||
 		now.Sub(p.lastMetrics) >= p.MetricsInterval || now.Before(p.lastMetrics) {
 		p.lastMetrics = now
 		if err := m.Flush(ctx); err != nil {

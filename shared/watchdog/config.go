@@ -29,7 +29,7 @@ type Config struct {
 	RequestQueueURL string // required when Repair is on
 
 	StaleFloor        time.Duration // default 10m
-	CoalesceWindow    time.Duration // the verifier's; default 5m
+	Allowance         time.Duration // the ledger's lag allowed on every threshold; default DefaultAllowance
 	NeverStartedAfter time.Duration // default 30m
 	EnableDeadline    time.Duration // default 1h
 	RediagnoseEvery   time.Duration // default 1h
@@ -44,8 +44,10 @@ type Config struct {
 
 // Defaults.
 const (
-	DefaultStaleFloor          = 10 * time.Minute
-	DefaultCoalesceWindow      = 5 * time.Minute
+	DefaultStaleFloor = 10 * time.Minute
+	// DefaultAllowance is the ledger's lag behind deliveries allowed on
+	// every threshold (deployment.ledger.coalesceWindow, its former name).
+	DefaultAllowance           = 5 * time.Minute
 	DefaultNeverStartedAfter   = 30 * time.Minute
 	DefaultRediagnoseEvery     = time.Hour
 	DefaultScanSegments        = 8
@@ -107,7 +109,7 @@ func LoadConfig(get settings.Getenv) (Config, error) {
 		IncidentsTable:      str(settings.EnvIncidentsTable),
 		RequestQueueURL:     str(settings.EnvRequestQueueURL),
 		StaleFloor:          dur(settings.EnvStaleFloor, DefaultStaleFloor),
-		CoalesceWindow:      dur(settings.EnvCoalesceWindow, DefaultCoalesceWindow),
+		Allowance:           dur(settings.EnvCoalesceWindow, DefaultAllowance),
 		NeverStartedAfter:   dur(settings.EnvNeverStartedAfter, DefaultNeverStartedAfter),
 		EnableDeadline:      dur(settings.EnvEnableDeadline, time.Hour),
 		RediagnoseEvery:     dur(settings.EnvRediagnoseEvery, DefaultRediagnoseEvery),
@@ -170,7 +172,7 @@ func (c Config) Validate() error {
 			p = append(p, fmt.Sprintf("%s: %q is not a Region name", settings.EnvEnabledRegions, r))
 		}
 	}
-	for name, d := range map[string]time.Duration{settings.EnvStaleFloor: c.StaleFloor, settings.EnvCoalesceWindow: c.CoalesceWindow,
+	for name, d := range map[string]time.Duration{settings.EnvStaleFloor: c.StaleFloor, settings.EnvCoalesceWindow: c.Allowance,
 		settings.EnvLedgerItemInterval: c.ItemInterval,
 		settings.EnvNeverStartedAfter:  c.NeverStartedAfter, settings.EnvRediagnoseEvery: c.RediagnoseEvery} {
 		if d < 0 {

@@ -25,7 +25,7 @@ func TestLoadConfig(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if c.StaleFloor != 10*time.Minute || c.CoalesceWindow != 5*time.Minute || c.NeverStartedAfter != 30*time.Minute ||
+	if c.StaleFloor != 10*time.Minute || c.Allowance != 5*time.Minute || c.NeverStartedAfter != 30*time.Minute ||
 		!c.Repair || c.ScanSegments != 8 || c.ItemInterval != time.Hour || c.MetricsNamespace != settings.DefaultMetricsNamespace || c.PolicyFile != "policy.yaml" {
 		t.Fatalf("defaults: %+v", c)
 	}

@@ -311,11 +311,7 @@ func (w *Watchdog) Run(ctx context.Context, now time.Time) (Report, error) {
 			recovered = st.delivered[inc.Account]
 		default:
 			if a, ok := st.tracked[inc.ID]; ok {
-				last := a.LastLog
-				if a.LastDigest.After(last) {
-					last = a.LastDigest
-				}
-				recovered = last.After(inc.Since)
+				recovered = ledger.Newest(a.LastLog, a.LastDigest).After(inc.Since)
 				if a.Interval > 0 {
 					// An active Region recovers when log files arrive again;
 					// a digest alone says nothing about log delivery.
@@ -556,12 +552,7 @@ func (w *Watchdog) diagnoseAll(ctx context.Context, dg *Diagnoser, todo []*candi
 		go func(c *candidate) {
 			defer wg.Done()
 			defer func() { <-sem }()
-			lastLog := c.a.LastLog
-			last := lastLog
-			if c.a.LastDigest.After(last) {
-				last = c.a.LastDigest
-			}
-			c.diag = dg.Diagnose(ctx, *c.acct, c.a.Region, lastLog, last, c.a.Verdict == Stale || c.kind == incident.KindNeverStarted)
+			c.diag = dg.Diagnose(ctx, *c.acct, c.a.Region, c.a.LastLog, ledger.Newest(c.a.LastLog, c.a.LastDigest), c.a.Verdict == Stale || c.kind == incident.KindNeverStarted)
 		}(c)
 	}
 	wg.Wait()
