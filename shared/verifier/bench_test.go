@@ -20,7 +20,6 @@ import (
 	s3types "github.com/aws/aws-sdk-go-v2/service/s3/types"
 
 	"github.com/trailwarden/trailwarden/internal/cloudtrailsim"
-	"github.com/trailwarden/trailwarden/shared/accounts"
 	"github.com/trailwarden/trailwarden/shared/ledger"
 	"github.com/trailwarden/trailwarden/shared/ledgertest"
 	"github.com/trailwarden/trailwarden/shared/logkey"
@@ -202,9 +201,9 @@ type countingMembers struct {
 	scans atomic.Int64
 }
 
-func (c *countingMembers) List(ctx context.Context, n int) ([]accounts.Account, error) {
+func (c *countingMembers) LoadMembers(ctx context.Context) (verifier.MemberSet, error) {
 	c.scans.Add(1)
-	return c.StaticMembers.List(ctx, n)
+	return c.StaticMembers.LoadMembers(ctx)
 }
 
 // naiveLedger is the design trailwarden does not use: one conditional

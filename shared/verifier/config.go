@@ -203,7 +203,7 @@ func NewFromPolicy(pol *policy.Policy, c Config, cl Clients, out io.Writer, now 
 		ObjectCheck: c.ObjectCheck,
 		SampleRate:  c.SampleRate,
 		S3:          cl.S3,
-		Members:     &Members{Source: &accounts.Store{DB: cl.DynamoDB, Table: c.AccountsTable}, Now: now},
+		Members:     &Members{Source: &TableMembers{DB: cl.DynamoDB, Table: c.AccountsTable}, Now: now},
 		Ledger: ledger.NewWriter(cl.DynamoDB, c.LedgerTable, ledger.WriterOptions{Now: now,
 			ItemInterval: c.ItemInterval, Journal: ledger.Journal{DB: cl.DynamoDB, Table: c.JournalTable}}),
 		Findings: &Findings{DB: cl.DynamoDB, Table: c.IncidentsTable, Alerts: cl.Alerts, Now: now},

@@ -50,6 +50,9 @@ type Processor struct {
 	Now        func() time.Time
 	// Reserve is kept free before the deadline (sqsbatch default when 0).
 	Reserve time.Duration
+	// HeadConcurrency bounds a batch's object checks in flight
+	// (DefaultHeadConcurrency when 0).
+	HeadConcurrency int
 	// MetricsInterval: metrics are summed in the warm instance and written
 	// at most once per interval (0: every invocation). A batch with
 	// failures or findings writes at once.
@@ -71,12 +74,18 @@ type batch struct {
 	touched                                                 map[string][]string // account → message ids that recorded arrivals
 	logs                                                    map[string]int      // Region → delivered log files
 	digests, findings, malformed, validation, notCloudTrail int
+	// heads holds the batch's prefetched object checks by key.
+	heads map[string]headResult
+	// forbidden counts object checks S3 refused (403): a configuration
+	// error, reported once per batch.
+	forbidden      int
+	firstForbidden error
 }
 
 // Handle processes one SQS batch and returns the partial batch response.
 // It never returns an error and never panics.
 func (p *Processor) Handle(ctx context.Context, ev events.SQSEvent) events.SQSEventResponse {
-	b := &batch{touched: map[string][]string{}, logs: map[string]int{}}
+	b := &batch{touched: map[string][]string{}, logs: map[string]int{}, heads: p.prefetchHeads(ctx, ev, p.now())}
 	res := sqsbatch.Run(ctx, ev, func(ctx context.Context, rec events.SQSMessage) error {
 		return p.record(ctx, rec, b)
 	}, sqsbatch.Options{Logger: p.Logger, Reserve: p.Reserve})
@@ -119,6 +128,10 @@ func (p *Processor) Handle(ctx context.Context, ev events.SQSEvent) events.SQSEv
 		}
 	}
 
+	if b.forbidden > 0 {
+		p.Logger.ErrorContext(ctx, "configuration error: S3 refused the object check (403 on HeadObject); the objects were recorded unchecked",
+			"code", CodeObjectCheckForbidden, "objects", b.forbidden, "error", b.firstForbidden.Error())
+	}
 	m := p.Metrics
 	for region, n := range b.logs {
 		m.Count(MetricDeliveredLogFiles, n, "Region", region)
@@ -161,23 +174,24 @@ func (p *Processor) Shutdown(ctx context.Context) ledger.FlushResult {
 	return fr
 }
 
-// record handles one SQS record.
+// record handles one SQS record. Log lines name the record's message id;
+// nothing is allocated for logging on the accepted path.
 func (p *Processor) record(ctx context.Context, rec events.SQSMessage, b *batch) error {
-	log := p.Logger.With("messageId", rec.MessageId)
 	m, err := b.parser.Parse(rec.Body)
 	switch m.Outcome {
 	case notification.OutcomeMalformed:
 		b.malformed++
-		log.WarnContext(ctx, "malformed notification: left for the DLQ", "reason", m.Reason, "source", m.Source.String(),
-			"receiveCount", sqsbatch.ReceiveCount(rec), "bodyBytes", len(rec.Body))
+		p.Logger.WarnContext(ctx, "malformed notification: left for the DLQ", "messageId", rec.MessageId, "reason", m.Reason,
+			"source", m.Source.String(), "receiveCount", sqsbatch.ReceiveCount(rec), "bodyBytes", len(rec.Body))
 		return err
 	case notification.OutcomeValidation:
 		b.validation++
-		log.InfoContext(ctx, "CloudTrail validation message", "topicArn", m.TopicArn)
+		p.Logger.InfoContext(ctx, "CloudTrail validation message", "messageId", rec.MessageId, "topicArn", m.TopicArn)
 		return nil
 	case notification.OutcomeNotCloudTrail:
 		b.notCloudTrail++
-		log.InfoContext(ctx, "not a CloudTrail notification; deleted", "reason", m.Reason, "source", m.Source.String(), "topicArn", m.TopicArn)
+		p.Logger.InfoContext(ctx, "not a CloudTrail notification; deleted", "messageId", rec.MessageId, "reason", m.Reason,
+			"source", m.Source.String(), "topicArn", m.TopicArn)
 		return nil
 	}
 	now := p.now()
@@ -186,54 +200,67 @@ func (p *Processor) record(ctx context.Context, rec events.SQSMessage, b *batch)
 		if k, err := logkey.Parse(m.Keys[0]); err == nil {
 			fd.Account, fd.Region = k.Account, k.Region
 		}
-		if err := p.finding(ctx, log, fd, b); err != nil {
+		if err := p.finding(ctx, p.Logger.With("messageId", rec.MessageId), fd, b); err != nil {
 			return err
 		}
 	}
 	for _, key := range m.Keys {
-		o := p.Rules.Check(m.Bucket, key, now)
-		if err := p.judge(ctx, &o); err != nil {
+		if err := p.object(ctx, rec.MessageId, m.Bucket, key, now, b); err != nil {
 			return err
-		}
-		acct, region := o.Account(), ""
-		if o.Parsed {
-			region = o.Key.Region
-		}
-		switch o.Verdict {
-		case Rejected:
-			if err := p.finding(ctx, log, Finding{Account: acct, Region: region, Code: o.Code, Reason: o.Reason,
-				Bucket: m.Bucket, Key: key, MessageID: rec.MessageId}, b); err != nil {
-				return err
-			}
-			continue
-		case Ignored:
-			log.DebugContext(ctx, "ignored object", "account", acct, "reason", o.Reason, "key", key)
-			continue
-		}
-		var a ledger.Arrival
-		switch o.Key.Kind {
-		case logkey.KindLog:
-			b.logs[region]++
-			a = ledger.Arrival{Account: acct, Region: region, Kind: ledger.ArrivalLog, Time: o.Key.Time, Key: key}
-		case logkey.KindDigest:
-			b.digests++
-			a = ledger.Arrival{Account: acct, Region: region, Kind: ledger.ArrivalDigest, Time: o.Key.Time, Key: key}
-		default: // Insights: a genuine delivery with no ledger attribute
-			log.DebugContext(ctx, "insights file", "account", acct, "region", region)
-			continue
-		}
-		if p.Ledger.Record(a) != ledger.RecordIgnored {
-			ids := b.touched[acct]
-			if len(ids) == 0 || ids[len(ids)-1] != rec.MessageId {
-				b.touched[acct] = append(ids, rec.MessageId)
-			}
 		}
 	}
 	return nil
 }
 
-// judge adds membership and the object check to an accepted object.
-func (p *Processor) judge(ctx context.Context, o *Object) error {
+// object judges one announced object and records an accepted arrival.
+func (p *Processor) object(ctx context.Context, messageID, bucket, key string, now time.Time, b *batch) error {
+	o := p.Rules.Check(bucket, key, now)
+	if err := p.judge(ctx, &o, b); err != nil {
+		return err
+	}
+	acct, region := o.Account(), ""
+	if o.Parsed {
+		region = o.Key.Region
+	}
+	debug := p.Logger.Enabled(ctx, slog.LevelDebug)
+	switch o.Verdict {
+	case Rejected:
+		// Findings are rare: the message id joins the logger only here.
+		return p.finding(ctx, p.Logger.With("messageId", messageID), Finding{Account: acct, Region: region, Code: o.Code,
+			Reason: o.Reason, Bucket: bucket, Key: key, MessageID: messageID}, b)
+	case Ignored:
+		if debug {
+			p.Logger.DebugContext(ctx, "ignored object", "messageId", messageID, "account", acct, "reason", o.Reason, "key", key)
+		}
+		return nil
+	}
+	a := ledger.Arrival{Account: acct, Region: region, Time: o.Key.Time, Key: key}
+	switch o.Key.Kind {
+	case logkey.KindLog:
+		b.logs[region]++
+		a.Kind = ledger.ArrivalLog
+	case logkey.KindDigest:
+		b.digests++
+		a.Kind = ledger.ArrivalDigest
+	default: // Insights: a genuine delivery with no ledger attribute
+		if debug {
+			p.Logger.DebugContext(ctx, "insights file", "messageId", messageID, "account", acct, "region", region)
+		}
+		return nil
+	}
+	if p.Ledger.Record(a) != ledger.RecordIgnored {
+		ids := b.touched[acct]
+		if len(ids) == 0 || ids[len(ids)-1] != messageID {
+			b.touched[acct] = append(ids, messageID)
+		}
+	}
+	return nil
+}
+
+// judge adds membership and the object check to an accepted object. A
+// check S3 refused (403) leaves the object accepted, unchecked, and is
+// counted for the batch's configuration error.
+func (p *Processor) judge(ctx context.Context, o *Object, b *batch) error {
 	if o.Verdict != Accepted {
 		return nil
 	}
@@ -245,24 +272,24 @@ func (p *Processor) judge(ctx context.Context, o *Object) error {
 		o.reject(CodeForeignAccount, "account %s is not a member of the organization", o.Key.Account)
 		return nil
 	}
-	check := p.ObjectCheck == CheckAll || (p.ObjectCheck == CheckSample && sampled(o.RawKey, p.SampleRate))
-	if !check || p.S3 == nil {
+	if !p.wantsHead(o) {
 		return nil
 	}
-	kmsKey := p.KMSKeyARN
-	if o.Key.Kind != logkey.KindLog && o.Key.Kind != logkey.KindInsight {
-		// SSE-KMS applies to log files; AWS's guide to encrypting CloudTrail
-		// files with KMS keys says digest files are encrypted with SSE-S3.
-		// A digest is checked for existence and size only, so that it is
-		// accepted under either encryption.
-		kmsKey = ""
+	r, ok := b.heads[o.RawKey]
+	if !ok {
+		r.code, r.reason, r.err = headCheck(ctx, p.S3, o.Bucket, o.RawKey, p.kmsKeyFor(o.Key.Kind))
 	}
-	code, reason, err := headCheck(ctx, p.S3, o.Bucket, o.RawKey, kmsKey)
-	if err != nil {
-		return err
+	if fault.Code(r.err) == CodeObjectCheckForbidden {
+		if b.forbidden++; b.firstForbidden == nil {
+			b.firstForbidden = r.err
+		}
+		return nil
 	}
-	if code != "" {
-		o.reject(code, "%s", reason)
+	if r.err != nil {
+		return r.err
+	}
+	if r.code != "" {
+		o.reject(r.code, "%s", r.reason)
 	}
 	return nil
 }

@@ -22,7 +22,6 @@ import (
 	s3types "github.com/aws/aws-sdk-go-v2/service/s3/types"
 	"github.com/aws/smithy-go"
 
-	"github.com/trailwarden/trailwarden/shared/accounts"
 	"github.com/trailwarden/trailwarden/shared/alert"
 	"github.com/trailwarden/trailwarden/shared/ledger"
 	"github.com/trailwarden/trailwarden/shared/ledgertest"
@@ -408,10 +407,10 @@ type growingMembers struct {
 }
 
 func (g *growingMembers) add(id string) { g.mu.Lock(); g.ids = append(g.ids, id); g.mu.Unlock() }
-func (g *growingMembers) List(ctx context.Context, n int) ([]accounts.Account, error) {
+func (g *growingMembers) LoadMembers(ctx context.Context) (verifier.MemberSet, error) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
-	return verifier.StaticMembers(slices.Clone(g.ids)).List(ctx, n)
+	return verifier.StaticMembers(slices.Clone(g.ids)).LoadMembers(ctx)
 }
 
 func TestHostileBodies(t *testing.T) {
