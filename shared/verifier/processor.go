@@ -18,18 +18,6 @@ import (
 	"github.com/trailwarden/trailwarden/shared/telemetry"
 )
 
-// Metric names.
-const (
-	MetricDeliveredLogFiles      = "DeliveredLogFiles"
-	MetricDeliveredDigestFiles   = "DeliveredDigestFiles"
-	MetricSecurityFindings       = "SecurityFindings"
-	MetricMalformedNotifications = "MalformedNotifications"
-	MetricValidationMessages     = "ValidationMessages"
-	MetricNotCloudTrailMessages  = "NotCloudTrailMessages"
-	MetricLedgerWrites           = "LedgerWrites"
-	MetricLedgerWriteFailures    = "LedgerWriteFailures"
-)
-
 // Processor handles batches of the delivery queue. Build it with New (from
 // configuration) or by hand in tests; every field except S3 (needed only
 // when ObjectCheck is not none) is required.
@@ -59,6 +47,7 @@ type Processor struct {
 	MetricsInterval time.Duration
 
 	lastMetrics time.Time
+	tally       tally
 }
 
 func (p *Processor) now() time.Time {
@@ -132,26 +121,15 @@ func (p *Processor) Handle(ctx context.Context, ev events.SQSEvent) events.SQSEv
 		p.Logger.ErrorContext(ctx, "configuration error: S3 refused the object check (403 on HeadObject); the objects were recorded unchecked",
 			"code", CodeObjectCheckForbidden, "objects", b.forbidden, "error", b.firstForbidden.Error())
 	}
-	m := p.Metrics
-	for region, n := range b.logs {
-		m.Count(MetricDeliveredLogFiles, n, "Region", region)
-	}
-	m.Count(MetricDeliveredDigestFiles, b.digests)
-	m.Count(MetricSecurityFindings, b.findings)
-	m.Count(MetricMalformedNotifications, b.malformed)
-	m.Count(MetricValidationMessages, b.validation)
-	m.Count(MetricNotCloudTrailMessages, b.notCloudTrail)
-	m.Count(MetricLedgerWrites, fr.Writes+fr.JournalWrites)
-	m.Count(MetricLedgerWriteFailures, len(fr.Failed)+len(fr.ItemErrors))
+	p.tally.batch(b, fr)
+	p.Metrics.Count(MetricSecurityFindings, b.findings)
 	// EMF is CloudWatch Logs ingestion: one document set per interval per
 	// warm instance instead of per invocation. A batch with failures or
 	// findings flushes at once (alarms see them without delay).
 	if now := p.now(); p.MetricsInterval <= 0 || len(resp.BatchItemFailures) > 0 || b.findings > 0 ||
 		now.Sub(p.lastMetrics) >= p.MetricsInterval || now.Before(p.lastMetrics) {
 		p.lastMetrics = now
-		if err := m.Flush(ctx); err != nil {
-			p.Logger.WarnContext(ctx, "metrics not written", "error", err.Error())
-		}
+		p.flushMetrics(ctx)
 	}
 	return resp
 }
@@ -166,11 +144,8 @@ func (p *Processor) Shutdown(ctx context.Context) ledger.FlushResult {
 			p.Logger.ErrorContext(ctx, "ledger write failed at shutdown", "account", a, "code", fault.Code(m[a]), "error", m[a].Error())
 		}
 	}
-	p.Metrics.Count(MetricLedgerWrites, fr.Writes+fr.JournalWrites)
-	p.Metrics.Count(MetricLedgerWriteFailures, len(fr.Failed)+len(fr.ItemErrors))
-	if err := p.Metrics.Flush(ctx); err != nil {
-		p.Logger.WarnContext(ctx, "metrics not written", "error", err.Error())
-	}
+	p.tally.batch(&batch{}, fr)
+	p.flushMetrics(ctx)
 	return fr
 }
 

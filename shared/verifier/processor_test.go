@@ -250,7 +250,7 @@ func TestMixedBatchMetricsAndLogs(t *testing.T) {
 	// item; the accounts' items wait for the item interval.
 	out := r.logs.String()
 	for _, want := range []string{`"MalformedNotifications":3`, `"ValidationMessages":1`, `"NotCloudTrailMessages":1`,
-		`"LedgerWrites":1`, `"LedgerWriteFailures":0`, `"Region":"us-east-1"`, `"Region":"eu-west-1"`} {
+		`"LedgerWrites":1`, `"LedgerWriteFailures":0`, `"us-east-1":`, `"eu-west-1":`} {
 		if !strings.Contains(out, want) {
 			t.Errorf("missing %s in\n%s", want, out)
 		}

@@ -454,24 +454,31 @@ func (w *Watchdog) fail(rep *Report, err error) {
 	w.log().Error("watchdog step failed", "error", err)
 }
 
+// Metric names. Only the two an alarm watches are CloudWatch metrics
+// (dimension Service=watchdog): a custom metric costs the same each month
+// whatever its traffic. The others are fields of the same EMF log event,
+// for CloudWatch Logs Insights (the dashboard's log widgets).
+const (
+	MetricStaleAccountRegions  = "StaleAccountRegions"
+	MetricWatchdogRunSeconds   = "WatchdogRunSeconds"
+	MetricNeverStartedAccounts = "NeverStartedAccounts"
+	MetricOpenIncidents        = "OpenIncidents"
+)
+
 func (w *Watchdog) emit(ctx context.Context, rep Report) {
 	if w.Metrics == nil {
 		return
 	}
 	m := w.Metrics
-	m.Count("StaleAccountRegions", rep.StaleAccountRegions)
-	m.Count("NeverStartedAccounts", rep.NeverStarted)
-	m.Count("OpenIncidents", rep.OpenIncidents)
-	m.Add("WatchdogRunSeconds", telemetry.Seconds, rep.Duration.Seconds())
-	m.Count("WatchdogDiagnoses", rep.Diagnoses)
-	m.Count("WatchdogAlerts", rep.AlertsSent)
-	m.Count("RepairRequests", rep.RepairRequests)
-	m.Count("WatchdogErrors", len(rep.Errors))
-	m.Count("LedgerItemsScanned", rep.Ledger.Items)
-	m.Property("ledgerRCU", rep.Ledger.ConsumedRCU)
-	m.Property("journalRCU", rep.Ledger.Journal.ConsumedRCU)
-	m.Count("LedgerTimesFolded", rep.Ledger.Fold.Accounts)
-	m.Count("LedgerFoldFailures", rep.Ledger.Fold.Failed)
+	m.Count(MetricStaleAccountRegions, rep.StaleAccountRegions)
+	m.Add(MetricWatchdogRunSeconds, telemetry.Seconds, rep.Duration.Seconds())
+	for k, v := range map[string]any{MetricNeverStartedAccounts: rep.NeverStarted, MetricOpenIncidents: rep.OpenIncidents,
+		"WatchdogDiagnoses": rep.Diagnoses, "WatchdogAlerts": rep.AlertsSent, "RepairRequests": rep.RepairRequests,
+		"WatchdogErrors": len(rep.Errors), "LedgerItemsScanned": rep.Ledger.Items, "ledgerRCU": rep.Ledger.ConsumedRCU,
+		"journalRCU": rep.Ledger.Journal.ConsumedRCU, "LedgerTimesFolded": rep.Ledger.Fold.Accounts,
+		"LedgerFoldFailures": rep.Ledger.Fold.Failed} {
+		m.Property(k, v)
+	}
 	if err := m.Flush(ctx); err != nil {
 		w.log().Error("flush metrics", "error", err)
 	}
