@@ -12,6 +12,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"runtime"
+	"runtime/debug"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -224,6 +225,13 @@ func BenchmarkWatchdogPassSDK(b *testing.B) {
 	runtime.GC()
 	var base runtime.MemStats
 	runtime.ReadMemStats(&base)
+	// TRAILWARDEN_BENCH_PASS_LIMIT_MB sets GOMEMLIMIT to the pre-rendered
+	// responses plus that much, as the function runs with GOMEMLIMIT at
+	// 90% of its memory: does the pass fit, and at what CPU?
+	if mb, err := strconv.Atoi(os.Getenv("TRAILWARDEN_BENCH_PASS_LIMIT_MB")); err == nil && mb > 0 {
+		debug.SetMemoryLimit(int64(base.HeapInuse) + int64(mb)<<20)
+		defer debug.SetMemoryLimit(math.MaxInt64)
+	}
 	var peak atomic.Uint64
 	stop, sampled := make(chan struct{}), make(chan struct{})
 	go func() {
