@@ -44,7 +44,7 @@ func envInt(name string, def int) int {
 
 // BenchmarkVerifierScale feeds ONE verifier instance one hour of the
 // reference traffic model for 100,000 accounts × 17 Regions
-// (TRAILWARDEN_BENCH_ACCOUNTS overrides), in batches of 100: about 5.3
+// (TRAILWARDEN_BENCH_ACCOUNTS overrides), in batches of 100: about 8.2
 // million messages, every key fresh (each is delivered once), as if this
 // instance alone received the organization's traffic. At the end of the
 // hour (the item interval) its per-account state is at its largest: every
