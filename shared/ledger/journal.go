@@ -337,7 +337,14 @@ func (j *journalState) take() []buffered {
 	for k, t := range j.buf {
 		out = append(out, buffered{key: k, t: t})
 	}
-	clear(j.buf)
+	// A Go map keeps its capacity, and clearing or iterating it costs that
+	// capacity: after a large buffer (a burst, a cold start) start afresh,
+	// so that later invocations pay for what they buffered.
+	if len(out) > 1024 {
+		j.buf = map[journalKey]uint32{}
+	} else {
+		clear(j.buf)
+	}
 	sort.Slice(out, func(a, b int) bool {
 		x, y := out[a].key, out[b].key
 		if x.account != y.account {
