@@ -13,8 +13,9 @@
 //
 // One item per account (not per account × Region) because an account's
 // Regions deliver digests in the same hour: one coalesced write covers all
-// of them, and a watchdog scan reads one item per account. An item stays far
-// below 1 KB (17 Regions × 3 attributes + 2 days of counts), one write unit.
+// of them, and a watchdog scan reads one item per account. With digests in
+// 17 Regions and log files in 3 an item is under 800 B, one write unit; with
+// log files in all 17 it is about 3 KB, three units per write.
 // Times never move backwards: writes are conditional (see Writer).
 //
 // The items are the ledger's long memory; the journal (journal.go, a second
