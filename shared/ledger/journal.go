@@ -61,6 +61,12 @@ const JournalSlot = 5 * time.Minute
 // times may wait in a verifier instance before its item is written.
 const DefaultItemInterval = time.Hour
 
+// DefaultLagAllowance is how far the ledger as read may lag a delivery: the
+// queueing and batching before a verifier invocation journals it. The
+// watchdog adds it to every threshold (deployment.ledger.coalesceWindow,
+// the setting's former name, changes it).
+const DefaultLagAllowance = 5 * time.Minute
+
 // MinJournalHorizon is the shortest journal a reader looks at: the
 // watchdog's heartbeat threshold (one hour of digests plus grace) with a
 // margin, so that a quiet Region's digest recorded only in the journal

@@ -45,9 +45,8 @@ type Config struct {
 // Defaults.
 const (
 	DefaultStaleFloor = 10 * time.Minute
-	// DefaultAllowance is the ledger's lag behind deliveries allowed on
-	// every threshold (deployment.ledger.coalesceWindow, its former name).
-	DefaultAllowance           = 5 * time.Minute
+	// DefaultAllowance is the ledger's lag allowed on every threshold.
+	DefaultAllowance           = ledger.DefaultLagAllowance
 	DefaultNeverStartedAfter   = 30 * time.Minute
 	DefaultRediagnoseEvery     = time.Hour
 	DefaultScanSegments        = 8
