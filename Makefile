@@ -92,7 +92,7 @@ demo: venv
 	$(GO) run ./cmd/trailwarden-demo
 
 bench: tools
-	$(GO) test -run '^$$' -bench . -benchmem -count 1 ./... | tee bench-results.txt
+	$(GO) test -run '^$$' -bench . -benchmem -count 1 -timeout 120m ./... | tee bench-results.txt
 
 # Each fuzz target for FUZZTIME (default 30s); seeds live in testdata/fuzz.
 FUZZTIME ?= 30s

@@ -3,6 +3,7 @@ package stacks
 import (
 	"fmt"
 	"math"
+	"strings"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awscloudwatch"
@@ -10,29 +11,20 @@ import (
 	"github.com/aws/jsii-runtime-go"
 
 	"github.com/trailwarden/trailwarden/shared/settings"
+	"github.com/trailwarden/trailwarden/shared/verifier"
+	"github.com/trailwarden/trailwarden/shared/watchdog"
 )
 
-// Metric names the functions emit (EMF, namespace
-// settings.DefaultMetricsNamespace, dimension Service=<function name>, plus
-// Region for the delivery counts).
-const (
-	MetricDeliveredLogFiles      = "DeliveredLogFiles"
-	MetricDeliveredDigestFiles   = "DeliveredDigestFiles"
-	MetricSecurityFindings       = "SecurityFindings"
-	MetricMalformedNotifications = "MalformedNotifications"
-	MetricValidationMessages     = "ValidationMessages"
-	MetricLedgerWrites           = "LedgerWrites"
-	MetricLedgerWriteFailures    = "LedgerWriteFailures"
-	MetricStaleAccountRegions    = "StaleAccountRegions"
-	MetricNeverStartedAccounts   = "NeverStartedAccounts"
-	MetricOpenIncidents          = "OpenIncidents"
-	MetricWatchdogRunSeconds     = "WatchdogRunSeconds"
-)
+// The metric names come from the packages that emit them (EMF, namespace
+// settings.DefaultMetricsNamespace, dimension Service=<function name>):
+// one name, one place. Each function emits as CloudWatch metrics only what
+// an alarm watches; its other counts are fields of the same log events,
+// graphed on the dashboard with CloudWatch Logs Insights.
 
-// NoDeliveriesQuery sums DeliveredLogFiles over every Region (a CloudWatch
-// Metrics Insights query, so the alarm covers Regions added later without a
-// redeploy and is not bound by metric math's per-alarm metric limit).
-var NoDeliveriesQuery = fmt.Sprintf(`SELECT SUM(%s) FROM SCHEMA("%s", Region, Service)`, MetricDeliveredLogFiles, settings.DefaultMetricsNamespace)
+// NoDeliveriesQuery sums DeliveredLogFiles (a CloudWatch Metrics Insights
+// query over the namespace, so the alarm does not depend on the metric's
+// dimensions).
+var NoDeliveriesQuery = fmt.Sprintf(`SELECT SUM(%s) FROM SCHEMA("%s", Service)`, verifier.MetricDeliveredLogFiles, settings.DefaultMetricsNamespace)
 
 // NoDeliveriesMinutes is how long the organization may deliver no log file
 // before the alarm fires.
@@ -82,9 +74,9 @@ func (s *Automation) alarms() {
 	quiet := awscloudwatch.TreatMissingData_NOT_BREACHING
 
 	s.alarm(alarmSpec{id: "StaleAccountRegionsAlarm", desc: "account × Region pairs stopped delivering",
-		metric: metric(MetricStaleAccountRegions, FnWatchdog, "Maximum", five), op: gt, missing: quiet})
+		metric: metric(watchdog.MetricStaleAccountRegions, FnWatchdog, "Maximum", five), op: gt, missing: quiet})
 	s.alarm(alarmSpec{id: "SecurityFindingsAlarm", desc: "deliveries from outside the organization or with foreign keys",
-		metric: metric(MetricSecurityFindings, FnVerifier, "Sum", five), op: gt, missing: quiet})
+		metric: metric(verifier.MetricSecurityFindings, FnVerifier, "Sum", five), op: gt, missing: quiet})
 	s.alarm(alarmSpec{id: "NoDeliveriesAlarm", desc: fmt.Sprintf("no CloudTrail log file delivered anywhere in the organization for %d minutes", NoDeliveriesMinutes),
 		metric: awscloudwatch.NewMathExpression(&awscloudwatch.MathExpressionProps{
 			Expression: jsii.String(NoDeliveriesQuery),
@@ -97,7 +89,7 @@ func (s *Automation) alarms() {
 	// silence.
 	hb := math.Max(15, 3*s.cfg.Deployment.Schedules.Watchdog.Minutes())
 	s.alarm(alarmSpec{id: "WatchdogNotRunningAlarm", desc: "the watchdog has not completed a run",
-		metric: metric(MetricWatchdogRunSeconds, FnWatchdog, "SampleCount", awscdk.Duration_Minutes(jsii.Number(hb))),
+		metric: metric(watchdog.MetricWatchdogRunSeconds, FnWatchdog, "SampleCount", awscdk.Duration_Minutes(jsii.Number(hb))),
 		op:     awscloudwatch.ComparisonOperator_LESS_THAN_THRESHOLD, threshold: 1,
 		missing: awscloudwatch.TreatMissingData_BREACHING})
 	for _, id := range sortedKeys(s.dlqs) {
@@ -114,16 +106,32 @@ func (s *Automation) alarms() {
 	}
 }
 
+// logQuery is a CloudWatch Logs Insights widget over one function's log
+// group: its log-only counts (EMF fields) summed per 5 minutes.
+func (s *Automation) logQuery(title, fn string, fields ...string) awscloudwatch.IWidget {
+	var group *string
+	for _, f := range s.functions {
+		if *f.Node().Id() == capitalize(fn) {
+			group = f.LogGroup.LogGroupName()
+		}
+	}
+	sums := make([]string, len(fields))
+	for i, f := range fields {
+		sums[i] = fmt.Sprintf("sum(%s) as %s", f, f)
+	}
+	return awscloudwatch.NewLogQueryWidget(&awscloudwatch.LogQueryWidgetProps{
+		Title:         jsii.String(title),
+		LogGroupNames: &[]*string{group},
+		QueryLines: &[]*string{jsii.String("filter ispresent(_aws.Timestamp)"),
+			jsii.String(fmt.Sprintf("stats %s by bin(5m)", strings.Join(sums, ", ")))},
+		View:   awscloudwatch.LogQueryVisualizationType_LINE,
+		Width:  jsii.Number(8),
+		Height: jsii.Number(6),
+	})
+}
+
 func (s *Automation) dashboard() {
 	five := awscdk.Duration_Minutes(jsii.Number(5))
-	ns := settings.DefaultMetricsNamespace
-	search := func(name, stat, label string) awscloudwatch.IMetric {
-		return awscloudwatch.NewMathExpression(&awscloudwatch.MathExpressionProps{
-			Expression: jsii.String(fmt.Sprintf(`SEARCH('{%s,Region,Service} MetricName="%s"', '%s', 300)`, ns, name, stat)),
-			Label:      jsii.String(label),
-			Period:     five,
-		})
-	}
 	var dlqDepth, errs []awscloudwatch.IMetric
 	for _, id := range sortedKeys(s.dlqs) {
 		dlqDepth = append(dlqDepth, s.dlqs[id].MetricApproximateNumberOfMessagesVisible(&awscloudwatch.MetricOptions{Statistic: jsii.String("Maximum"), Period: five, Label: jsii.String(id)}))
@@ -140,23 +148,16 @@ func (s *Automation) dashboard() {
 		DefaultInterval: awscdk.Duration_Hours(jsii.Number(24)),
 	})
 	d.AddWidgets(
-		graph("Log files delivered per Region", 12, search(MetricDeliveredLogFiles, "Sum", "")),
-		graph("Digest files delivered per Region", 12, search(MetricDeliveredDigestFiles, "Sum", "")),
-	)
-	d.AddWidgets(
-		graph("Stale account-Regions / never-started accounts", 8,
-			metric(MetricStaleAccountRegions, FnWatchdog, "Maximum", five),
-			metric(MetricNeverStartedAccounts, FnWatchdog, "Maximum", five)),
-		graph("Open incidents", 8, metric(MetricOpenIncidents, FnWatchdog, "Maximum", five)),
-		graph("Security findings / malformed notifications", 8,
-			metric(MetricSecurityFindings, FnVerifier, "Sum", five),
-			metric(MetricMalformedNotifications, FnVerifier, "Sum", five)),
+		graph("Log files delivered / Security findings", 8,
+			metric(verifier.MetricDeliveredLogFiles, FnVerifier, "Sum", five),
+			metric(verifier.MetricSecurityFindings, FnVerifier, "Sum", five)),
+		graph("Stale account-Regions", 8, metric(watchdog.MetricStaleAccountRegions, FnWatchdog, "Maximum", five)),
+		s.logQuery("Digests / malformed / ledger writes and failures", FnVerifier, verifier.MetricDeliveredDigestFiles,
+			verifier.MetricMalformedNotifications, verifier.MetricLedgerWrites, verifier.MetricLedgerWriteFailures),
 	)
 	d.AddWidgets(
 		graph("Dead-letter queue depth", 8, dlqDepth...),
 		graph("Function errors and throttles", 8, errs...),
-		graph("Ledger writes / failures", 8,
-			metric(MetricLedgerWrites, FnVerifier, "Sum", five),
-			metric(MetricLedgerWriteFailures, FnVerifier, "Sum", five)),
+		s.logQuery("Never-started accounts / Open incidents", FnWatchdog, watchdog.MetricNeverStartedAccounts, watchdog.MetricOpenIncidents),
 	)
 }

@@ -243,7 +243,6 @@ func (s *Automation) functionsFrom(assetDirs map[string]string) {
 	env[settings.EnvRequestQueueURL] = s.RequestQueue.QueueUrl()
 	env[settings.EnvAlertsTopicARN] = s.Alerts.TopicArn()
 	env[settings.EnvObjectCheck] = jsii.String(d.ObjectCheck)
-	env[settings.EnvCoalesceWindow] = jsii.String(d.Ledger.CoalesceWindow.String())
 	env[settings.EnvJournalTable] = s.Journal.TableName()
 	env[settings.EnvLedgerItemInterval] = jsii.String(d.Ledger.ItemInterval.String())
 	env[settings.EnvVerifierBatchSize] = jsii.String(strconv.Itoa(DeliveryBatchSize))
@@ -282,6 +281,10 @@ func (s *Automation) functionsFrom(assetDirs map[string]string) {
 	s.Reconciler = mk(FnReconciler, ReconcilerTimeoutSeconds, DefaultMemoryMB, jsii.Number(0), "trailwarden: enqueues every ACTIVE account")
 	s.Verifier = mk(FnVerifier, VerifierTimeoutSeconds, DefaultMemoryMB, nil, "trailwarden: verifies CloudTrail deliveries, keeps the arrival ledger")
 	s.Watchdog = mk(FnWatchdog, WatchdogTimeoutSeconds, WatchdogMemoryMB, jsii.Number(0), "trailwarden: finds stale and never-started accounts, alerts, repairs")
+	// The ledger's lag allowance on the watchdog's thresholds (the
+	// deployment key's former name: coalesceWindow). Only the watchdog
+	// reads it; the verifier has no coalescing window any more.
+	s.Watchdog.Fn.AddEnvironment(jsii.String(settings.EnvCoalesceWindow), jsii.String(d.Ledger.CoalesceWindow.String()), nil)
 }
 
 func copyEnv(m map[string]*string) map[string]*string {

@@ -421,7 +421,7 @@ func TestAlarms(t *testing.T) {
 		t.Errorf("%d dashboards, want 1", n)
 	}
 	body := js(tpl(t, a.Stack)["Resources"])
-	for _, w := range []string{"Log files delivered per Region", "Stale account-Regions", "Open incidents", "Security findings", "Dead-letter queue depth", "Function errors"} {
+	for _, w := range []string{"Log files delivered", "Stale account-Regions", "Open incidents", "Security findings", "Dead-letter queue depth", "Function errors"} {
 		if !strings.Contains(body, w) {
 			t.Errorf("dashboard has no %q widget", w)
 		}

@@ -25,6 +25,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/trailwarden/trailwarden/shared/awsid"
+	"github.com/trailwarden/trailwarden/shared/ledger"
 )
 
 // ObjectCheck values: how the verifier checks that a notified object exists.
@@ -53,8 +54,8 @@ const (
 const (
 	DefaultReconcileEvery    = 6 * time.Hour
 	DefaultWatchdogEvery     = 5 * time.Minute
-	DefaultCoalesceWindow    = 5 * time.Minute
-	DefaultItemInterval      = time.Hour
+	DefaultCoalesceWindow    = ledger.DefaultLagAllowance // one source: the watchdog's allowance
+	DefaultItemInterval      = ledger.DefaultItemInterval
 	DefaultObjectCheck       = ObjectCheckSample
 	DefaultEnableDeadline    = time.Hour
 	DefaultNeverStartedAfter = 2 * time.Hour

@@ -58,41 +58,38 @@ type FoldStats struct {
 }
 
 type foldJob struct {
-	account string
-	regions map[string]regionState
-	oldest  int64 // the oldest journal slot among the times folded
+	u      itemUpdate
+	oldest int64 // the oldest journal slot among the times folded
 }
 
 // due returns the times of it's account that the overlay holds, the item
 // lacks, and the journal carried in a slot that ended at least After before
 // asOf.
-func (f *Folder) due(ov Overlay, it Item, asOf time.Time) (foldJob, bool) {
+func (f *Folder) due(ov *Overlay, it Item, asOf time.Time) (foldJob, bool) {
 	after := f.After
 	if after <= 0 {
 		after = FoldAfter(DefaultItemInterval)
 	}
 	// A slot's entries were written before its end: compare the end.
 	cut := asOf.Add(-after).Unix() - int64(JournalSlot/time.Second)
-	job := foldJob{account: it.AccountID}
-	for _, p := range ov[it.AccountID] {
+	job := foldJob{u: itemUpdate{account: it.AccountID}}
+	for _, p := range ov.pairs(it.AccountID) {
 		item := it.Regions[p.Region]
-		var rs regionState
+		r := regionUpdate{name: p.Region}
 		if p.Log > 0 && p.LogSlot <= cut && p.Log > item.LastLog.Unix() {
-			rs.pLog = time.Unix(p.Log, 0).UTC()
+			r.log = p.Log
 			job.oldest = minSlot(job.oldest, p.LogSlot)
 		}
 		if p.Digest > 0 && p.DigestSlot <= cut && p.Digest > item.LastDigest.Unix() {
-			rs.pDigest = time.Unix(p.Digest, 0).UTC()
+			r.digest = p.Digest
 			job.oldest = minSlot(job.oldest, p.DigestSlot)
 		}
-		if !rs.pLog.IsZero() || !rs.pDigest.IsZero() {
-			if job.regions == nil {
-				job.regions = map[string]regionState{}
-			}
-			job.regions[p.Region] = rs
+		if r.log > 0 || r.digest > 0 {
+			job.u.regions = append(job.u.regions, r)
 		}
 	}
-	return job, job.regions != nil
+	sort.Slice(job.u.regions, func(i, j int) bool { return job.u.regions[i].name < job.u.regions[j].name })
+	return job, len(job.u.regions) > 0
 }
 
 func minSlot(a, b int64) int64 {
@@ -112,7 +109,7 @@ func (f *Folder) write(ctx context.Context, jobs []foldJob, asOf time.Time) Fold
 		if jobs[i].oldest != jobs[j].oldest {
 			return jobs[i].oldest < jobs[j].oldest
 		}
-		return jobs[i].account < jobs[j].account
+		return jobs[i].u.account < jobs[j].u.account
 	})
 	var st FoldStats
 	var mu sync.Mutex
@@ -124,7 +121,7 @@ func (f *Folder) write(ctx context.Context, jobs []foldJob, asOf time.Time) Fold
 		go func() {
 			defer wg.Done()
 			defer func() { <-sem }()
-			ws, _, err := updateAccount(ctx, f.DB, f.Table, job.account, job.regions, nil, asOf, 4)
+			ws, err := updateAccount(ctx, f.DB, f.Table, &job.u, asOf, 4)
 			mu.Lock()
 			defer mu.Unlock()
 			st.WCU += ws.wcu

@@ -37,7 +37,6 @@ import (
 	"fmt"
 	"sort"
 	"strconv"
-	"sync"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -61,6 +60,12 @@ const JournalSlot = 5 * time.Minute
 // DefaultItemInterval is how long an account's counts, newest key and
 // times may wait in a verifier instance before its item is written.
 const DefaultItemInterval = time.Hour
+
+// DefaultLagAllowance is how far the ledger as read may lag a delivery: the
+// queueing and batching before a verifier invocation journals it. The
+// watchdog adds it to every threshold (deployment.ledger.coalesceWindow,
+// the setting's former name, changes it).
+const DefaultLagAllowance = 5 * time.Minute
 
 // MinJournalHorizon is the shortest journal a reader looks at: the
 // watchdog's heartbeat threshold (one hour of digests plus grace) with a
@@ -175,34 +180,17 @@ var ErrJournalCorrupt = errors.New("journal: corrupt entries")
 // ErrJournalCorrupt, never a panic.
 func DecodeJournal(b []byte) ([]JournalEntry, error) {
 	var out []JournalEntry
-	_, err := decodeJournal(b, func(n int) { out = make([]JournalEntry, 0, n) }, func(account, region string, kind ArrivalKind, t int64) {
-		out = append(out, JournalEntry{Account: account, Region: region, Kind: kind, Time: time.Unix(t, 0).UTC()})
+	var names []string
+	_, err := decodeJournal(b, func(regions []string, n int) {
+		names = regions
+		out = make([]JournalEntry, 0, n)
+	}, func(account uint64, region int, kind ArrivalKind, t int64) {
+		out = append(out, JournalEntry{Account: accountID(account), Region: names[region], Kind: kind, Time: time.Unix(t, 0).UTC()})
 	})
 	if err != nil {
 		return nil, err
 	}
 	return out, nil
-}
-
-// decodeInto adds an encoded journal's entries, written in slot, to an
-// overlay, all or nothing, and returns how many there were.
-func decodeInto(b []byte, slot int64, o Overlay) (int, error) {
-	type entry struct {
-		account, region string
-		kind            ArrivalKind
-		t               int64
-	}
-	var entries []entry
-	n, err := decodeJournal(b, func(n int) { entries = make([]entry, 0, n) }, func(account, region string, kind ArrivalKind, t int64) {
-		entries = append(entries, entry{account, region, kind, t})
-	})
-	if err != nil {
-		return 0, err
-	}
-	for _, e := range entries {
-		o.add(e.account, e.region, e.kind, e.t, slot)
-	}
-	return n, nil
 }
 
 // accountID formats an account number as its 12 digits.
@@ -216,8 +204,9 @@ func accountID(n uint64) string {
 }
 
 // decodeJournal validates b and calls each for every entry (after sized,
-// with the entry count); see DecodeJournal.
-func decodeJournal(b []byte, sized func(int), each func(account, region string, kind ArrivalKind, t int64)) (int, error) {
+// with the item's Regions and entry count; each gets an index into them);
+// see DecodeJournal.
+func decodeJournal(b []byte, sized func(regions []string, n int), each func(account uint64, region int, kind ArrivalKind, t int64)) (int, error) {
 	fail := func(format string, args ...any) (int, error) {
 		return 0, fmt.Errorf("%w: %s", ErrJournalCorrupt, fmt.Sprintf(format, args...))
 	}
@@ -254,7 +243,7 @@ func decodeJournal(b []byte, sized func(int), each func(account, region string, 
 	if !ok || ne > maxJournalEntries || ne > uint64(len(b)-p)/3 {
 		return fail("entry count")
 	}
-	sized(int(ne))
+	sized(regions, int(ne))
 	for i := 0; i < int(ne); i++ {
 		acct, ok1 := next()
 		ri, ok2 := next()
@@ -269,7 +258,7 @@ func decodeJournal(b []byte, sized func(int), each func(account, region string, 
 		if tk&1 == 1 {
 			kind = ArrivalDigest
 		}
-		each(accountID(acct), regions[ri], kind, int64(base+tk>>1))
+		each(acct, int(ri), kind, int64(base+tk>>1))
 	}
 	if p != len(b) {
 		return fail("%d trailing bytes", len(b)-p)
@@ -294,6 +283,7 @@ var (
 
 // Journal configures a Writer's journal (WriterOptions.Journal).
 type Journal struct {
+	// DB and Table are the journal table; both required.
 	DB    JournalPutAPI
 	Table string
 	// WriterID names this writer in the Writer attribute (a random id when
@@ -304,18 +294,25 @@ type Journal struct {
 	Retain time.Duration
 }
 
-// journalState is a Writer's journal buffer.
+// journalState is a Writer's journal buffer; guarded by Writer.mu.
 type journalState struct {
 	cfg Journal
 	seq uint64
-	// buf holds the newest time per account × Region × kind not yet
-	// written to the journal.
-	buf map[journalKey]time.Time
+	// buf holds the newest time (epoch seconds) per account × Region ×
+	// kind not yet written to the journal.
+	buf map[journalKey]uint32
 }
 
 type journalKey struct {
-	account, region string
-	kind            ArrivalKind
+	account uint64
+	region  uint8
+	kind    ArrivalKind
+}
+
+// buffered is one entry taken from the buffer.
+type buffered struct {
+	key journalKey
+	t   uint32
 }
 
 func newJournalState(cfg Journal, itemInterval time.Duration) *journalState {
@@ -327,36 +324,55 @@ func newJournalState(cfg Journal, itemInterval time.Duration) *journalState {
 	if cfg.Retain <= 0 {
 		cfg.Retain = JournalHorizon(itemInterval) + time.Hour
 	}
-	return &journalState{cfg: cfg, buf: map[journalKey]time.Time{}}
+	return &journalState{cfg: cfg, buf: map[journalKey]uint32{}}
 }
 
-// add keeps the newest time of a pair; called with the Writer's lock held.
-func (j *journalState) add(k journalKey, t time.Time) {
-	if old, ok := j.buf[k]; !ok || t.After(old) {
+// add keeps the newest time of a pair.
+func (j *journalState) add(k journalKey, t uint32) {
+	if old, ok := j.buf[k]; !ok || t > old {
 		j.buf[k] = t
 	}
 }
 
-// take empties the buffer into sorted entries.
-func (j *journalState) take() []JournalEntry {
+// take empties the buffer, sorted by account, Region id and kind.
+func (j *journalState) take() []buffered {
 	if len(j.buf) == 0 {
 		return nil
 	}
-	out := make([]JournalEntry, 0, len(j.buf))
+	out := make([]buffered, 0, len(j.buf))
 	for k, t := range j.buf {
-		out = append(out, JournalEntry{Account: k.account, Region: k.region, Kind: k.kind, Time: t})
+		out = append(out, buffered{key: k, t: t})
 	}
-	clear(j.buf)
+	// A Go map keeps its capacity, and clearing or iterating it costs that
+	// capacity: after a large buffer (a burst, a cold start) start afresh,
+	// so that later invocations pay for what they buffered.
+	if len(out) > 1024 {
+		j.buf = map[journalKey]uint32{}
+	} else {
+		clear(j.buf)
+	}
 	sort.Slice(out, func(a, b int) bool {
-		x, y := out[a], out[b]
-		if x.Account != y.Account {
-			return x.Account < y.Account
+		x, y := out[a].key, out[b].key
+		if x.account != y.account {
+			return x.account < y.account
 		}
-		if x.Region != y.Region {
-			return x.Region < y.Region
+		if x.region != y.region {
+			return x.region < y.region
 		}
-		return x.Kind < y.Kind
+		return x.kind < y.kind
 	})
+	return out
+}
+
+// entries renders taken entries with their account ids and Region names.
+func (j *journalState) entries(b []buffered, regions []string) []JournalEntry {
+	if len(b) == 0 {
+		return nil
+	}
+	out := make([]JournalEntry, len(b))
+	for i, e := range b {
+		out[i] = JournalEntry{Account: accountID(e.key.account), Region: regions[e.key.region], Kind: e.key.kind, Time: time.Unix(int64(e.t), 0).UTC()}
+	}
 	return out
 }
 
@@ -399,185 +415,4 @@ func (j *journalState) put(ctx context.Context, entries []JournalEntry, now time
 		entries = entries[n:]
 	}
 	return wcu, nil
-}
-
-// Overlay is what the journal adds to the items: per account, the newest
-// log and digest times of each Region it holds. Compact on purpose: at
-// 100,000 accounts × 17 Regions it is 1.7 million pairs in the watchdog's
-// memory.
-type Overlay map[string][]PairTimes
-
-// PairTimes is one Region's newest journaled times (epoch seconds; 0 when
-// none) and the journal slots that carried them (epoch seconds).
-type PairTimes struct {
-	Region              string
-	Log, Digest         int64
-	LogSlot, DigestSlot int64
-}
-
-// add raises one pair's time, written in the journal slot slot.
-func (o Overlay) add(account, region string, kind ArrivalKind, t, slot int64) {
-	pairs := o[account]
-	i := 0
-	for i < len(pairs) && pairs[i].Region != region {
-		i++
-	}
-	if i == len(pairs) {
-		pairs = append(pairs, PairTimes{Region: region})
-		o[account] = pairs
-	}
-	p := &pairs[i]
-	switch {
-	case kind == ArrivalLog && (t > p.Log || t == p.Log && slot > p.LogSlot):
-		p.Log, p.LogSlot = t, slot
-	case kind == ArrivalDigest && (t > p.Digest || t == p.Digest && slot > p.DigestSlot):
-		p.Digest, p.DigestSlot = t, slot
-	}
-}
-
-// merge folds another overlay into o.
-func (o Overlay) merge(other Overlay) {
-	for account, pairs := range other {
-		for _, p := range pairs {
-			if p.Log > 0 {
-				o.add(account, p.Region, ArrivalLog, p.Log, p.LogSlot)
-			}
-			if p.Digest > 0 {
-				o.add(account, p.Region, ArrivalDigest, p.Digest, p.DigestSlot)
-			}
-		}
-	}
-}
-
-// Apply raises an item's times to the overlay's for its account.
-func (o Overlay) Apply(it *Item) {
-	for _, p := range o[it.AccountID] {
-		if it.Regions == nil {
-			it.Regions = map[string]RegionState{}
-		}
-		rs := it.Regions[p.Region]
-		if t := time.Unix(p.Log, 0).UTC(); p.Log > 0 && t.After(rs.LastLog) {
-			rs.LastLog = t
-		}
-		if t := time.Unix(p.Digest, 0).UTC(); p.Digest > 0 && t.After(rs.LastDigest) {
-			rs.LastDigest = t
-		}
-		it.Regions[p.Region] = rs
-	}
-}
-
-// JournalStats says what a journal read did.
-type JournalStats struct {
-	Items, Entries, Pages, Corrupt int
-	ConsumedRCU                    float64
-}
-
-// JournalReader reads the journal items of the last Horizon.
-type JournalReader struct {
-	DB    JournalQueryAPI
-	Table string
-	// Horizon is how far back to read (MinJournalHorizon when 0).
-	Horizon time.Duration
-	// Parallelism bounds concurrent slot queries (4 when 0).
-	Parallelism int
-}
-
-// Read returns the overlay of the journal items written in the Horizon
-// before asOf (the wall clock when zero). A corrupt item is counted in the stats and skipped: one bad item
-// must not blind the watchdog to every other account.
-func (j *JournalReader) Read(ctx context.Context, asOf time.Time) (Overlay, JournalStats, error) {
-	if asOf.IsZero() {
-		asOf = time.Now()
-	}
-	horizon := j.Horizon
-	if horizon <= 0 {
-		horizon = MinJournalHorizon
-	}
-	par := j.Parallelism
-	if par <= 0 {
-		par = 4
-	}
-	// From the slot holding asOf − horizon to one slot past asOf's: a
-	// writer whose clock runs a little ahead of the reader's may already
-	// write into the next slot.
-	start := asOf.Add(-horizon).UTC().Truncate(JournalSlot)
-	end := asOf.UTC().Truncate(JournalSlot).Add(JournalSlot)
-	var slots []time.Time
-	for s := end; !s.Before(start); s = s.Add(-JournalSlot) {
-		slots = append(slots, s)
-	}
-	ov := Overlay{}
-	var st JournalStats
-	var mu sync.Mutex
-	var firstErr error
-	sem := make(chan struct{}, par)
-	var wg sync.WaitGroup
-	for _, slot := range slots {
-		wg.Add(1)
-		sem <- struct{}{}
-		go func() {
-			defer wg.Done()
-			defer func() { <-sem }()
-			// Each slot decodes into its own overlay; the merge is the
-			// only work under the lock.
-			local, ls := Overlay{}, JournalStats{}
-			err := j.readSlot(ctx, slot, func(items []map[string]ddbtypes.AttributeValue, rcu float64) {
-				ls.Pages++
-				ls.ConsumedRCU += rcu
-				for _, item := range items {
-					ls.Items++
-					b, ok := item[JournalEntriesAttribute].(*ddbtypes.AttributeValueMemberB)
-					if !ok {
-						ls.Corrupt++
-						continue
-					}
-					if n, err := decodeInto(b.Value, slot.Unix(), local); err != nil {
-						ls.Corrupt++
-					} else {
-						ls.Entries += n
-					}
-				}
-			})
-			mu.Lock()
-			defer mu.Unlock()
-			if err != nil && firstErr == nil {
-				firstErr = err
-			}
-			ov.merge(local)
-			st.Items, st.Entries, st.Pages, st.Corrupt = st.Items+ls.Items, st.Entries+ls.Entries, st.Pages+ls.Pages, st.Corrupt+ls.Corrupt
-			st.ConsumedRCU += ls.ConsumedRCU
-		}()
-	}
-	wg.Wait()
-	if firstErr != nil {
-		return nil, st, firstErr
-	}
-	return ov, st, nil
-}
-
-func (j *JournalReader) readSlot(ctx context.Context, slot time.Time, page func([]map[string]ddbtypes.AttributeValue, float64)) error {
-	in := &dynamodb.QueryInput{
-		TableName:                 aws.String(j.Table),
-		KeyConditionExpression:    aws.String("#s = :s"),
-		ExpressionAttributeNames:  map[string]string{"#s": JournalSlotAttribute, "#e": JournalEntriesAttribute},
-		ExpressionAttributeValues: map[string]ddbtypes.AttributeValue{":s": num(slot.Unix())},
-		ProjectionExpression:      aws.String("#e"),
-		ConsistentRead:            aws.Bool(false),
-		ReturnConsumedCapacity:    ddbtypes.ReturnConsumedCapacityTotal,
-	}
-	for {
-		out, err := j.DB.Query(ctx, in)
-		if err != nil {
-			return fmt.Errorf("ledger: read journal slot %s: %w", slot.Format(time.RFC3339), err)
-		}
-		rcu := 0.0
-		if out.ConsumedCapacity != nil {
-			rcu = aws.ToFloat64(out.ConsumedCapacity.CapacityUnits)
-		}
-		page(out.Items, rcu)
-		if len(out.LastEvaluatedKey) == 0 {
-			return nil
-		}
-		in.ExclusiveStartKey = out.LastEvaluatedKey
-	}
 }

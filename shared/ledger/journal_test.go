@@ -14,6 +14,7 @@ import (
 	"github.com/aws/smithy-go"
 
 	"github.com/trailwarden/trailwarden/shared/ledger"
+	"github.com/trailwarden/trailwarden/shared/ledgertest"
 )
 
 var jt0 = time.Date(2026, 3, 14, 12, 0, 0, 0, time.UTC)
@@ -123,15 +124,15 @@ func FuzzDecodeJournal(f *testing.F) {
 
 type journalRig struct {
 	now     time.Time
-	db      *ledger.FakeDynamoDB
-	journal *ledger.FakeJournal
+	db      *ledgertest.Table
+	journal *ledgertest.Journal
 	w       *ledger.Writer
 }
 
 func newJournalRig(interval time.Duration) *journalRig {
-	r := &journalRig{now: jt0, db: ledger.NewFakeDynamoDB(), journal: ledger.NewFakeJournal()}
-	r.w = ledger.NewWriter(r.db, "ledger", ledger.WriterOptions{Now: func() time.Time { return r.now }, CountWindow: interval,
-		Journal: &ledger.Journal{DB: r.journal, Table: "journal", WriterID: "i-1"}})
+	r := &journalRig{now: jt0, db: ledgertest.NewTable(), journal: ledgertest.NewJournal()}
+	r.w = ledger.NewWriter(r.db, "ledger", ledger.WriterOptions{Now: func() time.Time { return r.now }, ItemInterval: interval,
+		Journal: ledger.Journal{DB: r.journal, Table: "journal", WriterID: "i-1"}})
 	return r
 }
 
@@ -307,10 +308,10 @@ func TestReaderMergesJournal(t *testing.T) {
 // the slot, and the slot after its own (a writer's clock may be ahead).
 func TestJournalReaderSlots(t *testing.T) {
 	ctx := context.Background()
-	j := ledger.NewFakeJournal()
+	j := ledgertest.NewJournal()
 	put := func(writerClock time.Time, name string) {
-		w := ledger.NewWriter(ledger.NewFakeDynamoDB(), "ledger", ledger.WriterOptions{Now: func() time.Time { return writerClock },
-			Journal: &ledger.Journal{DB: j, Table: "journal", WriterID: name}})
+		w := ledger.NewWriter(ledgertest.NewTable(), "ledger", ledger.WriterOptions{Now: func() time.Time { return writerClock },
+			Journal: ledger.Journal{DB: j, Table: "journal", WriterID: name}})
 		w.Record(ledger.Arrival{Account: "333333333333", Region: name, Kind: ledger.ArrivalDigest, Time: writerClock.Add(-time.Minute)})
 		if fr := w.Flush(ctx, ledger.FlushDue); fr.JournalWrites != 1 {
 			t.Fatalf("%s: %+v", name, fr)
@@ -383,7 +384,7 @@ func TestFolderKeepsTimesPastTheHorizon(t *testing.T) {
 	r.w.Flush(ctx, ledger.FlushAll)
 	// A second instance journals three more times and dies.
 	dying := ledger.NewWriter(r.db, "ledger", ledger.WriterOptions{Now: func() time.Time { return jt0 },
-		Journal: &ledger.Journal{DB: r.journal, Table: "journal", WriterID: "dies"}})
+		Journal: ledger.Journal{DB: r.journal, Table: "journal", WriterID: "dies"}})
 	dying.Record(journalLog("333333333333", "eu-west-1", jt0, "B"))
 	dying.Record(ledger.Arrival{Account: "444444444444", Region: "sa-east-1", Kind: ledger.ArrivalDigest, Time: jt0})
 	dying.Flush(ctx, ledger.FlushDue)

@@ -13,8 +13,9 @@
 //
 // One item per account (not per account × Region) because an account's
 // Regions deliver digests in the same hour: one coalesced write covers all
-// of them, and a watchdog scan reads one item per account. An item stays far
-// below 1 KB (17 Regions × 3 attributes + 2 days of counts), one write unit.
+// of them, and a watchdog scan reads one item per account. With digests in
+// 17 Regions and log files in 3 an item is under 800 B, one write unit; with
+// log files in all 17 it is about 3 KB, three units per write.
 // Times never move backwards: writes are conditional (see Writer).
 //
 // The items are the ledger's long memory; the journal (journal.go, a second
@@ -59,11 +60,15 @@ type RegionState struct {
 }
 
 // LastDelivery is the newer of the last log and the last digest.
-func (r RegionState) LastDelivery() time.Time {
-	if r.LastDigest.After(r.LastLog) {
-		return r.LastDigest
+func (r RegionState) LastDelivery() time.Time { return Newest(r.LastLog, r.LastDigest) }
+
+// Newest is the newer of a log file time and a digest time: a Region's
+// last delivery. The one rule for it; every reader uses this.
+func Newest(log, digest time.Time) time.Time {
+	if digest.After(log) {
+		return digest
 	}
-	return r.LastLog
+	return log
 }
 
 // Item is one account's ledger.
@@ -96,7 +101,7 @@ func Decode(av map[string]ddbtypes.AttributeValue) (Item, error) {
 				return Item{}, fmt.Errorf("ledger: %s is not a string", name)
 			}
 			it.AccountID = s.Value
-		case name == "UpdatedAt":
+		case name == UpdatedAtAttribute:
 			t, err := epoch(v)
 			if err != nil {
 				return Item{}, fmt.Errorf("ledger: %s: %w", name, err)
@@ -219,7 +224,7 @@ func (r *Reader) Scan(ctx context.Context, asOf time.Time, segments int, fn func
 		asOf = time.Now()
 	}
 	var st ScanStats
-	var ov Overlay
+	var ov *Overlay
 	if r.Journal != nil {
 		var err error
 		if ov, st.Journal, err = r.Journal.Read(ctx, asOf); err != nil {
@@ -227,7 +232,7 @@ func (r *Reader) Scan(ctx context.Context, asOf time.Time, segments int, fn func
 		}
 	}
 	var mu sync.Mutex
-	seen := map[string]bool{}
+	seen := map[uint64]struct{}{}
 	var folds []foldJob
 	fold := func(it Item) {
 		if r.Fold == nil {
@@ -247,11 +252,10 @@ func (r *Reader) Scan(ctx context.Context, asOf time.Time, segments int, fn func
 				if err != nil {
 					return err
 				}
-				if _, ok := ov[it.AccountID]; ok {
-					fold(it)
-					ov.Apply(&it)
+				fold(it)
+				if ov.Apply(&it) {
 					mu.Lock()
-					seen[it.AccountID] = true
+					seen[accountNumber(it.AccountID)] = struct{}{}
 					mu.Unlock()
 				}
 				if err := fn(it); err != nil {
@@ -263,14 +267,7 @@ func (r *Reader) Scan(ctx context.Context, asOf time.Time, segments int, fn func
 	if err != nil {
 		return st, err
 	}
-	ids := make([]string, 0, len(ov))
-	for id := range ov {
-		if !seen[id] {
-			ids = append(ids, id)
-		}
-	}
-	sort.Strings(ids)
-	for _, id := range ids {
+	for _, id := range ov.accounts(func(n uint64) bool { _, ok := seen[n]; return ok }) {
 		it := Item{AccountID: id, Regions: map[string]RegionState{}}
 		fold(it)
 		ov.Apply(&it)

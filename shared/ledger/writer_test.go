@@ -15,6 +15,7 @@ import (
 	ddbtypes "github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/trailwarden/trailwarden/shared/ledger"
+	"github.com/trailwarden/trailwarden/shared/ledgertest"
 )
 
 type clock struct {
@@ -44,10 +45,10 @@ func digestArrival(region string, at time.Time) ledger.Arrival {
 }
 
 func newWriter(db ledger.WriteAPI, c *clock) *ledger.Writer {
-	return ledger.NewWriter(db, "ledger", ledger.WriterOptions{Now: c.Now})
+	return ledger.NewWriter(db, "ledger", ledger.WriterOptions{Now: c.Now, Journal: ledger.Journal{DB: ledgertest.NewJournal(), Table: "journal"}})
 }
 
-func read(t *testing.T, db *ledger.FakeDynamoDB) ledger.Item {
+func read(t *testing.T, db *ledgertest.Table) ledger.Item {
 	t.Helper()
 	it, err := (&ledger.Reader{DB: db, Table: "ledger"}).Get(context.Background(), time.Time{}, acct)
 	if err != nil {
@@ -56,97 +57,75 @@ func read(t *testing.T, db *ledger.FakeDynamoDB) ledger.Item {
 	return it
 }
 
-func TestCoalescesWithinWindow(t *testing.T) {
+// Arrivals within an item interval make one item write, after the
+// interval; the journal carries their times meanwhile.
+func TestItemWrittenOncePerInterval(t *testing.T) {
 	ctx := context.Background()
-	db := ledger.NewFakeDynamoDB()
+	db := ledgertest.NewTable()
 	c := &clock{t: t0}
 	w := newWriter(db, c)
-
-	// The first file of a new account × Region is due at once.
-	if got := w.Record(logArrival("us-east-1", t0, "AAAAAAAAAAAAAAA0")); got != ledger.RecordDue {
-		t.Fatalf("first arrival: %v, want due", got)
-	}
-	if r := w.Flush(ctx, ledger.FlushDue); r.Writes != 1 || r.Failed != nil {
-		t.Fatalf("first flush: %+v", r)
-	}
-	// 40 more files in the next 4 minutes, in three Regions' worth of
-	// traffic for one Region: pending, not written before the window.
-	for i := 1; i <= 40; i++ {
-		c.Add(6 * time.Second)
+	for i := 0; i <= 40; i++ {
 		res := w.Record(logArrival("us-east-1", t0.Add(time.Duration(i)*6*time.Second), fmt.Sprintf("AAAAAAAAAAAAA%03d", i)))
 		if res != ledger.RecordPending {
 			t.Fatalf("arrival %d: %v, want pending", i, res)
 		}
-		if r := w.Flush(ctx, ledger.FlushDue); r.Writes != 0 {
-			t.Fatalf("flush %d wrote %d", i, r.Writes)
+		r := w.Flush(ctx, ledger.FlushDue)
+		if r.Writes != 0 || r.JournalWrites != 1 || r.Held != 1 {
+			t.Fatalf("flush %d: %+v, want a journal write and no item write", i, r)
 		}
+		c.Add(6 * time.Second)
 	}
-	c.Add(70 * time.Second) // past the window: still nothing due (all within W of the table)
+	w.Record(digestArrival("us-east-1", t0.Add(5*time.Minute)))
+	c.t = t0.Add(59 * time.Minute)
 	if r := w.Flush(ctx, ledger.FlushDue); r.Writes != 0 {
-		t.Fatalf("flush after the window: %+v", r)
+		t.Fatalf("flush before the interval: %+v", r)
 	}
-	c.Add(30 * time.Minute) // the count window has passed: counts and key are written
-	if r := w.Flush(ctx, ledger.FlushDue); r.Writes != 1 {
-		t.Fatalf("count window flush: %+v", r)
+	c.t = t0.Add(61 * time.Minute)
+	if r := w.Flush(ctx, ledger.FlushDue); r.Writes != 1 || r.Held != 0 {
+		t.Fatalf("interval flush: %+v, want one write and nothing held", r)
 	}
-	if st := db.Stats(); st.UpdateItem != 2 {
-		t.Fatalf("UpdateItem calls %d, want 2 for 41 files", st.UpdateItem)
+	if st := db.Stats(); st.UpdateItem != 1 {
+		t.Fatalf("UpdateItem calls %d, want 1 for 41 files and a digest", st.UpdateItem)
 	}
-	it := read(t, db)
-	rs := it.Regions["us-east-1"]
-	if !rs.LastLog.Equal(t0.Add(4*time.Minute)) || rs.Counts["20260314"] != 41 || rs.LastKey == "" {
+	rs := read(t, db).Regions["us-east-1"]
+	if !rs.LastLog.Equal(t0.Add(4*time.Minute)) || !rs.LastDigest.Equal(t0.Add(5*time.Minute)) || rs.Counts["20260314"] != 41 ||
+		!strings.HasSuffix(rs.LastKey, "_AAAAAAAAAAAAA040.json.gz") {
 		t.Fatalf("ledger: %+v", rs)
 	}
 }
 
-func TestDueRules(t *testing.T) {
+// A written account is forgotten: what the instance holds is what it has
+// not written.
+func TestWriterForgetsWrittenAccounts(t *testing.T) {
 	ctx := context.Background()
-	db := ledger.NewFakeDynamoDB()
+	db := ledgertest.NewTable()
 	c := &clock{t: t0}
 	w := newWriter(db, c)
-	w.Record(logArrival("eu-west-1", t0, "BBBBBBBBBBBBBBB0"))
-	w.Record(digestArrival("ap-south-1", t0))
-	if r := w.Flush(ctx, ledger.FlushDue); r.Writes != 1 {
+	for a := range 50 {
+		id := fmt.Sprintf("%012d", 100000000000+a)
+		w.Record(ledger.Arrival{Account: id, Region: "eu-west-1", Kind: ledger.ArrivalDigest, Time: t0})
+	}
+	if r := w.Flush(ctx, ledger.FlushDue); r.Held != 50 {
 		t.Fatalf("%+v", r)
 	}
-	// A log file W or more newer than the last written one is due.
-	c.Add(5 * time.Minute)
-	if got := w.Record(logArrival("eu-west-1", t0.Add(5*time.Minute), "BBBBBBBBBBBBBBB1")); got != ledger.RecordDue {
-		t.Fatalf("log after a window: %v", got)
+	if r := w.Flush(ctx, ledger.FlushAll); r.Writes != 50 || r.Held != 0 {
+		t.Fatalf("%+v, want 50 writes and nothing held", r)
 	}
-	w.Flush(ctx, ledger.FlushDue)
-	// A digest in an active Region (log written within W) waits.
-	c.Add(time.Minute)
-	if got := w.Record(digestArrival("eu-west-1", t0.Add(6*time.Minute))); got != ledger.RecordDue {
-		// first digest of eu-west-1 for this instance: due
-		t.Fatalf("first digest: %v", got)
-	}
-	w.Flush(ctx, ledger.FlushDue)
-	c.Add(time.Minute)
-	w.Record(logArrival("eu-west-1", t0.Add(7*time.Minute), "BBBBBBBBBBBBBBB2"))
-	if got := w.Record(digestArrival("eu-west-1", t0.Add(9*time.Minute))); got != ledger.RecordPending {
-		t.Fatalf("active Region digest: %v, want pending", got)
-	}
-	// The quiet Region's next hourly digest is due at once.
-	if got := w.Record(digestArrival("ap-south-1", t0.Add(time.Hour))); got != ledger.RecordDue {
-		t.Fatalf("quiet Region digest: %v, want due", got)
-	}
-	if r := w.Flush(ctx, ledger.FlushDue); r.Writes != 1 {
+	// An older digest after the write is journaled and written again: the
+	// condition keeps the item's newer time.
+	w.Record(ledger.Arrival{Account: "100000000000", Region: "eu-west-1", Kind: ledger.ArrivalDigest, Time: t0.Add(-time.Hour)})
+	if r := w.Flush(ctx, ledger.FlushAll); r.Conflicts != 1 || len(r.ItemErrors) != 0 || r.Held != 0 {
 		t.Fatalf("%+v", r)
 	}
-	it := read(t, db)
-	if !it.Regions["ap-south-1"].LastDigest.Equal(t0.Add(time.Hour)) || !it.Regions["eu-west-1"].LastDigest.Equal(t0.Add(9*time.Minute)) {
-		t.Fatalf("%+v", it.Regions)
-	}
-	// A repeated or older digest changes nothing.
-	if got := w.Record(digestArrival("ap-south-1", t0.Add(time.Hour))); got != ledger.RecordIgnored {
-		t.Fatalf("repeated digest: %v", got)
+	it, err := (&ledger.Reader{DB: db, Table: "ledger"}).Get(ctx, time.Time{}, "100000000000")
+	if err != nil || !it.Regions["eu-west-1"].LastDigest.Equal(t0) {
+		t.Fatalf("%+v %v", it, err)
 	}
 }
 
 func TestOutOfOrderAndDuplicates(t *testing.T) {
 	ctx := context.Background()
-	db := ledger.NewFakeDynamoDB()
+	db := ledgertest.NewTable()
 	c := &clock{t: t0.Add(time.Hour)}
 	a, b := newWriter(db, c), newWriter(db, c) // two warm instances
 	newest := logArrival("us-east-1", t0.Add(30*time.Minute), "CCCCCCCCCCCCCCC1")
@@ -184,7 +163,7 @@ func TestOutOfOrderAndDuplicates(t *testing.T) {
 
 func TestOldCountsRemoved(t *testing.T) {
 	ctx := context.Background()
-	db := ledger.NewFakeDynamoDB()
+	db := ledgertest.NewTable()
 	c := &clock{t: t0}
 	w := newWriter(db, c)
 	w.Record(logArrival("us-east-1", t0, "DDDDDDDDDDDDDDD0"))
@@ -217,7 +196,7 @@ func TestOldCountsRemoved(t *testing.T) {
 
 // failingDB fails UpdateItem while fail is set.
 type failingDB struct {
-	*ledger.FakeDynamoDB
+	*ledgertest.Table
 	mu   sync.Mutex
 	fail error
 }
@@ -229,29 +208,29 @@ func (f *failingDB) UpdateItem(ctx context.Context, in *dynamodb.UpdateItemInput
 	if err != nil {
 		return nil, err
 	}
-	return f.FakeDynamoDB.UpdateItem(ctx, in, o...)
+	return f.Table.UpdateItem(ctx, in, o...)
 }
 
 func TestFailedWriteStaysPending(t *testing.T) {
 	ctx := context.Background()
-	db := &failingDB{FakeDynamoDB: ledger.NewFakeDynamoDB(), fail: errors.New("throttled")}
+	db := &failingDB{Table: ledgertest.NewTable(), fail: errors.New("throttled")}
 	c := &clock{t: t0}
 	w := newWriter(db, c)
 	w.Record(logArrival("us-east-1", t0, "EEEEEEEEEEEEEEE0"))
 	w.Record(logArrival("us-east-1", t0.Add(time.Minute), "EEEEEEEEEEEEEEE1"))
-	r := w.Flush(ctx, ledger.FlushDue)
-	if r.Failed[acct] == nil || r.Pending != 1 {
+	r := w.Flush(ctx, ledger.FlushAll)
+	if r.ItemErrors[acct] == nil || len(r.Failed) != 0 || r.Held != 1 {
 		t.Fatalf("%+v", r)
 	}
 	db.mu.Lock()
 	db.fail = nil
 	db.mu.Unlock()
 	w.Record(logArrival("us-east-1", t0.Add(2*time.Minute), "EEEEEEEEEEEEEEE2"))
-	// Still due after the failure, whatever the window.
-	if r := w.Flush(ctx, ledger.FlushDue); r.Writes != 1 || r.Pending != 0 {
+	// Retried at the next flush, whatever the interval.
+	if r := w.Flush(ctx, ledger.FlushDue); r.Writes != 1 || r.Held != 0 {
 		t.Fatalf("%+v", r)
 	}
-	rs := read(t, db.FakeDynamoDB).Regions["us-east-1"]
+	rs := read(t, db.Table).Regions["us-east-1"]
 	if rs.Counts["20260314"] != 3 || !rs.LastLog.Equal(t0.Add(2*time.Minute)) {
 		t.Fatalf("%+v", rs)
 	}
@@ -261,7 +240,7 @@ func TestItemStaysUnderOneKB(t *testing.T) {
 	// A busy account at the reference model's shape: 17 Regions of digests,
 	// 3 active Regions with organization-trail keys, two days of counts.
 	ctx := context.Background()
-	db := ledger.NewFakeDynamoDB()
+	db := ledgertest.NewTable()
 	c := &clock{t: t0}
 	w := newWriter(db, c)
 	regions := []string{"us-east-1", "us-east-2", "us-west-1", "us-west-2", "ca-central-1", "sa-east-1", "eu-central-1",
@@ -287,41 +266,9 @@ func TestItemStaysUnderOneKB(t *testing.T) {
 	}
 }
 
-func TestDueWriteSkippedWhenAnotherInstanceWrote(t *testing.T) {
-	ctx := context.Background()
-	db := ledger.NewFakeDynamoDB()
-	c := &clock{t: t0}
-	a, b := newWriter(db, c), newWriter(db, c)
-	b.Record(logArrival("us-east-1", t0, "GGGGGGGGGGGGGGG0"))
-	b.Flush(ctx, ledger.FlushDue) // b knows L = t0
-	c.Add(6 * time.Minute)
-	a.Record(logArrival("us-east-1", t0.Add(6*time.Minute), "GGGGGGGGGGGGGGG1"))
-	if r := a.Flush(ctx, ledger.FlushDue); r.Writes != 1 {
-		t.Fatalf("a: %+v", r)
-	}
-	// b sees a file 6 minutes newer than what it knows: due, but the table
-	// (written by a) is within the window, so b reads and does not write.
-	c.Add(time.Minute)
-	if got := b.Record(logArrival("us-east-1", t0.Add(7*time.Minute), "GGGGGGGGGGGGGGG2")); got != ledger.RecordDue {
-		t.Fatalf("b: %v", got)
-	}
-	r := b.Flush(ctx, ledger.FlushDue)
-	if r.Writes != 0 || r.Skipped != 1 || r.Reads != 1 || r.Pending != 1 {
-		t.Fatalf("b flush: %+v", r)
-	}
-	// Its changes are written with the next flush that carries them.
-	if r := b.Flush(ctx, ledger.FlushAll); r.Writes != 1 {
-		t.Fatalf("%+v", r)
-	}
-	rs := read(t, db).Regions["us-east-1"]
-	if !rs.LastLog.Equal(t0.Add(7*time.Minute)) || rs.Counts["20260314"] != 3 {
-		t.Fatalf("%+v", rs)
-	}
-}
-
 // overlapCheckingDB fails an update that ADDs and REMOVEs the same
 // attribute, as DynamoDB does ("Two document paths overlap").
-type overlapCheckingDB struct{ *ledger.FakeDynamoDB }
+type overlapCheckingDB struct{ *ledgertest.Table }
 
 func (o overlapCheckingDB) UpdateItem(ctx context.Context, in *dynamodb.UpdateItemInput, opt ...func(*dynamodb.Options)) (*dynamodb.UpdateItemOutput, error) {
 	expr := aws.ToString(in.UpdateExpression)
@@ -336,7 +283,7 @@ func (o overlapCheckingDB) UpdateItem(ctx context.Context, in *dynamodb.UpdateIt
 			}
 		}
 	}
-	return o.FakeDynamoDB.UpdateItem(ctx, in, opt...)
+	return o.Table.UpdateItem(ctx, in, opt...)
 }
 
 // TestCountOfADayThatExpiresBeforeTheFlush: a file counted late on its
@@ -344,7 +291,7 @@ func (o overlapCheckingDB) UpdateItem(ctx context.Context, in *dynamodb.UpdateIt
 // same count attribute in one update.
 func TestCountOfADayThatExpiresBeforeTheFlush(t *testing.T) {
 	ctx := context.Background()
-	db := overlapCheckingDB{ledger.NewFakeDynamoDB()}
+	db := overlapCheckingDB{ledgertest.NewTable()}
 	day0 := time.Date(2026, 3, 14, 0, 0, 0, 0, time.UTC)
 	c := &clock{t: day0.Add(12 * time.Hour)}
 	w := newWriter(db, c)
@@ -357,7 +304,7 @@ func TestCountOfADayThatExpiresBeforeTheFlush(t *testing.T) {
 	if len(res.Failed) != 0 {
 		t.Fatalf("flush failed: %v", res.Failed)
 	}
-	if got := read(t, db.FakeDynamoDB).Regions["us-east-1"].Counts; got["20260314"] != 0 {
+	if got := read(t, db.Table).Regions["us-east-1"].Counts; got["20260314"] != 0 {
 		t.Fatalf("expired day still counted: %v", got)
 	}
 }

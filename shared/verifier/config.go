@@ -25,16 +25,22 @@ import (
 
 // Config is the verifier function's configuration.
 type Config struct {
-	PolicyFile       string
-	AccountsTable    string
-	LedgerTable      string
-	JournalTable     string
-	ItemInterval     time.Duration
-	IncidentsTable   string
-	AlertsTopicARN   string
-	ObjectCheck      ObjectCheck
-	SampleRate       float64
-	CoalesceWindow   time.Duration
+	PolicyFile     string
+	AccountsTable  string
+	LedgerTable    string
+	JournalTable   string
+	ItemInterval   time.Duration
+	IncidentsTable string
+	AlertsTopicARN string
+	ObjectCheck    ObjectCheck
+	SampleRate     float64
+	// Deprecated: CoalesceWindow is ignored. The journal carries every
+	// time before an invocation returns, so the verifier has no
+	// coalescing window any more; the setting is still accepted, with a
+	// warning (Warnings). The watchdog keeps its own allowance.
+	CoalesceWindow time.Duration
+	// Warnings are settings accepted but without effect, logged at start.
+	Warnings         []string
 	BatchSize        int
 	MetricsNamespace string
 	LogLevel         string
@@ -56,7 +62,6 @@ func LoadConfig(get settings.Getenv) (Config, error) {
 		AlertsTopicARN:   e.String(settings.EnvAlertsTopicARN),
 		ObjectCheck:      CheckSample,
 		SampleRate:       e.Float(settings.EnvObjectCheckSampleRate, 0.01),
-		CoalesceWindow:   e.Duration(settings.EnvCoalesceWindow, ledger.DefaultWindow),
 		BatchSize:        e.Int(settings.EnvVerifierBatchSize, 10),
 		MetricsNamespace: e.String(settings.EnvMetricsNamespace),
 		LogLevel:         e.String(settings.EnvLogLevel),
@@ -71,6 +76,10 @@ func LoadConfig(get settings.Getenv) (Config, error) {
 		} else {
 			c.ObjectCheck = oc
 		}
+	}
+	if v := e.String(settings.EnvCoalesceWindow); v != "" {
+		c.Warnings = append(c.Warnings, fmt.Sprintf("%s=%q is deprecated and ignored by the verifier: every time is journaled "+
+			"before an invocation returns (deployment.ledger.coalesceWindow now sets only the watchdog's allowance)", settings.EnvCoalesceWindow, v))
 	}
 	c.problems = e.Problems()
 	return c, c.Validate()
@@ -99,10 +108,6 @@ func (c Config) Validate() error {
 	}
 	if c.ObjectCheck == CheckSample && !(c.SampleRate > 0 && c.SampleRate <= 1) {
 		p = append(p, fmt.Sprintf("%s=%v must be in (0, 1]", settings.EnvObjectCheckSampleRate, c.SampleRate))
-	}
-	if c.CoalesceWindow < time.Second || c.CoalesceWindow > 30*time.Minute {
-		p = append(p, fmt.Sprintf("%s=%v must be between 1s and 30m (the watchdog's detection goals need a short window)",
-			settings.EnvCoalesceWindow, c.CoalesceWindow))
 	}
 	if c.ItemInterval < time.Minute || c.ItemInterval > 6*time.Hour {
 		p = append(p, fmt.Sprintf("%s=%v must be between 1m and 6h (readers look back over the journal that long)",
@@ -158,6 +163,10 @@ func NewFromPolicy(pol *policy.Policy, c Config, cl Clients, out io.Writer, now 
 	if kms == policy.KMSNone {
 		kms = ""
 	}
+	logger := telemetry.NewLogger(out, c.LogLevel).With("function", "verifier")
+	for _, w := range c.Warnings {
+		logger.Warn("configuration", "warning", w)
+	}
 	metrics := telemetry.NewMetrics(out, c.MetricsNamespace, "verifier")
 	metrics.SetClock(now)
 	return &Processor{
@@ -166,14 +175,13 @@ func NewFromPolicy(pol *policy.Policy, c Config, cl Clients, out io.Writer, now 
 		ObjectCheck: c.ObjectCheck,
 		SampleRate:  c.SampleRate,
 		S3:          cl.S3,
-		Members:     &Members{Source: &accounts.Store{DB: cl.DynamoDB, Table: c.AccountsTable}, Now: now},
-		Ledger: ledger.NewWriter(cl.DynamoDB, c.LedgerTable, ledger.WriterOptions{Window: c.CoalesceWindow, Now: now,
-			CountWindow: c.ItemInterval, Journal: &ledger.Journal{DB: cl.DynamoDB, Table: c.JournalTable}}),
-		Findings:  &Findings{DB: cl.DynamoDB, Table: c.IncidentsTable, Alerts: cl.Alerts, Now: now},
-		Metrics:   metrics,
-		Logger:    telemetry.NewLogger(out, c.LogLevel).With("function", "verifier"),
-		Now:       now,
-		BatchSize: c.BatchSize,
+		Members:     &Members{Source: &TableMembers{DB: cl.DynamoDB, Table: c.AccountsTable}, Now: now},
+		Ledger: ledger.NewWriter(cl.DynamoDB, c.LedgerTable, ledger.WriterOptions{Now: now,
+			ItemInterval: c.ItemInterval, Journal: ledger.Journal{DB: cl.DynamoDB, Table: c.JournalTable}}),
+		Findings: &Findings{DB: cl.DynamoDB, Table: c.IncidentsTable, Alerts: cl.Alerts, Now: now},
+		Metrics:  metrics,
+		Logger:   logger,
+		Now:      now,
 		// Summed per minute in the warm instance: CloudWatch keeps
 		// one-minute resolution anyway.
 		MetricsInterval: time.Minute,

@@ -34,16 +34,17 @@
 // ignored; Insights files are accepted but have no ledger attribute.
 //
 // Accepted log and digest files go to the ledger through ledger.Writer
-// (coalesced, monotonic; see the ledger package). The batch response lists
-// only records that failed transiently (a throttled HEAD, an unreachable
-// table, an alert not published, a due ledger write that failed) and poison
-// records; one bad message never fails the batch, and a panic in one record
-// is that record's failure (shared/sqsbatch).
+// (journaled before the invocation returns; see the ledger package). The
+// batch response lists only records that failed transiently (a throttled
+// HEAD, an unreachable table, an alert not published, a failed journal
+// write) and poison records; one bad message never fails the batch, and a
+// panic in one record is that record's failure (shared/sqsbatch). A HEAD
+// that S3 refuses (403) is a configuration error, logged once per batch;
+// the object is recorded unchecked.
 //
-// Metrics (EMF, dimension Service; DeliveredLogFiles also by Region):
-// DeliveredLogFiles, DeliveredDigestFiles, SecurityFindings,
-// MalformedNotifications, ValidationMessages, NotCloudTrailMessages,
-// LedgerWrites, LedgerWriteFailures. Logs carry account and Region.
+// Metrics (EMF, dimension Service): DeliveredLogFiles and SecurityFindings,
+// which alarms watch; the other counts are fields of the same log events
+// (metrics.go). Logs carry account and Region.
 //
 // Explain runs the same parsing and Rules without any AWS call, for the
 // `trailwarden explain` command.

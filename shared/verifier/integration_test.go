@@ -96,7 +96,7 @@ func newFlow(t *testing.T) *flow {
 	}
 	f.proc = verifier.NewFromPolicy(pol, verifier.Config{
 		AccountsTable: accountsTable, LedgerTable: ledgerTable, JournalTable: journalTable, IncidentsTable: incidentsTable, AlertsTopicARN: res.AlertsTopicARN,
-		ObjectCheck: verifier.CheckAll, CoalesceWindow: 5 * time.Minute, BatchSize: 10, MetricsNamespace: "Trailwarden", LogLevel: "debug",
+		ObjectCheck: verifier.CheckAll, BatchSize: 10, MetricsNamespace: "Trailwarden", LogLevel: "debug",
 	}, verifier.Clients{DynamoDB: f.ddb, S3: s3c, Alerts: &alert.Publisher{SNS: f.sns, TopicARN: res.AlertsTopicARN}},
 		f.logs, func() time.Time { return f.now })
 	f.sim, err = cloudtrailsim.New(s3c, f.sns, cloudtrailsim.Trail{Name: "org-audit", HomeRegion: cfg.Region,

@@ -11,6 +11,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	s3types "github.com/aws/aws-sdk-go-v2/service/s3/types"
 	"github.com/aws/smithy-go"
+	smithyhttp "github.com/aws/smithy-go/transport/http"
 
 	"github.com/trailwarden/trailwarden/shared/fault"
 )
@@ -57,20 +58,39 @@ func sampled(key string, rate float64) bool {
 	return float64(h.Sum64()%1_000_000) < rate*1_000_000
 }
 
+// CodeObjectCheckForbidden is the error code of a HeadObject that S3
+// refused (403): the verifier's access to the bucket is misconfigured.
+const CodeObjectCheckForbidden = "ObjectCheckForbidden"
+
 // headCheck confirms one object: it exists, is not empty and, when kmsKey is
 // set, is encrypted with SSE-KMS under that key. A failed check returns a
 // Code; a call that failed returns an error (retryable for throttling and
 // server errors).
+//
+// HeadObject has no response body, so S3's error is only its status code.
+// With s3:ListBucket on the bucket (the verifier's role has it), a missing
+// object is 404 Not Found: CodeObjectMissing. Without it S3 answers 403 for
+// a missing object too (Amazon S3 API Reference, HeadObject,
+// "Permissions"), so a 403 says nothing about the object: it means the
+// verifier's access is misconfigured (role, bucket policy or ListBucket).
+// It returns a NeedsHuman error with CodeObjectCheckForbidden, which the
+// processor reports as a configuration error instead of retrying the
+// record into the DLQ.
 func headCheck(ctx context.Context, api HeadObjectAPI, bucket, key, kmsKey string) (Code, string, error) {
 	out, err := api.HeadObject(ctx, &s3.HeadObjectInput{Bucket: aws.String(bucket), Key: aws.String(key)})
 	if err != nil {
 		var nf *s3types.NotFound
 		var apiErr smithy.APIError
+		var re *smithyhttp.ResponseError
 		switch {
 		case errors.As(err, &nf):
 			return CodeObjectMissing, "announced object does not exist", nil
 		case errors.As(err, &apiErr) && (apiErr.ErrorCode() == "NotFound" || apiErr.ErrorCode() == "NoSuchKey"):
 			return CodeObjectMissing, "announced object does not exist", nil
+		case errors.As(err, &re) && re.HTTPStatusCode() == 403,
+			errors.As(err, &apiErr) && (apiErr.ErrorCode() == "Forbidden" || apiErr.ErrorCode() == "AccessDenied"):
+			return "", "", fault.New(fault.NeedsHuman, CodeObjectCheckForbidden, fmt.Errorf("head s3://%s/%s: S3 refused the object check "+
+				"(403): the verifier needs s3:GetObject on the bucket's objects and s3:ListBucket on the bucket: %w", bucket, key, err))
 		case errors.As(err, &apiErr) && (apiErr.ErrorCode() == "SlowDown" || apiErr.ErrorCode() == "ServiceUnavailable" ||
 			apiErr.ErrorCode() == "RequestLimitExceeded" || apiErr.ErrorCode() == "Throttling"):
 			return "", "", fault.New(fault.Retryable, apiErr.ErrorCode(), fmt.Errorf("head s3://%s/%s: %w", bucket, key, err))

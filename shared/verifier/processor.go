@@ -18,18 +18,6 @@ import (
 	"github.com/trailwarden/trailwarden/shared/telemetry"
 )
 
-// Metric names.
-const (
-	MetricDeliveredLogFiles      = "DeliveredLogFiles"
-	MetricDeliveredDigestFiles   = "DeliveredDigestFiles"
-	MetricSecurityFindings       = "SecurityFindings"
-	MetricMalformedNotifications = "MalformedNotifications"
-	MetricValidationMessages     = "ValidationMessages"
-	MetricNotCloudTrailMessages  = "NotCloudTrailMessages"
-	MetricLedgerWrites           = "LedgerWrites"
-	MetricLedgerWriteFailures    = "LedgerWriteFailures"
-)
-
 // Processor handles batches of the delivery queue. Build it with New (from
 // configuration) or by hand in tests; every field except S3 (needed only
 // when ObjectCheck is not none) is required.
@@ -48,17 +36,18 @@ type Processor struct {
 	Metrics    *telemetry.Metrics
 	Logger     *slog.Logger
 	Now        func() time.Time
-	// BatchSize is the event source's batch size: a smaller batch means the
-	// queue is drained, and everything pending is written (0: always).
-	BatchSize int
 	// Reserve is kept free before the deadline (sqsbatch default when 0).
 	Reserve time.Duration
+	// HeadConcurrency bounds a batch's object checks in flight
+	// (DefaultHeadConcurrency when 0).
+	HeadConcurrency int
 	// MetricsInterval: metrics are summed in the warm instance and written
 	// at most once per interval (0: every invocation). A batch with
 	// failures or findings writes at once.
 	MetricsInterval time.Duration
 
 	lastMetrics time.Time
+	tally       tally
 }
 
 func (p *Processor) now() time.Time {
@@ -74,24 +63,24 @@ type batch struct {
 	touched                                                 map[string][]string // account → message ids that recorded arrivals
 	logs                                                    map[string]int      // Region → delivered log files
 	digests, findings, malformed, validation, notCloudTrail int
+	// heads holds the batch's prefetched object checks by key.
+	heads map[string]headResult
+	// forbidden counts object checks S3 refused (403): a configuration
+	// error, reported once per batch.
+	forbidden      int
+	firstForbidden error
 }
 
 // Handle processes one SQS batch and returns the partial batch response.
 // It never returns an error and never panics.
 func (p *Processor) Handle(ctx context.Context, ev events.SQSEvent) events.SQSEventResponse {
-	b := &batch{touched: map[string][]string{}, logs: map[string]int{}}
+	b := &batch{touched: map[string][]string{}, logs: map[string]int{}, heads: p.prefetchHeads(ctx, ev, p.now())}
 	res := sqsbatch.Run(ctx, ev, func(ctx context.Context, rec events.SQSMessage) error {
 		return p.record(ctx, rec, b)
 	}, sqsbatch.Options{Logger: p.Logger, Reserve: p.Reserve})
 
-	// With a journal (the deployed verifier), every time processed is in
-	// the journal when Flush returns and items wait for the item interval,
-	// whatever the batch; without one, a batch that was not full (the queue
-	// is drained and the instance may sit idle) writes everything.
-	mode := ledger.FlushDue
-	if !p.Ledger.Journaled() && (p.BatchSize <= 0 || len(ev.Records) < p.BatchSize) {
-		mode = ledger.FlushAll
-	}
+	// Every time processed is in the journal when Flush returns; items
+	// wait for the item interval, whatever the batch.
 	// The flush ends half the reserve before the invocation's deadline:
 	// an invocation that times out is retried whole and may lose its
 	// instance. Item writes cut short stay pending; a journal write cut
@@ -106,7 +95,7 @@ func (p *Processor) Handle(ctx context.Context, ev events.SQSEvent) events.SQSEv
 		flushCtx, cancel = context.WithDeadline(ctx, deadline.Add(-reserve/2))
 		defer cancel()
 	}
-	fr := p.Ledger.Flush(flushCtx, mode)
+	fr := p.Ledger.Flush(flushCtx, ledger.FlushDue)
 	resp := res.Response()
 	failed := map[string]bool{}
 	for _, f := range resp.BatchItemFailures {
@@ -128,27 +117,19 @@ func (p *Processor) Handle(ctx context.Context, ev events.SQSEvent) events.SQSEv
 		}
 	}
 
-	m := p.Metrics
-	for region, n := range b.logs {
-		m.Count(MetricDeliveredLogFiles, n, "Region", region)
+	if b.forbidden > 0 {
+		p.Logger.ErrorContext(ctx, "configuration error: S3 refused the object check (403 on HeadObject); the objects were recorded unchecked",
+			"code", CodeObjectCheckForbidden, "objects", b.forbidden, "error", b.firstForbidden.Error())
 	}
-	m.Count(MetricDeliveredDigestFiles, b.digests)
-	m.Count(MetricSecurityFindings, b.findings)
-	m.Count(MetricMalformedNotifications, b.malformed)
-	m.Count(MetricValidationMessages, b.validation)
-	m.Count(MetricNotCloudTrailMessages, b.notCloudTrail)
-	m.Count(MetricLedgerWrites, fr.Writes+fr.JournalWrites)
-	m.Count(MetricLedgerWriteFailures, len(fr.Failed)+len(fr.ItemErrors))
+	p.tally.batch(b, fr)
+	p.Metrics.Count(MetricSecurityFindings, b.findings)
 	// EMF is CloudWatch Logs ingestion: one document set per interval per
 	// warm instance instead of per invocation. A batch with failures or
-	// findings flushes at once (alarms see them without delay), and so does
-	// a batch that was not full (the instance may sit idle).
-	if now := p.now(); p.MetricsInterval <= 0 || mode == ledger.FlushAll || len(resp.BatchItemFailures) > 0 || b.findings > 0 ||
+	// findings flushes at once (alarms see them without delay).
+	if now := p.now(); p.MetricsInterval <= 0 || len(resp.BatchItemFailures) > 0 || b.findings > 0 ||
 		now.Sub(p.lastMetrics) >= p.MetricsInterval || now.Before(p.lastMetrics) {
 		p.lastMetrics = now
-		if err := m.Flush(ctx); err != nil {
-			p.Logger.WarnContext(ctx, "metrics not written", "error", err.Error())
-		}
+		p.flushMetrics(ctx)
 	}
 	return resp
 }
@@ -163,31 +144,29 @@ func (p *Processor) Shutdown(ctx context.Context) ledger.FlushResult {
 			p.Logger.ErrorContext(ctx, "ledger write failed at shutdown", "account", a, "code", fault.Code(m[a]), "error", m[a].Error())
 		}
 	}
-	p.Metrics.Count(MetricLedgerWrites, fr.Writes+fr.JournalWrites)
-	p.Metrics.Count(MetricLedgerWriteFailures, len(fr.Failed)+len(fr.ItemErrors))
-	if err := p.Metrics.Flush(ctx); err != nil {
-		p.Logger.WarnContext(ctx, "metrics not written", "error", err.Error())
-	}
+	p.tally.batch(&batch{}, fr)
+	p.flushMetrics(ctx)
 	return fr
 }
 
-// record handles one SQS record.
+// record handles one SQS record. Log lines name the record's message id;
+// nothing is allocated for logging on the accepted path.
 func (p *Processor) record(ctx context.Context, rec events.SQSMessage, b *batch) error {
-	log := p.Logger.With("messageId", rec.MessageId)
 	m, err := b.parser.Parse(rec.Body)
 	switch m.Outcome {
 	case notification.OutcomeMalformed:
 		b.malformed++
-		log.WarnContext(ctx, "malformed notification: left for the DLQ", "reason", m.Reason, "source", m.Source.String(),
-			"receiveCount", sqsbatch.ReceiveCount(rec), "bodyBytes", len(rec.Body))
+		p.Logger.WarnContext(ctx, "malformed notification: left for the DLQ", "messageId", rec.MessageId, "reason", m.Reason,
+			"source", m.Source.String(), "receiveCount", sqsbatch.ReceiveCount(rec), "bodyBytes", len(rec.Body))
 		return err
 	case notification.OutcomeValidation:
 		b.validation++
-		log.InfoContext(ctx, "CloudTrail validation message", "topicArn", m.TopicArn)
+		p.Logger.InfoContext(ctx, "CloudTrail validation message", "messageId", rec.MessageId, "topicArn", m.TopicArn)
 		return nil
 	case notification.OutcomeNotCloudTrail:
 		b.notCloudTrail++
-		log.InfoContext(ctx, "not a CloudTrail notification; deleted", "reason", m.Reason, "source", m.Source.String(), "topicArn", m.TopicArn)
+		p.Logger.InfoContext(ctx, "not a CloudTrail notification; deleted", "messageId", rec.MessageId, "reason", m.Reason,
+			"source", m.Source.String(), "topicArn", m.TopicArn)
 		return nil
 	}
 	now := p.now()
@@ -196,54 +175,67 @@ func (p *Processor) record(ctx context.Context, rec events.SQSMessage, b *batch)
 		if k, err := logkey.Parse(m.Keys[0]); err == nil {
 			fd.Account, fd.Region = k.Account, k.Region
 		}
-		if err := p.finding(ctx, log, fd, b); err != nil {
+		if err := p.finding(ctx, p.Logger.With("messageId", rec.MessageId), fd, b); err != nil {
 			return err
 		}
 	}
 	for _, key := range m.Keys {
-		o := p.Rules.Check(m.Bucket, key, now)
-		if err := p.judge(ctx, &o); err != nil {
+		if err := p.object(ctx, rec.MessageId, m.Bucket, key, now, b); err != nil {
 			return err
-		}
-		acct, region := o.Account(), ""
-		if o.Parsed {
-			region = o.Key.Region
-		}
-		switch o.Verdict {
-		case Rejected:
-			if err := p.finding(ctx, log, Finding{Account: acct, Region: region, Code: o.Code, Reason: o.Reason,
-				Bucket: m.Bucket, Key: key, MessageID: rec.MessageId}, b); err != nil {
-				return err
-			}
-			continue
-		case Ignored:
-			log.DebugContext(ctx, "ignored object", "account", acct, "reason", o.Reason, "key", key)
-			continue
-		}
-		var a ledger.Arrival
-		switch o.Key.Kind {
-		case logkey.KindLog:
-			b.logs[region]++
-			a = ledger.Arrival{Account: acct, Region: region, Kind: ledger.ArrivalLog, Time: o.Key.Time, Key: key}
-		case logkey.KindDigest:
-			b.digests++
-			a = ledger.Arrival{Account: acct, Region: region, Kind: ledger.ArrivalDigest, Time: o.Key.Time, Key: key}
-		default: // Insights: a genuine delivery with no ledger attribute
-			log.DebugContext(ctx, "insights file", "account", acct, "region", region)
-			continue
-		}
-		if p.Ledger.Record(a) != ledger.RecordIgnored {
-			ids := b.touched[acct]
-			if len(ids) == 0 || ids[len(ids)-1] != rec.MessageId {
-				b.touched[acct] = append(ids, rec.MessageId)
-			}
 		}
 	}
 	return nil
 }
 
-// judge adds membership and the object check to an accepted object.
-func (p *Processor) judge(ctx context.Context, o *Object) error {
+// object judges one announced object and records an accepted arrival.
+func (p *Processor) object(ctx context.Context, messageID, bucket, key string, now time.Time, b *batch) error {
+	o := p.Rules.Check(bucket, key, now)
+	if err := p.judge(ctx, &o, b); err != nil {
+		return err
+	}
+	acct, region := o.Account(), ""
+	if o.Parsed {
+		region = o.Key.Region
+	}
+	debug := p.Logger.Enabled(ctx, slog.LevelDebug)
+	switch o.Verdict {
+	case Rejected:
+		// Findings are rare: the message id joins the logger only here.
+		return p.finding(ctx, p.Logger.With("messageId", messageID), Finding{Account: acct, Region: region, Code: o.Code,
+			Reason: o.Reason, Bucket: bucket, Key: key, MessageID: messageID}, b)
+	case Ignored:
+		if debug {
+			p.Logger.DebugContext(ctx, "ignored object", "messageId", messageID, "account", acct, "reason", o.Reason, "key", key)
+		}
+		return nil
+	}
+	a := ledger.Arrival{Account: acct, Region: region, Time: o.Key.Time, Key: key}
+	switch o.Key.Kind {
+	case logkey.KindLog:
+		b.logs[region]++
+		a.Kind = ledger.ArrivalLog
+	case logkey.KindDigest:
+		b.digests++
+		a.Kind = ledger.ArrivalDigest
+	default: // Insights: a genuine delivery with no ledger attribute
+		if debug {
+			p.Logger.DebugContext(ctx, "insights file", "messageId", messageID, "account", acct, "region", region)
+		}
+		return nil
+	}
+	if p.Ledger.Record(a) != ledger.RecordIgnored {
+		ids := b.touched[acct]
+		if len(ids) == 0 || ids[len(ids)-1] != messageID {
+			b.touched[acct] = append(ids, messageID)
+		}
+	}
+	return nil
+}
+
+// judge adds membership and the object check to an accepted object. A
+// check S3 refused (403) leaves the object accepted, unchecked, and is
+// counted for the batch's configuration error.
+func (p *Processor) judge(ctx context.Context, o *Object, b *batch) error {
 	if o.Verdict != Accepted {
 		return nil
 	}
@@ -255,24 +247,24 @@ func (p *Processor) judge(ctx context.Context, o *Object) error {
 		o.reject(CodeForeignAccount, "account %s is not a member of the organization", o.Key.Account)
 		return nil
 	}
-	check := p.ObjectCheck == CheckAll || (p.ObjectCheck == CheckSample && sampled(o.RawKey, p.SampleRate))
-	if !check || p.S3 == nil {
+	if !p.wantsHead(o) {
 		return nil
 	}
-	kmsKey := p.KMSKeyARN
-	if o.Key.Kind != logkey.KindLog && o.Key.Kind != logkey.KindInsight {
-		// SSE-KMS applies to log files; AWS's guide to encrypting CloudTrail
-		// files with KMS keys says digest files are encrypted with SSE-S3.
-		// A digest is checked for existence and size only, so that it is
-		// accepted under either encryption.
-		kmsKey = ""
+	r, ok := b.heads[o.RawKey]
+	if !ok {
+		r.code, r.reason, r.err = headCheck(ctx, p.S3, o.Bucket, o.RawKey, p.kmsKeyFor(o.Key.Kind))
 	}
-	code, reason, err := headCheck(ctx, p.S3, o.Bucket, o.RawKey, kmsKey)
-	if err != nil {
-		return err
+	if fault.Code(r.err) == CodeObjectCheckForbidden {
+		if b.forbidden++; b.firstForbidden == nil {
+			b.firstForbidden = r.err
+		}
+		return nil
 	}
-	if code != "" {
-		o.reject(code, "%s", reason)
+	if r.err != nil {
+		return r.err
+	}
+	if r.code != "" {
+		o.reject(r.code, "%s", r.reason)
 	}
 	return nil
 }

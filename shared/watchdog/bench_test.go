@@ -21,6 +21,7 @@ import (
 	"github.com/trailwarden/trailwarden/shared/accounts"
 	"github.com/trailwarden/trailwarden/shared/incident"
 	"github.com/trailwarden/trailwarden/shared/ledger"
+	"github.com/trailwarden/trailwarden/shared/ledgertest"
 	"github.com/trailwarden/trailwarden/shared/policy"
 	"github.com/trailwarden/trailwarden/shared/watchdog"
 )
@@ -156,7 +157,7 @@ type scaleWorld struct {
 	model    cloudtrailsim.Model
 	ledger   *fakeScanTable
 	accounts *fakeScanTable
-	journal  *ledger.FakeJournal
+	journal  *ledgertest.Journal
 }
 
 // fillJournal writes the journal a verifier fleet leaves over the readers'
@@ -165,7 +166,7 @@ type scaleWorld struct {
 // an hour), each in its own invocation's entry, and 17/12 of its Regions
 // deliver their hourly digest; invocations carry 100 entries.
 func (w *scaleWorld) fillJournal() {
-	w.journal = ledger.NewFakeJournal()
+	w.journal = ledgertest.NewJournal()
 	regions := w.model.Regions
 	horizon := ledger.JournalHorizon(ledger.DefaultItemInterval)
 	end := w.now.Truncate(ledger.JournalSlot)
@@ -285,7 +286,7 @@ func benchmarkPass(b *testing.B, n, segments int) {
 	wd := w.watchdog(segments)
 	ctx := context.Background()
 	var rep watchdog.Report
-	var before ledger.FakeJournalStats
+	var before ledgertest.JournalStats
 	// Peak heap in use during the passes, sampled every 5 ms (the fake
 	// tables' generated items included): the function has 256 MB.
 	var peak atomic.Uint64

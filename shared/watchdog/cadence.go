@@ -11,8 +11,8 @@ import (
 //
 //   - the heartbeat: with log file validation on, CloudTrail delivers a
 //     digest every hour per account × Region even when there is nothing to
-//     log (AWS-FACTS.md §4). Silence since the newest log file or digest
-//     longer than HeartbeatEvery + HeartbeatGrace + Coalesce (70 minutes by
+//     log (CloudTrail User Guide, "CloudTrail digest file structure"). Silence since the newest log file or digest
+//     longer than HeartbeatEvery + HeartbeatGrace + Allowance (70 minutes by
 //     default) means deliveries stopped: Stale, whatever the Region's
 //     activity. With passes every 5 minutes, a quiet Region is detected at
 //     most 75 minutes after its last delivery; a quiet Region whose digests
@@ -25,7 +25,7 @@ import (
 //     taken below MinInterval (CloudTrail delivers about every 5 minutes;
 //     several files in one delivery do not make deliveries more frequent).
 //     Silence since the newest log file longer than max(Floor, Factor ×
-//     interval) + Coalesce (15 minutes for a busy Region) makes the pair
+//     interval) + Allowance (15 minutes for a busy Region) makes the pair
 //     Suspect: a busy Region stopped, or simply went quiet. The watchdog
 //     then asks CloudTrail (diagnosis): a stopped, deleted, changed or
 //     failing trail opens an incident at once (≤ 20 minutes after the last
@@ -33,14 +33,15 @@ import (
 //     deliver is a lull, remembered so it is not asked again, and the
 //     heartbeat takes over.
 //
-// Coalesce is the verifier's ledger write window: a delivery at t may
-// appear in the ledger only at t + Coalesce, so every threshold includes it.
+// Allowance is the ledger's lag: a delivery at t is journaled by the
+// verifier invocation that processes it (queue latency plus one batch), so
+// every threshold includes it.
 type Cadence struct {
-	Floor          time.Duration // minimum activity threshold (before Coalesce); default 10m
+	Floor          time.Duration // minimum activity threshold (before Allowance); default 10m
 	Factor         float64       // activity threshold = Factor × typical interval; default 2
 	MinInterval    time.Duration // CloudTrail's delivery cadence; default 5m
 	MinActiveFiles int64         // fewer files in the window: not active; default 12
-	Coalesce       time.Duration // the verifier's ledger coalescing window; default 5m
+	Allowance      time.Duration // the ledger's lag behind deliveries; default DefaultAllowance
 	HeartbeatEvery time.Duration // digest period; default 1h
 	HeartbeatGrace time.Duration // digest delivery jitter; default 5m
 	// NoHeartbeat: log file validation is off, so no digests: quiet Regions
@@ -52,7 +53,7 @@ type Cadence struct {
 // DefaultCadence returns the defaults named on Cadence's fields.
 func DefaultCadence() Cadence {
 	return Cadence{Floor: 10 * time.Minute, Factor: 2, MinInterval: 5 * time.Minute, MinActiveFiles: 12,
-		Coalesce: 5 * time.Minute, HeartbeatEvery: time.Hour, HeartbeatGrace: 5 * time.Minute, QuietLimit: 24 * time.Hour}
+		Allowance: DefaultAllowance, HeartbeatEvery: time.Hour, HeartbeatGrace: 5 * time.Minute, QuietLimit: 24 * time.Hour}
 }
 
 func (c Cadence) withDefaults() Cadence {
@@ -69,8 +70,8 @@ func (c Cadence) withDefaults() Cadence {
 	if c.MinActiveFiles <= 0 {
 		c.MinActiveFiles = d.MinActiveFiles
 	}
-	if c.Coalesce < 0 {
-		c.Coalesce = 0
+	if c.Allowance < 0 {
+		c.Allowance = 0
 	}
 	if c.HeartbeatEvery <= 0 {
 		c.HeartbeatEvery = d.HeartbeatEvery
@@ -90,7 +91,7 @@ func (c Cadence) HeartbeatThreshold() time.Duration {
 	if c.NoHeartbeat {
 		return c.QuietLimit
 	}
-	return c.HeartbeatEvery + c.HeartbeatGrace + c.Coalesce
+	return c.HeartbeatEvery + c.HeartbeatGrace + c.Allowance
 }
 
 // Verdict of one account × Region.
@@ -177,7 +178,7 @@ func (c Cadence) ActiveThreshold(interval time.Duration) time.Duration {
 	if t < c.Floor {
 		t = c.Floor
 	}
-	return t + c.Coalesce
+	return t + c.Allowance
 }
 
 // Interval is the typical time between log files of a Region, from the

@@ -27,7 +27,7 @@ type Config struct {
 	RequestQueueURL string // required when Repair is on
 
 	StaleFloor        time.Duration // default 10m
-	CoalesceWindow    time.Duration // the verifier's; default 5m
+	Allowance         time.Duration // the ledger's lag allowed on every threshold; default DefaultAllowance
 	NeverStartedAfter time.Duration // default 30m
 	EnableDeadline    time.Duration // default 1h
 	RediagnoseEvery   time.Duration // default 1h
@@ -42,8 +42,9 @@ type Config struct {
 
 // Defaults.
 const (
-	DefaultStaleFloor          = 10 * time.Minute
-	DefaultCoalesceWindow      = 5 * time.Minute
+	DefaultStaleFloor = 10 * time.Minute
+	// DefaultAllowance is the ledger's lag allowed on every threshold.
+	DefaultAllowance           = ledger.DefaultLagAllowance
 	DefaultNeverStartedAfter   = 30 * time.Minute
 	DefaultRediagnoseEvery     = time.Hour
 	DefaultScanSegments        = 8
@@ -68,7 +69,7 @@ func LoadConfig(get settings.Getenv) (Config, error) {
 		IncidentsTable:      e.String(settings.EnvIncidentsTable),
 		RequestQueueURL:     e.String(settings.EnvRequestQueueURL),
 		StaleFloor:          e.Duration(settings.EnvStaleFloor, DefaultStaleFloor),
-		CoalesceWindow:      e.Duration(settings.EnvCoalesceWindow, DefaultCoalesceWindow),
+		Allowance:           e.Duration(settings.EnvCoalesceWindow, DefaultAllowance),
 		NeverStartedAfter:   e.Duration(settings.EnvNeverStartedAfter, DefaultNeverStartedAfter),
 		EnableDeadline:      e.Duration(settings.EnvEnableDeadline, settings.DefaultEnableDeadline),
 		RediagnoseEvery:     e.Duration(settings.EnvRediagnoseEvery, DefaultRediagnoseEvery),
@@ -125,7 +126,7 @@ func (c Config) Validate() error {
 			p = append(p, fmt.Sprintf("%s: %q is not a Region name", settings.EnvEnabledRegions, r))
 		}
 	}
-	for name, d := range map[string]time.Duration{settings.EnvStaleFloor: c.StaleFloor, settings.EnvCoalesceWindow: c.CoalesceWindow,
+	for name, d := range map[string]time.Duration{settings.EnvStaleFloor: c.StaleFloor, settings.EnvCoalesceWindow: c.Allowance,
 		settings.EnvLedgerItemInterval: c.ItemInterval,
 		settings.EnvNeverStartedAfter:  c.NeverStartedAfter, settings.EnvRediagnoseEvery: c.RediagnoseEvery} {
 		if d < 0 {

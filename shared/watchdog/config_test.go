@@ -6,6 +6,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/trailwarden/trailwarden/shared/deployment"
+	"github.com/trailwarden/trailwarden/shared/ledger"
 	"github.com/trailwarden/trailwarden/shared/settings"
 	"github.com/trailwarden/trailwarden/shared/watchdog"
 )
@@ -25,7 +27,7 @@ func TestLoadConfig(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if c.StaleFloor != 10*time.Minute || c.CoalesceWindow != 5*time.Minute || c.NeverStartedAfter != 30*time.Minute ||
+	if c.StaleFloor != 10*time.Minute || c.Allowance != 5*time.Minute || c.NeverStartedAfter != 30*time.Minute ||
 		!c.Repair || c.ScanSegments != 8 || c.ItemInterval != time.Hour || c.MetricsNamespace != settings.DefaultMetricsNamespace || c.PolicyFile != "policy.yaml" {
 		t.Fatalf("defaults: %+v", c)
 	}
@@ -76,5 +78,20 @@ func TestParseRegions(t *testing.T) {
 	got := watchdog.ParseRegions(" us-east-1, eu-west-1 ,,us-east-1\tap-south-2")
 	if want := []string{"us-east-1", "eu-west-1", "ap-south-2"}; !slices.Equal(got, want) {
 		t.Fatalf("ParseRegions = %v, want %v", got, want)
+	}
+}
+
+// Each default has one source: the ledger's lag allowance and item
+// interval, whether read by the watchdog's configuration, its cadence or
+// the deployment file.
+func TestDefaultsHaveOneSource(t *testing.T) {
+	c, _ := watchdog.LoadConfig(func(string) string { return "" })
+	if c.Allowance != ledger.DefaultLagAllowance || watchdog.DefaultCadence().Allowance != ledger.DefaultLagAllowance ||
+		deployment.DefaultCoalesceWindow != ledger.DefaultLagAllowance {
+		t.Errorf("allowance: config %v, cadence %v, deployment %v; ledger %v", c.Allowance, watchdog.DefaultCadence().Allowance,
+			deployment.DefaultCoalesceWindow, ledger.DefaultLagAllowance)
+	}
+	if c.ItemInterval != ledger.DefaultItemInterval || deployment.DefaultItemInterval != ledger.DefaultItemInterval {
+		t.Errorf("item interval: config %v, deployment %v; ledger %v", c.ItemInterval, deployment.DefaultItemInterval, ledger.DefaultItemInterval)
 	}
 }

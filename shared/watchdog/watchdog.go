@@ -11,8 +11,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"sort"
-	"strings"
 	"sync"
 	"time"
 
@@ -44,20 +42,41 @@ type LedgerScanner interface {
 	Scan(ctx context.Context, asOf time.Time, segments int, fn func(ledger.Item) error) (ledger.ScanStats, error)
 }
 
-// IncidentStore keeps incident state (incident.Store).
-type IncidentStore interface {
+// ActiveIncidents lists live incidents: the pass's incidents step.
+type ActiveIncidents interface {
 	Active(ctx context.Context, segments int) ([]incident.Incident, error)
+}
+
+// IncidentRecorder records what the diagnosis step found: new incidents,
+// lulls and re-diagnoses.
+type IncidentRecorder interface {
 	Open(ctx context.Context, inc incident.Incident, now time.Time) (bool, error)
 	Watch(ctx context.Context, inc incident.Incident, now time.Time) error
+	Rediagnosed(ctx context.Context, id string, now time.Time, reason, summary, detail, action string) error
+}
+
+// AlertLeases guard an incident's alert (and its repair request).
+type AlertLeases interface {
 	ClaimAlert(ctx context.Context, id string, now time.Time, lease time.Duration) (bool, error)
 	MarkAlerted(ctx context.Context, id string, now time.Time) error
 	ReleaseAlert(ctx context.Context, id string) error
 	MarkRepairRequested(ctx context.Context, id string, now time.Time) error
-	Rediagnosed(ctx context.Context, id string, now time.Time, reason, summary, detail, action string) error
+}
+
+// RecoveryStore resolves incidents and guards their recovery message.
+type RecoveryStore interface {
 	Resolve(ctx context.Context, id string, now time.Time) (incident.Incident, bool, error)
 	ClaimRecovery(ctx context.Context, id string, now time.Time, lease time.Duration) (bool, error)
 	MarkRecoveryAlerted(ctx context.Context, id string, now time.Time) error
 	ReleaseRecovery(ctx context.Context, id string) error
+}
+
+// IncidentStore keeps incident state (incident.Store): every step's part.
+type IncidentStore interface {
+	ActiveIncidents
+	IncidentRecorder
+	AlertLeases
+	RecoveryStore
 }
 
 // Alerter publishes alerts (alert.Publisher).
@@ -191,304 +210,6 @@ type scanState struct {
 	pairs     int
 }
 
-// Run performs one pass at now.
-func (w *Watchdog) Run(ctx context.Context, now time.Time) (Report, error) {
-	started := time.Now()
-	now = now.UTC()
-	rep := Report{At: now}
-	segs := orDefault(w.ScanSegments, DefaultScanSegments)
-	cad := w.Cadence
-
-	all, err := w.Accounts.List(ctx, segs)
-	if err != nil {
-		return rep, fmt.Errorf("watchdog: %w", err)
-	}
-	rep.Accounts = len(all)
-	enabled := make(map[string]*accounts.Account, len(all))
-	for i := range all {
-		// Enabled accounts, and accounts once enabled whose last converge
-		// (e.g. a repair) failed: their trail may still deliver, or not.
-		if st := all[i].Status; st == accounts.StatusEnabled || (st == accounts.StatusFailed && !all[i].EnabledAt.IsZero()) {
-			enabled[all[i].AccountID] = &all[i]
-		}
-	}
-	rep.EnabledAccounts = len(enabled)
-	w.checkOverdue(ctx, &rep, all, now)
-
-	live, err := w.Incidents.Active(ctx, segs)
-	if err != nil {
-		return rep, fmt.Errorf("watchdog: %w", err)
-	}
-	byID := make(map[string]incident.Incident, len(live))
-	for _, inc := range live {
-		byID[inc.ID] = inc
-	}
-
-	st := &scanState{tracked: map[string]Assessment{}, delivered: map[string]bool{}}
-	trails := newTrailCache(w.Policy)
-	rep.Ledger, err = w.Ledger.Scan(ctx, now, segs, func(it ledger.Item) error {
-		acct, ok := enabled[it.AccountID]
-		if !ok {
-			return nil
-		}
-		// The account's own policy (overrides may turn multi-Region or log
-		// file validation off for an OU or an account).
-		accCad, multi := cad, true
-		if t := trails.get(acct); t != nil {
-			multi = t.MultiRegion
-			if !t.LogFileValidation {
-				accCad.NoHeartbeat = true
-			}
-		}
-		w.assessItem(accCad, st, byID, acct, it, multi, now)
-		return nil
-	})
-	if err != nil {
-		return rep, fmt.Errorf("watchdog: %w", err)
-	}
-	if f := rep.Ledger.Fold; f.Accounts+f.Failed > 0 {
-		// Journal times the verifier instance that held them never wrote
-		// into the items (it died or went idle): folded by this pass.
-		w.log().Warn("journal times folded into ledger items", "accounts", f.Accounts, "failed", f.Failed)
-	}
-	if c := rep.Ledger.Journal.Corrupt; c > 0 {
-		w.log().Error("corrupt journal items skipped", "items", c)
-	}
-	rep.Pairs = st.pairs
-
-	// Never-started accounts: enabled long enough, nothing delivered anywhere.
-	neverAfter := orDefault(w.NeverStartedAfter, DefaultNeverStartedAfter)
-	ids := make([]string, 0, len(enabled))
-	for id := range enabled {
-		ids = append(ids, id)
-	}
-	sort.Strings(ids)
-	for _, id := range ids {
-		acct := enabled[id]
-		if st.delivered[id] {
-			continue
-		}
-		since := enabledAt(acct)
-		if since.IsZero() || now.Sub(since) <= neverAfter {
-			continue
-		}
-		rep.NeverStarted++
-		st.cands = append(st.cands, &candidate{acct: acct, kind: incident.KindNeverStarted, id: incident.NeverID(id),
-			a: Assessment{Region: w.home(acct), Since: since, Silence: now.Sub(since), Threshold: neverAfter, Verdict: Stale}})
-	}
-
-	open := map[string]bool{}
-	for _, inc := range live {
-		if inc.Open() {
-			open[inc.ID] = true
-		}
-	}
-
-	// Existing incidents: recover, retry owed messages, schedule re-diagnosis.
-	var rediag []*candidate
-	for _, inc := range live {
-		switch {
-		case inc.ID == incident.MassID:
-			continue // decided below
-		case inc.State == incident.StateResolved:
-			if inc.RecoveryPending() {
-				w.announceRecovery(ctx, &rep, inc, enabled[inc.Account], now, "")
-			}
-			continue
-		case inc.State != incident.StateOpen:
-			continue
-		}
-		acct := enabled[inc.Account]
-		if acct == nil {
-			if w.resolve(ctx, &rep, inc, nil, now, "the account is no longer enabled in trailwarden; it is not watched any more") {
-				delete(open, inc.ID)
-			}
-			continue
-		}
-		recovered := false
-		switch inc.Kind {
-		case incident.KindNeverStarted:
-			recovered = st.delivered[inc.Account]
-		default:
-			if a, ok := st.tracked[inc.ID]; ok {
-				last := a.LastLog
-				if a.LastDigest.After(last) {
-					last = a.LastDigest
-				}
-				recovered = last.After(inc.Since)
-				if a.Interval > 0 {
-					// An active Region recovers when log files arrive again;
-					// a digest alone says nothing about log delivery.
-					recovered = a.LastLog.After(inc.Since)
-				}
-			}
-		}
-		if recovered {
-			if w.resolve(ctx, &rep, inc, acct, now, "") {
-				delete(open, inc.ID)
-			}
-			continue
-		}
-		rep.StillOpen++
-		if inc.AlertPending() {
-			w.alertIncident(ctx, &rep, inc, acct, Diagnosis{Reason: inc.Reason, Summary: inc.Summary, Detail: inc.Detail,
-				Action: inc.Action, Severity: inc.Severity, Repairable: repairable(inc.Reason)}, now, nil)
-		}
-		if now.Sub(inc.DiagnosedAt) >= orDefault(w.RediagnoseEvery, DefaultRediagnoseEvery) {
-			a := st.tracked[inc.ID]
-			if a.Region == "" {
-				a = Assessment{Region: orString(inc.Region, w.home(acct)), Since: inc.Since, Verdict: Stale}
-			}
-			rediag = append(rediag, &candidate{acct: acct, kind: inc.Kind, id: inc.ID, a: a, rediag: true})
-		}
-	}
-
-	// New candidates: skip those already open and known lulls.
-	var fresh []*candidate
-	heartbeatNew := 0
-	for _, c := range st.cands {
-		if c.a.Verdict == Stale {
-			rep.Stale++
-		} else {
-			rep.Suspect++
-		}
-		prev, ok := byID[c.id]
-		if ok && prev.Open() {
-			continue
-		}
-		if ok && prev.State == incident.StateWatch && c.a.Verdict == Suspect && prev.Since.Equal(c.a.Since) {
-			rep.Watched++
-			continue
-		}
-		if c.a.Verdict == Stale {
-			heartbeatNew++
-		}
-		fresh = append(fresh, c)
-	}
-
-	// A pipeline outage silences everything at once: one incident, not
-	// thousands, and no diagnosis storm.
-	mass := w.MassThreshold
-	if mass <= 0 {
-		mass = DefaultMassThreshold
-	}
-	massOpen := byID[incident.MassID].Open()
-	if heartbeatNew > mass {
-		w.openMass(ctx, &rep, heartbeatNew, now)
-		open[incident.MassID] = true
-		rep.Mass = true
-		var keep []*candidate
-		for _, c := range fresh {
-			if c.a.Verdict != Stale {
-				keep = append(keep, c)
-			}
-		}
-		rep.Deferred += len(fresh) - len(keep)
-		fresh = keep
-	}
-
-	// Diagnose: heartbeat-stale first, then never-started, then suspects,
-	// then re-diagnoses; oldest silence first; at most MaxDiagnoses.
-	sort.SliceStable(fresh, func(i, j int) bool {
-		pi, pj := priority(fresh[i]), priority(fresh[j])
-		if pi != pj {
-			return pi < pj
-		}
-		return fresh[i].a.Since.Before(fresh[j].a.Since)
-	})
-	todo := append(fresh, rediag...)
-	max := orDefault(w.MaxDiagnoses, DefaultMaxDiagnoses)
-	if len(todo) > max {
-		for _, c := range todo[max:] {
-			c.skipped = true
-		}
-		rep.Deferred += len(todo) - max
-		todo = todo[:max]
-	}
-	dg := &Diagnoser{Policy: w.Policy, Sessions: w.Sessions, NewTrail: w.NewTrail}
-	w.diagnoseAll(ctx, dg, todo)
-	rep.Diagnoses = len(todo)
-	rep.CloudTrailCalls = dg.Calls()
-
-	// Delivery pipeline check after diagnosis: many "healthy, missing".
-	missing := 0
-	for _, c := range todo {
-		if !c.rediag && c.diag.Reason == ReasonDeliveriesMissing {
-			missing++
-		}
-	}
-	if missing > mass && !rep.Mass {
-		w.openMass(ctx, &rep, missing, now)
-		open[incident.MassID] = true
-		rep.Mass = true
-	}
-
-	requested := map[string]bool{}
-	for _, c := range todo {
-		switch {
-		case c.rediag:
-			inc := byID[c.id]
-			if err := w.Incidents.Rediagnosed(ctx, c.id, now, c.diag.Reason, c.diag.Summary, c.diag.Detail, c.diag.Action); err != nil {
-				w.fail(&rep, err)
-			}
-			if c.diag.Reason != inc.Reason {
-				w.log().InfoContext(ctx, "incident re-diagnosed", "incident", c.id, "account", c.acct.AccountID,
-					"was", inc.Reason, "now", c.diag.Reason)
-			}
-		case c.diag.Reason == ReasonLull:
-			rep.Lulls++
-			if err := w.Incidents.Watch(ctx, w.newIncident(c), now); err != nil {
-				w.fail(&rep, err)
-			}
-		case c.diag.Reason == ReasonDiagnosisFailed && c.a.Verdict == Suspect:
-			// Cannot tell a lull from a stop: wait for the next pass or the heartbeat.
-			rep.Deferred++
-		case rep.Mass && c.diag.Reason == ReasonDeliveriesMissing:
-			// Counted in the organization-wide incident.
-		default:
-			inc := w.newIncident(c)
-			ok, err := w.Incidents.Open(ctx, inc, now)
-			if err != nil {
-				w.fail(&rep, err)
-				continue
-			}
-			if !ok {
-				continue // another run opened it
-			}
-			open[inc.ID] = true
-			inc.State, inc.OpenedAt = incident.StateOpen, now
-			f := Finding{IncidentID: inc.ID, Kind: inc.Kind, Account: inc.Account, Region: inc.Region, Since: inc.Since,
-				Verdict: c.a.Verdict.String(), Diagnosis: c.diag}
-			w.log().WarnContext(ctx, "incident opened", "incident", inc.ID, "account", inc.Account, "region", inc.Region,
-				"since", inc.Since, "reason", c.diag.Reason, "summary", c.diag.Summary)
-			f.Repair, f.Alerted = w.alertIncident(ctx, &rep, inc, c.acct, c.diag, now, requested)
-			rep.Opened = append(rep.Opened, f)
-		}
-	}
-
-	// The organization-wide incident ends when the silence does.
-	if massOpen && !rep.Mass {
-		if w.resolve(ctx, &rep, byID[incident.MassID], nil, now, "") {
-			delete(open, incident.MassID)
-		}
-	} else if massOpen {
-		rep.Mass = true
-	}
-
-	for id := range open {
-		rep.OpenIncidents++
-		if kind, _, _, ok := incident.ParseID(id); ok && kind == incident.KindStale {
-			rep.StaleAccountRegions++
-		}
-	}
-	if rep.Mass {
-		rep.StaleAccountRegions += heartbeatNew
-	}
-	rep.Duration = time.Since(started)
-	w.emit(ctx, rep)
-	return rep, nil
-}
-
 func priority(c *candidate) int {
 	switch {
 	case c.kind == incident.KindStale && c.a.Verdict == Stale:
@@ -556,12 +277,7 @@ func (w *Watchdog) diagnoseAll(ctx context.Context, dg *Diagnoser, todo []*candi
 		go func(c *candidate) {
 			defer wg.Done()
 			defer func() { <-sem }()
-			lastLog := c.a.LastLog
-			last := lastLog
-			if c.a.LastDigest.After(last) {
-				last = c.a.LastDigest
-			}
-			c.diag = dg.Diagnose(ctx, *c.acct, c.a.Region, lastLog, last, c.a.Verdict == Stale || c.kind == incident.KindNeverStarted)
+			c.diag = dg.Diagnose(ctx, *c.acct, c.a.Region, c.a.LastLog, ledger.Newest(c.a.LastLog, c.a.LastDigest), c.a.Verdict == Stale || c.kind == incident.KindNeverStarted)
 		}(c)
 	}
 	wg.Wait()
@@ -738,24 +454,31 @@ func (w *Watchdog) fail(rep *Report, err error) {
 	w.log().Error("watchdog step failed", "error", err)
 }
 
+// Metric names. Only the two an alarm watches are CloudWatch metrics
+// (dimension Service=watchdog): a custom metric costs the same each month
+// whatever its traffic. The others are fields of the same EMF log event,
+// for CloudWatch Logs Insights (the dashboard's log widgets).
+const (
+	MetricStaleAccountRegions  = "StaleAccountRegions"
+	MetricWatchdogRunSeconds   = "WatchdogRunSeconds"
+	MetricNeverStartedAccounts = "NeverStartedAccounts"
+	MetricOpenIncidents        = "OpenIncidents"
+)
+
 func (w *Watchdog) emit(ctx context.Context, rep Report) {
 	if w.Metrics == nil {
 		return
 	}
 	m := w.Metrics
-	m.Count("StaleAccountRegions", rep.StaleAccountRegions)
-	m.Count("NeverStartedAccounts", rep.NeverStarted)
-	m.Count("OpenIncidents", rep.OpenIncidents)
-	m.Add("WatchdogRunSeconds", telemetry.Seconds, rep.Duration.Seconds())
-	m.Count("WatchdogDiagnoses", rep.Diagnoses)
-	m.Count("WatchdogAlerts", rep.AlertsSent)
-	m.Count("RepairRequests", rep.RepairRequests)
-	m.Count("WatchdogErrors", len(rep.Errors))
-	m.Count("LedgerItemsScanned", rep.Ledger.Items)
-	m.Property("ledgerRCU", rep.Ledger.ConsumedRCU)
-	m.Property("journalRCU", rep.Ledger.Journal.ConsumedRCU)
-	m.Count("LedgerTimesFolded", rep.Ledger.Fold.Accounts)
-	m.Count("LedgerFoldFailures", rep.Ledger.Fold.Failed)
+	m.Count(MetricStaleAccountRegions, rep.StaleAccountRegions)
+	m.Add(MetricWatchdogRunSeconds, telemetry.Seconds, rep.Duration.Seconds())
+	for k, v := range map[string]any{MetricNeverStartedAccounts: rep.NeverStarted, MetricOpenIncidents: rep.OpenIncidents,
+		"WatchdogDiagnoses": rep.Diagnoses, "WatchdogAlerts": rep.AlertsSent, "RepairRequests": rep.RepairRequests,
+		"WatchdogErrors": len(rep.Errors), "LedgerItemsScanned": rep.Ledger.Items, "ledgerRCU": rep.Ledger.ConsumedRCU,
+		"journalRCU": rep.Ledger.Journal.ConsumedRCU, "LedgerTimesFolded": rep.Ledger.Fold.Accounts,
+		"LedgerFoldFailures": rep.Ledger.Fold.Failed} {
+		m.Property(k, v)
+	}
 	if err := m.Flush(ctx); err != nil {
 		w.log().Error("flush metrics", "error", err)
 	}
@@ -804,55 +527,6 @@ func durationText(d time.Duration) string {
 
 // ErrNoPolicy is returned by New when the policy cannot be used.
 var ErrNoPolicy = errors.New("watchdog: no usable policy")
-
-// trailCache resolves accounts' effective trails, sharing the work between
-// accounts with the same OU path and no account override. Safe for the
-// scan's concurrent callbacks.
-type trailCache struct {
-	pol       *policy.Policy
-	byAccount map[string]bool // accounts with an override of their own
-	mu        sync.Mutex
-	byPath    map[string]*policy.Trail
-}
-
-func newTrailCache(pol *policy.Policy) *trailCache {
-	c := &trailCache{pol: pol, byAccount: map[string]bool{}, byPath: map[string]*policy.Trail{}}
-	if pol != nil {
-		for _, o := range pol.Overrides {
-			if o.Match.Account != "" {
-				c.byAccount[o.Match.Account] = true
-			}
-		}
-	}
-	return c
-}
-
-// get returns the account's effective trail, or nil without a policy or
-// when the policy cannot resolve it (then the base settings apply).
-func (c *trailCache) get(acct *accounts.Account) *policy.Trail {
-	if c.pol == nil {
-		return nil
-	}
-	key := strings.Join(acct.OUPath, "/")
-	if c.byAccount[acct.AccountID] {
-		key = "account:" + acct.AccountID
-	}
-	c.mu.Lock()
-	t, ok := c.byPath[key]
-	c.mu.Unlock()
-	if ok {
-		return t
-	}
-	t, err := c.pol.Effective(acct.AccountID, acct.OUPath)
-	if err != nil {
-		base := c.pol.Trail
-		t = &base
-	}
-	c.mu.Lock()
-	c.byPath[key] = t
-	c.mu.Unlock()
-	return t
-}
 
 // checkOverdue alerts once for each account that is still not enabled long
 // after trailwarden first saw it.

@@ -43,7 +43,7 @@ func New(ctx context.Context, cfg Config, home aws.Config, out io.Writer) (*Watc
 	db := dynamodb.NewFromConfig(home)
 	cad := DefaultCadence()
 	cad.Floor = orDefault(cfg.StaleFloor, DefaultStaleFloor)
-	cad.Coalesce = orDefault(cfg.CoalesceWindow, DefaultCoalesceWindow)
+	cad.Allowance = orDefault(cfg.Allowance, DefaultAllowance)
 	store := &accounts.Store{DB: db, Table: cfg.AccountsTable}
 	w := &Watchdog{
 		EnableDeadline: cfg.EnableDeadline,

@@ -1,4 +1,7 @@
-package ledger
+// Package ledgertest provides in-memory fakes of the DynamoDB tables the
+// ledger package uses, for tests and benchmarks, as net/http/httptest does
+// for net/http.
+package ledgertest
 
 import (
 	"context"
@@ -11,9 +14,11 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	ddbtypes "github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
+	"github.com/trailwarden/trailwarden/shared/ledger"
 )
 
-// FakeDynamoDB is an in-memory fake of the DynamoDB calls the ledger makes
+// Table is an in-memory fake of the DynamoDB calls the ledger makes
 // (UpdateItem, GetItem, Scan), for tests and benchmarks. It is a fake, not
 // an emulator: it understands only the update and condition expressions the
 // Writer renders (SET a = v, ADD a v, REMOVE a; conditions of the form
@@ -24,14 +29,14 @@ import (
 // eventually consistent one), and Scan reads by the total size read.
 // Item sizes follow DynamoDB's rules: attribute name bytes plus value bytes,
 // numbers at one byte per two significant digits plus one.
-type FakeDynamoDB struct {
+type Table struct {
 	mu    sync.Mutex
 	items map[string]map[string]ddbtypes.AttributeValue
-	st    FakeStats
+	st    TableStats
 }
 
-// FakeStats are a FakeDynamoDB's counters.
-type FakeStats struct {
+// TableStats are a Table's counters.
+type TableStats struct {
 	UpdateItem, GetItem, Scan int
 	ConditionalFailures       int
 	WCU, RCU                  float64
@@ -40,31 +45,31 @@ type FakeStats struct {
 }
 
 var (
-	_ WriteAPI = (*FakeDynamoDB)(nil)
-	_ ReadAPI  = (*FakeDynamoDB)(nil)
+	_ ledger.WriteAPI = (*Table)(nil)
+	_ ledger.ReadAPI  = (*Table)(nil)
 )
 
-// NewFakeDynamoDB returns an empty fake table (any table name).
-func NewFakeDynamoDB() *FakeDynamoDB {
-	return &FakeDynamoDB{items: map[string]map[string]ddbtypes.AttributeValue{}}
+// NewTable returns an empty fake table (any table name).
+func NewTable() *Table {
+	return &Table{items: map[string]map[string]ddbtypes.AttributeValue{}}
 }
 
 // Stats returns the counters.
-func (f *FakeDynamoDB) Stats() FakeStats {
+func (f *Table) Stats() TableStats {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	return f.st
 }
 
 // Item returns a copy of one item (nil when absent).
-func (f *FakeDynamoDB) Item(account string) map[string]ddbtypes.AttributeValue {
+func (f *Table) Item(account string) map[string]ddbtypes.AttributeValue {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	return clone(f.items[account])
 }
 
 // Len returns the number of items.
-func (f *FakeDynamoDB) Len() int {
+func (f *Table) Len() int {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	return len(f.items)
@@ -82,9 +87,9 @@ func clone(m map[string]ddbtypes.AttributeValue) map[string]ddbtypes.AttributeVa
 }
 
 func keyOf(key map[string]ddbtypes.AttributeValue) (string, error) {
-	s, ok := key[KeyAttribute].(*ddbtypes.AttributeValueMemberS)
+	s, ok := key[ledger.KeyAttribute].(*ddbtypes.AttributeValueMemberS)
 	if !ok || len(key) != 1 {
-		return "", fmt.Errorf("fake dynamodb: key must be {%s: S}", KeyAttribute)
+		return "", fmt.Errorf("fake dynamodb: key must be {%s: S}", ledger.KeyAttribute)
 	}
 	return s.Value, nil
 }
@@ -116,7 +121,7 @@ func writeUnits(before, after int) float64 {
 }
 
 // UpdateItem applies the Writer's expressions.
-func (f *FakeDynamoDB) UpdateItem(_ context.Context, in *dynamodb.UpdateItemInput, _ ...func(*dynamodb.Options)) (*dynamodb.UpdateItemOutput, error) {
+func (f *Table) UpdateItem(_ context.Context, in *dynamodb.UpdateItemInput, _ ...func(*dynamodb.Options)) (*dynamodb.UpdateItemOutput, error) {
 	id, err := keyOf(in.Key)
 	if err != nil {
 		return nil, err
@@ -146,7 +151,7 @@ func (f *FakeDynamoDB) UpdateItem(_ context.Context, in *dynamodb.UpdateItemInpu
 	}
 	item := clone(old)
 	if item == nil {
-		item = map[string]ddbtypes.AttributeValue{KeyAttribute: &ddbtypes.AttributeValueMemberS{Value: id}}
+		item = map[string]ddbtypes.AttributeValue{ledger.KeyAttribute: &ddbtypes.AttributeValueMemberS{Value: id}}
 	}
 	if err := applyUpdate(aws.ToString(in.UpdateExpression), item, in.ExpressionAttributeNames, in.ExpressionAttributeValues); err != nil {
 		return nil, err
@@ -164,7 +169,7 @@ func (f *FakeDynamoDB) UpdateItem(_ context.Context, in *dynamodb.UpdateItemInpu
 }
 
 // GetItem reads one item.
-func (f *FakeDynamoDB) GetItem(_ context.Context, in *dynamodb.GetItemInput, _ ...func(*dynamodb.Options)) (*dynamodb.GetItemOutput, error) {
+func (f *Table) GetItem(_ context.Context, in *dynamodb.GetItemInput, _ ...func(*dynamodb.Options)) (*dynamodb.GetItemOutput, error) {
 	id, err := keyOf(in.Key)
 	if err != nil {
 		return nil, err
@@ -182,7 +187,7 @@ func (f *FakeDynamoDB) GetItem(_ context.Context, in *dynamodb.GetItemInput, _ .
 }
 
 // Scan returns every item in one page (segments are honoured by key hash).
-func (f *FakeDynamoDB) Scan(_ context.Context, in *dynamodb.ScanInput, _ ...func(*dynamodb.Options)) (*dynamodb.ScanOutput, error) {
+func (f *Table) Scan(_ context.Context, in *dynamodb.ScanInput, _ ...func(*dynamodb.Options)) (*dynamodb.ScanOutput, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.st.Scan++
@@ -349,20 +354,20 @@ func applyUpdate(expr string, item map[string]ddbtypes.AttributeValue, names map
 	return nil
 }
 
-// FakeJournal is an in-memory fake of the journal table (PutItem with the
+// Journal is an in-memory fake of the journal table (PutItem with the
 // journal writer's condition, Query of one slot), for tests and
 // benchmarks. It bills as DynamoDB does: a put one write unit per started
 // KB, a query half a read unit per started 4 KB read (eventually
 // consistent). Fail, when set, makes PutItem fail with its error.
-type FakeJournal struct {
+type Journal struct {
 	mu    sync.Mutex
 	slots map[string]map[string]map[string]ddbtypes.AttributeValue // slot → writer → item
-	st    FakeJournalStats
+	st    JournalStats
 	Fail  error
 }
 
-// FakeJournalStats are a FakeJournal's counters.
-type FakeJournalStats struct {
+// JournalStats are a Journal's counters.
+type JournalStats struct {
 	PutItem, Query int
 	WCU, RCU       float64
 	Bytes          int // total size of the items written
@@ -370,24 +375,24 @@ type FakeJournalStats struct {
 }
 
 var (
-	_ JournalPutAPI   = (*FakeJournal)(nil)
-	_ JournalQueryAPI = (*FakeJournal)(nil)
+	_ ledger.JournalPutAPI   = (*Journal)(nil)
+	_ ledger.JournalQueryAPI = (*Journal)(nil)
 )
 
-// NewFakeJournal returns an empty fake journal table (any table name).
-func NewFakeJournal() *FakeJournal {
-	return &FakeJournal{slots: map[string]map[string]map[string]ddbtypes.AttributeValue{}}
+// NewJournal returns an empty fake journal table (any table name).
+func NewJournal() *Journal {
+	return &Journal{slots: map[string]map[string]map[string]ddbtypes.AttributeValue{}}
 }
 
 // Stats returns the counters.
-func (f *FakeJournal) Stats() FakeJournalStats {
+func (f *Journal) Stats() JournalStats {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	return f.st
 }
 
 // Items returns the number of items held.
-func (f *FakeJournal) Items() int {
+func (f *Journal) Items() int {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	n := 0
@@ -398,11 +403,11 @@ func (f *FakeJournal) Items() int {
 }
 
 // PutItem stores an item under its Slot and Writer.
-func (f *FakeJournal) PutItem(_ context.Context, in *dynamodb.PutItemInput, _ ...func(*dynamodb.Options)) (*dynamodb.PutItemOutput, error) {
-	slot, ok1 := in.Item[JournalSlotAttribute].(*ddbtypes.AttributeValueMemberN)
-	writer, ok2 := in.Item[JournalWriterAttribute].(*ddbtypes.AttributeValueMemberS)
+func (f *Journal) PutItem(_ context.Context, in *dynamodb.PutItemInput, _ ...func(*dynamodb.Options)) (*dynamodb.PutItemOutput, error) {
+	slot, ok1 := in.Item[ledger.JournalSlotAttribute].(*ddbtypes.AttributeValueMemberN)
+	writer, ok2 := in.Item[ledger.JournalWriterAttribute].(*ddbtypes.AttributeValueMemberS)
 	if !ok1 || !ok2 {
-		return nil, fmt.Errorf("fake journal: item needs %s (N) and %s (S)", JournalSlotAttribute, JournalWriterAttribute)
+		return nil, fmt.Errorf("fake journal: item needs %s (N) and %s (S)", ledger.JournalSlotAttribute, ledger.JournalWriterAttribute)
 	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
@@ -427,7 +432,7 @@ func (f *FakeJournal) PutItem(_ context.Context, in *dynamodb.PutItemInput, _ ..
 
 // Query returns one slot's items in one page (the key condition's value
 // :s is the slot).
-func (f *FakeJournal) Query(_ context.Context, in *dynamodb.QueryInput, _ ...func(*dynamodb.Options)) (*dynamodb.QueryOutput, error) {
+func (f *Journal) Query(_ context.Context, in *dynamodb.QueryInput, _ ...func(*dynamodb.Options)) (*dynamodb.QueryOutput, error) {
 	slot, ok := in.ExpressionAttributeValues[":s"].(*ddbtypes.AttributeValueMemberN)
 	if !ok {
 		return nil, fmt.Errorf("fake journal: query needs :s (N)")

@@ -1,0 +1,332 @@
+package ledger
+
+import (
+	"context"
+	"fmt"
+	"sort"
+	"sync"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	ddbtypes "github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
+	"github.com/trailwarden/trailwarden/shared/awsid"
+)
+
+// overlayShards splits an Overlay so that journal slots decode into it in
+// parallel.
+const overlayShards = 64
+
+// Overlay is what the journal adds to the items: per account, the newest
+// log and digest times of each Region it holds. Compact on purpose: at
+// 100,000 accounts × 17 Regions it is 1.7 million pairs in the watchdog's
+// memory, so accounts are keyed by their number, Region names are interned
+// and times are 32-bit epoch seconds (about 20 bytes a pair). Every journal
+// item decodes once into the one overlay of a read. A nil *Overlay is
+// empty. Safe for concurrent use.
+type Overlay struct {
+	shards [overlayShards]overlayShard
+	regMu  sync.Mutex
+	names  []string
+	ids    map[string]uint16
+}
+
+type overlayShard struct {
+	mu sync.Mutex
+	m  map[uint64][]pairSlot
+}
+
+// pairSlot is one Region's newest journaled times and the journal slots
+// (epoch seconds of their start) that carried them; 0 when none.
+type pairSlot struct {
+	region                           uint16
+	log, digest, logSlot, digestSlot uint32
+}
+
+// PairTimes is one Region's newest journaled times (epoch seconds; 0 when
+// none) and the journal slots that carried them (epoch seconds).
+type PairTimes struct {
+	Region              string
+	Log, Digest         int64
+	LogSlot, DigestSlot int64
+}
+
+func newOverlay() *Overlay {
+	o := &Overlay{ids: map[string]uint16{}}
+	for i := range o.shards {
+		o.shards[i].m = map[uint64][]pairSlot{}
+	}
+	return o
+}
+
+// regionIDs interns an item's Region names.
+func (o *Overlay) regionIDs(names []string, into []uint16) []uint16 {
+	into = into[:0]
+	o.regMu.Lock()
+	defer o.regMu.Unlock()
+	for _, n := range names {
+		id, ok := o.ids[n]
+		if !ok {
+			id = uint16(len(o.names))
+			o.ids[n] = id
+			o.names = append(o.names, n)
+		}
+		into = append(into, id)
+	}
+	return into
+}
+
+func (o *Overlay) shard(account uint64) *overlayShard {
+	return &o.shards[account%overlayShards]
+}
+
+// add raises one pair's time, written in the journal slot slot.
+func (o *Overlay) add(account uint64, region uint16, kind ArrivalKind, t, slot uint32) {
+	sh := o.shard(account)
+	sh.mu.Lock()
+	defer sh.mu.Unlock()
+	pairs := sh.m[account]
+	i := 0
+	for i < len(pairs) && pairs[i].region != region {
+		i++
+	}
+	if i == len(pairs) {
+		pairs = append(pairs, pairSlot{region: region})
+		sh.m[account] = pairs
+	}
+	p := &pairs[i]
+	switch {
+	case kind == ArrivalLog && (t > p.log || t == p.log && slot > p.logSlot):
+		p.log, p.logSlot = t, slot
+	case kind == ArrivalDigest && (t > p.digest || t == p.digest && slot > p.digestSlot):
+		p.digest, p.digestSlot = t, slot
+	}
+}
+
+// pairs returns an account's journaled pairs.
+func (o *Overlay) pairs(account string) []PairTimes {
+	if o == nil || !awsid.IsAccountID(account) {
+		return nil
+	}
+	n := accountNumber(account)
+	sh := o.shard(n)
+	sh.mu.Lock()
+	slots := sh.m[n]
+	sh.mu.Unlock()
+	if len(slots) == 0 {
+		return nil
+	}
+	o.regMu.Lock()
+	defer o.regMu.Unlock()
+	out := make([]PairTimes, len(slots))
+	for i, p := range slots {
+		out[i] = PairTimes{Region: o.names[p.region], Log: int64(p.log), Digest: int64(p.digest),
+			LogSlot: int64(p.logSlot), DigestSlot: int64(p.digestSlot)}
+	}
+	return out
+}
+
+// Len is the number of accounts with journaled times.
+func (o *Overlay) Len() int {
+	if o == nil {
+		return 0
+	}
+	n := 0
+	for i := range o.shards {
+		sh := &o.shards[i]
+		sh.mu.Lock()
+		n += len(sh.m)
+		sh.mu.Unlock()
+	}
+	return n
+}
+
+// accounts returns the overlay's accounts not in seen, sorted.
+func (o *Overlay) accounts(seen func(uint64) bool) []string {
+	if o == nil {
+		return nil
+	}
+	var nums []uint64
+	for i := range o.shards {
+		sh := &o.shards[i]
+		sh.mu.Lock()
+		for n := range sh.m {
+			if !seen(n) {
+				nums = append(nums, n)
+			}
+		}
+		sh.mu.Unlock()
+	}
+	sort.Slice(nums, func(i, j int) bool { return nums[i] < nums[j] })
+	out := make([]string, len(nums))
+	for i, n := range nums {
+		out[i] = accountID(n)
+	}
+	return out
+}
+
+// Apply raises an item's times to the overlay's for its account, and
+// reports whether the overlay holds the account.
+func (o *Overlay) Apply(it *Item) bool {
+	pairs := o.pairs(it.AccountID)
+	for _, p := range pairs {
+		if it.Regions == nil {
+			it.Regions = map[string]RegionState{}
+		}
+		rs := it.Regions[p.Region]
+		if t := time.Unix(p.Log, 0).UTC(); p.Log > 0 && t.After(rs.LastLog) {
+			rs.LastLog = t
+		}
+		if t := time.Unix(p.Digest, 0).UTC(); p.Digest > 0 && t.After(rs.LastDigest) {
+			rs.LastDigest = t
+		}
+		it.Regions[p.Region] = rs
+	}
+	return len(pairs) > 0
+}
+
+// decoded is one journal entry before it joins an overlay.
+type decoded struct {
+	account uint64
+	region  int
+	kind    ArrivalKind
+	t       uint32
+}
+
+// decoder decodes journal items into an overlay, reusing its buffers.
+type decoder struct {
+	o       *Overlay
+	entries []decoded
+	names   []string
+	ids     []uint16
+}
+
+// item adds an encoded journal's entries, written in slot, to the overlay,
+// all or nothing, and returns how many there were.
+func (d *decoder) item(b []byte, slot uint32) (int, error) {
+	d.entries = d.entries[:0]
+	n, err := decodeJournal(b, func(regions []string, _ int) { d.names = regions },
+		func(account uint64, region int, kind ArrivalKind, t int64) {
+			d.entries = append(d.entries, decoded{account: account, region: region, kind: kind, t: uint32(t)})
+		})
+	if err != nil {
+		return 0, err
+	}
+	d.ids = d.o.regionIDs(d.names, d.ids)
+	for _, e := range d.entries {
+		d.o.add(e.account, d.ids[e.region], e.kind, e.t, slot)
+	}
+	return n, nil
+}
+
+// JournalStats says what a journal read did.
+type JournalStats struct {
+	Items, Entries, Pages, Corrupt int
+	ConsumedRCU                    float64
+}
+
+// JournalReader reads the journal items of the last Horizon.
+type JournalReader struct {
+	DB    JournalQueryAPI
+	Table string
+	// Horizon is how far back to read (MinJournalHorizon when 0).
+	Horizon time.Duration
+	// Parallelism bounds concurrent slot queries (4 when 0).
+	Parallelism int
+}
+
+// Read returns the overlay of the journal items written in the Horizon
+// before asOf (the wall clock when zero). A corrupt item is counted in the
+// stats and skipped: one bad item must not blind the watchdog to every
+// other account.
+func (j *JournalReader) Read(ctx context.Context, asOf time.Time) (*Overlay, JournalStats, error) {
+	if asOf.IsZero() {
+		asOf = time.Now()
+	}
+	horizon := j.Horizon
+	if horizon <= 0 {
+		horizon = MinJournalHorizon
+	}
+	par := j.Parallelism
+	if par <= 0 {
+		par = 4
+	}
+	// From the slot holding asOf − horizon to one slot past asOf's: a
+	// writer whose clock runs a little ahead of the reader's may already
+	// write into the next slot.
+	start := asOf.Add(-horizon).UTC().Truncate(JournalSlot)
+	end := asOf.UTC().Truncate(JournalSlot).Add(JournalSlot)
+	var slots []time.Time
+	for s := end; !s.Before(start); s = s.Add(-JournalSlot) {
+		slots = append(slots, s)
+	}
+	ov := newOverlay()
+	var st JournalStats
+	var mu sync.Mutex
+	var firstErr error
+	sem := make(chan struct{}, par)
+	var wg sync.WaitGroup
+	for _, slot := range slots {
+		wg.Add(1)
+		sem <- struct{}{}
+		go func() {
+			defer wg.Done()
+			defer func() { <-sem }()
+			ls, err := j.readSlot(ctx, slot, &decoder{o: ov})
+			mu.Lock()
+			defer mu.Unlock()
+			if err != nil && firstErr == nil {
+				firstErr = err
+			}
+			st.Items, st.Entries, st.Pages, st.Corrupt = st.Items+ls.Items, st.Entries+ls.Entries, st.Pages+ls.Pages, st.Corrupt+ls.Corrupt
+			st.ConsumedRCU += ls.ConsumedRCU
+		}()
+	}
+	wg.Wait()
+	if firstErr != nil {
+		return nil, st, firstErr
+	}
+	return ov, st, nil
+}
+
+// readSlot queries one slot's items and decodes them.
+func (j *JournalReader) readSlot(ctx context.Context, slot time.Time, d *decoder) (JournalStats, error) {
+	var st JournalStats
+	in := &dynamodb.QueryInput{
+		TableName:                 aws.String(j.Table),
+		KeyConditionExpression:    aws.String("#s = :s"),
+		ExpressionAttributeNames:  map[string]string{"#s": JournalSlotAttribute, "#e": JournalEntriesAttribute},
+		ExpressionAttributeValues: map[string]ddbtypes.AttributeValue{":s": num(slot.Unix())},
+		ProjectionExpression:      aws.String("#e"),
+		ConsistentRead:            aws.Bool(false),
+		ReturnConsumedCapacity:    ddbtypes.ReturnConsumedCapacityTotal,
+	}
+	for {
+		out, err := j.DB.Query(ctx, in)
+		if err != nil {
+			return st, fmt.Errorf("ledger: read journal slot %s: %w", slot.Format(time.RFC3339), err)
+		}
+		st.Pages++
+		if out.ConsumedCapacity != nil {
+			st.ConsumedRCU += aws.ToFloat64(out.ConsumedCapacity.CapacityUnits)
+		}
+		for _, item := range out.Items {
+			st.Items++
+			b, ok := item[JournalEntriesAttribute].(*ddbtypes.AttributeValueMemberB)
+			if !ok {
+				st.Corrupt++
+				continue
+			}
+			if n, err := d.item(b.Value, uint32(slot.Unix())); err != nil {
+				st.Corrupt++
+			} else {
+				st.Entries += n
+			}
+		}
+		if len(out.LastEvaluatedKey) == 0 {
+			return st, nil
+		}
+		in.ExclusiveStartKey = out.LastEvaluatedKey
+	}
+}
