@@ -47,6 +47,7 @@ func init() {
 		"invoke":   invokeCommand,
 		"status":   statusCommand,
 		"demo":     demoCommand,
+		"doctor":   doctorCommand,
 	}
 }
 

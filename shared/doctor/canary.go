@@ -90,7 +90,10 @@ func (c *Canary) Run(ctx context.Context, o CanaryOptions) (*CanaryReport, error
 	}
 	arn, changes, err := c.Converge.Converge(ctx, o.Account)
 	if err != nil {
-		return nil, fmt.Errorf("canary: converge %s: %w", o.Account, err)
+		// A refused converge (a bucket policy that does not admit the trail,
+		// a role that cannot write) is the canary's finding, not a crash.
+		rep.Detail = "converge failed: " + err.Error()
+		return rep, nil
 	}
 	rep.Trail = arn
 	c.done(rep, 0, now(), fmt.Sprintf("%d change(s)", changes))
