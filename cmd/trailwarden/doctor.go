@@ -113,6 +113,9 @@ func runDoctor(ctx context.Context, env *cmdEnv, args []string) int {
 	if err != nil {
 		return exitUsage
 	}
+	if f.canary != "" && s.pol.Mode == policy.ModeOrganizationTrail {
+		return usageErr(env, "doctor: --canary converges one account's own trail; the policy is in organization-trail mode")
+	}
 	s.asm = awsenv.NewAssumer(s.home, sts.NewFromConfig(s.home), doctorSessionName)
 	checker, central, logging := f.wire(s)
 	rep, err := checker.Run(ctx, f.config(s, central))
@@ -165,7 +168,12 @@ func (f *doctorFlags) wire(s *session) (*doctor.Checker, doctor.Central, aws.Con
 	home := pol.Organization.HomeRegion
 	central := doctor.Central{Partition: awsenv.Partition(home), Region: home, OrganizationID: pol.Organization.ID,
 		Bucket: pol.Trail.S3.Bucket, KeyPrefix: pol.Trail.S3.KeyPrefix, KeyARN: pol.Trail.KMS.KeyArn, TopicARN: pol.Trail.SNS.TopicArn,
-		TrailNames: pol.TrailNames(), OrganizationTrail: pol.Mode == policy.ModeOrganizationTrail, Account: pol.Organization.ManagementAccount}
+		TrailNames: pol.TrailNames(), OrganizationTrail: pol.Mode == policy.ModeOrganizationTrail}
+	if central.OrganizationTrail {
+		central.Account = pol.Organization.ManagementAccount
+	} else {
+		central.Account = f.canary // "": the first sampled member
+	}
 	return c, central, logging
 }
 
@@ -177,9 +185,6 @@ func (f *doctorFlags) config(s *session, central doctor.Central) doctor.Config {
 			v = d.VerifierConcurrency
 		}
 		need = enablerMaxConcurrency + v
-	}
-	if !central.OrganizationTrail && f.canary != "" {
-		central.Account = f.canary
 	}
 	return doctor.Config{OrganizationTrail: central.OrganizationTrail, ManagementAccount: s.pol.Organization.ManagementAccount,
 		Excluded: s.pol.Organization.Exclude.Accounts, MemberRole: s.pol.Organization.MemberRole, Sample: f.sample,

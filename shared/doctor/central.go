@@ -43,7 +43,7 @@ type Central struct {
 	TrailNames                        []string
 	// Account is the account whose trail ARN the statements are evaluated
 	// for: the management account in organization-trail mode, a sampled
-	// member otherwise.
+	// member otherwise (empty: the first account of the member-role sample).
 	Account           string
 	OrganizationTrail bool
 }

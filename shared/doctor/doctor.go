@@ -111,8 +111,13 @@ func (c *Checker) Run(ctx context.Context, cfg Config) (*Report, error) {
 	if err := c.trustedAccess(ctx, cfg, rep); err != nil {
 		return nil, err
 	}
-	if err := c.memberRole(ctx, cfg, rep); err != nil {
+	sample, err := c.memberRole(ctx, cfg, rep)
+	if err != nil {
 		return nil, err
+	}
+	if cfg.Central.Account == "" && len(sample) > 0 {
+		// Evaluate the policies for a member's trail: the first sampled.
+		cfg.Central.Account = sample[0]
 	}
 	if err := c.concurrency(ctx, cfg, rep); err != nil {
 		return nil, err
@@ -206,16 +211,16 @@ func (c *Checker) activeMembers(ctx context.Context, cfg Config) ([]string, erro
 	}
 }
 
-func (c *Checker) memberRole(ctx context.Context, cfg Config, rep *Report) error {
+func (c *Checker) memberRole(ctx context.Context, cfg Config, rep *Report) ([]string, error) {
 	ids, err := c.activeMembers(ctx, cfg)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	sample := Sample(ids, cfg.Sample)
 	if len(sample) == 0 {
 		rep.Add(Check{Name: "member-role", Status: Warn, Detail: "no ACTIVE member account outside the exclusions to try " + cfg.MemberRole + " in",
 			Next: "add a member account, then run doctor again"})
-		return nil
+		return nil, nil
 	}
 	var failed []string
 	for _, a := range sample {
@@ -231,7 +236,7 @@ func (c *Checker) memberRole(ctx context.Context, cfg Config, rep *Report) error
 		ch.Next = "check the member StackSet's instances in those accounts (aws cloudformation list-stack-instances) and the role's trust policy"
 	}
 	rep.Add(ch)
-	return nil
+	return sample, nil
 }
 
 func rootCause(err error) error {
