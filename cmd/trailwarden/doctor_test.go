@@ -112,8 +112,10 @@ func TestDoctorFailures(t *testing.T) {
 		want  string
 	}{
 		{name: "bucket policy lacks CloudTrail's write statement", code: exitProblem,
-			setup: func(t *testing.T, env *emulator.Env, res *central.Resources) { dropStatement(t, env, res, "CloudTrailWrite") },
-			want:  "no statement allows cloudtrail.amazonaws.com s3:PutObject"},
+			setup: func(t *testing.T, env *emulator.Env, res *central.Resources) {
+				dropStatement(t, env, res, "CloudTrailWrite")
+			},
+			want: "no statement allows cloudtrail.amazonaws.com s3:PutObject"},
 		{name: "member role not assumable", code: exitProblem,
 			wire: func(env *emulator.Env, _ *central.Resources) func(*doctor.Checker) {
 				return func(c *doctor.Checker) { c.Roles = refusingRole{c.Roles, env.MustMember("member-1").ID} }
@@ -132,17 +134,14 @@ func TestDoctorFailures(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			var wire func(*doctor.Checker)
-			var envp *emulator.Env
-			var resp *central.Resources
+			var wire func(*doctor.Checker) // set once the environment exists
 			env, res, vars, args := doctorEnv(t, func(c *doctor.Checker) {
 				if wire != nil {
 					wire(c)
 				}
 			})
-			envp, resp = env, res
 			if tc.wire != nil {
-				wire = tc.wire(envp, resp)
+				wire = tc.wire(env, res)
 			}
 			if tc.setup != nil {
 				tc.setup(t, env, res)
@@ -220,7 +219,10 @@ func TestDoctorCanary(t *testing.T) {
 	}
 	var logKey string
 	steps := []func(ctx context.Context) error{
-		func(ctx context.Context) (err error) { logKey, err = sim.DeliverLogFile(ctx, member, env.Region, time.Now(), 3); return err },
+		func(ctx context.Context) (err error) {
+			logKey, err = sim.DeliverLogFile(ctx, member, env.Region, time.Now(), 3)
+			return err
+		},
 		func(ctx context.Context) error { return ledgerSet(ctx, "L#") },
 		func(ctx context.Context) error {
 			_, err := sim.DeliverDigest(ctx, member, env.Region, time.Now(), []string{logKey})
