@@ -37,8 +37,10 @@ access for StackSets (and for CloudTrail in organization-trail mode), the
 policy's memberRole assumable in a sample of ACTIVE member accounts, the
 Lambda concurrency quota of the automation account, and the central bucket,
 key and topic policies as deployed. Run it with the automation account's
-credentials (as 'status'); --org-reader-role-arn reads Organizations, and
---logging-role-arn reads the logging account's policies and bucket.
+credentials (as 'status'); --org-reader-role-arn reads Organizations,
+--logging-role-arn reads the logging account's policies and bucket, and
+--member-via-role-arn is the role the member role trusts (its trust admits
+only roles under the enabler's IAM path in the automation account).
 
 --canary ACCOUNT then converges that account's trail (the policy's own trail,
 as 'enable --yes' does) and waits for its first log file and first digest in
@@ -70,15 +72,17 @@ const enablerMaxConcurrency = 5
 
 type doctorFlags struct {
 	deployFlags
-	loggingRoleARN, output, canary string
-	sample, needConcurrency        int
-	timeout, poll                  time.Duration
+	loggingRoleARN, viaRoleARN string
+	output, canary             string
+	sample, needConcurrency    int
+	timeout, poll              time.Duration
 }
 
 func (f *doctorFlags) parse(env *cmdEnv, args []string) (int, bool) {
 	fs := newFlags(env, "doctor", doctorUsage)
 	f.register(fs, env)
 	fs.StringVar(&f.loggingRoleARN, "logging-role-arn", "", "role in the logging account to read the bucket, key and topic policies and list the bucket (empty: own credentials)")
+	fs.StringVar(&f.viaRoleARN, "member-via-role-arn", "", "role in the automation account, on the enabler's IAM path, to assume the member role from (empty: own credentials)")
 	fs.StringVar(&f.output, "output", "table", "table | json")
 	fs.StringVar(&f.output, "o", "table", "table | json (short for --output)")
 	fs.IntVar(&f.sample, "sample", 5, "member accounts to assume the member role in")
@@ -116,7 +120,8 @@ func runDoctor(ctx context.Context, env *cmdEnv, args []string) int {
 	if f.canary != "" && s.pol.Mode == policy.ModeOrganizationTrail {
 		return usageErr(env, "doctor: --canary converges one account's own trail; the policy is in organization-trail mode")
 	}
-	s.asm = awsenv.NewAssumer(s.home, sts.NewFromConfig(s.home), doctorSessionName)
+	via := assumed(s.home, f.viaRoleARN)
+	s.asm = awsenv.NewAssumer(via, sts.NewFromConfig(via), doctorSessionName)
 	checker, central, logging := f.wire(s)
 	rep, err := checker.Run(ctx, f.config(s, central))
 	if err == nil && f.canary != "" {

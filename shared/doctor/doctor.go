@@ -233,7 +233,8 @@ func (c *Checker) memberRole(ctx context.Context, cfg Config, rep *Report) ([]st
 	if len(failed) > 0 {
 		ch.Status = Fail
 		ch.Detail = fmt.Sprintf("%s not assumable in %d of %d sampled account(s): %s", cfg.MemberRole, len(failed), len(sample), strings.Join(failed, "; "))
-		ch.Next = "check the member StackSet's instances in those accounts (aws cloudformation list-stack-instances) and the role's trust policy"
+		ch.Next = "AccessDenied everywhere: run doctor through a role the member role trusts (--member-via-role-arn, a role under the enabler's IAM path); " +
+			"in some accounts only: check the member StackSet's instances there (aws cloudformation list-stack-instances)"
 	}
 	rep.Add(ch)
 	return sample, nil
