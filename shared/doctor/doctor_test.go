@@ -12,6 +12,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/lambda"
 	lambdatypes "github.com/aws/aws-sdk-go-v2/service/lambda/types"
+	"github.com/aws/aws-sdk-go-v2/service/organizations"
+	orgtypes "github.com/aws/aws-sdk-go-v2/service/organizations/types"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	s3types "github.com/aws/aws-sdk-go-v2/service/s3/types"
 )
@@ -147,5 +149,71 @@ func TestCanaryTimeoutSaysWhatArrived(t *testing.T) {
 	rep, err = c.Run(context.Background(), CanaryOptions{Account: "333333333333", Timeout: time.Minute, Poll: time.Minute})
 	if err != nil || rep.OK || !strings.Contains(rep.Detail, "InsufficientS3BucketPolicyException") {
 		t.Fatalf("a refused converge is a failed canary: %+v, %v", rep, err)
+	}
+}
+
+// orgWith answers ListAWSServiceAccessForOrganization with the given
+// principals and ListAccounts with the given ACTIVE accounts.
+type orgWith struct {
+	principals, accounts []string
+}
+
+func (o orgWith) ListAWSServiceAccessForOrganization(context.Context, *organizations.ListAWSServiceAccessForOrganizationInput,
+	...func(*organizations.Options)) (*organizations.ListAWSServiceAccessForOrganizationOutput, error) {
+	out := &organizations.ListAWSServiceAccessForOrganizationOutput{}
+	for _, p := range o.principals {
+		out.EnabledServicePrincipals = append(out.EnabledServicePrincipals, orgtypes.EnabledServicePrincipal{ServicePrincipal: aws.String(p)})
+	}
+	return out, nil
+}
+
+func (o orgWith) ListAccounts(context.Context, *organizations.ListAccountsInput, ...func(*organizations.Options)) (*organizations.ListAccountsOutput, error) {
+	out := &organizations.ListAccountsOutput{}
+	for _, a := range o.accounts {
+		out.Accounts = append(out.Accounts, orgtypes.Account{Id: aws.String(a), Status: orgtypes.AccountStatusActive})
+	}
+	return out, nil
+}
+
+type recordingProber struct{ tried *[]string }
+
+func (r recordingProber) Probe(_ context.Context, account string) error {
+	*r.tried = append(*r.tried, account)
+	return nil
+}
+
+func TestTrustedAccessAndSampleScope(t *testing.T) {
+	cases := []struct {
+		name       string
+		orgTrail   bool
+		principals []string
+		failed     []string
+	}{
+		{"account trails need StackSets only", false, []string{StackSetsPrincipal}, nil},
+		{"organization trail needs CloudTrail too", true, []string{StackSetsPrincipal}, []string{"trusted-access " + CloudTrailPrincipal}},
+		{"nothing enabled", false, nil, []string{"trusted-access " + StackSetsPrincipal}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			var tried []string
+			c := &Checker{Org: orgWith{tc.principals, []string{"111111111111", "222222222222", "333333333333"}}, Roles: recordingProber{&tried}}
+			rep := &Report{}
+			if err := c.trustedAccess(context.Background(), Config{OrganizationTrail: tc.orgTrail}, rep); err != nil {
+				t.Fatal(err)
+			}
+			var failed []string
+			for _, ch := range rep.Checks {
+				if ch.Status == Fail {
+					failed = append(failed, ch.Name)
+				}
+			}
+			if !reflect.DeepEqual(failed, tc.failed) {
+				t.Fatalf("failed %v, want %v", failed, tc.failed)
+			}
+			sample, err := c.memberRole(context.Background(), Config{ManagementAccount: "111111111111", Excluded: []string{"333333333333"}, Sample: 5}, rep)
+			if err != nil || !reflect.DeepEqual(tried, []string{"222222222222"}) || !reflect.DeepEqual(sample, tried) {
+				t.Fatalf("the management account and exclusions are never sampled: tried %v, %v", tried, err)
+			}
+		})
 	}
 }
