@@ -25,6 +25,7 @@ import (
 	"github.com/trailwarden/trailwarden/internal/flow"
 	"github.com/trailwarden/trailwarden/shared/awsenv"
 	"github.com/trailwarden/trailwarden/shared/doctor"
+	"github.com/trailwarden/trailwarden/shared/ledger"
 )
 
 var update = flag.Bool("update", false, "rewrite golden files")
@@ -213,7 +214,7 @@ func TestDoctorCanary(t *testing.T) {
 	db := dynamodb.NewFromConfig(env.Management)
 	ledgerSet := func(ctx context.Context, attr string) error {
 		_, err := db.UpdateItem(ctx, &dynamodb.UpdateItemInput{TableName: aws.String(flow.LedgerTable),
-			Key:                       map[string]ddbtypes.AttributeValue{"AccountId": &ddbtypes.AttributeValueMemberS{Value: member}},
+			Key:                       map[string]ddbtypes.AttributeValue{ledger.KeyAttribute: &ddbtypes.AttributeValueMemberS{Value: member}},
 			UpdateExpression:          aws.String("SET #a = :t"),
 			ExpressionAttributeNames:  map[string]string{"#a": attr + env.Region},
 			ExpressionAttributeValues: map[string]ddbtypes.AttributeValue{":t": &ddbtypes.AttributeValueMemberN{Value: strconv.FormatInt(time.Now().Unix(), 10)}}})
@@ -225,12 +226,12 @@ func TestDoctorCanary(t *testing.T) {
 			logKey, err = sim.DeliverLogFile(ctx, member, env.Region, time.Now(), 3)
 			return err
 		},
-		func(ctx context.Context) error { return ledgerSet(ctx, "L#") },
+		func(ctx context.Context) error { return ledgerSet(ctx, ledger.PrefixLog) },
 		func(ctx context.Context) error {
 			_, err := sim.DeliverDigest(ctx, member, env.Region, time.Now(), []string{logKey})
 			return err
 		},
-		func(ctx context.Context) error { return ledgerSet(ctx, "D#") },
+		func(ctx context.Context) error { return ledgerSet(ctx, ledger.PrefixDigest) },
 	}
 	old := canaryWiring
 	t.Cleanup(func() { canaryWiring = old })
@@ -241,7 +242,7 @@ func TestDoctorCanary(t *testing.T) {
 			if polls <= len(steps) {
 				return steps[polls-1](ctx)
 			}
-			return nil
+			return errors.New("the canary kept polling after every hop was delivered")
 		}
 	}
 	base := append(args, "--canary", member, "--ledger-table", flow.LedgerTable, "-o", "json")
