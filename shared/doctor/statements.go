@@ -188,6 +188,9 @@ func allows(stmts []statement, n need) string {
 		}
 	}
 	msg := fmt.Sprintf("no statement allows %s %s on %s", CloudTrailPrincipal, n.Action, n.Resource)
+	if arn := n.Context["aws:SourceArn"]; arn != "" {
+		msg += " for trail " + arn
+	}
 	if len(near) > 0 {
 		msg += " (" + strings.Join(near, "; ") + ")"
 	}
