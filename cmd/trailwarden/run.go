@@ -46,6 +46,7 @@ func init() {
 		"backfill": backfillCommand,
 		"invoke":   invokeCommand,
 		"status":   statusCommand,
+		"doctor":   doctorCommand,
 	}
 	commands["integrity"] = integrityCommand
 }

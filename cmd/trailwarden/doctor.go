@@ -1,0 +1,300 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strconv"
+	"text/tabwriter"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials/stscreds"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	ddbtypes "github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+	"github.com/aws/aws-sdk-go-v2/service/kms"
+	"github.com/aws/aws-sdk-go-v2/service/lambda"
+	"github.com/aws/aws-sdk-go-v2/service/organizations"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/aws/aws-sdk-go-v2/service/sns"
+	"github.com/aws/aws-sdk-go-v2/service/sts"
+
+	"github.com/trailwarden/trailwarden/shared/awsenv"
+	"github.com/trailwarden/trailwarden/shared/converge"
+	"github.com/trailwarden/trailwarden/shared/deployment"
+	"github.com/trailwarden/trailwarden/shared/doctor"
+	"github.com/trailwarden/trailwarden/shared/ledger"
+	"github.com/trailwarden/trailwarden/shared/policy"
+)
+
+const doctorUsage = `Usage:
+  trailwarden doctor --policy FILE [--logging-role-arn ARN] [--sample N] [-o table|json]
+                     [--canary ACCOUNT --ledger-table T [--timeout 90m] [--poll 1m]]
+
+Checks, against the real organization, what the emulator cannot prove: trusted
+access for StackSets (and for CloudTrail in organization-trail mode), the
+policy's memberRole assumable in a sample of ACTIVE member accounts, the
+Lambda concurrency quota of the automation account, and the central bucket,
+key and topic policies as deployed. Run it with the automation account's
+credentials (as 'status'); --org-reader-role-arn reads Organizations,
+--logging-role-arn reads the logging account's policies and bucket, and
+--member-via-role-arn is the role the member role trusts (its trust admits
+only roles under the enabler's IAM path in the automation account).
+
+--canary ACCOUNT then converges that account's trail (the policy's own trail,
+as 'enable --yes' does) and waits for its first log file and first digest in
+the bucket and in the ledger, reporting each hop's latency.
+
+Exits 0 when every check passes (warnings included), 1 when a check or the
+canary fails, 2 on a usage error or when a check could not read what it needs.
+
+Example:
+  trailwarden doctor --policy policy.yaml --logging-role-arn arn:aws:iam::222222222222:role/trailwarden-doctor-read
+  trailwarden doctor --policy policy.yaml --canary 333333333333 --ledger-table trailwarden-ledger -o json
+`
+
+var doctorCommand = command{
+	summary: "check a real deployment's prerequisites; --canary proves delivery in one account",
+	usage:   doctorUsage,
+	run:     runDoctor,
+}
+
+// doctorSessionName is the operator's session in member roles: distinct in
+// CloudTrail, and still under enabler.OwnRoles' "trailwarden*" so that the
+// tamper guard does not report the canary's converge.
+const doctorSessionName = "trailwarden-doctor"
+
+// enablerMaxConcurrency mirrors infra's enabler event source
+// MaximumConcurrency (infra/stacks.EnablerMaxConcurrency; the CLI does not
+// link the CDK packages).
+const enablerMaxConcurrency = 5
+
+type doctorFlags struct {
+	deployFlags
+	loggingRoleARN, viaRoleARN string
+	output, canary             string
+	sample, needConcurrency    int
+	timeout, poll              time.Duration
+}
+
+func (f *doctorFlags) parse(env *cmdEnv, args []string) (int, bool) {
+	fs := newFlags(env, "doctor", doctorUsage)
+	f.register(fs, env)
+	fs.StringVar(&f.loggingRoleARN, "logging-role-arn", "", "role in the logging account to read the bucket, key and topic policies and list the bucket (empty: own credentials)")
+	fs.StringVar(&f.viaRoleARN, "member-via-role-arn", "", "role in the automation account, on the enabler's IAM path, to assume the member role from (empty: own credentials)")
+	fs.StringVar(&f.output, "output", "table", "table | json")
+	fs.StringVar(&f.output, "o", "table", "table | json (short for --output)")
+	fs.IntVar(&f.sample, "sample", 5, "member accounts to assume the member role in")
+	fs.IntVar(&f.needConcurrency, "need-concurrency", 0, "unreserved Lambda concurrency the deployment needs (default: enabler 5 + deployment.verifierConcurrency)")
+	fs.StringVar(&f.canary, "canary", "", "member account to prove the delivery path in")
+	fs.DurationVar(&f.timeout, "timeout", 90*time.Minute, "how long the canary waits for the first log file and digest")
+	fs.DurationVar(&f.poll, "poll", time.Minute, "how often the canary looks")
+	if _, err := parse(fs, args); err != nil {
+		return flagErr(err), false
+	}
+	switch {
+	case !f.need(env, "policy"):
+		return exitUsage, false
+	case f.output != "table" && f.output != "json":
+		return usageErr(env, "doctor: --output must be table or json, got %q", f.output), false
+	case f.sample < 1:
+		return usageErr(env, "doctor: --sample must be at least 1"), false
+	case f.canary != "" && !f.need(env, "ledger-table"):
+		return exitUsage, false
+	case f.canary != "" && (f.timeout <= 0 || f.poll <= 0):
+		return usageErr(env, "doctor: --timeout and --poll must be positive"), false
+	}
+	return exitOK, true
+}
+
+func runDoctor(ctx context.Context, env *cmdEnv, args []string) int {
+	var f doctorFlags
+	if code, ok := f.parse(env, args); !ok {
+		return code
+	}
+	s, err := f.open(ctx, env)
+	if err != nil {
+		return exitUsage
+	}
+	if f.canary != "" && s.pol.Mode == policy.ModeOrganizationTrail {
+		return usageErr(env, "doctor: --canary converges one account's own trail; the policy is in organization-trail mode")
+	}
+	via := assumed(s.home, f.viaRoleARN)
+	s.asm = awsenv.NewAssumer(via, sts.NewFromConfig(via), doctorSessionName)
+	checker, central, logging := f.wire(s)
+	rep, err := checker.Run(ctx, f.config(s, central))
+	if err == nil && f.canary != "" {
+		rep.Canary, err = f.runCanary(ctx, s, central, logging)
+	}
+	if err != nil {
+		env.errorf("%v", err)
+		return exitUsage
+	}
+	if err := writeDoctor(env, f.output, rep); err != nil {
+		env.errorf("%v", err)
+		return exitUsage
+	}
+	if rep.Failed() {
+		return exitProblem
+	}
+	return exitOK
+}
+
+// assumed is cfg acting through roleARN (cfg itself when roleARN is empty).
+func assumed(cfg aws.Config, roleARN string) aws.Config {
+	if roleARN == "" {
+		return cfg
+	}
+	c := cfg.Copy()
+	c.Credentials = aws.NewCredentialsCache(stscreds.NewAssumeRoleProvider(sts.NewFromConfig(cfg), roleARN,
+		func(o *stscreds.AssumeRoleOptions) { o.RoleSessionName = doctorSessionName }))
+	return c
+}
+
+// doctorWiring and canaryWiring let tests replace one AWS call the
+// emulator lacks, and the canary's clock.
+var (
+	doctorWiring = func(*doctor.Checker) {}
+	canaryWiring = func(*doctor.Canary) {}
+)
+
+func (f *doctorFlags) wire(s *session) (*doctor.Checker, doctor.Central, aws.Config) {
+	logging := assumed(s.home, f.loggingRoleARN)
+	c := &doctor.Checker{
+		Org:    organizations.NewFromConfig(assumed(s.home, f.orgReaderRoleARN)),
+		Roles:  memberProber{s},
+		Lambda: lambda.NewFromConfig(s.home),
+		Policies: doctor.PolicyReaders{S3: s3.NewFromConfig(logging, awsenv.S3Options(logging)),
+			KMS: kms.NewFromConfig(logging), SNS: sns.NewFromConfig(logging)},
+	}
+	doctorWiring(c)
+	pol := s.pol
+	home := pol.Organization.HomeRegion
+	central := doctor.Central{Partition: awsenv.Partition(home), Region: home, OrganizationID: pol.Organization.ID,
+		Bucket: pol.Trail.S3.Bucket, KeyPrefix: pol.Trail.S3.KeyPrefix, KeyARN: pol.Trail.KMS.KeyArn, TopicARN: pol.Trail.SNS.TopicArn,
+		TrailNames: pol.TrailNames(), OrganizationTrail: pol.Mode == policy.ModeOrganizationTrail}
+	if central.OrganizationTrail {
+		central.Account = pol.Organization.ManagementAccount
+	} else {
+		central.Account = f.canary // "": the first sampled member
+	}
+	return c, central, logging
+}
+
+func (f *doctorFlags) config(s *session, central doctor.Central) doctor.Config {
+	need := f.needConcurrency
+	if need == 0 {
+		v := deployment.DefaultVerifierConcurrency
+		if d, err := deployment.Load(f.policyFile); err == nil {
+			v = d.VerifierConcurrency
+		}
+		need = enablerMaxConcurrency + v
+	}
+	return doctor.Config{OrganizationTrail: central.OrganizationTrail, ManagementAccount: s.pol.Organization.ManagementAccount,
+		Excluded: s.pol.Organization.Exclude.Accounts, MemberRole: s.pol.Organization.MemberRole, Sample: f.sample,
+		NeedConcurrency: need, Central: central}
+}
+
+func (f *doctorFlags) runCanary(ctx context.Context, s *session, central doctor.Central, logging aws.Config) (*doctor.CanaryReport, error) {
+	c := &doctor.Canary{Converge: canaryConverger{s}, Bucket: s3.NewFromConfig(logging, awsenv.S3Options(logging)),
+		Ledger: ledgerArrivals{db: dynamodb.NewFromConfig(s.home), table: f.ledgerTable}}
+	canaryWiring(c)
+	return c.Run(ctx, doctor.CanaryOptions{Account: f.canary, Region: s.pol.Organization.HomeRegion, Central: central,
+		Timeout: f.timeout, Poll: f.poll})
+}
+
+// memberProber assumes the member role with the doctor's session name.
+type memberProber struct{ s *session }
+
+func (m memberProber) Probe(ctx context.Context, account string) error {
+	_, err := m.s.asm.Config(ctx, account, m.s.pol.Organization.MemberRole, m.s.pol.Organization.HomeRegion)
+	return err
+}
+
+// canaryConverger converges through the enabler's engine, like enable --yes.
+type canaryConverger struct{ s *session }
+
+func (c canaryConverger) Converge(ctx context.Context, account string) (string, int, error) {
+	want, _, err := c.s.desired(ctx, account)
+	if err != nil {
+		return "", 0, err
+	}
+	eng, err := c.s.engine(ctx, account)
+	if err != nil {
+		return "", 0, err
+	}
+	rep, err := eng.Converge(ctx, want, converge.Options{})
+	if err != nil {
+		return "", 0, err
+	}
+	arn := ""
+	if rep.Result != nil {
+		arn = aws.ToString(rep.Result.TrailARN)
+	}
+	return arn, len(rep.Changes), nil
+}
+
+// ledgerArrivals reads one account item of the ledger table (its layout:
+// L#<region> and D#<region>, epoch seconds). Items are written once per item
+// interval; the journal holds fresher times that this read does not fold in.
+type ledgerArrivals struct {
+	db    *dynamodb.Client
+	table string
+}
+
+func (l ledgerArrivals) Newest(ctx context.Context, account, region string) (time.Time, time.Time, error) {
+	out, err := l.db.GetItem(ctx, &dynamodb.GetItemInput{TableName: aws.String(l.table), ConsistentRead: aws.Bool(true),
+		Key: map[string]ddbtypes.AttributeValue{ledger.KeyAttribute: &ddbtypes.AttributeValueMemberS{Value: account}}})
+	if err != nil {
+		return time.Time{}, time.Time{}, err
+	}
+	at := func(name string) (time.Time, error) {
+		n, ok := out.Item[name].(*ddbtypes.AttributeValueMemberN)
+		if !ok {
+			return time.Time{}, nil
+		}
+		sec, err := strconv.ParseFloat(n.Value, 64)
+		if err != nil {
+			return time.Time{}, fmt.Errorf("ledger %s %s: %w", account, name, err)
+		}
+		return time.Unix(int64(sec), 0).UTC(), nil
+	}
+	lg, err := at(ledger.PrefixLog + region)
+	if err != nil {
+		return time.Time{}, time.Time{}, err
+	}
+	dg, err := at(ledger.PrefixDigest + region)
+	return lg, dg, err
+}
+
+func writeDoctor(env *cmdEnv, output string, rep *doctor.Report) error {
+	if output == "json" {
+		enc := json.NewEncoder(env.stdout)
+		enc.SetIndent("", "  ")
+		return enc.Encode(rep)
+	}
+	w := tabwriter.NewWriter(env.stdout, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(w, "STATUS\tCHECK\tDETAIL")
+	for _, c := range rep.Checks {
+		fmt.Fprintf(w, "%s\t%s\t%s\n", c.Status, c.Name, c.Detail)
+		if c.Next != "" {
+			fmt.Fprintf(w, "\t\tnext: %s\n", c.Next)
+		}
+	}
+	if c := rep.Canary; c != nil {
+		fmt.Fprintf(w, "\nCANARY %s %s\ttrail %s\t\n", c.Account, c.Region, c.Trail)
+		for _, h := range c.Hops {
+			state := "waiting"
+			if h.Done {
+				state = fmt.Sprintf("after %s", time.Duration(h.LatencyS*float64(time.Second)).Round(time.Second))
+			}
+			fmt.Fprintf(w, "%s\t%s\t%s\n", h.Name, state, h.Evidence)
+		}
+		if c.Detail != "" {
+			fmt.Fprintln(w, c.Detail)
+		}
+	}
+	fmt.Fprintf(w, "\n%d passed, %d warned, %d failed\n", rep.Counts[doctor.Pass], rep.Counts[doctor.Warn], rep.Counts[doctor.Fail])
+	return errors.Join(w.Flush())
+}
