@@ -39,16 +39,16 @@ var commands map[string]command
 
 func init() {
 	commands = map[string]command{
-		"policy":   policyCommand,
-		"explain":  explainCommand,
-		"plan":     planCommand,
-		"enable":   enableCommand,
-		"backfill": backfillCommand,
-		"invoke":   invokeCommand,
-		"status":   statusCommand,
-		"doctor":   doctorCommand,
+		"policy":    policyCommand,
+		"explain":   explainCommand,
+		"plan":      planCommand,
+		"enable":    enableCommand,
+		"backfill":  backfillCommand,
+		"invoke":    invokeCommand,
+		"status":    statusCommand,
+		"doctor":    doctorCommand,
+		"integrity": integrityCommand,
 	}
-	commands["integrity"] = integrityCommand
 }
 
 // run is the whole CLI, testable: it never calls os.Exit.
