@@ -21,6 +21,7 @@ import (
 	"github.com/trailwarden/trailwarden/shared/alert"
 	"github.com/trailwarden/trailwarden/shared/awsenv"
 	"github.com/trailwarden/trailwarden/shared/enabler"
+	"github.com/trailwarden/trailwarden/shared/incident"
 	"github.com/trailwarden/trailwarden/shared/ledger"
 	"github.com/trailwarden/trailwarden/shared/orgdir"
 	"github.com/trailwarden/trailwarden/shared/policy"
@@ -101,12 +102,14 @@ func Enabler(management, automation aws.Config, res *central.Resources, pol *pol
 		sessions = awsenv.NewAssumer(management, sts.NewFromConfig(management), enabler.SessionName)
 	}
 	return &enabler.Processor{
-		Policy:         pol,
-		Directory:      orgdir.New(organizations.NewFromConfig(management)),
-		Sessions:       sessions,
-		NewEngine:      enabler.NewEngine,
-		Accounts:       &accounts.Store{DB: dynamodb.NewFromConfig(automation), Table: AccountsTable},
-		Alerts:         &alert.Publisher{SNS: sns.NewFromConfig(automation), TopicARN: res.AlertsTopicARN},
+		Policy:    pol,
+		Directory: orgdir.New(organizations.NewFromConfig(management)),
+		Sessions:  sessions,
+		NewEngine: enabler.NewEngine,
+		Accounts:  &accounts.Store{DB: dynamodb.NewFromConfig(automation), Table: AccountsTable},
+		Alerts:    &alert.Publisher{SNS: sns.NewFromConfig(automation), TopicARN: res.AlertsTopicARN},
+		Outbox: &incident.Outbox{DB: dynamodb.NewFromConfig(automation), Table: IncidentsTable,
+			Alerts: &alert.Publisher{SNS: sns.NewFromConfig(automation), TopicARN: res.AlertsTopicARN}},
 		Visibility:     sqs.NewFromConfig(automation),
 		QueueURL:       res.RequestQueueURL,
 		Metrics:        telemetry.NewMetrics(out, "Trailwarden", "enabler"),

@@ -20,6 +20,7 @@ import (
 	"github.com/trailwarden/trailwarden/shared/alert"
 	"github.com/trailwarden/trailwarden/shared/awsenv"
 	"github.com/trailwarden/trailwarden/shared/converge"
+	"github.com/trailwarden/trailwarden/shared/incident"
 	"github.com/trailwarden/trailwarden/shared/orgdir"
 	"github.com/trailwarden/trailwarden/shared/policy"
 	"github.com/trailwarden/trailwarden/shared/settings"
@@ -45,13 +46,19 @@ func New(ctx context.Context, cfg settings.Enabler, home aws.Config, out io.Writ
 		return nil, err
 	}
 	logger := telemetry.NewLogger(out, cfg.LogLevel).With("function", "enabler")
+	alerts := &alert.Publisher{SNS: sns.NewFromConfig(home), TopicARN: cfg.AlertsTopicARN}
+	var outbox Outbox
+	if cfg.IncidentsTable != "" {
+		outbox = &incident.Outbox{DB: dynamodb.NewFromConfig(home), Table: cfg.IncidentsTable, Alerts: alerts}
+	}
 	return &Processor{
 		Policy:         pol,
 		Directory:      dir,
 		Sessions:       awsenv.NewAssumer(home, sts.NewFromConfig(home), SessionName),
 		NewEngine:      NewEngine,
 		Accounts:       &accounts.Store{DB: dynamodb.NewFromConfig(home), Table: cfg.AccountsTable},
-		Alerts:         &alert.Publisher{SNS: sns.NewFromConfig(home), TopicARN: cfg.AlertsTopicARN},
+		Alerts:         alerts,
+		Outbox:         outbox,
 		Visibility:     sqs.NewFromConfig(home),
 		QueueURL:       cfg.RequestQueueURL,
 		Metrics:        telemetry.NewMetrics(out, cfg.MetricsNamespace, "enabler"),

@@ -106,7 +106,10 @@ func (r *reader) common() Common {
 // Enabler is the enabler function's configuration.
 type Enabler struct {
 	Common
-	AccountsTable   string
+	AccountsTable string
+	// IncidentsTable holds the alert outbox (one item per alerted event);
+	// "" outside a queue (backfill), where alerts are published directly.
+	IncidentsTable  string
 	RequestQueueURL string
 	EnableDeadline  time.Duration
 }
@@ -121,6 +124,7 @@ func LoadEnabler(get Getenv) (Enabler, error) {
 	c := Enabler{
 		Common:          r.common(),
 		AccountsTable:   r.str(EnvAccountsTable, true),
+		IncidentsTable:  r.str(EnvIncidentsTable, true),
 		RequestQueueURL: r.str(EnvRequestQueueURL, true),
 		EnableDeadline:  r.duration(EnvEnableDeadline, time.Hour),
 	}

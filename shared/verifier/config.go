@@ -19,6 +19,7 @@ import (
 	"github.com/trailwarden/trailwarden/shared/accounts"
 	"github.com/trailwarden/trailwarden/shared/alert"
 	"github.com/trailwarden/trailwarden/shared/awsenv"
+	"github.com/trailwarden/trailwarden/shared/incident"
 	"github.com/trailwarden/trailwarden/shared/ledger"
 	"github.com/trailwarden/trailwarden/shared/policy"
 	"github.com/trailwarden/trailwarden/shared/settings"
@@ -177,7 +178,7 @@ type Clients struct {
 	DynamoDB interface {
 		ledger.WriteAPI
 		ledger.JournalPutAPI
-		IncidentsAPI
+		incident.OutboxAPI
 		accounts.API
 	}
 	S3     HeadObjectAPI

@@ -289,7 +289,7 @@ func (p *Processor) finding(ctx context.Context, log *slog.Logger, fd Finding, b
 	}
 	if published {
 		log.InfoContext(ctx, "finding alert published", "account", fd.Account, "code", string(fd.Code),
-			"incidentId", FindingID(fd.Account, fd.Code))
+			"incidentId", FindingID(fd))
 	}
 	return nil
 }
