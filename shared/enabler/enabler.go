@@ -39,7 +39,6 @@ import (
 	"github.com/trailwarden/trailwarden/shared/policy"
 	"github.com/trailwarden/trailwarden/shared/sqsbatch"
 	"github.com/trailwarden/trailwarden/shared/telemetry"
-	"github.com/trailwarden/trailwarden/shared/workitem"
 )
 
 // Directory answers what the enabler asks Organizations.
@@ -155,20 +154,15 @@ func (p *Processor) count(name string, n int, dims ...string) {
 
 // Record handles one request-queue record.
 func (p *Processor) Record(ctx context.Context, rec events.SQSMessage) error {
-	body := []byte(rec.Body)
-	if workitem.IsWorkItem(body) {
-		it, err := workitem.Parse(body)
-		if err != nil {
-			p.count("MalformedRequests", 1)
-			return err
-		}
-		p.log().InfoContext(ctx, "converge requested", "messageId", rec.MessageId, "account", it.Account, "reason", it.Reason, "detail", it.Detail)
-		return p.enable(withEventKey(ctx, rec.MessageId), rec, it.Account, it.JoinedVia, it.Reason)
-	}
-	d, err := orgevent.Decide(body)
+	req, err := DecideRecord(rec, OriginOf(p.Policy))
 	if err != nil {
 		p.count("MalformedRequests", 1)
 		return err
+	}
+	d := req.Decision
+	if it := req.Item; it != nil {
+		p.log().InfoContext(ctx, "converge requested", "messageId", rec.MessageId, "account", it.Account, "reason", it.Reason, "detail", it.Detail)
+		return p.enable(withEventKey(ctx, rec.MessageId), rec, it.Account, it.JoinedVia, it.Reason)
 	}
 	p.log().InfoContext(ctx, "event decided", "messageId", rec.MessageId, "decision", d)
 	p.count("Decisions", 1, "Action", string(d.Action))
@@ -184,11 +178,15 @@ func (p *Processor) Record(ctx context.Context, rec events.SQSMessage) error {
 	case orgevent.ActionDrift:
 		return p.drift(ctx, rec, d)
 	case orgevent.ActionRecord:
-		if d.Event == orgevent.EventAccountDepartedOrganization && d.Account != "" && p.Accounts != nil {
-			return p.Accounts.SetStatus(ctx, d.Account, accounts.StatusDeparted, "left the organization")
+		if orgevent.IsDeparture(d) && p.Accounts != nil {
+			return p.departed(ctx, d)
 		}
 		return nil
 	default: // ignore
+		if strings.HasPrefix(d.Reason, orgevent.ReasonUnverified) {
+			p.log().WarnContext(ctx, "event ignored: unverified origin", "messageId", rec.MessageId, "decision", d)
+			p.count("UnverifiedEvents", 1)
+		}
 		return nil
 	}
 }

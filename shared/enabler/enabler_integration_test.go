@@ -101,10 +101,14 @@ func fixture(t *testing.T, name string, replace ...string) string {
 	return strings.NewReplacer(replace...).Replace(string(b))
 }
 
+// send puts bodies on the request queue, with the fixtures' management
+// account and organization id replaced by the emulated organization's.
 func (h *harness) send(bodies ...string) {
 	h.t.Helper()
 	sq := sqs.NewFromConfig(h.env.Logging.Config)
+	ours := strings.NewReplacer("111111111111", emulator.ManagementAccountID, "o-a1b2c3d4e5", h.env.OrganizationID)
 	for _, b := range bodies {
+		b = ours.Replace(b)
 		if _, err := sq.SendMessage(h.t.Context(), &sqs.SendMessageInput{QueueUrl: aws.String(h.res.RequestQueueURL), MessageBody: aws.String(b)}); err != nil {
 			h.t.Fatal(err)
 		}

@@ -39,12 +39,11 @@ const (
 // ActionReject and an error that is a poison fault.Error wrapping a
 // *RejectError; every other outcome returns a nil error. Decide never panics.
 func Decide(payload []byte) (Decision, error) {
-	d, err := decide(payload)
-	d.sanitize()
-	return d, err
+	return DecideFrom(payload, Origin{})
 }
 
 type decider struct {
+	origin Origin
 	env    Envelope
 	detail CloudTrailDetail
 	d      Decision
@@ -62,8 +61,8 @@ func (x *decider) result(a Action, format string, args ...any) (Decision, error)
 	return x.d, nil
 }
 
-func decide(payload []byte) (Decision, error) {
-	x := &decider{}
+func decide(payload []byte, o Origin) (Decision, error) {
+	x := &decider{origin: o}
 	if len(payload) > MaxEventSize {
 		return x.reject("event is %d bytes; the limit is %d", len(payload), MaxEventSize)
 	}
@@ -98,7 +97,14 @@ func decide(payload []byte) (Decision, error) {
 	}
 	switch env.Source {
 	case SourceOrganizations:
-		return x.organizations()
+		d, err := x.organizations()
+		if err != nil || (d.Action != ActionEnable && d.Action != ActionReevaluate && d.Action != ActionRecord) {
+			return d, err
+		}
+		if problem := x.verified(d.Event); problem != "" {
+			return x.result(ActionIgnore, "%s%s (%s)", ReasonUnverified, problem, d.Event)
+		}
+		return d, nil
 	case SourceCloudTrail:
 		return x.tamper()
 	case "":
