@@ -27,9 +27,9 @@ import (
 	"github.com/trailwarden/trailwarden/shared/telemetry"
 )
 
-// SessionName is the role session trailwarden uses in member accounts; the
-// loop guard recognises its own calls by it.
-const SessionName = "trailwarden"
+// SessionName is the role session the enabler uses in member accounts
+// (settings.RoleSessionName); the loop guard recognises its own calls by it.
+const SessionName = settings.RoleSessionName
 
 // New builds a processor from validated configuration and the function's
 // own AWS configuration. Logs and metrics go to out (stdout in Lambda).
@@ -54,7 +54,7 @@ func New(ctx context.Context, cfg settings.Enabler, home aws.Config, out io.Writ
 	return &Processor{
 		Policy:         pol,
 		Directory:      dir,
-		Sessions:       awsenv.NewAssumer(home, sts.NewFromConfig(home), SessionName),
+		Sessions:       awsenv.NewAssumer(home, sts.NewFromConfig(home), orString(cfg.SessionName, SessionName)),
 		NewEngine:      NewEngine,
 		Accounts:       &accounts.Store{DB: dynamodb.NewFromConfig(home), Table: cfg.AccountsTable},
 		Alerts:         alerts,
@@ -68,9 +68,19 @@ func New(ctx context.Context, cfg settings.Enabler, home aws.Config, out io.Writ
 	}, nil
 }
 
-// OwnRoles are the role/session pairs trailwarden acts through.
+// OwnRoles are the role/session pairs trailwarden's functions act
+// through: the member role with exactly settings.RoleSessionName (the
+// enabler's and the watchdog's). The CLI's sessions (CLISessionPrefix) are
+// an operator's, and their changes are judged as anyone's.
 func OwnRoles(pol *policy.Policy) []string {
-	return []string{pol.Organization.MemberRole + "/" + SessionName + "*"}
+	return []string{pol.Organization.MemberRole + "/" + settings.RoleSessionName}
+}
+
+func orString(s, def string) string {
+	if s == "" {
+		return def
+	}
+	return s
 }
 
 // NewEngine builds a converge engine over a member account's configuration.

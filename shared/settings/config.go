@@ -112,6 +112,9 @@ type Enabler struct {
 	IncidentsTable  string
 	RequestQueueURL string
 	EnableDeadline  time.Duration
+	// SessionName is the member-role session name: RoleSessionName when ""
+	// (the function); the CLI passes CLISessionName.
+	SessionName string
 }
 
 // LoadEnabler reads and validates the enabler's configuration, reporting

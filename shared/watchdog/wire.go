@@ -18,12 +18,13 @@ import (
 	"github.com/trailwarden/trailwarden/shared/incident"
 	"github.com/trailwarden/trailwarden/shared/ledger"
 	"github.com/trailwarden/trailwarden/shared/policy"
+	"github.com/trailwarden/trailwarden/shared/settings"
 	"github.com/trailwarden/trailwarden/shared/telemetry"
 )
 
 // SessionName is the role session the watchdog uses in member accounts
 // (the enabler's loop guard recognises trailwarden's own sessions by it).
-const SessionName = "trailwarden"
+const SessionName = settings.RoleSessionName
 
 // New builds a watchdog from validated configuration and the function's own
 // AWS configuration (home). Logs and metrics go to out (stdout in Lambda).
