@@ -5,6 +5,8 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 
+	"github.com/trailwarden/trailwarden/shared/fault"
+	"github.com/trailwarden/trailwarden/shared/jsondup"
 	"github.com/trailwarden/trailwarden/shared/orgevent"
 	"github.com/trailwarden/trailwarden/shared/policy"
 	"github.com/trailwarden/trailwarden/shared/workitem"
@@ -43,6 +45,9 @@ func DecideRecord(rec events.SQSMessage, o orgevent.Origin) (Request, error) {
 	body := []byte(rec.Body)
 	if workitem.IsWorkItem(body) {
 		it, err := workitem.Parse(body)
+		if derr := jsondup.Check(body); derr != nil && err == nil {
+			err = fault.New(fault.Poison, "MalformedWorkItem", derr)
+		}
 		if err != nil {
 			d, _ := orgevent.Rejected(err.Error())
 			d.Event = EventConvergeRequest

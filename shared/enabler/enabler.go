@@ -178,7 +178,7 @@ func (p *Processor) Record(ctx context.Context, rec events.SQSMessage) error {
 	case orgevent.ActionDrift:
 		return p.drift(ctx, rec, d)
 	case orgevent.ActionRecord:
-		if orgevent.IsDeparture(d) && p.Accounts != nil {
+		if orgevent.IsDeparture(d) {
 			return p.departed(ctx, d)
 		}
 		return nil

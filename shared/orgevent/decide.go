@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/trailwarden/trailwarden/shared/awsid"
+	"github.com/trailwarden/trailwarden/shared/jsondup"
 )
 
 // MaxEventSize bounds one event (the SQS and EventBridge limit is 256 KiB).
@@ -72,6 +73,9 @@ func decide(payload []byte, o Origin) (Decision, error) {
 	}
 	if trimmed[0] != '{' {
 		return x.reject("not a JSON object")
+	}
+	if err := jsondup.Check(trimmed); err != nil {
+		return x.reject("ambiguous event JSON: %v", err)
 	}
 	if err := json.Unmarshal(trimmed, &x.env); err != nil {
 		return x.reject("malformed event JSON: %v", err)
@@ -651,6 +655,9 @@ func objectField(raw json.RawMessage) (json.RawMessage, error) {
 		}
 		if inner[0] != '{' || !json.Valid(inner) {
 			return nil, fmt.Errorf("a string that is not a JSON object")
+		}
+		if err := jsondup.Check(inner); err != nil {
+			return nil, err
 		}
 		return inner, nil
 	default:

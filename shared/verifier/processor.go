@@ -74,7 +74,16 @@ type batch struct {
 	touched                                                 map[string][]string // account → message ids that recorded arrivals
 	logs                                                    map[string]int      // Region → delivered log files
 	digests, findings, malformed, validation, notCloudTrail int
+	// msgFindings counts the current message's findings: only the first
+	// MaxFindingsPerMessage are logged and reported.
+	msgFindings int
 }
+
+// MaxFindingsPerMessage bounds what one message can cost: its first
+// findings are logged and reported (each an alert unless deduplicated), the
+// rest only counted, in one summary line. One 256 KiB notification lists
+// up to a thousand keys.
+const MaxFindingsPerMessage = 10
 
 // Handle processes one SQS batch and returns the partial batch response.
 // It never returns an error and never panics.
@@ -174,7 +183,16 @@ func (p *Processor) Shutdown(ctx context.Context) ledger.FlushResult {
 // record handles one SQS record.
 func (p *Processor) record(ctx context.Context, rec events.SQSMessage, b *batch) error {
 	log := p.Logger.With("messageId", rec.MessageId)
+	b.msgFindings = 0
+	defer func() {
+		if n := b.msgFindings - MaxFindingsPerMessage; n > 0 {
+			log.WarnContext(ctx, "further security findings in this message, counted but not logged or alerted", "count", n)
+		}
+	}()
 	m, err := b.parser.Parse(rec.Body)
+	if err == nil {
+		err = p.Rules.CheckMessage(&m)
+	}
 	switch m.Outcome {
 	case notification.OutcomeMalformed:
 		b.malformed++
@@ -201,7 +219,10 @@ func (p *Processor) record(ctx context.Context, rec events.SQSMessage, b *batch)
 		}
 	}
 	for _, key := range m.Keys {
-		o := p.Rules.Check(m.Bucket, key, now)
+		o, err := p.Rules.Judge(ctx, m.Bucket, key, now, p.Members)
+		if err != nil {
+			return err
+		}
 		if err := p.judge(ctx, &o); err != nil {
 			return err
 		}
@@ -242,17 +263,10 @@ func (p *Processor) record(ctx context.Context, rec events.SQSMessage, b *batch)
 	return nil
 }
 
-// judge adds membership and the object check to an accepted object.
+// judge adds the object check to an accepted object (membership is
+// judged by Rules.Judge).
 func (p *Processor) judge(ctx context.Context, o *Object) error {
 	if o.Verdict != Accepted {
-		return nil
-	}
-	member, err := p.Members.IsMember(ctx, o.Key.Account)
-	if err != nil {
-		return err
-	}
-	if !member {
-		o.reject(CodeForeignAccount, "account %s is not a member of the organization", o.Key.Account)
 		return nil
 	}
 	check := p.ObjectCheck == CheckAll || (p.ObjectCheck == CheckSample && sampled(o.RawKey, p.SampleRate))
@@ -280,11 +294,16 @@ func (p *Processor) judge(ctx context.Context, o *Object) error {
 // finding logs, counts and reports one finding.
 func (p *Processor) finding(ctx context.Context, log *slog.Logger, fd Finding, b *batch) error {
 	b.findings++
+	b.msgFindings++
+	if b.msgFindings > MaxFindingsPerMessage {
+		return nil
+	}
 	log.WarnContext(ctx, "security finding", "account", fd.Account, "region", fd.Region, "code", string(fd.Code),
 		"reason", fd.Reason, "bucket", fd.Bucket, "key", fd.Key)
 	published, err := p.Findings.Report(ctx, fd)
 	if err != nil {
 		b.findings-- // counted again when the record is retried
+		b.msgFindings--
 		return fault.New(fault.Retryable, "FindingNotPublished", fmt.Errorf("report finding: %w", err))
 	}
 	if published {

@@ -177,7 +177,7 @@ func newRig(t *testing.T) *rig {
 	r := &rig{db: ledger.NewFakeDynamoDB(), journal: ledger.NewFakeJournal(), inc: &incidentsDB{items: map[string]map[string]ddbtypes.AttributeValue{}},
 		alerts: &alerts{}, logs: &bytes.Buffer{}, now: now}
 	clock := func() time.Time { return r.now }
-	r.members = &verifier.Members{Source: verifier.StaticMembers{"333333333333", "444444444444"}, Now: clock}
+	r.members = &verifier.Members{Source: verifier.StaticMembers{"222222222222", "333333333333", "444444444444"}, Now: clock}
 	r.p = &verifier.Processor{
 		Rules:       verifier.Rules{Bucket: "acme-org-cloudtrail", Prefix: "cloudtrail", PrefixSet: true, OrganizationID: "o-a1b2c3d4e5"},
 		KMSKeyARN:   kmsARN,
