@@ -88,6 +88,9 @@ type fields struct {
 	// detection without an allocation.
 	others  [16]string
 	nOthers int
+	// dupShape: Type or source appears twice, so the body's very shape is
+	// ambiguous.
+	dupShape bool
 }
 
 // otherSeen records an unknown member name and reports a duplicate.
@@ -161,6 +164,7 @@ func (p *Parser) readObject(sc *scanner, f *fields) bool {
 		dup := f.seen&bit != 0
 		f.seen |= bit
 		if dup {
+			f.dupShape = f.dupShape || x == fType || x == fSource
 			f.setProblem("duplicate field " + fieldNames[x])
 			if !sc.skip(1) {
 				return false

@@ -247,6 +247,9 @@ func (p *Parser) parse(body string) Message {
 		sc.fail("data after the top-level value")
 		return malformed(SourceUnknown, sc.err)
 	}
+	if f.dupShape {
+		return malformed(SourceUnknown, f.problem)
+	}
 	if f.seen&(1<<fType) != 0 && !f.has(fType) && (f.seen&(1<<fMessage|1<<fTopicArn|1<<fMessageID) != 0 || f.cloudTrailShaped()) {
 		// SNS-shaped (or CloudTrail-shaped) with a Type that is null or not
 		// a string: ours, broken; the DLQ keeps it.
