@@ -130,16 +130,45 @@ func (o *Outbox) SendFor(ctx context.Context, id string, a alert.Alert, keep tim
 		}
 		return false, fault.Retryablef(CodeAlertInFlight, "alert %s is being published by another run", id)
 	}
-	if perr := o.Alerts.Publish(ctx, a); perr != nil {
-		// The alert stays stored (Body) for Resend; the lease goes.
-		rerr := o.update(ctx, id, "REMOVE AlertClaimAt", nil)
-		return false, fault.New(fault.Retryable, CodeAlertNotPublished, errors.Join(fmt.Errorf("alert %s: %w", id, perr), rerr))
+	return deliver(ctx, o.Alerts, a,
+		func() error { return o.update(ctx, id, "SET AlertedAt = :now", map[string]ddbtypes.AttributeValue{":now": num(now)}) },
+		func() error { return o.update(ctx, id, "REMOVE AlertClaimAt", nil) }) // the alert stays stored (Body) for Resend
+}
+
+// deliver is the one publish step of every claimed alert (the outbox's and
+// the incidents'): publish, then mark it sent; when publishing failed,
+// release the lease and return a retryable error, so the caller's work
+// is retried and the alert is not lost. A mark that fails after a publish
+// is not an error: the alert is out, and the lease's expiry allows at
+// most a repeat.
+func deliver(ctx context.Context, pub Publisher, a alert.Alert, mark, release func() error) (bool, error) {
+	if perr := pub.Publish(ctx, a); perr != nil {
+		return false, fault.New(fault.Retryable, CodeAlertNotPublished, errors.Join(fmt.Errorf("alert %s: %w", a.IncidentID, perr), release()))
 	}
-	// Published: the record may be acknowledged whatever the mark does. A
-	// mark that failed lets the lease expire, and a duplicate of the event
-	// may alert once more (at least once, never lost).
-	_ = o.update(ctx, id, "SET AlertedAt = :now", map[string]ddbtypes.AttributeValue{":now": num(now)})
+	_ = mark()
 	return true, nil
+}
+
+// SendAlert is claim → publish → mark (or release) for an open incident's
+// alert: it reports whether this call published it; false with a nil
+// error when another run holds the lease or the alert was sent.
+func (s *Store) SendAlert(ctx context.Context, pub Publisher, a alert.Alert, now time.Time, lease time.Duration) (bool, error) {
+	ok, err := s.ClaimAlert(ctx, a.IncidentID, now, lease)
+	if err != nil || !ok {
+		return false, err
+	}
+	return deliver(ctx, pub, a, func() error { return s.MarkAlerted(ctx, a.IncidentID, now) },
+		func() error { return s.ReleaseAlert(ctx, a.IncidentID) })
+}
+
+// SendRecovery is SendAlert for a resolved incident's recovery message.
+func (s *Store) SendRecovery(ctx context.Context, pub Publisher, a alert.Alert, now time.Time, lease time.Duration) (bool, error) {
+	ok, err := s.ClaimRecovery(ctx, a.IncidentID, now, lease)
+	if err != nil || !ok {
+		return false, err
+	}
+	return deliver(ctx, pub, a, func() error { return s.MarkRecoveryAlerted(ctx, a.IncidentID, now) },
+		func() error { return s.ReleaseRecovery(ctx, a.IncidentID) })
 }
 
 // claim takes the lease: no item, an expired item, or an item neither sent

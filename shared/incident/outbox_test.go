@@ -131,3 +131,42 @@ func TestOutboxResendPublishesAStoredAlert(t *testing.T) {
 		t.Fatalf("sent %+v", pub.Sent)
 	}
 }
+
+// TestIncidentAlertsShareTheOutboxDelivery: an incident's alert and its
+// recovery go through the same claim → publish → mark/release: a failed
+// publish releases the lease (the next attempt sends at once), and each is
+// sent exactly once.
+func TestIncidentAlertsShareTheOutboxDelivery(t *testing.T) {
+	s := newStore(t)
+	id := incident.StaleID("333333333333", "eu-west-1")
+	if ok, err := s.Open(t.Context(), incident.Incident{ID: id, Kind: incident.KindStale, Account: "333333333333", Region: "eu-west-1"}, now); !ok || err != nil {
+		t.Fatal(ok, err)
+	}
+	pub := &flakyPublisher{Failures: 1}
+	a := alert.Alert{Kind: alert.KindDeliveryStopped, IncidentID: id, Reason: "logging stopped"}
+	send := func(f func() (bool, error)) []bool {
+		var got []bool
+		for i := 0; i < 3; i++ {
+			ok, err := f()
+			if err != nil && fault.KindOf(err) != fault.Retryable {
+				t.Fatal(err)
+			}
+			got = append(got, ok)
+		}
+		return got
+	}
+	if got := send(func() (bool, error) { return s.SendAlert(t.Context(), pub, a, now, time.Hour) }); got[0] || !got[1] || got[2] {
+		t.Fatalf("alert attempts %v, want fail, send, quiet", got)
+	}
+	if _, ok, err := s.Resolve(t.Context(), id, now); !ok || err != nil {
+		t.Fatal(ok, err)
+	}
+	pub.Failures = 1
+	r := alert.Alert{Kind: alert.KindRecovered, IncidentID: id, Reason: "deliveries resumed"}
+	if got := send(func() (bool, error) { return s.SendRecovery(t.Context(), pub, r, now, time.Hour) }); got[0] || !got[1] || got[2] {
+		t.Fatalf("recovery attempts %v", got)
+	}
+	if len(pub.Sent) != 2 {
+		t.Fatalf("sent %d", len(pub.Sent))
+	}
+}
