@@ -131,7 +131,9 @@ func (o *Outbox) SendFor(ctx context.Context, id string, a alert.Alert, keep tim
 		return false, fault.Retryablef(CodeAlertInFlight, "alert %s is being published by another run", id)
 	}
 	return deliver(ctx, o.Alerts, a,
-		func() error { return o.update(ctx, id, "SET AlertedAt = :now", map[string]ddbtypes.AttributeValue{":now": num(now)}) },
+		func() error {
+			return o.update(ctx, id, "SET AlertedAt = :now", map[string]ddbtypes.AttributeValue{":now": num(now)})
+		},
 		func() error { return o.update(ctx, id, "REMOVE AlertClaimAt", nil) }) // the alert stays stored (Body) for Resend
 }
 
