@@ -3,6 +3,7 @@ package verifier_test
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"strings"
 	"testing"
@@ -67,5 +68,26 @@ func TestFindingsOfOneMessageAreBounded(t *testing.T) {
 	}
 	if n := len(r.alerts.codes()); n > verifier.MaxFindingsPerMessage {
 		t.Fatalf("%d alerts from one message", n)
+	}
+}
+
+// TestFindingAlertSurvivesATableFailure: the incidents table fails on the
+// first delivery (the claim cannot be taken): the record fails, and its
+// retry alerts once.
+func TestFindingAlertSurvivesATableFailure(t *testing.T) {
+	r := newRig(t)
+	ev := loadEvent(t, "sqs-foreign-account.json")
+	r.inc.fail = errors.New("fake: ProvisionedThroughputExceededException")
+	if resp := r.p.Handle(context.Background(), ev); len(resp.BatchItemFailures) != 1 || len(r.alerts.codes()) != 0 {
+		t.Fatalf("first delivery: failures %v, alerts %v", failures(resp), r.alerts.codes())
+	}
+	r.inc.fail = nil
+	for i := 0; i < 2; i++ {
+		if resp := r.p.Handle(context.Background(), ev); len(resp.BatchItemFailures) != 0 {
+			t.Fatalf("retry %d: %v", i, failures(resp))
+		}
+	}
+	if got := r.alerts.codes(); len(got) != 1 {
+		t.Fatalf("alerts %v, want one", got)
 	}
 }
