@@ -1,5 +1,6 @@
 // Package jsondup refuses ambiguous JSON: an object that names one member
-// twice. encoding/json keeps the last of two duplicates and other readers
+// twice, spelt the same or differing only in case (encoding/json matches
+// member names to fields case-insensitively). encoding/json keeps the last of two duplicates and other readers
 // the first, so a payload with duplicates can mean one thing to trailwarden
 // and another to the tool an operator checks it with. RFC 8259 §4 says
 // names within an object "SHOULD be unique" and leaves the behaviour for
@@ -12,6 +13,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strings"
+	"unicode"
 )
 
 // Error names a duplicated member by its path (e.g. "detail.object.key").
@@ -71,10 +74,11 @@ func walk(dec *json.Decoder, path string, depth int) error {
 			if path != "" {
 				p = path + "." + name
 			}
-			if seen[name] {
+			folded := fold(name)
+			if seen[folded] {
 				return &Error{Path: clip(p)}
 			}
-			seen[name] = true
+			seen[folded] = true
 			if err := walk(dec, p, depth+1); err != nil {
 				return err
 			}
@@ -91,6 +95,14 @@ func walk(dec *json.Decoder, path string, depth int) error {
 		return err
 	}
 	return nil
+}
+
+// fold maps a member name to the form encoding/json matches struct fields
+// by (case-insensitively, Unicode simple folding): "source" and "Source"
+// fill the same field, so an object holding both is as ambiguous as one
+// naming "source" twice.
+func fold(name string) string {
+	return strings.Map(func(r rune) rune { return unicode.ToLower(unicode.ToUpper(r)) }, name)
 }
 
 func clip(s string) string {

@@ -14,6 +14,8 @@ func TestCheck(t *testing.T) {
 		`{"d":[{"k":1},{"k":1,"k":2}]}`:               "d[1].k",
 		`{"a":"\u0061","\u0061":1}`:                   "a",
 		`{"x":{"a":1},"y":{"a":1}}`:                   "",
+		`{"source":"aws.ec2","Source":"x"}`:           "Source",
+		`{"Kelvin":1,"\u212Aelvin":2}`:                "Kelvin",
 		`not json`:                                    "",
 		`{"a":1,"a"`:                                  "a",
 		`[1,2,{"s":{"t":null,"t":null}}]`:             "[2].s.t",

@@ -106,6 +106,7 @@ func decide(payload []byte, o Origin) (Decision, error) {
 			return d, err
 		}
 		if problem := x.verified(d.Event); problem != "" {
+			x.d.JoinedVia = "" // nothing joined as far as trailwarden knows
 			return x.result(ActionIgnore, "%s%s (%s)", ReasonUnverified, problem, d.Event)
 		}
 		return d, nil
