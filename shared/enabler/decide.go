@@ -1,8 +1,6 @@
 package enabler
 
 import (
-	"fmt"
-
 	"github.com/aws/aws-lambda-go/events"
 
 	"github.com/trailwarden/trailwarden/shared/fault"
@@ -38,8 +36,7 @@ func OriginOf(pol *policy.Policy) orgevent.Origin {
 // anything else is an EventBridge event decided by orgevent, verified
 // against o. A non-nil error is poison (the record belongs in the DLQ).
 func DecideRecord(rec events.SQSMessage, o orgevent.Origin) (Request, error) {
-	if rec.EventSource != "" && rec.EventSource != "aws:sqs" {
-		d, err := orgevent.Rejected(fmt.Sprintf("the record comes from eventSource %q, not aws:sqs", rec.EventSource))
+	if d, err := orgevent.CheckEventSource(rec.EventSource); err != nil {
 		return Request{Decision: d}, err
 	}
 	body := []byte(rec.Body)
