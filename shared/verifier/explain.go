@@ -166,6 +166,11 @@ func explainBody(ex *Explanation, messageID, body string, rules *Rules, members 
 	if m.Outcome != notification.OutcomeOK {
 		return
 	}
+	if m.Truncated {
+		// The verifier's finding for the whole list, before its objects.
+		ex.Objects = append(ex.Objects, ExplainedObject{MessageID: messageID, Bucket: m.Bucket, Kind: "unknown",
+			Verdict: Rejected.String(), Reason: string(CodeTooManyKeys) + ": " + m.Reason})
+	}
 	var check MemberCheck
 	if members != nil {
 		check = members
