@@ -76,7 +76,7 @@ func (d *deployFlags) open(ctx context.Context, env *cmdEnv) (*session, error) {
 		env.errorf("%v", err)
 		return nil, err
 	}
-	return &session{pol: pol, home: home, dir: dir, asm: awsenv.NewAssumer(home, sts.NewFromConfig(home), awsenv.SessionName)}, nil
+	return &session{pol: pol, home: home, dir: dir, asm: awsenv.NewAssumer(home, sts.NewFromConfig(home), cliSession(env))}, nil
 }
 
 // desired resolves and renders one account's trail.
@@ -104,3 +104,7 @@ func (s *session) engine(ctx context.Context, account string) (*converge.Engine,
 	}
 	return enabler.NewEngine(cfg), nil
 }
+
+// cliSession is the CLI's member-role session name (settings.CLISessionName
+// of $USER): an operator's changes are never taken for the functions' own.
+func cliSession(env *cmdEnv) string { return settings.CLISessionName(env.getenv("USER")) }

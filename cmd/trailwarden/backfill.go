@@ -79,7 +79,7 @@ func runBackfill(ctx context.Context, env *cmdEnv, args []string) int {
 	}
 	proc, err := enabler.New(ctx, settings.Enabler{Common: settings.Common{PolicyFile: d.policyFile, AlertsTopicARN: d.alertsTopicARN,
 		OrgReaderRoleARN: d.orgReaderRoleARN, MetricsNamespace: settings.DefaultMetricsNamespace, LogLevel: "error"},
-		AccountsTable: d.accountsTable, RequestQueueURL: d.requestQueueURL, EnableDeadline: time.Hour}, s.home, io.Discard)
+		AccountsTable: d.accountsTable, RequestQueueURL: d.requestQueueURL, EnableDeadline: time.Hour, SessionName: cliSession(env)}, s.home, io.Discard)
 	if err != nil {
 		env.errorf("backfill: %v", err)
 		return exitProblem

@@ -8,9 +8,13 @@ import (
 	"io"
 	"os"
 
+	"github.com/aws/aws-lambda-go/events"
+
+	"github.com/trailwarden/trailwarden/shared/enabler"
 	"github.com/trailwarden/trailwarden/shared/orgevent"
 	"github.com/trailwarden/trailwarden/shared/policy"
 	"github.com/trailwarden/trailwarden/shared/verifier"
+	"github.com/trailwarden/trailwarden/shared/workitem"
 )
 
 const explainUsage = `Usage:
@@ -19,8 +23,11 @@ const explainUsage = `Usage:
 Reads an Organizations or trail tamper EventBridge event (bare, or an SQS
 event wrapping them) and prints
   {"input": "organizations-event", "decisions": [{messageId, event, action, account, reason}]}
-where action is enable | reevaluate | record | ignore | reject | drift
-(reject: malformed, it would go to the DLQ).
+where action is enable | reevaluate | record | ignore | reject | drift |
+converge (reject: malformed, it would go to the DLQ; converge: one of
+trailwarden's own work items). With --policy, Organizations events are
+verified against the policy's management account and organization as the
+enabler verifies them (ignore, "unverified origin: …").
 
 Or reads a CloudTrail delivery notification (an SQS event, one SNS envelope,
 a bare CloudTrail notification, the validation text, or an S3 EventBridge
@@ -80,6 +87,7 @@ func runExplain(ctx context.Context, env *cmdEnv, args []string) int {
 
 func explainOrganizations(env *cmdEnv, payload []byte, policyFile string) int {
 	var trailNames []string
+	var origin orgevent.Origin
 	if policyFile != "" {
 		pol, err := policy.Load(policyFile)
 		if err != nil {
@@ -87,29 +95,36 @@ func explainOrganizations(env *cmdEnv, payload []byte, policyFile string) int {
 			return exitProblem
 		}
 		trailNames = verifier.TrailNames(pol)
+		origin = enabler.OriginOf(pol)
 	}
-	recs, err := orgevent.Explain(payload)
 	out := struct {
 		Input     string        `json:"input"`
 		Decisions []orgDecision `json:"decisions"`
 		Error     string        `json:"error,omitempty"`
 	}{Input: "organizations-event", Decisions: []orgDecision{}}
+	recs, err := requestRecords(payload)
 	if err != nil {
 		out.Error = err.Error()
 	}
 	for _, r := range recs {
-		d := orgDecision{MessageID: r.MessageID, Event: r.Decision.Event,
-			Action: string(r.Decision.Action), Account: r.Decision.Account, Reason: r.Decision.Reason}
+		var dec orgevent.Decision
+		if r.err != nil {
+			dec, _ = orgevent.Rejected(r.err.Error())
+		} else {
+			req, _ := enabler.DecideRecord(r.rec, origin)
+			dec = req.Decision
+		}
+		d := orgDecision{MessageID: r.rec.MessageId, Event: dec.Event, Action: string(dec.Action), Account: dec.Account, Reason: dec.Reason}
 		// With the policy, a trail change is drift only for trailwarden's
 		// trail, as the enabler decides.
-		if r.Decision.Action == orgevent.ActionDrift && len(trailNames) > 0 {
+		if dec.Action == orgevent.ActionDrift && len(trailNames) > 0 {
 			ours := false
 			for _, n := range trailNames {
-				ours = ours || orgevent.MatchesTrail(r.Decision, n)
+				ours = ours || orgevent.MatchesTrail(dec, n)
 			}
 			if !ours {
 				d.Action, d.Account = string(orgevent.ActionIgnore), ""
-				d.Reason = fmt.Sprintf("%s on trail %s, which is not trailwarden's trail", r.Decision.Event, r.Decision.TrailName)
+				d.Reason = fmt.Sprintf("%s on trail %s, which is not trailwarden's trail", dec.Event, dec.TrailName)
 			}
 		}
 		out.Decisions = append(out.Decisions, d)
@@ -117,8 +132,40 @@ func explainOrganizations(env *cmdEnv, payload []byte, policyFile string) int {
 	return writeJSON(env, out)
 }
 
-// isOrganizationsInput tells Organizations/tamper events (bare or in SQS
-// records) from delivery notifications by the event source.
+// requestRecord is one record of the request queue as explain reads it; err
+// says why a record of an SQS event could not be read at all.
+type requestRecord struct {
+	rec events.SQSMessage
+	err error
+}
+
+// requestRecords reads a Lambda SQS event record by record (one unreadable
+// record does not hide the others), or a bare body as one record.
+func requestRecords(payload []byte) ([]requestRecord, error) {
+	if orgevent.DetectKind(payload) != orgevent.KindSQS {
+		return []requestRecord{{rec: events.SQSMessage{Body: string(payload)}}}, nil
+	}
+	var ev struct {
+		Records []json.RawMessage `json:"Records"`
+	}
+	if err := json.Unmarshal(payload, &ev); err != nil {
+		return nil, fmt.Errorf("malformed SQS event: %w", err)
+	}
+	out := make([]requestRecord, 0, len(ev.Records))
+	for i, raw := range ev.Records {
+		var r events.SQSMessage
+		if err := json.Unmarshal(raw, &r); err != nil {
+			out = append(out, requestRecord{err: fmt.Errorf("SQS record %d is malformed: %w", i, err)})
+			continue
+		}
+		out = append(out, requestRecord{rec: r})
+	}
+	return out, nil
+}
+
+// isOrganizationsInput tells request-queue input (Organizations and tamper
+// events, trailwarden's own work items; bare or in SQS records) from
+// delivery notifications.
 func isOrganizationsInput(payload []byte) bool {
 	var probe struct {
 		Source  string `json:"source"`
@@ -129,11 +176,17 @@ func isOrganizationsInput(payload []byte) bool {
 	if json.Unmarshal(bytes.TrimSpace(payload), &probe) != nil {
 		return false
 	}
+	if workitem.IsWorkItem(payload) {
+		return true
+	}
 	eventSource := func(s string) bool { return s == orgevent.SourceOrganizations || s == orgevent.SourceCloudTrail }
 	if probe.Source != "" {
 		return eventSource(probe.Source)
 	}
 	for _, r := range probe.Records {
+		if workitem.IsWorkItem([]byte(r.Body)) {
+			return true
+		}
 		var body struct {
 			Source     string `json:"source"`
 			DetailType string `json:"detail-type"`

@@ -82,7 +82,7 @@ func invokeEnabler(ctx context.Context, env *cmdEnv, args []string) int {
 	if _, err := parse(fs, args); err != nil {
 		return flagErr(err)
 	}
-	if *eventFile == "" || !d.need(env, "policy", "accounts-table", "alerts-topic-arn") {
+	if *eventFile == "" || !d.need(env, "policy", "accounts-table", "incidents-table", "alerts-topic-arn") {
 		return usageErr(env, "invoke enabler: --event and the deployment flags are required")
 	}
 	ev, err := sqsEventFrom(*eventFile)
@@ -96,7 +96,7 @@ func invokeEnabler(ctx context.Context, env *cmdEnv, args []string) int {
 	}
 	proc, err := enabler.New(ctx, settings.Enabler{Common: settings.Common{PolicyFile: d.policyFile, AlertsTopicARN: d.alertsTopicARN,
 		OrgReaderRoleARN: d.orgReaderRoleARN, MetricsNamespace: settings.DefaultMetricsNamespace, LogLevel: "info"},
-		AccountsTable: d.accountsTable, RequestQueueURL: d.requestQueueURL, EnableDeadline: time.Hour}, s.home, env.stderr)
+		AccountsTable: d.accountsTable, IncidentsTable: d.incidentsTable, RequestQueueURL: d.requestQueueURL, EnableDeadline: time.Hour, SessionName: cliSession(env)}, s.home, env.stderr)
 	if err != nil {
 		env.errorf("invoke: %v", err)
 		return exitProblem

@@ -367,6 +367,10 @@ func tableARNs(t awsdynamodb.Table) []*string {
 	return []*string{t.TableArn()}
 }
 
+// outboxActions are the incidents-table calls of the alert outbox
+// (shared/incident.Outbox).
+var outboxActions = []string{"dynamodb:UpdateItem", "dynamodb:GetItem"}
+
 func (s *Automation) permissions() {
 	cfg := s.cfg
 	d := cfg.Deployment
@@ -385,6 +389,8 @@ func (s *Automation) permissions() {
 	if !d.SingleAccount {
 		e.Allow("AssumeOrgReader", []string{"sts:AssumeRole"}, []*string{jsii.String(cfg.OrgReaderRoleARN())}, nil)
 	}
+	// The alert outbox: claim, mark or release one item per alerted event.
+	e.Allow("IncidentsAlerts", outboxActions, tableARNs(s.Incidents), nil)
 	publish(e)
 
 	// reconciler: list the organization (through the management account's
@@ -404,9 +410,9 @@ func (s *Automation) permissions() {
 	v.Allow("AccountsTableRead", tableRead, tableARNs(s.Accounts), nil)
 	// The journal is append-only: one conditional PutItem per invocation.
 	v.Allow("JournalAppend", []string{"dynamodb:PutItem"}, []*string{s.Journal.TableArn()}, nil)
-	// Findings are deduplicated by a conditional put in the incidents table
-	// (and the claim deleted when the alert could not be published).
-	v.Allow("IncidentsFindings", []string{"dynamodb:PutItem", "dynamodb:DeleteItem"}, tableARNs(s.Incidents), nil)
+	// Findings are deduplicated through the alert outbox in the incidents
+	// table (a conditional claim, marked sent or released).
+	v.Allow("IncidentsFindings", outboxActions, tableARNs(s.Incidents), nil)
 	if d.ObjectCheck != "none" {
 		v.Allow("HeadLogObjects", []string{"s3:GetObject"}, []*string{jsii.String(cfg.LogObjectsARN())}, nil)
 		// With s3:ListBucket, HEAD of a missing key answers 404, not 403

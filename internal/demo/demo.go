@@ -296,9 +296,11 @@ func (r *run) enable(s *Step) error {
 	if err != nil {
 		return err
 	}
+	// The samples' member, management account and organization become the
+	// emulated organization's: the enabler verifies an event's origin.
 	fixture := func(name, from, to string) (string, error) {
 		b, err := os.ReadFile(filepath.Join(repo, "events", "organizations", name))
-		return strings.ReplaceAll(string(b), from, to), err
+		return strings.NewReplacer(from, to, "111111111111", emulator.ManagementAccountID, "o-a1b2c3d4e5", r.world.OrganizationID).Replace(string(b)), err
 	}
 	var bodies []string
 	for _, m := range []string{"payments", "analytics"} {

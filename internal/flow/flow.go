@@ -5,6 +5,7 @@ package flow
 
 import (
 	"context"
+	"github.com/trailwarden/trailwarden/shared/settings"
 	"io"
 	"time"
 
@@ -21,6 +22,7 @@ import (
 	"github.com/trailwarden/trailwarden/shared/alert"
 	"github.com/trailwarden/trailwarden/shared/awsenv"
 	"github.com/trailwarden/trailwarden/shared/enabler"
+	"github.com/trailwarden/trailwarden/shared/incident"
 	"github.com/trailwarden/trailwarden/shared/ledger"
 	"github.com/trailwarden/trailwarden/shared/orgdir"
 	"github.com/trailwarden/trailwarden/shared/policy"
@@ -98,15 +100,17 @@ func Enabler(management, automation aws.Config, res *central.Resources, pol *pol
 	automation = WithLatency(automation, o.Latency)
 	sessions := o.Sessions
 	if sessions == nil {
-		sessions = awsenv.NewAssumer(management, sts.NewFromConfig(management), awsenv.SessionName)
+		sessions = awsenv.NewAssumer(management, sts.NewFromConfig(management), settings.RoleSessionName)
 	}
 	return &enabler.Processor{
-		Policy:         pol,
-		Directory:      orgdir.New(organizations.NewFromConfig(management)),
-		Sessions:       sessions,
-		NewEngine:      enabler.NewEngine,
-		Accounts:       &accounts.Store{DB: dynamodb.NewFromConfig(automation), Table: AccountsTable},
-		Alerts:         &alert.Publisher{SNS: sns.NewFromConfig(automation), TopicARN: res.AlertsTopicARN},
+		Policy:    pol,
+		Directory: orgdir.New(organizations.NewFromConfig(management)),
+		Sessions:  sessions,
+		NewEngine: enabler.NewEngine,
+		Accounts:  &accounts.Store{DB: dynamodb.NewFromConfig(automation), Table: AccountsTable},
+		Alerts:    &alert.Publisher{SNS: sns.NewFromConfig(automation), TopicARN: res.AlertsTopicARN},
+		Outbox: &incident.Outbox{DB: dynamodb.NewFromConfig(automation), Table: IncidentsTable,
+			Alerts: &alert.Publisher{SNS: sns.NewFromConfig(automation), TopicARN: res.AlertsTopicARN}},
 		Visibility:     sqs.NewFromConfig(automation),
 		QueueURL:       res.RequestQueueURL,
 		Metrics:        telemetry.NewMetrics(out, "Trailwarden", "enabler"),

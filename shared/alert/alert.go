@@ -123,3 +123,18 @@ func orDefault(s, d string) string {
 	}
 	return s
 }
+
+// EnableOverdue is the one enable-overdue alert, raised by the enabler (on a
+// failed retry) and by the watchdog (on its pass), whichever sees the
+// deadline pass first: an account first seen at firstSeen whose trail is
+// still not enabled at now; lastCode and lastErr are its last converge
+// error, if any.
+func EnableOverdue(account, name, ou string, firstSeen, now time.Time, lastCode, lastErr string) Alert {
+	reason := fmt.Sprintf("trail still not enabled %s after the account was first seen", now.Sub(firstSeen).Round(time.Minute))
+	if lastCode != "" {
+		reason += " (last error: " + lastCode + ")"
+	}
+	return Alert{Kind: KindEnableOverdue, Severity: "high", Account: account, AccountName: name, OU: ou,
+		Since: firstSeen, Reason: reason, Detail: lastErr, At: now,
+		Action: "check that the member role exists in the account and trusts trailwarden, then run `trailwarden enable --account " + account + " --yes`"}
+}

@@ -7,6 +7,7 @@ package awsenv
 import (
 	"context"
 	"fmt"
+	"github.com/trailwarden/trailwarden/shared/settings"
 	"sync"
 	"time"
 
@@ -53,12 +54,6 @@ func RoleARN(region, account, roleName string) string {
 	return fmt.Sprintf("arn:%s:iam::%s:role/%s", Partition(region), account, roleName)
 }
 
-// SessionName is the role session name trailwarden uses for every role it
-// assumes (member roles, the organization reader role); it appears in the
-// members' CloudTrail records (userIdentity), which is how the enabler's
-// loop guard recognises trailwarden's own calls.
-const SessionName = "trailwarden"
-
 // AssumeAPI is the one STS call the assumer makes.
 type AssumeAPI interface {
 	AssumeRole(ctx context.Context, in *sts.AssumeRoleInput, optFns ...func(*sts.Options)) (*sts.AssumeRoleOutput, error)
@@ -84,7 +79,7 @@ func NewAssumer(base aws.Config, stsClient AssumeAPI, sessionName string) *Assum
 		stsClient = sts.NewFromConfig(base)
 	}
 	if sessionName == "" {
-		sessionName = SessionName
+		sessionName = settings.RoleSessionName
 	}
 	return &Assumer{base: base, stsClient: stsClient, sessionName: sessionName, cache: map[string]aws.Config{}}
 }

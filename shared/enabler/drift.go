@@ -14,17 +14,22 @@ import (
 	"github.com/trailwarden/trailwarden/shared/orgdir"
 	"github.com/trailwarden/trailwarden/shared/orgevent"
 	"github.com/trailwarden/trailwarden/shared/policy"
-	"github.com/trailwarden/trailwarden/shared/sqsbatch"
 )
 
 // Tamper is what the accounts table keeps about the last change someone
 // else made to trailwarden's trail.
 type Tamper = accounts.Tamper
 
-// drift handles a CloudTrail API call on a trail in a member account.
+// drift handles a CloudTrail API call on a trail in a member account. Its
+// alerts go out once per event (the outbox); a failure to publish fails the
+// record, which is retried.
 func (p *Processor) drift(ctx context.Context, rec events.SQSMessage, d orgevent.Decision) error {
 	log := p.log().With("account", d.Account, "messageId", rec.MessageId, "event", d.Event)
-	ctx = withReceiveCount(ctx, sqsbatch.ReceiveCount(rec))
+	// A repaired alert an earlier delivery could not publish: the repair
+	// already wrote, so this delivery would not produce it again.
+	if err := p.resendOwed(ctx, alert.KindRepaired, d.Account); err != nil {
+		return err
+	}
 	info, err := p.Directory.Describe(ctx, d.Account)
 	if err != nil {
 		return err
@@ -41,31 +46,12 @@ func (p *Processor) drift(ctx context.Context, rec events.SQSMessage, d orgevent
 		p.count("ForeignTrailChangesIgnored", 1)
 		return nil
 	}
-	// Loop guard: trailwarden's own repair calls produce these events too.
-	// They raise no alert, but the trail is still re-checked: the converge
-	// is idempotent (no write when our own change left it right), and a
-	// principal that only borrowed our role's session name cannot stop the
-	// trail unnoticed.
-	if orgevent.IsOwnActor(d, p.OwnRoles) {
-		rep, _, err := p.converge(ctx, d.Account, info.OUPath)
-		if err != nil {
-			return p.failed(ctx, d.Account, info, err)
-		}
-		if rep.Writes == 0 {
-			log.InfoContext(ctx, "own change, trail as the policy says")
-			p.count("OwnChangesIgnored", 1)
-			return nil
-		}
-		log.WarnContext(ctx, "a change made through trailwarden's role left the trail wrong; repaired", "writes", rep.Writes)
-		_ = p.alert(ctx, alert.Alert{Kind: alert.KindRepaired, Severity: "high", Account: d.Account, AccountName: info.Name,
-			OU: last(info.OUPath), Region: d.Region, Reason: "trail " + trail.Name + " restored after " + d.Event +
-				" made through trailwarden's own role and session name (not by trailwarden's repair)", Repair: "done",
-			Action: "find out who assumed the member role with trailwarden's session name"})
-		return nil
-	}
 	response := trail.TamperResponse
 	if response == "" {
 		response = policy.TamperRepair
+	}
+	if orgevent.IsOwnActor(d, p.OwnRoles) {
+		return p.ownChange(ctx, rec, d, info, trail.Name, response)
 	}
 	if response == policy.TamperIgnore {
 		log.InfoContext(ctx, "tampering ignored by policy")
@@ -93,19 +79,46 @@ func (p *Processor) drift(ctx context.Context, rec events.SQSMessage, d orgevent
 	if response == policy.TamperRepair {
 		repairNote = "in progress"
 	}
-	// Alert on the event's first delivery only; later deliveries are retries
-	// of the repair.
-	if firstReceive(ctx) {
-		_ = p.alert(ctx, alert.Alert{Kind: alert.KindTampered, Severity: "critical", Account: d.Account, AccountName: info.Name,
-			OU: last(info.OUPath), Region: d.Region, Since: d.EventTime,
-			Reason: fmt.Sprintf("%s called %s on trail %s from %s", who, what, trail.Name, orDash(t.SourceIP)),
-			Detail: string(tj), Repair: repairNote,
-			Action: "find out who made this change and why; trailwarden's own role is excluded from these alerts"})
+	if err := p.alert(ctx, alert.Alert{Kind: alert.KindTampered, Severity: "critical", Account: d.Account, AccountName: info.Name,
+		OU: last(info.OUPath), Region: d.Region, Since: d.EventTime,
+		Reason: fmt.Sprintf("%s called %s on trail %s from %s", who, what, trail.Name, orDash(t.SourceIP)),
+		Detail: string(tj), Repair: repairNote,
+		Action: "find out who made this change and why; trailwarden's own role is excluded from these alerts"}); err != nil {
+		return err
 	}
 	if response != policy.TamperRepair {
 		return nil
 	}
 	return p.repairAfterTamper(ctx, rec, d, info, trail.Name)
+}
+
+// ownChange is the loop guard: a change made through trailwarden's own role
+// and one of its functions' exact session names raises no tamper alert. The
+// policy's tamper response still decides: alert-only and ignore leave the
+// trail alone; repair re-checks it, so that a principal that only borrowed
+// the session name cannot stop the trail unnoticed (the converge writes
+// nothing when our own change left it right).
+func (p *Processor) ownChange(ctx context.Context, rec events.SQSMessage, d orgevent.Decision, info orgdir.Account, trailName string, response policy.TamperResponse) error {
+	log := p.log().With("account", d.Account, "messageId", rec.MessageId, "event", d.Event)
+	if response != policy.TamperRepair {
+		log.InfoContext(ctx, "own change; tamper response leaves the trail alone", "tamperResponse", string(response))
+		p.count("OwnChangesIgnored", 1)
+		return nil
+	}
+	rep, _, err := p.converge(ctx, d.Account, info.OUPath)
+	if err != nil {
+		return p.failed(ctx, d.Account, info, err)
+	}
+	if rep.Writes == 0 {
+		log.InfoContext(ctx, "own change, trail as the policy says")
+		p.count("OwnChangesIgnored", 1)
+		return nil
+	}
+	log.WarnContext(ctx, "a change made through trailwarden's role left the trail wrong; repaired", "writes", rep.Writes)
+	return p.alert(ctx, alert.Alert{Kind: alert.KindRepaired, Severity: "high", Account: d.Account, AccountName: info.Name,
+		OU: last(info.OUPath), Region: d.Region, Reason: "trail " + trailName + " restored after " + d.Event +
+			" made through trailwarden's own role and session name (not by trailwarden's repair)", Repair: "done",
+		Action: "find out who assumed the member role with trailwarden's session name"})
 }
 
 // repairAfterTamper converges the account after someone changed its trail,
@@ -120,16 +133,16 @@ func (p *Processor) repairAfterTamper(ctx context.Context, rec events.SQSMessage
 		return p.failed(ctx, d.Account, info, err)
 	}
 	log.InfoContext(ctx, "trail repaired after tampering", "writes", rep.Writes, "changes", len(rep.Changes))
-	if rep.Writes > 0 {
-		var fields []string
-		for _, c := range rep.Changes {
-			fields = append(fields, c.Field)
-		}
-		_ = p.alert(ctx, alert.Alert{Kind: alert.KindRepaired, Severity: "info", Account: d.Account, AccountName: info.Name,
-			OU: last(info.OUPath), Region: d.Region, Reason: "trail " + trailName + " restored after " + d.Event,
-			Detail: strings.Join(fields, ", "), Repair: "done"})
+	if rep.Writes == 0 {
+		return nil
 	}
-	return nil
+	var fields []string
+	for _, c := range rep.Changes {
+		fields = append(fields, c.Field)
+	}
+	return p.alert(ctx, alert.Alert{Kind: alert.KindRepaired, Severity: "info", Account: d.Account, AccountName: info.Name,
+		OU: last(info.OUPath), Region: d.Region, Reason: "trail " + trailName + " restored after " + d.Event,
+		Detail: strings.Join(fields, ", "), Repair: "done"})
 }
 
 func orDash(s string) string {

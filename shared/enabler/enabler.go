@@ -33,12 +33,12 @@ import (
 	"github.com/trailwarden/trailwarden/shared/awsenv"
 	"github.com/trailwarden/trailwarden/shared/converge"
 	"github.com/trailwarden/trailwarden/shared/fault"
+	"github.com/trailwarden/trailwarden/shared/incident"
 	"github.com/trailwarden/trailwarden/shared/orgdir"
 	"github.com/trailwarden/trailwarden/shared/orgevent"
 	"github.com/trailwarden/trailwarden/shared/policy"
 	"github.com/trailwarden/trailwarden/shared/sqsbatch"
 	"github.com/trailwarden/trailwarden/shared/telemetry"
-	"github.com/trailwarden/trailwarden/shared/workitem"
 )
 
 // Directory answers what the enabler asks Organizations.
@@ -69,6 +69,13 @@ type Alerter interface {
 	Publish(ctx context.Context, a alert.Alert) error
 }
 
+// Outbox publishes each alert once per id and keeps a failed one owed
+// (incident.Outbox).
+type Outbox interface {
+	Send(ctx context.Context, id string, a alert.Alert) (bool, error)
+	Resend(ctx context.Context, id string) (bool, error)
+}
+
 // VisibilityAPI changes a record's visibility timeout (retry backoff).
 type VisibilityAPI interface {
 	ChangeMessageVisibility(ctx context.Context, in *sqs.ChangeMessageVisibilityInput, optFns ...func(*sqs.Options)) (*sqs.ChangeMessageVisibilityOutput, error)
@@ -78,6 +85,7 @@ var (
 	_ AccountStore = (*accounts.Store)(nil)
 	_ Directory    = (*orgdir.Directory)(nil)
 	_ Sessions     = (*awsenv.Assumer)(nil)
+	_ Outbox       = (*incident.Outbox)(nil)
 )
 
 // Processor handles request-queue batches.
@@ -88,7 +96,11 @@ type Processor struct {
 	// NewEngine builds a converge engine from a member configuration.
 	NewEngine func(cfg aws.Config) *converge.Engine
 	Accounts  AccountStore
-	Alerts    Alerter
+	// Alerts publishes directly: alerts of work outside a queue (the CLI,
+	// backfill). Alerts of a queue record go through Outbox, once per
+	// event, and fail the record until published.
+	Alerts Alerter
+	Outbox Outbox
 	// Visibility and QueueURL enable backoff; without them retries follow
 	// the queue's visibility timeout.
 	Visibility VisibilityAPI
@@ -142,23 +154,19 @@ func (p *Processor) count(name string, n int, dims ...string) {
 
 // Record handles one request-queue record.
 func (p *Processor) Record(ctx context.Context, rec events.SQSMessage) error {
-	body := []byte(rec.Body)
-	if workitem.IsWorkItem(body) {
-		it, err := workitem.Parse(body)
-		if err != nil {
-			p.count("MalformedRequests", 1)
-			return err
-		}
-		p.log().InfoContext(ctx, "converge requested", "messageId", rec.MessageId, "account", it.Account, "reason", it.Reason, "detail", it.Detail)
-		return p.enable(ctx, rec, it.Account, it.JoinedVia, it.Reason)
-	}
-	d, err := orgevent.Decide(body)
+	req, err := DecideRecord(rec, OriginOf(p.Policy))
 	if err != nil {
 		p.count("MalformedRequests", 1)
 		return err
 	}
+	d := req.Decision
+	if it := req.Item; it != nil {
+		p.log().InfoContext(ctx, "converge requested", "messageId", rec.MessageId, "account", it.Account, "reason", it.Reason, "detail", it.Detail)
+		return p.enable(withEventKey(ctx, rec.MessageId), rec, it.Account, it.JoinedVia, it.Reason)
+	}
 	p.log().InfoContext(ctx, "event decided", "messageId", rec.MessageId, "decision", d)
 	p.count("Decisions", 1, "Action", string(d.Action))
+	ctx = withEventKey(ctx, eventKeyOf(d, rec))
 	switch d.Action {
 	case orgevent.ActionEnable:
 		return p.enable(ctx, rec, d.Account, string(d.JoinedVia), "joined")
@@ -170,11 +178,15 @@ func (p *Processor) Record(ctx context.Context, rec events.SQSMessage) error {
 	case orgevent.ActionDrift:
 		return p.drift(ctx, rec, d)
 	case orgevent.ActionRecord:
-		if d.Event == orgevent.EventAccountDepartedOrganization && d.Account != "" && p.Accounts != nil {
-			return p.Accounts.SetStatus(ctx, d.Account, accounts.StatusDeparted, "left the organization")
+		if orgevent.IsDeparture(d) {
+			return p.departed(ctx, d)
 		}
 		return nil
 	default: // ignore
+		if strings.HasPrefix(d.Reason, orgevent.ReasonUnverified) {
+			p.log().WarnContext(ctx, "event ignored: unverified origin", "messageId", rec.MessageId, "decision", d)
+			p.count("UnverifiedEvents", 1)
+		}
 		return nil
 	}
 }
@@ -185,7 +197,6 @@ type Outcome = accounts.Outcome
 // enable converges one account for a queue record; on a retryable failure
 // it spaces the record's next delivery with backoff.
 func (p *Processor) enable(ctx context.Context, rec events.SQSMessage, account, joinedVia, why string) error {
-	ctx = withReceiveCount(ctx, sqsbatch.ReceiveCount(rec))
 	_, err := p.ConvergeAccount(ctx, account, joinedVia, why)
 	if err != nil && (fault.KindOf(err) == fault.Retryable || fault.KindOf(err) == fault.Unknown) {
 		p.backoff(ctx, rec, account)
@@ -305,13 +316,13 @@ func (p *Processor) failed(ctx context.Context, account string, info orgdir.Acco
 		return errors.Join(cause, err)
 	}
 	p.count("ConvergeFailures", 1, "Kind", kind.String())
-	if final && firstReceive(ctx) {
-		// Once per request: redeliveries on their way to the DLQ are not
-		// alerted again.
-		_ = p.alert(ctx, alert.Alert{Kind: alert.KindEnableFailed, Severity: "high", Account: account, AccountName: info.Name,
+	if final {
+		// Once per request (the outbox remembers the event); redeliveries
+		// on their way to the DLQ are not alerted again.
+		err := p.alert(ctx, alert.Alert{Kind: alert.KindEnableFailed, Severity: "high", Account: account, AccountName: info.Name,
 			OU: last(info.OUPath), Region: p.Policy.Organization.HomeRegion, Reason: fmt.Sprintf("converge failed: %s", code),
 			Detail: cause.Error(), Action: "fix the cause named here, then run `trailwarden enable --account " + account + "`"})
-		return cause
+		return errors.Join(cause, err)
 	}
 	p.checkDeadline(ctx, account, info, cause)
 	return cause
@@ -350,16 +361,51 @@ func (p *Processor) checkDeadline(ctx context.Context, account string, info orgd
 	if p.now().Sub(acc.FirstSeenAt) < deadline {
 		return
 	}
-	if err := p.alert(ctx, alert.Alert{Kind: alert.KindEnableOverdue, Severity: "high", Account: account, AccountName: info.Name,
-		OU: last(info.OUPath), Region: p.Policy.Organization.HomeRegion, Since: acc.FirstSeenAt,
-		Reason: fmt.Sprintf("trail still not enabled after %s: %s", p.now().Sub(acc.FirstSeenAt).Round(time.Minute), fault.Code(cause)),
-		Detail: cause.Error(),
-		Action: fmt.Sprintf("check that role %s exists in the account and trusts trailwarden", p.Policy.Organization.MemberRole)}); err == nil {
+	// Best effort: a publish that failed leaves the flag unset, and the
+	// next failed attempt (or the watchdog's pass) alerts.
+	if err := p.publish(ctx, alert.EnableOverdue(account, info.Name, last(info.OUPath), acc.FirstSeenAt, p.now(),
+		fault.Code(cause), cause.Error())); err == nil {
 		_ = p.Accounts.MarkDeadlineAlerted(ctx, account)
 	}
 }
 
+// alert publishes a for the work in ctx: once per event through the outbox
+// when ctx carries a queue record's event key, directly otherwise. A nil
+// error means the alert was published (now or by an earlier delivery).
 func (p *Processor) alert(ctx context.Context, a alert.Alert) error {
+	key := eventKey(ctx)
+	if key == "" || p.Outbox == nil {
+		return p.publish(ctx, a)
+	}
+	a.At = p.now()
+	sent, err := p.Outbox.Send(ctx, incident.AlertID(a.Kind, a.Account, key), a)
+	if err != nil {
+		p.log().ErrorContext(ctx, "alert not published; the record is retried", "kind", a.Kind, "account", a.Account, "error", err.Error())
+		return err
+	}
+	if sent {
+		p.count("AlertsPublished", 1, "Kind", a.Kind)
+	}
+	return nil
+}
+
+// resendOwed publishes an alert an earlier delivery of the same event
+// stored but could not publish (its retry may not produce it again: the
+// repair already wrote).
+func (p *Processor) resendOwed(ctx context.Context, kind, account string) error {
+	key := eventKey(ctx)
+	if key == "" || p.Outbox == nil {
+		return nil
+	}
+	sent, err := p.Outbox.Resend(ctx, incident.AlertID(kind, account, key))
+	if sent {
+		p.count("AlertsPublished", 1, "Kind", kind)
+	}
+	return err
+}
+
+// publish sends a at once (no outbox).
+func (p *Processor) publish(ctx context.Context, a alert.Alert) error {
 	if p.Alerts == nil {
 		return nil
 	}
@@ -379,19 +425,30 @@ func last(s []string) string {
 	return s[len(s)-1]
 }
 
-type receiveCountKey struct{}
+type eventKeyKey struct{}
 
-// withReceiveCount carries the SQS record's receive count to the code that
-// decides whether to alert (alerts go out on the first receive only).
-func withReceiveCount(ctx context.Context, n int) context.Context {
-	return context.WithValue(ctx, receiveCountKey{}, n)
+// withEventKey carries the id of the event a queue record is about (its
+// CloudTrail or EventBridge event id, else the SQS message id, which every
+// redelivery keeps) to the code that alerts: alerts are recorded per event.
+func withEventKey(ctx context.Context, key string) context.Context {
+	return context.WithValue(ctx, eventKeyKey{}, key)
 }
 
-// firstReceive is true outside a queue (CLI, backfill) and on a record's
-// first delivery.
-func firstReceive(ctx context.Context) bool {
-	n, ok := ctx.Value(receiveCountKey{}).(int)
-	return !ok || n <= 1
+// eventKeyOf is the event key of a decided record: the CloudTrail event id,
+// else the EventBridge event id, else the SQS message id.
+func eventKeyOf(d orgevent.Decision, rec events.SQSMessage) string {
+	for _, k := range []string{d.CloudTrailEventID, d.EventID, rec.MessageId} {
+		if k != "" {
+			return k
+		}
+	}
+	return ""
+}
+
+// eventKey is "" outside a queue (CLI, backfill).
+func eventKey(ctx context.Context) string {
+	k, _ := ctx.Value(eventKeyKey{}).(string)
+	return k
 }
 
 // coveredByOrganizationTrail records a member in organization-trail mode:

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"github.com/trailwarden/trailwarden/shared/settings"
 	"os"
 	"path/filepath"
 	"strings"
@@ -82,7 +83,7 @@ func newHarness(t *testing.T, spec emulator.WorldSpec, opts central.PolicyOption
 	}
 	auto := env.Logging.Config
 	logs := &bytes.Buffer{}
-	sessions := &flakySessions{inner: awsenv.NewAssumer(env.Management, sts.NewFromConfig(env.Management), awsenv.SessionName)}
+	sessions := &flakySessions{inner: awsenv.NewAssumer(env.Management, sts.NewFromConfig(env.Management), settings.RoleSessionName)}
 	sq := sqs.NewFromConfig(auto)
 	h := &harness{t: t, env: env, res: res, sessions: sessions, logs: logs}
 	h.proc = flow.Enabler(env.Management, auto, res, pol, flow.EnablerOptions{Sessions: sessions, Out: logs})
@@ -101,10 +102,14 @@ func fixture(t *testing.T, name string, replace ...string) string {
 	return strings.NewReplacer(replace...).Replace(string(b))
 }
 
+// send puts bodies on the request queue, with the fixtures' management
+// account and organization id replaced by the emulated organization's.
 func (h *harness) send(bodies ...string) {
 	h.t.Helper()
 	sq := sqs.NewFromConfig(h.env.Logging.Config)
+	ours := strings.NewReplacer("111111111111", emulator.ManagementAccountID, "o-a1b2c3d4e5", h.env.OrganizationID)
 	for _, b := range bodies {
+		b = ours.Replace(b)
 		if _, err := sq.SendMessage(h.t.Context(), &sqs.SendMessageInput{QueueUrl: aws.String(h.res.RequestQueueURL), MessageBody: aws.String(b)}); err != nil {
 			h.t.Fatal(err)
 		}

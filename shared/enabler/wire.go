@@ -17,11 +17,16 @@ import (
 	"github.com/trailwarden/trailwarden/shared/alert"
 	"github.com/trailwarden/trailwarden/shared/awsenv"
 	"github.com/trailwarden/trailwarden/shared/converge"
+	"github.com/trailwarden/trailwarden/shared/incident"
 	"github.com/trailwarden/trailwarden/shared/orgdir"
 	"github.com/trailwarden/trailwarden/shared/policy"
 	"github.com/trailwarden/trailwarden/shared/settings"
 	"github.com/trailwarden/trailwarden/shared/telemetry"
 )
+
+// SessionName is the role session the enabler uses in member accounts
+// (settings.RoleSessionName); the loop guard recognises its own calls by it.
+const SessionName = settings.RoleSessionName
 
 // New builds a processor from validated configuration and the function's
 // own AWS configuration. Logs and metrics go to out (stdout in Lambda).
@@ -38,13 +43,19 @@ func New(ctx context.Context, cfg settings.Enabler, home aws.Config, out io.Writ
 		return nil, err
 	}
 	logger := telemetry.NewLogger(out, cfg.LogLevel).With("function", "enabler")
+	alerts := &alert.Publisher{SNS: sns.NewFromConfig(home), TopicARN: cfg.AlertsTopicARN}
+	var outbox Outbox
+	if cfg.IncidentsTable != "" {
+		outbox = &incident.Outbox{DB: dynamodb.NewFromConfig(home), Table: cfg.IncidentsTable, Alerts: alerts}
+	}
 	return &Processor{
 		Policy:         pol,
 		Directory:      dir,
-		Sessions:       awsenv.NewAssumer(home, sts.NewFromConfig(home), awsenv.SessionName),
+		Sessions:       awsenv.NewAssumer(home, sts.NewFromConfig(home), orString(cfg.SessionName, SessionName)),
 		NewEngine:      NewEngine,
 		Accounts:       &accounts.Store{DB: dynamodb.NewFromConfig(home), Table: cfg.AccountsTable},
-		Alerts:         &alert.Publisher{SNS: sns.NewFromConfig(home), TopicARN: cfg.AlertsTopicARN},
+		Alerts:         alerts,
+		Outbox:         outbox,
 		Visibility:     sqs.NewFromConfig(home),
 		QueueURL:       cfg.RequestQueueURL,
 		Metrics:        telemetry.NewMetrics(out, cfg.MetricsNamespace, "enabler"),
@@ -54,9 +65,19 @@ func New(ctx context.Context, cfg settings.Enabler, home aws.Config, out io.Writ
 	}, nil
 }
 
-// OwnRoles are the role/session pairs trailwarden acts through.
+// OwnRoles are the role/session pairs trailwarden's functions act
+// through: the member role with exactly settings.RoleSessionName (the
+// enabler's and the watchdog's). The CLI's sessions (CLISessionPrefix) are
+// an operator's, and their changes are judged as anyone's.
 func OwnRoles(pol *policy.Policy) []string {
-	return []string{pol.Organization.MemberRole + "/" + awsenv.SessionName + "*"}
+	return []string{pol.Organization.MemberRole + "/" + settings.RoleSessionName}
+}
+
+func orString(s, def string) string {
+	if s == "" {
+		return def
+	}
+	return s
 }
 
 // NewEngine builds a converge engine over a member account's configuration.

@@ -23,8 +23,9 @@
 //	RecoveredAlertedAt N  the recovery message was published
 //	ExpiresAt          N  TTL for watch and resolved items
 //
-// The verifier writes "finding#…" items to the same table; this package
-// reads and writes only its own prefixes.
+// The alert outbox (Outbox, outbox.go) writes "alert#…" items for the
+// enabler and "finding#…" items for the verifier to the same table; Active
+// reads only the watchdog's prefixes.
 //
 // Exactly-once alerts: Open is a conditional put (no item, or an item that
 // is not open), so only one run opens an incident; the run that opened it —

@@ -81,6 +81,44 @@ type fields struct {
 	keyStart, keyCount int
 	// problem is the first type or duplicate error.
 	problem string
+	// extra is the first member name that no SNS envelope has (the SNS
+	// envelope refuses it; other shapes ignore unknown members).
+	extra string
+	// others holds the first unknown member names, for duplicate
+	// detection without an allocation.
+	others  [16]string
+	nOthers int
+	// dupShape: Type or source appears twice, so the body's very shape is
+	// ambiguous.
+	dupShape bool
+}
+
+// otherSeen records an unknown member name and reports a duplicate.
+func (f *fields) otherSeen(name string) bool {
+	for _, o := range f.others[:f.nOthers] {
+		if o == name {
+			return true
+		}
+	}
+	if f.nOthers < len(f.others) {
+		f.others[f.nOthers] = name
+		f.nOthers++
+	}
+	return false
+}
+
+// snsEnvelopeKey reports whether name is a member of an SNS message as SNS
+// documents it ("HTTP/HTTPS notification JSON format" and its subscription
+// confirmation counterpart in the Amazon SNS developer guide), plus
+// MessageAttributes (raw delivery off, attributes set) and SequenceNumber
+// (FIFO topics).
+func snsEnvelopeKey(name string) bool {
+	switch name {
+	case "Type", "MessageId", "Token", "TopicArn", "Subject", "Message", "Timestamp", "SignatureVersion", "Signature",
+		"SigningCertURL", "SubscribeURL", "UnsubscribeURL", "MessageAttributes", "SequenceNumber":
+		return true
+	}
+	return false
 }
 
 func (f *fields) has(x field) bool { return f.present&(1<<x) != 0 }
@@ -110,7 +148,13 @@ func (p *Parser) readObject(sc *scanner, f *fields) bool {
 			name = unquote(name, true)
 		}
 		x, known := lookupField(name)
+		if f.extra == "" && !snsEnvelopeKey(name) {
+			f.extra = name
+		}
 		if !known {
+			if f.otherSeen(name) {
+				f.setProblem("duplicate field " + clipName(name))
+			}
 			if !sc.skip(1) {
 				return false
 			}
@@ -120,6 +164,7 @@ func (p *Parser) readObject(sc *scanner, f *fields) bool {
 		dup := f.seen&bit != 0
 		f.seen |= bit
 		if dup {
+			f.dupShape = f.dupShape || x == fType || x == fSource
 			f.setProblem("duplicate field " + fieldNames[x])
 			if !sc.skip(1) {
 				return false

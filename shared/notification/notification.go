@@ -17,9 +17,12 @@
 // subscription messages are OutcomeNotCloudTrail; empty, truncated or
 // non-JSON bodies and CloudTrail-shaped messages with wrong types are
 // OutcomeMalformed, returned with a fault.Poison error wrapping ErrMalformed.
-// Unknown fields are ignored (AWS adds fields); duplicate fields this package
-// reads are malformed (a second "s3ObjectKey" is a smuggling attempt, not a
-// format change).
+// Unknown fields are ignored in CloudTrail and EventBridge bodies (AWS adds
+// fields), but an SNS envelope holds exactly SNS's documented members: one
+// more is malformed. Duplicate fields this package reads are malformed (a
+// second "s3ObjectKey" or detail.object.key is a smuggling attempt, not a
+// format change), and so is an SNS-shaped body whose Type is null or not a
+// string.
 //
 // The JSON reader is hand-written: one pass, no reflection, substrings of the
 // body for every value without escapes. It accepts exactly what json.Valid
@@ -32,6 +35,7 @@ import (
 	"time"
 
 	"github.com/trailwarden/trailwarden/shared/fault"
+	"github.com/trailwarden/trailwarden/shared/jsondup"
 	"github.com/trailwarden/trailwarden/shared/logkey"
 )
 
@@ -180,9 +184,14 @@ func (p *Parser) Parse(body string) (Message, error) {
 		m.Keys = nil
 	}
 	if m.Outcome == OutcomeMalformed {
-		return m, fault.New(fault.Poison, FaultCode, fmt.Errorf("%w: %s", ErrMalformed, m.Reason))
+		return m, Malformed(m.Reason)
 	}
 	return m, nil
+}
+
+// Malformed is the error of a malformed body: poison, wrapping ErrMalformed.
+func Malformed(reason string) error {
+	return fault.New(fault.Poison, FaultCode, fmt.Errorf("%w: %s", ErrMalformed, reason))
 }
 
 func malformed(src Source, reason string) Message {
@@ -238,6 +247,14 @@ func (p *Parser) parse(body string) Message {
 		sc.fail("data after the top-level value")
 		return malformed(SourceUnknown, sc.err)
 	}
+	if f.dupShape {
+		return malformed(SourceUnknown, f.problem)
+	}
+	if f.seen&(1<<fType) != 0 && !f.has(fType) && (f.seen&(1<<fMessage|1<<fTopicArn|1<<fMessageID) != 0 || f.cloudTrailShaped()) {
+		// SNS-shaped (or CloudTrail-shaped) with a Type that is null or not
+		// a string: ours, broken; the DLQ keeps it.
+		return malformed(SourceSNSEnvelope, "SNS envelope whose Type is not a string")
+	}
 	if f.problem != "" && !f.has(fSource) && !f.has(fType) && !f.cloudTrailShaped() {
 		// A duplicate or mistyped field in JSON that is none of ours.
 		return notCloudTrail(SourceUnknown, "JSON of another shape ("+f.problem+")")
@@ -266,6 +283,9 @@ func (p *Parser) fromSNS(f *fields) Message {
 	}
 	if f.problem != "" {
 		return malformed(src, f.problem)
+	}
+	if f.extra != "" {
+		return malformed(src, fmt.Sprintf("SNS envelope with unexpected member %q", clipName(f.extra)))
 	}
 	if typ != "Notification" {
 		m := notCloudTrail(src, "SNS "+typ+" message")
@@ -382,6 +402,9 @@ func fromEventBridge(f *fields) Message {
 		}
 		m.Timestamp = ts
 	}
+	if err := jsondup.Check([]byte(f.detail)); err != nil {
+		return malformed(src, "detail: "+err.Error())
+	}
 	var d s3Detail
 	sc := scanner{s: f.detail}
 	if !d.read(&sc) {
@@ -413,6 +436,13 @@ func fromEventBridge(f *fields) Message {
 	m.ObjectSize = d.size
 	m.ETag = d.etag
 	return m
+}
+
+func clipName(s string) string {
+	if len(s) > 64 {
+		return s[:64] + "…"
+	}
+	return s
 }
 
 // validBucket applies the S3 bucket naming rules CloudTrail buckets meet:

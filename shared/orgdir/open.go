@@ -3,13 +3,13 @@ package orgdir
 import (
 	"context"
 	"fmt"
+	"github.com/trailwarden/trailwarden/shared/settings"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials/stscreds"
 	"github.com/aws/aws-sdk-go-v2/service/organizations"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 
-	"github.com/trailwarden/trailwarden/shared/awsenv"
 )
 
 // Org is what the functions and the CLI ask of the organization: one
@@ -52,7 +52,7 @@ func Open(ctx context.Context, src Source, home aws.Config) (Org, error) {
 	if src.ReaderRoleARN != "" {
 		cfg = home.Copy()
 		cfg.Credentials = aws.NewCredentialsCache(stscreds.NewAssumeRoleProvider(sts.NewFromConfig(home), src.ReaderRoleARN,
-			func(o *stscreds.AssumeRoleOptions) { o.RoleSessionName = awsenv.SessionName }))
+			func(o *stscreds.AssumeRoleOptions) { o.RoleSessionName = settings.RoleSessionName }))
 	}
 	return New(organizations.NewFromConfig(cfg)), nil
 }

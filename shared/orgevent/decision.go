@@ -252,3 +252,27 @@ func (d *Decision) sanitize() {
 		}
 	}
 }
+
+// Rejected is the reject decision (and its poison error) of an input that
+// is refused before Decide reads it, such as a record from another event
+// source; the reason is cleaned as every decision is.
+func Rejected(reason string) (Decision, error) {
+	d := Decision{Action: ActionReject, Reason: reason}
+	d.sanitize()
+	return d, rejectErr(d.Reason)
+}
+
+// IsDeparture reports whether a decision records an account leaving the
+// organization (AccountDepartedOrganization, RemoveAccountFromOrganization,
+// LeaveOrganization). The enabler confirms it with Organizations before it
+// believes it.
+func IsDeparture(d Decision) bool {
+	if d.Action != ActionRecord || d.Account == "" {
+		return false
+	}
+	switch d.Event {
+	case EventAccountDepartedOrganization, EventRemoveAccountFromOrganization, EventLeaveOrganization:
+		return true
+	}
+	return false
+}

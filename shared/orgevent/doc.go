@@ -7,8 +7,8 @@
 // (EventBridge → SQS puts the event JSON in the body unchanged). DecideSQSEvent
 // unwraps a whole Lambda SQS event for the `explain` command.
 //
-// What the package relies on (see ../../../shared/AWS-FACTS.md §1 and
-// events/organizations/README.md for the samples):
+// What the package relies on (see events/organizations/README.md for the
+// samples):
 //
 //   - Every field is read under "detail" (never at the envelope's top level),
 //     and event names are compared exactly as AWS spells them

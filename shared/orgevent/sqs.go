@@ -87,10 +87,8 @@ func DecideSQSEvent(payload []byte) ([]RecordDecision, error) {
 			continue
 		}
 		rd := RecordDecision{MessageID: clean(r.MessageID)}
-		if r.EventSource != "" && r.EventSource != "aws:sqs" {
-			d := Decision{Action: ActionReject, Reason: fmt.Sprintf("SQS record %d comes from eventSource %q, not aws:sqs", i, r.EventSource)}
-			d.sanitize()
-			rd.Decision, rd.Err = d, rejectErr(d.Reason)
+		if d, err := CheckEventSource(r.EventSource); err != nil {
+			rd.Decision, rd.Err = d, err
 		} else {
 			rd.Decision, rd.Err = Decide([]byte(r.Body))
 		}
@@ -108,4 +106,17 @@ func Explain(payload []byte) ([]RecordDecision, error) {
 	}
 	d, err := Decide(payload)
 	return []RecordDecision{{Decision: d, Err: err}}, nil
+}
+
+// EventSourceSQS is the eventSource of a Lambda SQS record.
+const EventSourceSQS = "aws:sqs"
+
+// CheckEventSource refuses a record from an event source other than SQS
+// (an absent eventSource is a bare body, accepted): the reject decision and
+// its poison error, or a nil error.
+func CheckEventSource(source string) (Decision, error) {
+	if source == "" || source == EventSourceSQS {
+		return Decision{}, nil
+	}
+	return Rejected(fmt.Sprintf("the record comes from eventSource %q, not %s", source, EventSourceSQS))
 }

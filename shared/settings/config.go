@@ -57,9 +57,15 @@ func ReadCommon(e *Env) Common {
 // Enabler is the enabler function's configuration.
 type Enabler struct {
 	Common
-	AccountsTable   string
+	AccountsTable string
+	// IncidentsTable holds the alert outbox (one item per alerted event);
+	// "" outside a queue (backfill), where alerts are published directly.
+	IncidentsTable  string
 	RequestQueueURL string
 	EnableDeadline  time.Duration
+	// SessionName is the member-role session name: RoleSessionName when ""
+	// (the function); the CLI passes CLISessionName.
+	SessionName string
 }
 
 // LoadEnabler reads and validates the enabler's configuration, reporting
@@ -69,6 +75,7 @@ func LoadEnabler(get Getenv) (Enabler, error) {
 	c := Enabler{
 		Common:          ReadCommon(e),
 		AccountsTable:   e.Required(EnvAccountsTable),
+		IncidentsTable:  e.Required(EnvIncidentsTable),
 		RequestQueueURL: e.Required(EnvRequestQueueURL),
 		EnableDeadline:  e.Duration(EnvEnableDeadline, DefaultEnableDeadline),
 	}

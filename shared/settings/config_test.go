@@ -13,7 +13,7 @@ func TestLoadEnablerReportsEveryProblem(t *testing.T) {
 	if err == nil {
 		t.Fatal("want an error")
 	}
-	for _, want := range []string{EnvAccountsTable, EnvRequestQueueURL, EnvEnableDeadline, EnvAlertsTopicARN} {
+	for _, want := range []string{EnvAccountsTable, EnvIncidentsTable, EnvRequestQueueURL, EnvEnableDeadline, EnvAlertsTopicARN} {
 		if !strings.Contains(err.Error(), want) {
 			t.Errorf("error does not name %s: %v", want, err)
 		}
@@ -22,7 +22,7 @@ func TestLoadEnablerReportsEveryProblem(t *testing.T) {
 
 func TestLoadEnablerDefaults(t *testing.T) {
 	c, err := LoadEnabler(env(map[string]string{
-		EnvAccountsTable: "accounts", EnvRequestQueueURL: "http://q", EnvAlertsTopicARN: "arn:aws:sns:us-east-1:1:a",
+		EnvAccountsTable: "accounts", EnvIncidentsTable: "incidents", EnvRequestQueueURL: "http://q", EnvAlertsTopicARN: "arn:aws:sns:us-east-1:1:a",
 		"LAMBDA_TASK_ROOT": "/var/task",
 	}))
 	if err != nil {

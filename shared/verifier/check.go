@@ -109,6 +109,9 @@ type Rules struct {
 	// MaxFuture is how far in the future a file timestamp may be (clock
 	// skew); 0 means 15 minutes. Not judged when Check gets a zero now.
 	MaxFuture time.Duration
+	// TopicARN is the deliveries topic SNS envelopes must come from; ""
+	// does not judge it.
+	TopicARN string
 }
 
 // RulesFromPolicy returns the rules of a policy: its trail's bucket and
@@ -122,6 +125,7 @@ func RulesFromPolicy(p *policy.Policy) Rules {
 		RequireOrgPath: p.Mode == policy.ModeOrganizationTrail,
 		TrailNames:     TrailNames(p),
 		HomeRegion:     p.Organization.HomeRegion,
+		TopicARN:       p.Trail.SNS.TopicArn,
 	}
 }
 
@@ -169,6 +173,10 @@ func (r *Rules) Check(bucket, key string, now time.Time) Object {
 		return o
 	}
 	if k.Kind == logkey.KindMarker {
+		if k.Flags&logkey.FlagUnknownRegion != 0 {
+			o.reject(CodeUnknownRegion, "folder marker: Region %s is not a known Region", k.Region)
+			return o
+		}
 		o.Verdict, o.Reason = Ignored, "zero-byte folder marker, not a delivery"
 		return o
 	}

@@ -17,6 +17,7 @@ import (
 	"github.com/trailwarden/trailwarden/shared/accounts"
 	"github.com/trailwarden/trailwarden/shared/alert"
 	"github.com/trailwarden/trailwarden/shared/awsenv"
+	"github.com/trailwarden/trailwarden/shared/incident"
 	"github.com/trailwarden/trailwarden/shared/ledger"
 	"github.com/trailwarden/trailwarden/shared/policy"
 	"github.com/trailwarden/trailwarden/shared/settings"
@@ -146,7 +147,7 @@ type Clients struct {
 	DynamoDB interface {
 		ledger.WriteAPI
 		ledger.JournalPutAPI
-		IncidentsAPI
+		incident.OutboxAPI
 		accounts.API
 	}
 	S3     HeadObjectAPI

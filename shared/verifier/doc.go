@@ -27,11 +27,16 @@
 // key id without decrypting, so it costs no KMS request.
 //
 // Anything that fails is a security finding: logged with its reason code,
-// counted (SecurityFindings) and published on the alerts topic, deduplicated
-// for 24 hours per account and reason by a conditional put of
-// "finding#<account>#<code>" in the incidents table. A finding is not a
-// message failure: the record is deleted. Zero-byte folder markers are
-// ignored; Insights files are accepted but have no ledger attribute.
+// counted (SecurityFindings) and published on the alerts topic through the
+// alert outbox (incident.Outbox), deduplicated for 24 hours per account,
+// reason and object shape ("finding#<account>#<code>#<shape>" in the
+// incidents table); a message logs and reports at most
+// MaxFindingsPerMessage findings. A finding is not a message failure: the
+// record is deleted once its alert is out; an alert not published fails the
+// record. Zero-byte folder markers of members are ignored (a marker under a
+// non-member is a finding); Insights files are accepted but have no ledger
+// attribute. Rules.Judge and Rules.CheckMessage are the verdicts `explain`
+// prints too.
 //
 // Accepted log and digest files go to the ledger through ledger.Writer
 // (journaled before the invocation returns; see the ledger package). The

@@ -2,6 +2,7 @@ package verifier
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"fmt"
 	"strings"
@@ -23,6 +24,9 @@ const InputKind = "delivery-notification"
 type ExplainOptions struct {
 	Policy  *policy.Policy
 	Members []string
+	// Now judges file timestamps as the verifier does (the wall clock when
+	// zero): a file far in the future is a finding in both.
+	Now time.Time
 }
 
 // Explanation is what `trailwarden explain` prints for delivery
@@ -76,20 +80,25 @@ type sqsRecords struct {
 
 // Explain explains a payload without any AWS call: an SQS event (every
 // record), or one body — an SNS envelope, a bare CloudTrail notification,
-// the validation text, or an S3 EventBridge event. Future timestamps are
-// not judged (the answer does not depend on the clock).
+// the validation text, or an S3 EventBridge event. Every verdict is the
+// verifier's own (Rules.CheckMessage, Rules.Judge), timestamps judged at
+// opts.Now.
 func Explain(payload []byte, opts ExplainOptions) (Explanation, error) {
 	ex := Explanation{Input: InputKind, Messages: []ExplainedMessage{}, Objects: []ExplainedObject{}}
 	rules := Rules{}
 	if opts.Policy != nil {
 		rules = RulesFromPolicy(opts.Policy)
 	}
-	var members map[string]bool
+	var members staticMembers
 	if opts.Members != nil {
-		members = make(map[string]bool, len(opts.Members))
+		members = make(staticMembers, len(opts.Members))
 		for _, m := range opts.Members {
 			members[strings.TrimSpace(m)] = true
 		}
+	}
+	now := opts.Now
+	if now.IsZero() {
+		now = time.Now()
 	}
 	if isSQSEvent(payload) {
 		var ev events.SQSEvent
@@ -97,11 +106,11 @@ func Explain(payload []byte, opts ExplainOptions) (Explanation, error) {
 			return ex, fmt.Errorf("explain: SQS event: %w", err)
 		}
 		for _, rec := range ev.Records {
-			explainBody(&ex, rec.MessageId, rec.Body, &rules, members)
+			explainBody(&ex, rec.MessageId, rec.Body, &rules, members, now)
 		}
 		return ex, nil
 	}
-	explainBody(&ex, "", string(payload), &rules, members)
+	explainBody(&ex, "", string(payload), &rules, members, now)
 	return ex, nil
 }
 
@@ -122,8 +131,18 @@ func isSQSEvent(payload []byte) bool {
 	return true
 }
 
-func explainBody(ex *Explanation, messageID, body string, rules *Rules, members map[string]bool) {
-	m, _ := notification.Parse(body)
+// staticMembers is Explain's --members list.
+type staticMembers map[string]bool
+
+func (s staticMembers) IsMember(_ context.Context, account string) (bool, error) {
+	return s[account], nil
+}
+
+func explainBody(ex *Explanation, messageID, body string, rules *Rules, members staticMembers, now time.Time) {
+	m, err := notification.Parse(body)
+	if err == nil {
+		_ = rules.CheckMessage(&m)
+	}
 	if messageID == "" {
 		messageID = m.SNSMessageID
 		if messageID == "" {
@@ -147,15 +166,20 @@ func explainBody(ex *Explanation, messageID, body string, rules *Rules, members 
 	if m.Outcome != notification.OutcomeOK {
 		return
 	}
+	if m.Truncated {
+		// The verifier's finding for the whole list, before its objects.
+		ex.Objects = append(ex.Objects, ExplainedObject{MessageID: messageID, Bucket: m.Bucket, Kind: "unknown",
+			Verdict: Rejected.String(), Reason: string(CodeTooManyKeys) + ": " + m.Reason})
+	}
+	var check MemberCheck
+	if members != nil {
+		check = members
+	}
 	for _, key := range m.Keys {
-		o := rules.Check(m.Bucket, key, time.Time{})
+		o, _ := rules.Judge(context.Background(), m.Bucket, key, now, check)
 		note := ""
-		if o.Verdict == Accepted {
-			if members == nil {
-				note = "; membership not judged"
-			} else if !members[o.Key.Account] {
-				o.reject(CodeForeignAccount, "account %s is not a member of the organization", o.Key.Account)
-			}
+		if o.Verdict == Accepted && members == nil {
+			note = "; membership not judged"
 		}
 		if rules.Bucket == "" && o.Verdict == Accepted {
 			note += "; bucket, prefix and organization not judged (no --policy)"

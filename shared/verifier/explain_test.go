@@ -41,7 +41,7 @@ func TestExplainGolden(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			ex, err := verifier.Explain(payload, verifier.ExplainOptions{Policy: pol, Members: []string{"333333333333", "444444444444"}})
+			ex, err := verifier.Explain(payload, verifier.ExplainOptions{Policy: pol, Members: []string{"222222222222", "333333333333", "444444444444"}})
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -2,29 +2,65 @@ package verifier
 
 import (
 	"context"
-	"errors"
 	"fmt"
-	"strconv"
+	"hash/fnv"
+	"strings"
 	"sync"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
-	ddbtypes "github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
-
 	"github.com/trailwarden/trailwarden/shared/alert"
+	"github.com/trailwarden/trailwarden/shared/incident"
 )
 
 // FindingPrefix starts the incidents-table id of a finding:
-// "finding#<account>#<code>".
-const FindingPrefix = "finding#"
+// "finding#<account>#<code>#<shape>".
+const FindingPrefix = incident.PrefixFinding
 
-// FindingID is a finding's dedup id in the incidents table.
-func FindingID(account string, code Code) string {
-	if account == "" {
-		account = "unknown"
+// FindingID is a finding's dedup id in the incidents table: one alert per
+// account, reason code and object shape (the bucket and the key's folders
+// with digits folded), so that one kind of foreign or unparseable object
+// does not silence every other kind for the dedup period.
+func FindingID(fd Finding) string {
+	h := fnv.New64a()
+	h.Write([]byte(fd.Bucket))
+	h.Write([]byte{0})
+	h.Write([]byte(keyShape(fd.Key)))
+	return fmt.Sprintf("%s%s#%s#%016x", FindingPrefix, orUnknown(fd.Account), fd.Code, h.Sum64())
+}
+
+// keyShape is the key's folder part (up to four folders) with every run of
+// digits replaced by "0": keys of the same layout share a shape, keys under
+// other folders or of another layout do not.
+func keyShape(key string) string {
+	dir := key
+	if i := strings.LastIndexByte(dir, '/'); i >= 0 {
+		dir = dir[:i+1]
+	} else {
+		dir = ""
 	}
-	return FindingPrefix + account + "#" + string(code)
+	parts := strings.SplitN(dir, "/", 5)
+	if len(parts) > 4 {
+		parts = parts[:4]
+	}
+	var b strings.Builder
+	for i, p := range parts {
+		if i > 0 {
+			b.WriteByte('/')
+		}
+		digits := false
+		for _, r := range p {
+			if r >= '0' && r <= '9' {
+				if !digits {
+					b.WriteByte('0')
+				}
+				digits = true
+				continue
+			}
+			digits = false
+			b.WriteRune(r)
+		}
+	}
+	return b.String()
 }
 
 // Finding is one security finding.
@@ -36,14 +72,6 @@ type Finding struct {
 	MessageID       string
 }
 
-// IncidentsAPI is the part of DynamoDB the finding reporter calls.
-type IncidentsAPI interface {
-	PutItem(ctx context.Context, in *dynamodb.PutItemInput, optFns ...func(*dynamodb.Options)) (*dynamodb.PutItemOutput, error)
-	DeleteItem(ctx context.Context, in *dynamodb.DeleteItemInput, optFns ...func(*dynamodb.Options)) (*dynamodb.DeleteItemOutput, error)
-}
-
-var _ IncidentsAPI = (*dynamodb.Client)(nil)
-
 // AlertPublisher publishes an alert (alert.Publisher satisfies it).
 type AlertPublisher interface {
 	Publish(ctx context.Context, a alert.Alert) error
@@ -51,13 +79,13 @@ type AlertPublisher interface {
 
 var _ AlertPublisher = (*alert.Publisher)(nil)
 
-// Findings publishes findings, one alert per account and reason code per
-// TTL: a conditional put of the finding's id in the incidents table
-// (IncidentId, OpenedAt, ExpiresAt = OpenedAt + TTL, the table's TTL
-// attribute) decides who alerts; an in-memory copy of the ids this instance
-// opened saves the put for repeats. Safe for concurrent use.
+// Findings publishes findings, one alert per FindingID per TTL, through
+// the alert outbox in the incidents table (claim → publish → mark, the
+// claim released when publishing failed, so the retry alerts); an
+// in-memory copy of the ids this instance alerted saves the calls for
+// repeats. Safe for concurrent use.
 type Findings struct {
-	DB     IncidentsAPI
+	DB     incident.OutboxAPI
 	Table  string
 	Alerts AlertPublisher
 	// TTL is the dedup period (24 hours when 0).
@@ -75,61 +103,34 @@ func (f *Findings) ttl() time.Duration {
 	return f.TTL
 }
 
-// Report publishes fd unless the same account and code alerted within the
-// TTL. It returns whether an alert was published. An error is retryable:
-// the claim is released so a retry alerts.
+// Report publishes fd unless the same FindingID alerted within the TTL.
+// It returns whether an alert was published. An error is retryable: the
+// alert is still owed, and a retry alerts.
 func (f *Findings) Report(ctx context.Context, fd Finding) (bool, error) {
 	now := time.Now()
 	if f.Now != nil {
 		now = f.Now()
 	}
-	id := FindingID(fd.Account, fd.Code)
+	id := FindingID(fd)
 	f.mu.Lock()
 	if exp, ok := f.opened[id]; ok && now.Before(exp) {
 		f.mu.Unlock()
 		return false, nil
 	}
 	f.mu.Unlock()
-	expires := now.Add(f.ttl())
-	n := func(t time.Time) ddbtypes.AttributeValue {
-		return &ddbtypes.AttributeValueMemberN{Value: strconv.FormatInt(t.Unix(), 10)}
-	}
-	s := func(v string) ddbtypes.AttributeValue { return &ddbtypes.AttributeValueMemberS{Value: v} }
-	item := map[string]ddbtypes.AttributeValue{
-		"IncidentId": s(id), "Kind": s(alert.KindSecurityFinding), "Account": s(orUnknown(fd.Account)),
-		"Reason": s(string(fd.Code)), "Detail": s(fd.Reason), "OpenedAt": n(now), "ExpiresAt": n(expires),
-	}
-	if fd.Region != "" {
-		item["Region"] = s(fd.Region)
-	}
-	_, err := f.DB.PutItem(ctx, &dynamodb.PutItemInput{
-		TableName:                 aws.String(f.Table),
-		Item:                      item,
-		ConditionExpression:       aws.String("attribute_not_exists(IncidentId) OR ExpiresAt < :now"),
-		ExpressionAttributeValues: map[string]ddbtypes.AttributeValue{":now": n(now)},
-	})
-	if err != nil {
-		var ccf *ddbtypes.ConditionalCheckFailedException
-		if errors.As(err, &ccf) {
-			f.remember(id, expires) // another run alerted; stay quiet here too
-			return false, nil
-		}
-		return false, fmt.Errorf("open finding %s: %w", id, err)
-	}
 	a := alert.Alert{
 		Kind: alert.KindSecurityFinding, Severity: "high", IncidentID: id, Account: fd.Account, Region: fd.Region,
 		Reason: fmt.Sprintf("%s: %s", fd.Code, fd.Reason), Detail: fmt.Sprintf("s3://%s/%s", fd.Bucket, fd.Key),
 		Action: "Find the writer of this object (bucket access logs, the account's trails); it did not come from a trail trailwarden configured.",
 		At:     now.UTC(),
 	}
-	if err := f.Alerts.Publish(ctx, a); err != nil {
-		// Release the claim so that the retry alerts.
-		_, derr := f.DB.DeleteItem(ctx, &dynamodb.DeleteItemInput{TableName: aws.String(f.Table),
-			Key: map[string]ddbtypes.AttributeValue{"IncidentId": s(id)}})
-		return false, errors.Join(fmt.Errorf("alert for finding %s: %w", id, err), derr)
+	out := &incident.Outbox{DB: f.DB, Table: f.Table, Alerts: f.Alerts, Now: func() time.Time { return now }}
+	sent, err := out.SendFor(ctx, id, a, f.ttl())
+	if err != nil {
+		return false, fmt.Errorf("finding %s: %w", id, err)
 	}
-	f.remember(id, expires)
-	return true, nil
+	f.remember(id, now.Add(f.ttl()))
+	return sent, nil
 }
 
 func (f *Findings) remember(id string, exp time.Time) {

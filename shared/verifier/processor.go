@@ -69,7 +69,16 @@ type batch struct {
 	// error, reported once per batch.
 	forbidden      int
 	firstForbidden error
+	// msgFindings counts the current message's findings: only the first
+	// MaxFindingsPerMessage are logged and reported.
+	msgFindings int
 }
+
+// MaxFindingsPerMessage bounds what one message can cost: its first
+// findings are logged and reported (each an alert unless deduplicated), the
+// rest only counted, in one summary line. One 256 KiB notification lists
+// up to a thousand keys.
+const MaxFindingsPerMessage = 10
 
 // Handle processes one SQS batch and returns the partial batch response.
 // It never returns an error and never panics.
@@ -152,7 +161,11 @@ func (p *Processor) Shutdown(ctx context.Context) ledger.FlushResult {
 // record handles one SQS record. Log lines name the record's message id;
 // nothing is allocated for logging on the accepted path.
 func (p *Processor) record(ctx context.Context, rec events.SQSMessage, b *batch) error {
+	b.msgFindings = 0
 	m, err := b.parser.Parse(rec.Body)
+	if err == nil {
+		err = p.Rules.CheckMessage(&m)
+	}
 	switch m.Outcome {
 	case notification.OutcomeMalformed:
 		b.malformed++
@@ -184,12 +197,19 @@ func (p *Processor) record(ctx context.Context, rec events.SQSMessage, b *batch)
 			return err
 		}
 	}
+	if n := b.msgFindings - MaxFindingsPerMessage; n > 0 {
+		p.Logger.WarnContext(ctx, "further security findings in this message, counted but not logged or alerted",
+			"messageId", rec.MessageId, "count", n)
+	}
 	return nil
 }
 
 // object judges one announced object and records an accepted arrival.
 func (p *Processor) object(ctx context.Context, messageID, bucket, key string, now time.Time, b *batch) error {
-	o := p.Rules.Check(bucket, key, now)
+	o, err := p.Rules.Judge(ctx, bucket, key, now, p.Members)
+	if err != nil {
+		return err
+	}
 	if err := p.judge(ctx, &o, b); err != nil {
 		return err
 	}
@@ -232,19 +252,11 @@ func (p *Processor) object(ctx context.Context, messageID, bucket, key string, n
 	return nil
 }
 
-// judge adds membership and the object check to an accepted object. A
-// check S3 refused (403) leaves the object accepted, unchecked, and is
-// counted for the batch's configuration error.
+// judge adds the object check to an accepted object (membership is judged
+// by Rules.Judge). A check S3 refused (403) leaves the object accepted,
+// unchecked, and is counted for the batch's configuration error.
 func (p *Processor) judge(ctx context.Context, o *Object, b *batch) error {
 	if o.Verdict != Accepted {
-		return nil
-	}
-	member, err := p.Members.IsMember(ctx, o.Key.Account)
-	if err != nil {
-		return err
-	}
-	if !member {
-		o.reject(CodeForeignAccount, "account %s is not a member of the organization", o.Key.Account)
 		return nil
 	}
 	if !p.wantsHead(o) {
@@ -272,16 +284,21 @@ func (p *Processor) judge(ctx context.Context, o *Object, b *batch) error {
 // finding logs, counts and reports one finding.
 func (p *Processor) finding(ctx context.Context, log *slog.Logger, fd Finding, b *batch) error {
 	b.findings++
+	b.msgFindings++
+	if b.msgFindings > MaxFindingsPerMessage {
+		return nil
+	}
 	log.WarnContext(ctx, "security finding", "account", fd.Account, "region", fd.Region, "code", string(fd.Code),
 		"reason", fd.Reason, "bucket", fd.Bucket, "key", fd.Key)
 	published, err := p.Findings.Report(ctx, fd)
 	if err != nil {
 		b.findings-- // counted again when the record is retried
+		b.msgFindings--
 		return fault.New(fault.Retryable, "FindingNotPublished", fmt.Errorf("report finding: %w", err))
 	}
 	if published {
 		log.InfoContext(ctx, "finding alert published", "account", fd.Account, "code", string(fd.Code),
-			"incidentId", FindingID(fd.Account, fd.Code))
+			"incidentId", FindingID(fd))
 	}
 	return nil
 }

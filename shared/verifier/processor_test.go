@@ -6,9 +6,11 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -44,32 +46,83 @@ func loadEvent(t testing.TB, name string) events.SQSEvent {
 	return ev
 }
 
-// incidentsDB is a fake of the incidents table's conditional put.
+// incidentsDB is a fake of the incidents table as the alert outbox uses
+// it: the claim (no item, an expired item, or one neither sent nor leased),
+// the mark and the release, and a consistent read.
 type incidentsDB struct {
 	mu    sync.Mutex
 	items map[string]map[string]ddbtypes.AttributeValue
 	fail  error
 }
 
-func (f *incidentsDB) PutItem(_ context.Context, in *dynamodb.PutItemInput, _ ...func(*dynamodb.Options)) (*dynamodb.PutItemOutput, error) {
+func avNum(av map[string]ddbtypes.AttributeValue, k string) (int64, bool) {
+	n, ok := av[k].(*ddbtypes.AttributeValueMemberN)
+	if !ok {
+		return 0, false
+	}
+	v, _ := strconv.ParseInt(n.Value, 10, 64)
+	return v, true
+}
+
+func (f *incidentsDB) UpdateItem(_ context.Context, in *dynamodb.UpdateItemInput, _ ...func(*dynamodb.Options)) (*dynamodb.UpdateItemOutput, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if f.fail != nil {
 		return nil, f.fail
 	}
-	id := in.Item["IncidentId"].(*ddbtypes.AttributeValueMemberS).Value
-	if _, ok := f.items[id]; ok {
-		return nil, &ddbtypes.ConditionalCheckFailedException{Message: aws.String("exists")}
+	id := in.Key["IncidentId"].(*ddbtypes.AttributeValueMemberS).Value
+	it, exists := f.items[id]
+	expr, vals := aws.ToString(in.UpdateExpression), in.ExpressionAttributeValues
+	failed := &ddbtypes.ConditionalCheckFailedException{Message: aws.String("condition")}
+	switch {
+	case strings.HasPrefix(expr, "SET AlertClaimAt"):
+		now, _ := avNum(vals, ":now")
+		expired, _ := avNum(vals, ":expired")
+		exp, hasExp := avNum(it, "ExpiresAt")
+		_, sent := it["AlertedAt"]
+		claim, leased := avNum(it, "AlertClaimAt")
+		if exists && !(hasExp && exp < now) && (sent || (leased && claim >= expired)) {
+			return nil, failed
+		}
+		if !exists {
+			it = map[string]ddbtypes.AttributeValue{"IncidentId": in.Key["IncidentId"], "OpenedAt": vals[":now"]}
+			f.items[id] = it
+		}
+		delete(it, "AlertedAt")
+		it["AlertClaimAt"], it["ExpiresAt"], it["Body"], it["Reason"] = vals[":now"], vals[":exp"], vals[":body"], vals[":reason"]
+	case !exists:
+		return nil, failed
+	case expr == "REMOVE AlertClaimAt":
+		delete(it, "AlertClaimAt")
+	case expr == "SET AlertedAt = :now":
+		it["AlertedAt"] = vals[":now"]
+	default:
+		return nil, fmt.Errorf("fake: unexpected update %q", expr)
 	}
-	f.items[id] = in.Item
-	return &dynamodb.PutItemOutput{}, nil
+	return &dynamodb.UpdateItemOutput{}, nil
 }
 
-func (f *incidentsDB) DeleteItem(_ context.Context, in *dynamodb.DeleteItemInput, _ ...func(*dynamodb.Options)) (*dynamodb.DeleteItemOutput, error) {
+func (f *incidentsDB) GetItem(_ context.Context, in *dynamodb.GetItemInput, _ ...func(*dynamodb.Options)) (*dynamodb.GetItemOutput, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	delete(f.items, in.Key["IncidentId"].(*ddbtypes.AttributeValueMemberS).Value)
-	return &dynamodb.DeleteItemOutput{}, nil
+	if f.fail != nil {
+		return nil, f.fail
+	}
+	return &dynamodb.GetItemOutput{Item: maps.Clone(f.items[in.Key["IncidentId"].(*ddbtypes.AttributeValueMemberS).Value])}, nil
+}
+
+// sent lists the ids whose alert was published.
+func (f *incidentsDB) sent() []string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	var ids []string
+	for id, it := range f.items {
+		if _, ok := it["AlertedAt"]; ok {
+			ids = append(ids, id)
+		}
+	}
+	slices.Sort(ids)
+	return ids
 }
 
 type alerts struct {
@@ -124,7 +177,7 @@ func newRig(t *testing.T) *rig {
 	r := &rig{db: ledgertest.NewTable(), journal: ledgertest.NewJournal(), inc: &incidentsDB{items: map[string]map[string]ddbtypes.AttributeValue{}},
 		alerts: &alerts{}, logs: &bytes.Buffer{}, now: now}
 	clock := func() time.Time { return r.now }
-	r.members = &verifier.Members{Source: verifier.StaticMembers{"333333333333", "444444444444"}, Now: clock}
+	r.members = &verifier.Members{Source: verifier.StaticMembers{"222222222222", "333333333333", "444444444444"}, Now: clock}
 	r.p = &verifier.Processor{
 		Rules:       verifier.Rules{Bucket: "acme-org-cloudtrail", Prefix: "cloudtrail", PrefixSet: true, OrganizationID: "o-a1b2c3d4e5"},
 		KMSKeyARN:   kmsARN,
@@ -275,8 +328,8 @@ func TestFindingsAreDeduplicated(t *testing.T) {
 	if got := r2.alerts.codes(); len(got) != 0 {
 		t.Fatalf("second instance alerted again: %v", got)
 	}
-	if _, ok := r.inc.items["finding#999999999999#foreign-account"]; !ok {
-		t.Fatalf("incident ids: %v", r.inc.items)
+	if ids := r.inc.sent(); len(ids) != 1 || !strings.HasPrefix(ids[0], "finding#999999999999#foreign-account#") {
+		t.Fatalf("incident ids: %v", ids)
 	}
 }
 
@@ -294,8 +347,8 @@ func TestTransientFailuresAreRetried(t *testing.T) {
 		r := newRig(t)
 		r.alerts.fail = errors.New("sns down")
 		resp := r.p.Handle(context.Background(), loadEvent(t, "sqs-wrong-bucket.json"))
-		if len(resp.BatchItemFailures) != 1 || len(r.inc.items) != 0 {
-			t.Fatalf("failures %v, incidents %v", failures(resp), r.inc.items)
+		if len(resp.BatchItemFailures) != 1 || len(r.inc.sent()) != 0 {
+			t.Fatalf("failures %v, incidents %v", failures(resp), r.inc.sent())
 		}
 		r.alerts.fail = nil
 		resp = r.p.Handle(context.Background(), loadEvent(t, "sqs-wrong-bucket.json"))

@@ -544,13 +544,7 @@ func (w *Watchdog) checkOverdue(ctx context.Context, rep *Report, all []accounts
 		if len(a.OUPath) > 0 {
 			ou = a.OUPath[len(a.OUPath)-1]
 		}
-		reason := fmt.Sprintf("trail still not enabled %s after the account was first seen", now.Sub(a.FirstSeenAt).Round(time.Minute))
-		if a.LastErrorCode != "" {
-			reason += " (last error: " + a.LastErrorCode + ")"
-		}
-		al := alert.Alert{Kind: alert.KindEnableOverdue, Severity: "high", Account: a.AccountID, AccountName: a.Name, OU: ou,
-			Since: a.FirstSeenAt, Reason: reason, Detail: a.LastError, At: now,
-			Action: "check that the member role exists in the account and trusts trailwarden, then run `trailwarden enable --account " + a.AccountID + " --yes`"}
+		al := alert.EnableOverdue(a.AccountID, a.Name, ou, a.FirstSeenAt, now, a.LastErrorCode, a.LastError)
 		if err := w.Alerts.Publish(ctx, al); err != nil {
 			rep.Errors = append(rep.Errors, "enable-overdue alert for "+a.AccountID+": "+err.Error())
 			continue

@@ -24,7 +24,7 @@ import (
 
 // SessionName is the role session the watchdog uses in member accounts
 // (the enabler's loop guard recognises trailwarden's own sessions by it).
-const SessionName = awsenv.SessionName
+const SessionName = settings.RoleSessionName
 
 // New builds a watchdog from validated configuration and the function's own
 // AWS configuration (home). Logs and metrics go to out (stdout in Lambda).
