@@ -8,7 +8,7 @@ internal/emulator/moto/tests that fails on unpatched moto.
 import importlib
 
 # Submodules applied in order. Add a module name here when you add a patch file.
-MODULES: list[str] = ["cloudtrail", "control", "sns", "events", "organizations", "iam", "dynamodb"]
+MODULES: list[str] = ["cloudtrail", "control", "sns", "events", "organizations", "iam", "dynamodb", "securityhub"]
 
 
 def apply() -> None:
