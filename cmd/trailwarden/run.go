@@ -46,6 +46,7 @@ func init() {
 		"backfill": backfillCommand,
 		"invoke":   invokeCommand,
 		"status":   statusCommand,
+		"report":   reportCommand,
 	}
 }
 
