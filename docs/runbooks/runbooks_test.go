@@ -19,41 +19,49 @@ import (
 func constStrings(t *testing.T, dir string, name *regexp.Regexp, typ string) []string {
 	t.Helper()
 	fset := token.NewFileSet()
-	pkgs, err := parser.ParseDir(fset, dir, func(fi os.FileInfo) bool { return !strings.HasSuffix(fi.Name(), "_test.go") }, 0)
+	paths, err := filepath.Glob(filepath.Join(dir, "*.go"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	var out []string
-	for _, p := range pkgs {
-		for _, f := range p.Files {
-			for _, d := range f.Decls {
-				g, ok := d.(*ast.GenDecl)
-				if !ok || g.Tok != token.CONST {
-					continue
-				}
-				for _, s := range g.Specs {
-					vs := s.(*ast.ValueSpec)
-					if typ != "" {
-						id, ok := vs.Type.(*ast.Ident)
-						if !ok || id.Name != typ {
-							continue
-						}
-					}
-					for i, n := range vs.Names {
-						if !name.MatchString(n.Name) || i >= len(vs.Values) {
-							continue
-						}
-						if lit, ok := vs.Values[i].(*ast.BasicLit); ok && lit.Kind == token.STRING {
-							v, _ := strconv.Unquote(lit.Value)
-							out = append(out, v)
-						}
-					}
-				}
+	for _, path := range paths {
+		if strings.HasSuffix(path, "_test.go") {
+			continue
+		}
+		f, err := parser.ParseFile(fset, path, nil, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, d := range f.Decls {
+			if g, ok := d.(*ast.GenDecl); ok && g.Tok == token.CONST {
+				out = append(out, specStrings(g, name, typ)...)
 			}
 		}
 	}
 	if len(out) == 0 {
 		t.Fatalf("no constants %v in %s: the parser no longer finds them", name, dir)
+	}
+	return out
+}
+
+// specStrings returns the string values of g's constants named name (of
+// type typ when typ is set).
+func specStrings(g *ast.GenDecl, name *regexp.Regexp, typ string) []string {
+	var out []string
+	for _, s := range g.Specs {
+		vs := s.(*ast.ValueSpec)
+		if id, ok := vs.Type.(*ast.Ident); typ != "" && (!ok || id.Name != typ) {
+			continue
+		}
+		for i, n := range vs.Names {
+			if !name.MatchString(n.Name) || i >= len(vs.Values) {
+				continue
+			}
+			if lit, ok := vs.Values[i].(*ast.BasicLit); ok && lit.Kind == token.STRING {
+				v, _ := strconv.Unquote(lit.Value)
+				out = append(out, v)
+			}
+		}
 	}
 	return out
 }
