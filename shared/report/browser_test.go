@@ -61,14 +61,14 @@ func artifacts(t *testing.T) string {
 
 // runChromium runs headless Chromium on file with extra flags and returns
 // its stdout and the wall time.
-func runChromium(t *testing.T, bin, file string, extra ...string) (string, time.Duration) {
+func runChromium(t *testing.T, bin, file, fragment string, extra ...string) (string, time.Duration) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(t.Context(), 2*time.Minute)
 	defer cancel()
 	args := []string{"--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
 		"--disable-component-update", "--disable-sync", "--no-first-run", "--user-data-dir=" + t.TempDir(),
 		"--window-size=1400,1000"}
-	args = append(append(args, extra...), "file://"+file)
+	args = append(append(args, extra...), "file://"+file+fragment)
 	var out, errb bytes.Buffer
 	cmd := exec.CommandContext(ctx, bin, args...)
 	cmd.Stdout, cmd.Stderr = &out, &errb
@@ -117,7 +117,7 @@ func TestBrowserSmall(t *testing.T) {
 	bin := chromium(t)
 	dir := artifacts(t)
 	path, _ := write(t, dir, "report-small.html", small())
-	dom, _ := runChromium(t, bin, path, "--dump-dom")
+	dom, _ := runChromium(t, bin, path, "", "--dump-dom")
 	body := rows(t, dom)
 	row := regexp.MustCompile(`<tr class="acct" data-a="222222222222">(.*?)</tr>`).FindStringSubmatch(body)
 	if row == nil {
@@ -181,7 +181,7 @@ func TestBrowserTenThousand(t *testing.T) {
 	if size > maxPageBytes {
 		t.Errorf("page is %d bytes, budget %d", size, maxPageBytes)
 	}
-	dom, wall := runChromium(t, bin, path, "--dump-dom")
+	dom, wall := runChromium(t, bin, path, "", "--dump-dom")
 	ms, err := strconv.Atoi(regexp.MustCompile(`id="ready" hidden="" data-ms="(\d+)"`).FindStringSubmatch(dom + `id="ready" hidden="" data-ms="-1"`)[1])
 	if err != nil || ms < 0 {
 		t.Fatalf("the page never became ready:\n%.2000s", dom)
@@ -205,8 +205,32 @@ func TestBrowserTenThousand(t *testing.T) {
 	if n := strings.Count(body, `class="c v-stale"`); n == 0 {
 		t.Error("no stale cell drawn on the first page")
 	}
+	// Filters and sorting, through the URL's fragment as a shared link
+	// would set them.
+	problems := 0
+	for i := range 10000 {
+		if i%7 == 0 || i%50 == 0 {
+			problems++
+		}
+	}
+	for frag, want := range map[string]string{
+		"#problems=1":                  fmt.Sprintf("%d of 10000 accounts match", problems),
+		"#q=account-00007":             "1 of 10000 accounts match",
+		"#q=ou-03&sort=problems&dir=1": "500 of 10000 accounts match",
+	} {
+		dom, _ := runChromium(t, bin, path, frag, "--dump-dom")
+		if got := text(t, dom, "shown"); got != want {
+			t.Errorf("%s: %q, want %q", frag, got, want)
+		}
+		if frag == "#q=ou-03&sort=problems&dir=1" {
+			first := regexp.MustCompile(`<tr class="acct" data-a="(\d+)">.*?<td>(\d+)</td><td class="c`).FindStringSubmatch(rows(t, dom))
+			if first == nil || first[2] == "0" {
+				t.Errorf("sorted by problems, the first row has none: %v", first)
+			}
+		}
+	}
 	shot := filepath.Join(dir, "report-10000.png")
-	runChromium(t, bin, path, "--screenshot="+shot)
+	runChromium(t, bin, path, "", "--screenshot="+shot)
 	if st, err := os.Stat(shot); err != nil || st.Size() == 0 {
 		t.Errorf("no screenshot: %v", err)
 	}
