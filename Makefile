@@ -23,7 +23,7 @@ export TZ    := UTC
 LAMBDA_ENV   := CGO_ENABLED=0 GOOS=linux GOARCH=arm64 GOFLAGS=-buildvcs=false
 LAMBDA_FLAGS := -trimpath -buildvcs=false -tags lambda.norpc -ldflags "-s -w -buildid="
 
-.PHONY: all tools venv venv-awscli requirements-awscli node build test test-go test-emulator vet check lint demo synth deploy deploy-local bench fuzz clean requirements
+.PHONY: all tools venv venv-awscli requirements-awscli node build test test-go browser-test test-emulator vet check lint demo synth deploy deploy-local bench fuzz clean requirements
 
 all: build
 
@@ -61,6 +61,7 @@ build/%/bootstrap: $(GO_SOURCES)
 # Everything CI runs. .ci/run calls exactly `make test`.
 test: tools build check test-emulator test-go
 	$(MAKE) --no-print-directory test-infra INFRA_GO_TEST=
+	$(MAKE) --no-print-directory browser-test
 
 # The moto fidelity patches: each gap's AWS behaviour (patched) and upstream quirk (unpatched).
 test-emulator: $(VENV_STAMP)
@@ -84,6 +85,14 @@ check: vet
 
 test-go: $(VENV_STAMP) $(AWSCLI_STAMP)
 	TRAILWARDEN_REPO=$(CURDIR) $(GO) test $(TEST_FLAGS) ./...
+
+# The HTML report in a real browser: headless Chromium renders it and the
+# test checks cells, colours and counts, measures a 10,000-account page and
+# keeps screenshots in .cache/report/. Chromium comes from Debian's packages,
+# installed here when missing: the one exception to repo-local pinning.
+browser-test:
+	@command -v chromium >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium; }
+	TRAILWARDEN_BROWSER_TEST=1 TRAILWARDEN_REPO=$(CURDIR) $(GO) test -count=1 -run Browser -v ./shared/report/
 
 lint: check
 

@@ -48,6 +48,7 @@ func init() {
 		"status":    statusCommand,
 		"doctor":    doctorCommand,
 		"integrity": integrityCommand,
+		"report":    reportCommand,
 	}
 }
 

@@ -8,7 +8,7 @@ internal/emulator/moto/tests that fails on unpatched moto.
 import importlib
 
 # Submodules applied in order. Add a module name here when you add a patch file.
-MODULES: list[str] = ["cloudtrail", "control", "sns", "events", "organizations", "iam", "dynamodb", "cloudtrail_keys"]
+MODULES: list[str] = ["cloudtrail", "control", "sns", "events", "organizations", "iam", "dynamodb", "cloudtrail_keys", "securityhub"]
 
 
 def apply() -> None:

@@ -1,0 +1,171 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+
+	"github.com/trailwarden/trailwarden/shared/accounts"
+	"github.com/trailwarden/trailwarden/shared/awsenv"
+	"github.com/trailwarden/trailwarden/shared/incident"
+	"github.com/trailwarden/trailwarden/shared/ledger"
+	"github.com/trailwarden/trailwarden/shared/orgdir"
+	"github.com/trailwarden/trailwarden/shared/report"
+	"github.com/trailwarden/trailwarden/shared/status"
+)
+
+const reportUsage = `Usage:
+  trailwarden report --html FILE [--organization] [--at TIME] [table flags]
+
+Writes the organization's map as one self-contained HTML page: the accounts ×
+Regions freshness matrix coloured by verdict (fresh, stale, never started,
+nothing recorded), grouped by OU, sortable and filterable; coverage against
+Organizations (with --organization, which lists the organization's accounts
+through --org-reader-role-arn or the caller's own credentials); the open
+incidents. It reads the same tables as 'trailwarden status' and writes
+nothing else.
+
+Example:
+  trailwarden report --html org-map.html --organization --accounts-table trailwarden-accounts \
+    --ledger-table trailwarden-ledger --journal-table trailwarden-journal --incidents-table trailwarden-incidents
+`
+
+var reportCommand = command{
+	summary: "write the organization's map (freshness matrix, coverage, incidents) as one HTML page",
+	usage:   reportUsage,
+	run:     runReport,
+}
+
+func runReport(ctx context.Context, env *cmdEnv, args []string) int {
+	fs := newFlags(env, "report", reportUsage)
+	var d deployFlags
+	d.register(fs, env)
+	out := fs.String("html", "", "the HTML file to write (required)")
+	withOrg := fs.Bool("organization", false, "compare with the accounts Organizations lists")
+	itemInterval := fs.Duration("item-interval", itemIntervalFrom(env), "the deployment's ledger item interval: how far back the journal is read")
+	at := fs.String("at", "", "judge as of this time (RFC 3339) instead of now")
+	if _, err := parse(fs, args); err != nil {
+		return flagErr(err)
+	}
+	now := time.Now()
+	if *at != "" {
+		t, err := time.Parse(time.RFC3339, *at)
+		if err != nil {
+			return usageErr(env, "--at %q is not an RFC 3339 time (2026-03-14T12:00:00Z)", *at)
+		}
+		now = t
+	}
+	if *out == "" {
+		return usageErr(env, "--html FILE is required")
+	}
+	if !d.need(env, "accounts-table", "ledger-table", "journal-table", "incidents-table") {
+		return exitUsage
+	}
+	home, err := awsenv.Load(ctx, d.region)
+	if err != nil {
+		env.errorf("%v", err)
+		return exitProblem
+	}
+	db := dynamodb.NewFromConfig(home)
+	incidents := &incident.Store{DB: db, Table: d.incidentsTable}
+	v, err := status.Build(ctx, status.Sources{
+		Accounts: &accounts.Store{DB: db, Table: d.accountsTable},
+		Ledger: &ledger.Reader{DB: db, Table: d.ledgerTable, Journal: &ledger.JournalReader{DB: db, Table: d.journalTable,
+			Horizon: ledger.JournalHorizon(*itemInterval)}},
+	}, now)
+	if err != nil {
+		env.errorf("report: %v", err)
+		return exitProblem
+	}
+	open, err := incidents.Active(ctx, 2)
+	if err != nil {
+		env.errorf("report: incidents: %v", err)
+		return exitProblem
+	}
+	var org []string
+	if *withOrg {
+		dir, err := orgdir.Open(ctx, orgdir.Source{ReaderRoleARN: d.orgReaderRoleARN}, home)
+		if err == nil {
+			var accts []orgdir.Account
+			if accts, err = dir.List(ctx); err == nil {
+				org = []string{}
+				for _, a := range accts {
+					org = append(org, a.ID)
+				}
+			}
+		}
+		if err != nil {
+			env.errorf("report: organizations: %v", err)
+			return exitProblem
+		}
+	}
+	var b bytes.Buffer
+	if err := report.Render(&b, reportInput(v, open, org)); err != nil {
+		env.errorf("%v", err)
+		return exitProblem
+	}
+	if err := os.WriteFile(*out, b.Bytes(), 0o644); err != nil {
+		env.errorf("report: %v", err)
+		return exitProblem
+	}
+	return exitOK
+}
+
+// reportInput adapts the status view and the open incidents: a cell's
+// verdict is the watchdog's (an open stale or never-started incident),
+// otherwise fresh when a delivery is recorded.
+func reportInput(v status.View, open []incident.Incident, org []string) report.Input {
+	in := report.Input{At: v.At, Organization: org}
+	stale := map[string]bool{}
+	never := map[string]bool{}
+	regions := map[string]bool{}
+	for _, i := range open {
+		if !i.Open() {
+			continue
+		}
+		switch i.Kind {
+		case incident.KindStale:
+			stale[i.Account+"/"+i.Region] = true
+			regions[i.Region] = true
+		case incident.KindNeverStarted:
+			never[i.Account] = true
+		}
+		in.Incidents = append(in.Incidents, report.Incident{ID: i.ID, Kind: i.Kind, Account: i.Account, Region: i.Region,
+			Severity: i.Severity, Summary: i.Summary, Since: i.Since})
+	}
+	for _, r := range v.Rows {
+		a := report.Account{ID: r.Account, Name: r.Name, OU: r.OU, Status: string(r.Status)}
+		seen := map[string]bool{}
+		for _, d := range r.Regions {
+			verdict := report.Fresh
+			if stale[r.Account+"/"+d.Region] {
+				verdict = report.Stale
+			}
+			a.Cells = append(a.Cells, report.Cell{Region: d.Region, Newest: d.Last, Verdict: verdict})
+			seen[d.Region], regions[d.Region] = true, true
+		}
+		for key := range stale {
+			if acct, region, _ := strings.Cut(key, "/"); acct == r.Account && !seen[region] {
+				a.Cells = append(a.Cells, report.Cell{Region: region, Verdict: report.Stale})
+			}
+		}
+		in.Accounts = append(in.Accounts, a)
+	}
+	for region := range regions {
+		in.Regions = append(in.Regions, region)
+	}
+	sort.Strings(in.Regions)
+	for i, a := range in.Accounts {
+		if never[a.ID] && len(in.Regions) > 0 && len(a.Cells) == 0 {
+			for _, region := range in.Regions {
+				in.Accounts[i].Cells = append(in.Accounts[i].Cells, report.Cell{Region: region, Verdict: report.Never})
+			}
+		}
+	}
+	return in
+}
