@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import io
 import json
+import os
 import sys
 import uuid
 from typing import Any
@@ -167,6 +168,17 @@ def _reply(start_response: Any, svc: catalog.Service, code: str, message: str, m
     return [body]
 
 
+def _note(line: str) -> None:
+    """Record a refusal or an internal error: always on stderr (the Go harness
+    shows the server's output tail on failure), and appended to the file
+    TRAILWARDEN_STRICT_LOG names, if set, to list a whole suite's refusals."""
+    print(f"strict: {line}", file=sys.stderr, flush=True)
+    path = os.environ.get("TRAILWARDEN_STRICT_LOG")
+    if path:
+        with open(path, "a", encoding="utf-8") as f:
+            f.write(line + "\n")
+
+
 def _call(self: Any, environ: dict[str, Any], start_response: Any) -> Any:
     path = environ.get("PATH_INFO", "")
     name = None if path.startswith(("/moto-api", "/_trailwarden/")) else _signing_name(environ)
@@ -187,9 +199,10 @@ def _call(self: Any, environ: dict[str, Any], start_response: Any) -> Any:
         except decode.Undecodable as err:
             refused = ("SerializationException", str(err))
         except Exception as err:  # a bug here must not take a request down; say so loudly
-            print(f"strict: cannot check {svc.model.service_name} request {path}: {err!r}", file=sys.stderr)
+            _note(f"cannot check {svc.model.service_name} {environ.get('REQUEST_METHOD')} {path}: {err!r}")
             refused = None
         if refused is not None:
+            _note(f"refused {svc.model.service_name} {environ.get('HTTP_X_AMZ_TARGET') or path}: {refused[0]}: {refused[1]}")
             return _reply(start_response, svc, refused[0], refused[1], method)
     return _orig_call(self, environ, start_response)
 

@@ -7,9 +7,11 @@ botocore's own ParamValidator checks only required members, types and
 minimums (it leaves max, enum and pattern to the service), so this walker
 covers the rest. Each violation is reported like AWS's ValidationException
 message: "Value 'x' at 'tagsList.1.member.value' failed to satisfy
-constraint: Member must ...". Patterns are not implicitly anchored (Smithy
-pattern trait), so they are searched, with the `regex` module for the \\p{..}
-classes Java regexes use.
+constraint: Member must ...". A pattern must match the whole value, as AWS's
+request validation applies it: DynamoDB refuses the table name "my table"
+with "Member must satisfy regular expression pattern: [a-zA-Z0-9_.-]+", a
+pattern that occurs inside it. The `regex` module reads the \\p{..} classes
+of the models' Java regexes.
 """
 
 from __future__ import annotations
@@ -103,7 +105,7 @@ def _walk(shape: Shape, v: Any, path: str, shapes: tuple[str, ...], out: list[Vi
         p = meta.get("pattern")
         if p is not None:
             rx = _pattern(p)
-            if rx is not None and rx.search(v) is None:
+            if rx is not None and rx.fullmatch(v) is None:
                 out.append(Violation(path, f"Member must satisfy regular expression pattern: {p}", shapes, v))
         return
     if t == "blob" and isinstance(v, (bytes, bytearray)):
