@@ -261,5 +261,38 @@ class NamedRoleCollision(StrictCase):
                              TemplateBody=json.dumps(template))
 
 
+class DecodersNeverCrash(unittest.TestCase):
+    """The request decoders are parsers of untrusted bytes: any input either
+    decodes or raises Undecodable (answered as SerializationException); the
+    model walk never raises on what they return."""
+
+    def test_random_inputs(self) -> None:
+        import os
+        import random
+        import sys
+
+        sys.path.insert(0, os.path.join(os.path.dirname(harness.HERE), ""))
+        from strict import catalog, check, decode
+
+        services = catalog.load()
+        rng = random.Random(14)
+        alphabet = ['{', '}', '[', ']', '"', ':', ',', '1', 'a', '.', '=', '&', '<', '>', '/', 'member', 'Tags',
+                    'Name', 'TagsList', 'Key', 'Value', '\\', '\xff', ' ', 'entry', 'true', 'null', '-1e999']
+        cases = [(svc, op) for svc in services.values() for op in list(svc.by_action.values())[:40]]
+        for i in range(3000):
+            svc, op = cases[rng.randrange(len(cases))]
+            body = "".join(rng.choice(alphabet) for _ in range(rng.randrange(40))).encode("utf-8", "surrogateescape")
+            try:
+                if svc.protocol == "json":
+                    params = decode.json_body(body)
+                elif svc.protocol == "query":
+                    params = decode.query(op.input_shape, decode.query_params(body, ""))
+                else:
+                    params = decode.rest(op.input_shape, svc.protocol, {}, body.decode("latin-1"), {}, body)
+            except decode.Undecodable:
+                continue
+            check.check(op.input_shape, params)
+
+
 if __name__ == "__main__":
     unittest.main()
