@@ -101,6 +101,18 @@ class CloudTrailTags(StrictCase):
         env.create("fifty", TagsList=tags(*[(f"k{i}", "v") for i in range(50)]))
         self.refused("TagsLimitExceededException", env.create, "fifty-one",
                      TagsList=tags(*[(f"k{i}", "v") for i in range(51)]))
+        # AddTags counts the trail's existing tags; an existing key is overwritten.
+        env.create("forty-nine", TagsList=tags(*[(f"k{i}", "v") for i in range(49)]))
+        env.ct.add_tags(ResourceId=env.arn("forty-nine"), TagsList=tags(("k0", "w"), ("k49", "v")))
+        self.refused("TagsLimitExceededException", env.ct.add_tags, ResourceId=env.arn("forty-nine"),
+                     TagsList=tags(("k50", "v")))
+        self.refused("TagsLimitExceededException", env.ct.add_tags, ResourceId=env.arn("fifty"),
+                     TagsList=tags(("k50", "v")))
+
+    def test_tags_per_trail_upstream_quirk(self) -> None:
+        env = Trails(U)
+        env.create("fifty-one", TagsList=tags(*[(f"k{i}", "v") for i in range(51)]))
+        env.ct.add_tags(ResourceId=env.arn("fifty-one"), TagsList=tags(("k51", "v")))
 
     def test_upstream_quirk(self) -> None:
         env = Trails(U)
