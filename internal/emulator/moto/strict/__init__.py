@@ -198,14 +198,14 @@ def _call(self: Any, environ: dict[str, Any], start_response: Any) -> Any:
             best = min(verdicts, key=lambda v: v[2]) if verdicts else None
             refused = (best[0], best[1], best[3]) if best else None
         except decode.Undecodable as err:
-            refused = ("SerializationException", str(err))
+            refused = ("SerializationException", str(err), "?")
         except Exception as err:  # a bug here must not take a request down; say so loudly
-            _note(f"cannot check {svc.model.service_name} {environ.get('REQUEST_METHOD')} {path}: {err!r}")
+            _note(f"cannot check {svc.model.service_name} {method} {path}: {err!r}")
             refused = None
         if refused is not None:
-            op_name = refused[2] if len(refused) > 2 else "?"
-            _note(f"refused {svc.model.service_name} {op_name}: {refused[0]}: {refused[1]}")
-            return _reply(start_response, svc, refused[0], refused[1], method)
+            code, message, op_name = refused
+            _note(f"refused {svc.model.service_name} {op_name}: {code}: {message}")
+            return _reply(start_response, svc, code, message, method)
     return _orig_call(self, environ, start_response)
 
 

@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import json
 import unittest
+import urllib.error
+import urllib.request
 from typing import Any
 
 from botocore.exceptions import ClientError
@@ -249,6 +251,30 @@ class ModelChecks(StrictCase):
         with self.assertRaises(ClientError) as ctx:  # moto fails on the ACL with a 500
             env.client("s3").put_object(Bucket=env.bucket, Key="k", Body=b"x", ACL="everyone")
         self.assertEqual(ctx.exception.response["ResponseMetadata"]["HTTPStatusCode"], 500)
+
+
+class RawRequests(unittest.TestCase):
+    """What SDKs other than boto3 send: the Go SDK's short X-Amz-Target
+    ("CloudTrail_20131101.CreateTrail"), and a body that is not JSON."""
+
+    def post(self, target: str, body: bytes) -> tuple[int, dict[str, Any]]:
+        req = urllib.request.Request(harness.servers()[P] + "/", data=body, method="POST", headers={
+            "Authorization": "AWS4-HMAC-SHA256 Credential=testing/20261207/us-east-1/cloudtrail/aws4_request, "
+                             "SignedHeaders=host, Signature=0",
+            "X-Amz-Target": target, "Content-Type": "application/x-amz-json-1.1",
+            "x-moto-account-id": harness.new_account()})
+        try:
+            with urllib.request.urlopen(req, timeout=10) as resp:
+                return resp.status, json.loads(resp.read() or b"{}")
+        except urllib.error.HTTPError as err:
+            return err.code, json.loads(err.read() or b"{}")
+
+    def test_short_target_and_bad_body(self) -> None:
+        status, out = self.post("CloudTrail_20131101.CreateTrail", json.dumps(
+            {"Name": "org-audit", "S3BucketName": "b", "TagsList": [{"Key": "k", "Value": ""}]}).encode())
+        self.assertEqual((status, out.get("__type")), (400, "InvalidTagParameterException"))
+        status, out = self.post("CloudTrail_20131101.CreateTrail", b"{not json")
+        self.assertEqual((status, out.get("__type")), (400, "SerializationException"))
 
 
 class NamedRoleCollision(StrictCase):
