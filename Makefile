@@ -1,7 +1,8 @@
 # trailwarden — the single entry point. Every target installs what it needs,
 # pinned and repo-local: Go modules (go.sum), the CDK CLI (package-lock.json,
 # npm ci), and a Python venv .venv (requirements.txt: moto[server], cfn-lint,
-# checkov). Nothing else is assumed beyond Go, Node/npm, Python 3 and make.
+# a pinned botocore; checkov in .venv/checkov from requirements-checkov.txt).
+# Nothing else is assumed beyond Go, Node/npm, Python 3 and make.
 
 SHELL        := /bin/bash
 .SHELLFLAGS  := -eu -o pipefail -c
@@ -31,9 +32,12 @@ all: build
 tools: venv node
 
 venv: $(VENV_STAMP)
-$(VENV_STAMP): requirements.txt
+$(VENV_STAMP): requirements.txt requirements-checkov.txt
 	$(PYTHON) -m venv $(VENV)
 	$(VENV)/bin/pip install --quiet --disable-pip-version-check -r requirements.txt
+	@# checkov pins an older boto3 than the emulator's botocore: its own venv.
+	$(PYTHON) -m venv $(VENV)/checkov
+	$(VENV)/checkov/bin/pip install --quiet --disable-pip-version-check -r requirements-checkov.txt
 	touch $@
 
 # The AWS CLI (integrity agreement test) in a venv of its own: it vendors a newer botocore than moto's pin.
@@ -117,9 +121,13 @@ clean:
 	rm -rf build cdk.out .test-output.log
 
 requirements:
-	rm -rf /tmp/trailwarden-req && $(PYTHON) -m venv /tmp/trailwarden-req
-	/tmp/trailwarden-req/bin/pip install 'moto[server]==5.2.5' 'cfn-lint==1.58.0' 'checkov==3.3.30'
-	/tmp/trailwarden-req/bin/pip freeze > requirements.txt.new && mv requirements.txt.new requirements.txt
+	rm -rf /tmp/trailwarden-req /tmp/trailwarden-req-checkov
+	$(PYTHON) -m venv /tmp/trailwarden-req && $(PYTHON) -m venv /tmp/trailwarden-req-checkov
+	/tmp/trailwarden-req/bin/pip install 'moto[server]==5.2.5' 'cfn-lint==1.58.0' 'botocore==1.44.18' 'boto3==1.44.18' 'regex==2026.11.19'
+	/tmp/trailwarden-req-checkov/bin/pip install 'checkov==3.3.30'
+	@echo "pip freeze into requirements.txt and requirements-checkov.txt below their header comments"
+	{ sed -n '/^#/p' requirements.txt; /tmp/trailwarden-req/bin/pip freeze; } > requirements.txt.new && mv requirements.txt.new requirements.txt
+	{ sed -n '/^#/p' requirements-checkov.txt; /tmp/trailwarden-req-checkov/bin/pip freeze; } > requirements-checkov.txt.new && mv requirements-checkov.txt.new requirements-checkov.txt
 
 requirements-awscli:
 	rm -rf /tmp/trailwarden-awscli && $(PYTHON) -m venv /tmp/trailwarden-awscli

@@ -45,7 +45,7 @@ lint-templates: $(VENV_STAMP) $(NODE_STAMP) $(BOOTSTRAPS)
 	rm -rf $(CDK_OUT)
 	$(CDK_ENV) $(CDK) synth --quiet -c config=$(INFRA_CHECK_CONFIG) -o $(CDK_OUT)
 	$(VENV)/bin/cfn-lint $(CDK_OUT)/*.template.json
-	$(VENV)/bin/checkov -d $(CDK_OUT) --config-file .checkov.yaml
+	$(VENV)/checkov/bin/checkov -d $(CDK_OUT) --config-file .checkov.yaml
 
 # INFRA_GO_TEST= (empty) skips the Go tests when `go test ./...` already ran
 # them (make test's test-go does).

@@ -7,7 +7,11 @@ matters to trailwarden (see docs/emulator.md for the table of gaps).
 Usage (the Go harness in internal/emulator runs this):
     TZ=UTC .venv/bin/python internal/emulator/moto/launcher.py -H 127.0.0.1 -p PORT [--unpatched]
 
---unpatched starts plain moto; the patch tests use it to show that each gap
+Patched, every request to a service trailwarden calls first passes the strict
+layer (strict/): botocore's model of the service plus the documented rules the
+model lacks; a request AWS would refuse is refused with AWS's error.
+
+--unpatched starts plain moto (no patches, no strict layer); the patch tests use it to show that each gap
 still exists upstream, so that a moto upgrade that fixes or moves a gap fails
 loudly instead of silently.
 """
@@ -36,6 +40,11 @@ def main(argv):
         import patches
 
         patches.apply()
+        # The strict layer goes last: it wraps the dispatcher that the
+        # patches may have wrapped, so it sees every request first.
+        import strict
+
+        strict.apply()
     from moto.server import main as moto_main
 
     moto_main(argv)

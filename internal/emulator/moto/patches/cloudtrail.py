@@ -114,6 +114,16 @@ class ResourceNotFoundException(JsonRESTError):
         )
 
 
+class TagsLimitExceededException(JsonRESTError):
+    code = 400
+
+    def __init__(self, count: int, limit: int):
+        super().__init__(
+            "TagsLimitExceededException",
+            f"The number of tags per trail ({count}) exceeds the limit of {limit}.",
+        )
+
+
 class KmsKeyNotFoundException(JsonRESTError):
     code = 400
 
@@ -499,7 +509,18 @@ def _tag_target(backend: Any, resource_id: str, mutate: bool) -> Any:
 
 
 def _add_tags(self: Any, resource_id: str, tags_list: list[dict[str, str]]) -> None:
+    # CloudTrail User Guide, Quotas: 50 tags per trail; AddTags errors:
+    # TagsLimitExceededException "The number of tags per trail ... has exceeded
+    # the permitted amount". Counted with the trail's existing tags (a key
+    # already present is overwritten, not added). The stateless half, on
+    # CreateTrail, is in the strict layer, with the limit.
+    from strict.rules import MAX_TAGS_PER_TRAIL
+
     service, arn = _tag_target(self, resource_id, mutate=True)
+    keys = {t["Key"] for t in service.list_tags_for_resource(arn)["TagsList"]}
+    keys |= {t.get("Key") for t in tags_list or []}
+    if len(keys) > MAX_TAGS_PER_TRAIL:
+        raise TagsLimitExceededException(len(keys), MAX_TAGS_PER_TRAIL)
     service.tag_resource(arn, tags_list or [])
 
 

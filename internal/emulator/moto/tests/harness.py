@@ -90,17 +90,19 @@ def new_account() -> str:
     return f"{_base:06d}{next(_counter):06d}"
 
 
-def client(which: str, service: str, account: str, region: str = "us-east-1") -> Any:
+def client(which: str, service: str, account: str, region: str = "us-east-1", validate: bool = True) -> Any:
     """A boto3 client for the patched or unpatched server acting as
     ``account`` (moto's x-moto-account-id header). No retries: a 500 from an
-    unimplemented action must fail at once."""
+    unimplemented action must fail at once. validate=False turns botocore's
+    client-side parameter checks off, so that a request AWS refuses reaches
+    the server (the strict layer's tests)."""
     c = boto3.client(
         service,
         region_name=region,
         endpoint_url=servers()[which],
         aws_access_key_id="testing",
         aws_secret_access_key="testing",
-        config=Config(retries={"max_attempts": 1, "mode": "standard"}),
+        config=Config(retries={"max_attempts": 1, "mode": "standard"}, parameter_validation=validate),
     )
 
     def add_header(request: Any, **_: Any) -> None:
