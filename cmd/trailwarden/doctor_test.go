@@ -28,6 +28,7 @@ import (
 	"github.com/trailwarden/trailwarden/shared/ledger"
 )
 
+// update rewrites the golden files under testdata/ (doctor, integrity).
 var update = flag.Bool("update", false, "rewrite golden files")
 
 // fakeLambdaSettings stands in for lambda:GetAccountSettings, which the

@@ -8,7 +8,6 @@ import (
 	"crypto/rsa"
 	"encoding/json"
 	"errors"
-	"flag"
 	"io"
 	"net/http"
 	"os"
@@ -27,8 +26,6 @@ import (
 	"github.com/trailwarden/trailwarden/internal/cloudtrailsim"
 	"github.com/trailwarden/trailwarden/shared/integrity"
 )
-
-var updateGolden = flag.Bool("update", false, "rewrite testdata/integrity/*.golden.json")
 
 // dirBucket is an S3API for the simulator that writes the --dir layout.
 type dirBucket struct{ dir string }
@@ -171,7 +168,7 @@ func TestIntegrityVerifyGolden(t *testing.T) {
 
 func golden(t *testing.T, path, got string) {
 	t.Helper()
-	if *updateGolden {
+	if *update {
 		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 			t.Fatal(err)
 		}

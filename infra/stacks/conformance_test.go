@@ -336,6 +336,8 @@ func TestConformanceFunctions(t *testing.T) {
 	}
 	add(FnEnabler, "dynamodb:GetItem", accounts, nil)
 	add(FnEnabler, "dynamodb:UpdateItem", accounts, nil)
+	add(FnEnabler, "dynamodb:UpdateItem", incidents, nil) // the alert outbox
+	add(FnEnabler, "dynamodb:GetItem", incidents, nil)
 	add(FnEnabler, "sts:AssumeRole", memberRole, inOrg)
 	add(FnEnabler, "sts:AssumeRole", orgReader, nil)
 	// reconciler: Organizations reader, SendMessageBatch (sqs:SendMessage).
@@ -349,8 +351,10 @@ func TestConformanceFunctions(t *testing.T) {
 	add(FnVerifier, "dynamodb:UpdateItem", ledgerT, nil)
 	add(FnVerifier, "dynamodb:PutItem", journal, nil)
 	add(FnVerifier, "dynamodb:Scan", accounts, nil)
-	add(FnVerifier, "dynamodb:PutItem", incidents, nil)
-	add(FnVerifier, "dynamodb:DeleteItem", incidents, nil)
+	// The alert outbox (shared/incident Outbox): a conditional UpdateItem
+	// claims, marks or releases an alert; GetItem reads a stored one.
+	add(FnVerifier, "dynamodb:UpdateItem", incidents, nil)
+	add(FnVerifier, "dynamodb:GetItem", incidents, nil)
 	add(FnVerifier, "s3:GetObject", cfBucket+"/"+cfLogKey, nil)
 	add(FnVerifier, "s3:GetObject", cfBucket+"/"+cfOrgLogKey, nil)
 	add(FnVerifier, "s3:ListBucket", cfBucket, map[string][]string{"s3:prefix": {cfLogKey}})
@@ -408,6 +412,7 @@ func TestConformanceFunctions(t *testing.T) {
 	deny("verifier lists outside AWSLogs/", roles[FnVerifier], "s3:ListBucket", cfBucket, map[string][]string{"s3:prefix": {"other/"}})
 	deny("verifier lists the whole bucket", roles[FnVerifier], "s3:ListBucket", cfBucket, nil)
 	deny("verifier HEAD without TLS", roles[FnVerifier], "s3:GetObject", cfBucket+"/"+cfLogKey, map[string][]string{"aws:SecureTransport": {"false"}})
+	deny("verifier deletes incidents", roles[FnVerifier], "dynamodb:DeleteItem", incidents, nil)
 	deny("verifier writes log objects", roles[FnVerifier], "s3:PutObject", cfBucket+"/"+cfLogKey, nil)
 	deny("member DeleteTrail", m, "cloudtrail:DeleteTrail", trail, nil)
 	deny("member StopLogging", m, "cloudtrail:StopLogging", trail, nil)
