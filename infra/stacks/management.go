@@ -10,7 +10,8 @@ import (
 )
 
 // OrganizationsEventNames are the Organizations events forwarded to the
-// central bus (AWS-FACTS §1).
+// central bus (EventBridge events reference, AWS Organizations events:
+// they arrive only on the management account's default bus in us-east-1).
 var OrganizationsEventNames = []string{
 	"CreateAccountResult", "AcceptHandshake", "AccountJoinedOrganization", "AccountDepartedOrganization",
 	"MoveAccount", "CreateAccount", "InviteAccountToOrganization",

@@ -406,7 +406,7 @@ func (d *Deliverer) DeliverInsight(ctx context.Context, account, region string, 
 
 // WriteMarker writes the zero-byte [prefix/]AWSLogs/<account>/CloudTrail/
 // object CloudTrail may write when a trail is created or updated
-// (AWS-FACTS §3). It is not announced.
+// (CloudTrail User Guide, "Finding your CloudTrail log files"). It is not announced.
 func (d *Deliverer) WriteMarker(ctx context.Context, account string) (string, error) {
 	key := MarkerKey(d.trail.Prefix, account)
 	return key, d.put(ctx, key, nil, nil, false)

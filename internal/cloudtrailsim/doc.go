@@ -56,7 +56,7 @@
 //     trails" (constructed from the documented fields; no public sample file);
 //   - S3 Object Created event: S3 user guide, "EventBridge event message
 //     structure";
-//   - SNS envelope as SQS receives it: AWS-FACTS.md §2.
+//   - SNS envelope as SQS receives it: SNS Developer Guide, "Amazon SNS message and JSON formats".
 //
 // Content-Type application/json and Content-Encoding gzip on log objects
 // follow what users report seeing on CloudTrail objects (not documented by

@@ -9,7 +9,7 @@ import (
 )
 
 // SNSEnvelope is an SNS notification as SQS receives it with raw message
-// delivery off (AWS-FACTS §2). Note SigningCertURL: the Lambda-SNS shape
+// delivery off (SNS Developer Guide, "Amazon SNS message and JSON formats"). Note SigningCertURL: the Lambda-SNS shape
 // spells it differently.
 type SNSEnvelope struct {
 	Type             string `json:"Type"`

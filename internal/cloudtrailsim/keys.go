@@ -85,7 +85,7 @@ func DigestKey(p KeyParts) string {
 }
 
 // MarkerKey is the zero-byte object [prefix/]AWSLogs/<account>/CloudTrail/
-// that CloudTrail may write when a trail is created or updated (AWS-FACTS §3).
+// that CloudTrail may write when a trail is created or updated (CloudTrail User Guide, "Finding your CloudTrail log files").
 func MarkerKey(prefix, account string) string {
 	s := "AWSLogs/" + account + "/CloudTrail/"
 	if prefix != "" {
