@@ -243,7 +243,7 @@ func (s *Central) digestForwarding() {
 	s.DigestFwd = awsevents.NewRule(s.Stack, jsii.String("DigestObjects"), &awsevents.RuleProps{
 		Description:  jsii.String("trailwarden: CloudTrail digest objects created in the central bucket"),
 		EventPattern: DigestEventPattern(cfg),
-		Targets:      &[]awsevents.IRuleTarget{busTarget(s.Stack, cfg, role)},
+		Targets:      &[]awsevents.IRuleTarget{busTarget(s.Stack, cfg, role, true)},
 	})
 }
 

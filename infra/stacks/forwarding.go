@@ -20,7 +20,14 @@ import (
 // first dead letter. CloudWatch documents no alarm action on another
 // account's topic, so the alarm has none there: the doctor, the dashboard of
 // that account, or an EventBridge rule on the alarm's state change carry it.
-func busTarget(scope constructs.Construct, cfg *Config, role awsiam.IRole) awsevents.IRuleTarget {
+// withAlarm is false for the member template, which every member account
+// gets: an alarm there would cost $0.10 a month per account (CloudWatch
+// pricing, standard-resolution alarm metric), $10,000 a month at 100,000
+// accounts, for events whose loss the watchdog's staleness check and the
+// scheduled reconcile catch anyway (a stopped or changed trail is found and
+// repaired without its tamper event); the queue itself costs nothing at
+// rest and keeps the dropped events 14 days for an investigation.
+func busTarget(scope constructs.Construct, cfg *Config, role awsiam.IRole, withAlarm bool) awsevents.IRuleTarget {
 	dlq := awssqs.NewQueue(scope, jsii.String("ForwardDLQ"), &awssqs.QueueProps{
 		Encryption:      awssqs.QueueEncryption_SQS_MANAGED,
 		EnforceSSL:      jsii.Bool(true),
@@ -30,6 +37,17 @@ func busTarget(scope constructs.Construct, cfg *Config, role awsiam.IRole) awsev
 		Id:     jsii.String("AwsSolutions-SQS3"),
 		Reason: jsii.String("This queue is the forwarding rule's EventBridge dead-letter queue (DeadLetterConfig), which cdk-nag does not recognise as one."),
 	}}, jsii.Bool(true))
+	if withAlarm {
+		forwardDLQAlarm(scope, dlq)
+	}
+	return awseventstargets.NewEventBus(
+		awsevents.EventBus_FromEventBusArn(scope, jsii.String("CentralBus"), jsii.String(cfg.EventBusARN())),
+		&awseventstargets.EventBusProps{Role: role, DeadLetterQueue: dlq},
+	)
+}
+
+// forwardDLQAlarm fires on the first dead letter of a forwarding rule.
+func forwardDLQAlarm(scope constructs.Construct, dlq awssqs.Queue) {
 	awscloudwatch.NewAlarm(scope, jsii.String("ForwardDLQAlarm"), &awscloudwatch.AlarmProps{
 		AlarmDescription: jsii.String("trailwarden: events to the central bus were dropped after EventBridge's retries (forwarding dead-letter queue not empty)"),
 		Metric: dlq.MetricApproximateNumberOfMessagesVisible(&awscloudwatch.MetricOptions{
@@ -40,8 +58,4 @@ func busTarget(scope constructs.Construct, cfg *Config, role awsiam.IRole) awsev
 		EvaluationPeriods:  jsii.Number(1),
 		TreatMissingData:   awscloudwatch.TreatMissingData_NOT_BREACHING,
 	})
-	return awseventstargets.NewEventBus(
-		awsevents.EventBus_FromEventBusArn(scope, jsii.String("CentralBus"), jsii.String(cfg.EventBusARN())),
-		&awseventstargets.EventBusProps{Role: role, DeadLetterQueue: dlq},
-	)
 }

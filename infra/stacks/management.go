@@ -57,7 +57,7 @@ func NewManagement(scope constructs.Construct, id string, cfg *Config, memberTem
 	s.Forward = awsevents.NewRule(s.Stack, jsii.String("OrganizationsEvents"), &awsevents.RuleProps{
 		Description:  jsii.String("trailwarden: Organizations account events to the central bus"),
 		EventPattern: OrganizationsEventPattern(),
-		Targets:      &[]awsevents.IRuleTarget{busTarget(s.Stack, cfg, fwd)},
+		Targets:      &[]awsevents.IRuleTarget{busTarget(s.Stack, cfg, fwd, true)},
 	})
 
 	s.OrgReader = awsiam.NewRole(s.Stack, jsii.String("OrgReader"), &awsiam.RoleProps{

@@ -7,7 +7,6 @@ import (
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsevents"
-	"github.com/aws/aws-cdk-go/awscdk/v2/awseventstargets"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
 	"github.com/aws/constructs-go/constructs/v10"
 	"github.com/aws/jsii-runtime-go"
@@ -143,10 +142,7 @@ func newTamperGuard(c constructs.Construct, cfg *Config) awsevents.Rule {
 	return awsevents.NewRule(c, jsii.String("TamperGuard"), &awsevents.RuleProps{
 		Description:  jsii.String("trailwarden: CloudTrail API calls that stop or change a trail"),
 		EventPattern: TamperEventPattern(),
-		Targets: &[]awsevents.IRuleTarget{awseventstargets.NewEventBus(
-			awsevents.EventBus_FromEventBusArn(c, jsii.String("CentralBus"), jsii.String(cfg.EventBusARN())),
-			&awseventstargets.EventBusProps{Role: fwd},
-		)},
+		Targets:      &[]awsevents.IRuleTarget{busTarget(c, cfg, fwd, false)},
 	})
 }
 
