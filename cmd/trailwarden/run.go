@@ -26,9 +26,18 @@ type command struct {
 
 // cmdEnv carries the streams of one invocation.
 type cmdEnv struct {
+	ctx            context.Context // set by runEnv
 	stdin          io.Reader
 	stdout, stderr io.Writer
 	getenv         func(string) string
+}
+
+// context is the invocation's context.
+func (e *cmdEnv) context() context.Context {
+	if e.ctx == nil {
+		return context.Background()
+	}
+	return e.ctx
 }
 
 func (e *cmdEnv) errorf(format string, a ...any) {
@@ -46,6 +55,7 @@ func init() {
 		"backfill": backfillCommand,
 		"invoke":   invokeCommand,
 		"status":   statusCommand,
+		"use":      useCommand,
 	}
 }
 
@@ -55,6 +65,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 }
 
 func runEnv(ctx context.Context, args []string, env *cmdEnv) int {
+	env.ctx = ctx
 	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
 		if len(args) > 1 {
 			c, ok := commands[args[1]]

@@ -9,14 +9,6 @@ import (
 	"github.com/trailwarden/trailwarden/shared/deployment"
 )
 
-// OperatorSessionPrefix is the role session name prefix the operator roles
-// require (sts:RoleSessionName, Service Authorization Reference, "Actions,
-// resources, and condition keys for AWS Security Token Service"): every call
-// an operator makes in a member reads as the CLI's, with the operator's
-// name, in that account's CloudTrail records. The CLI builds its session
-// names from it.
-const OperatorSessionPrefix = "trailwarden-cli-"
-
 // OperatorReadActions are the CloudTrail reads of status, plan and doctor.
 // DescribeTrails and ListTrails support no resource-level permission.
 var OperatorReadActions = []string{
@@ -51,9 +43,11 @@ func (m *MemberAccess) operatorRoles(c constructs.Construct, cfg *Config, self s
 }
 
 // operatorRole is a role the listed principals may assume with a session
-// name starting with OperatorSessionPrefix.
+// name starting with deployment.OperatorSessionPrefix (the condition key
+// sts:RoleSessionName: Service Authorization Reference, "Actions, resources,
+// and condition keys for AWS Security Token Service").
 func operatorRole(c constructs.Construct, id, name, desc string, principals []string) awsiam.Role {
-	cond := &map[string]any{"StringLike": map[string]any{"sts:RoleSessionName": OperatorSessionPrefix + "*"}}
+	cond := &map[string]any{"StringLike": map[string]any{"sts:RoleSessionName": deployment.OperatorSessionPrefix + "*"}}
 	ps := make([]awsiam.IPrincipal, 0, len(principals))
 	for _, p := range principals {
 		ps = append(ps, awsiam.NewArnPrincipal(jsii.String(p)).WithConditions(cond))

@@ -45,7 +45,7 @@ func TestOperatorRoles(t *testing.T) {
 				t.Errorf("trust lacks %s: %s", w, c.trust)
 			}
 		}
-		if strings.Contains(c.trust, c.not) || strings.Count(c.trust, `"sts:RoleSessionName":"`+OperatorSessionPrefix+`*"`) != len(c.want) {
+		if strings.Contains(c.trust, c.not) || strings.Count(c.trust, `"sts:RoleSessionName":"`+deployment.OperatorSessionPrefix+`*"`) != len(c.want) {
 			t.Errorf("trust: %s", c.trust)
 		}
 	}

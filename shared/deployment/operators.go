@@ -12,6 +12,12 @@ const (
 	// OperatorConvergeRole is assumable by Operators.ConvergePrincipals:
 	// the enabler's member permissions (enable --yes).
 	OperatorConvergeRole = "trailwarden-operator-converge"
+	// OperatorSessionPrefix starts every role session name the CLI uses;
+	// the operator roles' trust requires it (sts:RoleSessionName), so an
+	// operator's calls read as the CLI's, with the operator's name, in the
+	// member's CloudTrail records and are never taken for trailwarden's own
+	// (which use the member role).
+	OperatorSessionPrefix = "trailwarden-cli-"
 )
 
 // Operators are the principals (SSO permission-set roles, users or account
