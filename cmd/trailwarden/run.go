@@ -56,6 +56,7 @@ func init() {
 		"invoke":   invokeCommand,
 		"status":   statusCommand,
 		"use":      useCommand,
+		"version":  versionCommand,
 	}
 }
 
@@ -82,6 +83,9 @@ func runEnv(ctx context.Context, args []string, env *cmdEnv) int {
 			return exitUsage
 		}
 		return exitOK
+	}
+	if args[0] == "--version" {
+		args = []string{"version"}
 	}
 	c, ok := commands[args[0]]
 	if !ok {
