@@ -20,11 +20,20 @@ STATICCHECK  := honnef.co/go/tools/cmd/staticcheck@v0.8.2
 TEST_FLAGS   ?= -race -count=1 -timeout 25m
 export TZ    := UTC
 
-# Reproducible Lambda builds: identical bytes for identical sources.
-LAMBDA_ENV   := CGO_ENABLED=0 GOOS=linux GOARCH=arm64 GOFLAGS=-buildvcs=false
-LAMBDA_FLAGS := -trimpath -buildvcs=false -tags lambda.norpc -ldflags "-s -w -buildid="
+# Version stamp (shared/version): the git description and commit, and a
+# build date only when SOURCE_DATE_EPOCH gives one, so that the same sources
+# at the same commit still build identical bytes.
+VERSION      ?= $(shell git describe --tags --always --dirty 2>/dev/null)
+COMMIT       ?= $(shell git rev-parse HEAD 2>/dev/null)
+BUILD_DATE   := $(if $(SOURCE_DATE_EPOCH),$(shell date -u -d @$(SOURCE_DATE_EPOCH) +%Y-%m-%dT%H:%M:%SZ))
+VERSION_PKG  := github.com/trailwarden/trailwarden/shared/version
+VERSION_LDFLAGS := $(if $(VERSION),-X $(VERSION_PKG).Version=$(VERSION)) $(if $(COMMIT),-X $(VERSION_PKG).Commit=$(COMMIT)) $(if $(BUILD_DATE),-X $(VERSION_PKG).Date=$(BUILD_DATE))
 
-.PHONY: all tools venv venv-awscli requirements-awscli node build test test-go browser-test test-emulator vet check lint demo synth deploy deploy-local bench fuzz clean requirements
+# Reproducible Lambda builds: identical bytes for identical sources and stamp.
+LAMBDA_ENV   := CGO_ENABLED=0 GOOS=linux GOARCH=arm64 GOFLAGS=-buildvcs=false
+LAMBDA_FLAGS := -trimpath -buildvcs=false -tags lambda.norpc -ldflags "-s -w -buildid= $(VERSION_LDFLAGS)"
+
+.PHONY: all tools venv venv-awscli requirements-awscli node build cli test test-go browser-test test-emulator vet check lint demo synth deploy deploy-local bench fuzz clean requirements
 
 all: build
 
@@ -56,6 +65,11 @@ $(NODE_STAMP): package.json package-lock.json
 
 ## ---- build ---------------------------------------------------------------
 build: $(BOOTSTRAPS)
+
+# The CLI, stamped like the functions (go install …/cmd/trailwarden@VERSION
+# needs no stamp: the toolchain records the module version).
+cli:
+	$(GO) build -trimpath -ldflags "$(VERSION_LDFLAGS)" -o build/trailwarden ./cmd/trailwarden
 
 build/%/bootstrap: $(GO_SOURCES)
 	@mkdir -p $(dir $@)

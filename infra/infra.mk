@@ -59,7 +59,10 @@ deploy: $(NODE_STAMP) $(BOOTSTRAPS)
 # Deploys the single-account stacks to the emulator: starts moto on
 # EMULATOR_PORT unless TRAILWARDEN_EMULATOR_URL names a running one, then
 # `cdk bootstrap` and `cdk deploy --all`. moto keeps running afterwards (its
-# pid is printed) so the deployment can be inspected.
+# pid is printed) so the deployment can be inspected. --method=direct deploys
+# with CreateStack/UpdateStack: moto sets a stack's outputs on that path and
+# not on the change-set path, and the CLI finds the deployment by them. It
+# ends with the command that points the CLI at the deployment.
 deploy-local: $(VENV_STAMP) $(NODE_STAMP) $(BOOTSTRAPS)
 	@mkdir -p $(dir $(EMULATOR_LOG))
 	@url="$${TRAILWARDEN_EMULATOR_URL:-}"; \
@@ -73,5 +76,7 @@ deploy-local: $(VENV_STAMP) $(NODE_STAMP) $(BOOTSTRAPS)
 	export AWS_ENDPOINT_URL="$$endpoint" AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing \
 	  AWS_REGION=us-east-1 AWS_DEFAULT_REGION=us-east-1 AWS_EC2_METADATA_DISABLED=true $(CDK_ENV); \
 	$(CDK) bootstrap aws://123456789012/us-east-1 -c config=$(LOCAL_CONFIG); \
-	$(CDK) deploy --all --require-approval never -c config=$(LOCAL_CONFIG) -o .cache/cdk.out.local; \
-	echo "deployed to $$endpoint (what the emulator cannot create: docs/deploy.md, \"The emulator\")"
+	$(CDK) deploy --all --require-approval never --method=direct -c config=$(LOCAL_CONFIG) -o .cache/cdk.out.local; \
+	echo "deployed to $$endpoint (what the emulator cannot create: docs/deploy.md, \"The emulator\")"; \
+	echo "point the CLI at it:"; \
+	echo "  trailwarden use local --stack TrailwardenAutomation --region us-east-1 --endpoint $$endpoint --policy $(abspath $(LOCAL_CONFIG))"

@@ -10,6 +10,7 @@ import (
 
 	"github.com/trailwarden/trailwarden/shared/awsenv"
 	"github.com/trailwarden/trailwarden/shared/converge"
+	"github.com/trailwarden/trailwarden/shared/deployment"
 	"github.com/trailwarden/trailwarden/shared/enabler"
 	"github.com/trailwarden/trailwarden/shared/orgdir"
 	"github.com/trailwarden/trailwarden/shared/policy"
@@ -21,6 +22,11 @@ import (
 type deployFlags struct {
 	policyFile, accountsTable, ledgerTable, journalTable, incidentsTable, requestQueueURL, alertsTopicARN, orgReaderRoleARN string
 	region                                                                                                                  string
+	// stack and contextName find the deployment (resolve.go); role
+	// overrides the operator role the CLI assumes in members.
+	stack, contextName, role string
+	// describe reads a stack's outputs (nil: CloudFormation).
+	describe stackDescriber
 }
 
 func (d *deployFlags) register(fs *flag.FlagSet, env *cmdEnv) {
@@ -32,17 +38,24 @@ func (d *deployFlags) register(fs *flag.FlagSet, env *cmdEnv) {
 	fs.StringVar(&d.requestQueueURL, "request-queue-url", env.getenv(settings.EnvRequestQueueURL), "request queue URL (env "+settings.EnvRequestQueueURL+")")
 	fs.StringVar(&d.alertsTopicARN, "alerts-topic-arn", env.getenv(settings.EnvAlertsTopicARN), "alerts topic ARN (env "+settings.EnvAlertsTopicARN+")")
 	fs.StringVar(&d.orgReaderRoleARN, "org-reader-role-arn", env.getenv(settings.EnvOrgReaderRoleARN), "role in the management account for Organizations reads (env "+settings.EnvOrgReaderRoleARN+"; empty: own credentials)")
-	fs.StringVar(&d.region, "region", "", "home Region (default: the policy's homeRegion)")
+	fs.StringVar(&d.region, "region", "", "home Region (default: the context's, else the policy's homeRegion)")
+	fs.StringVar(&d.stack, "stack", env.getenv(envStack), "automation stack whose outputs name the deployment (env "+envStack+"; default: the context's, else "+defaultStack+")")
+	fs.StringVar(&d.contextName, "context", env.getenv(envContext), "context to use instead of the current one (env "+envContext+"; see 'trailwarden use')")
+	fs.StringVar(&d.role, "role", "", "role to assume in members (default "+deployment.OperatorReadRole+" to read, "+deployment.OperatorConvergeRole+" to write)")
 }
 
 func (d *deployFlags) need(env *cmdEnv, names ...string) bool {
+	if err := d.resolve(env.context(), env, names); err != nil {
+		env.errorf("%v", err)
+		return false
+	}
 	vals := map[string]string{"policy": d.policyFile, "accounts-table": d.accountsTable, "ledger-table": d.ledgerTable,
 		"journal-table":   d.journalTable,
 		"incidents-table": d.incidentsTable, "request-queue-url": d.requestQueueURL, "alerts-topic-arn": d.alertsTopicARN}
 	ok := true
 	for _, n := range names {
 		if vals[n] == "" {
-			env.errorf("--%s is required (or its environment variable)", n)
+			env.errorf("--%s is required: pass it, set its environment variable, or point the CLI at a deployment with 'trailwarden use'", n)
 			ok = false
 		}
 	}
@@ -55,6 +68,7 @@ type session struct {
 	home aws.Config
 	dir  orgdir.Org
 	asm  *awsenv.Assumer
+	role string // --role, or "" for the operator roles
 }
 
 func (d *deployFlags) open(ctx context.Context, env *cmdEnv) (*session, error) {
@@ -76,7 +90,7 @@ func (d *deployFlags) open(ctx context.Context, env *cmdEnv) (*session, error) {
 		env.errorf("%v", err)
 		return nil, err
 	}
-	return &session{pol: pol, home: home, dir: dir, asm: awsenv.NewAssumer(home, sts.NewFromConfig(home), cliSession(env))}, nil
+	return &session{pol: pol, home: home, dir: dir, role: d.role, asm: awsenv.NewAssumer(home, sts.NewFromConfig(home), cliSession(env))}, nil
 }
 
 // desired resolves and renders one account's trail.
@@ -97,14 +111,30 @@ func (s *session) desired(ctx context.Context, account string) (*converge.Desire
 	return req, info, nil
 }
 
-func (s *session) engine(ctx context.Context, account string) (*converge.Engine, error) {
-	cfg, err := s.asm.Config(ctx, account, s.pol.Organization.MemberRole, s.pol.Organization.HomeRegion)
+// engine converges (write) or plans one account through an operator role:
+// the converge role to write, the read-only role otherwise (docs/deploy.md,
+// "Operator access"), with the CLI's own session name.
+func (s *session) engine(ctx context.Context, account string, write bool) (*converge.Engine, error) {
+	role := s.role
+	switch {
+	case role != "":
+	case write:
+		role = deployment.OperatorConvergeRole
+	default:
+		role = deployment.OperatorReadRole
+	}
+	cfg, err := s.asm.Config(ctx, account, role, s.pol.Organization.HomeRegion)
 	if err != nil {
-		return nil, fmt.Errorf("assume %s in %s: %w", s.pol.Organization.MemberRole, account, err)
+		return nil, fmt.Errorf("assume %s in %s (is your principal in deployment.operators, and the member stack deployed there?): %w", role, account, err)
 	}
 	return enabler.NewEngine(cfg), nil
 }
 
 // cliSession is the CLI's member-role session name (settings.CLISessionName
 // of $USER): an operator's changes are never taken for the functions' own.
-func cliSession(env *cmdEnv) string { return settings.CLISessionName(env.getenv("USER")) }
+func cliSession(env *cmdEnv) string {
+	if u := env.getenv("USER"); u != "" {
+		return settings.CLISessionName(u)
+	}
+	return settings.CLISessionName(currentUser())
+}

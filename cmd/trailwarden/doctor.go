@@ -220,7 +220,7 @@ func (c canaryConverger) Converge(ctx context.Context, account string) (string, 
 	if err != nil {
 		return "", 0, err
 	}
-	eng, err := c.s.engine(ctx, account)
+	eng, err := c.s.engine(ctx, account, true)
 	if err != nil {
 		return "", 0, err
 	}

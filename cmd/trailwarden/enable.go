@@ -70,12 +70,12 @@ func runConverge(ctx context.Context, env *cmdEnv, args []string, planOnly bool)
 		env.errorf("%s %s: %v", name, *account, err)
 		return exitProblem
 	}
-	eng, err := s.engine(ctx, *account)
+	dry := planOnly || !*yes
+	eng, err := s.engine(ctx, *account, !dry)
 	if err != nil {
 		env.errorf("%v", err)
 		return exitProblem
 	}
-	dry := planOnly || !*yes
 	rep, err := eng.Converge(ctx, want, converge.Options{DryRun: dry})
 	if err != nil {
 		env.errorf("%s %s: %v", name, *account, err)

@@ -26,9 +26,18 @@ type command struct {
 
 // cmdEnv carries the streams of one invocation.
 type cmdEnv struct {
+	ctx            context.Context // set by runEnv
 	stdin          io.Reader
 	stdout, stderr io.Writer
 	getenv         func(string) string
+}
+
+// context is the invocation's context.
+func (e *cmdEnv) context() context.Context {
+	if e.ctx == nil {
+		return context.Background()
+	}
+	return e.ctx
 }
 
 func (e *cmdEnv) errorf(format string, a ...any) {
@@ -49,6 +58,8 @@ func init() {
 		"doctor":    doctorCommand,
 		"integrity": integrityCommand,
 		"report":    reportCommand,
+		"use":       useCommand,
+		"version":   versionCommand,
 	}
 }
 
@@ -58,6 +69,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 }
 
 func runEnv(ctx context.Context, args []string, env *cmdEnv) int {
+	env.ctx = ctx
 	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
 		if len(args) > 1 {
 			c, ok := commands[args[1]]
@@ -74,6 +86,9 @@ func runEnv(ctx context.Context, args []string, env *cmdEnv) int {
 			return exitUsage
 		}
 		return exitOK
+	}
+	if args[0] == "--version" {
+		args = []string{"version"}
 	}
 	c, ok := commands[args[0]]
 	if !ok {

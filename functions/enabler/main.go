@@ -15,6 +15,7 @@ import (
 	"github.com/trailwarden/trailwarden/shared/enabler"
 	"github.com/trailwarden/trailwarden/shared/settings"
 	"github.com/trailwarden/trailwarden/shared/telemetry"
+	"github.com/trailwarden/trailwarden/shared/version"
 )
 
 func main() {
@@ -28,6 +29,7 @@ func main() {
 	// Logs carry each invocation's request id and follow the function's
 	// logging configuration (AWS_LAMBDA_LOG_LEVEL).
 	proc.Logger = telemetry.NewLambdaLogger("enabler")
+	proc.Logger.Info("cold start", "version", version.Get().String())
 	lambda.Start(func(ctx context.Context, ev events.SQSEvent) (events.SQSEventResponse, error) {
 		return proc.Handle(ctx, ev), nil
 	})

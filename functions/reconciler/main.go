@@ -14,6 +14,7 @@ import (
 	"github.com/trailwarden/trailwarden/shared/reconcile"
 	"github.com/trailwarden/trailwarden/shared/settings"
 	"github.com/trailwarden/trailwarden/shared/telemetry"
+	"github.com/trailwarden/trailwarden/shared/version"
 )
 
 func main() {
@@ -25,6 +26,7 @@ func main() {
 	r, err := reconcile.New(ctx, cfg, home, os.Stdout)
 	exitIf(err)
 	r.Logger = telemetry.NewLambdaLogger("reconciler")
+	r.Logger.Info("cold start", "version", version.Get().String())
 	lambda.Start(r.Handle)
 }
 

@@ -16,6 +16,7 @@ import (
 	"github.com/trailwarden/trailwarden/shared/awsenv"
 	"github.com/trailwarden/trailwarden/shared/telemetry"
 	"github.com/trailwarden/trailwarden/shared/verifier"
+	"github.com/trailwarden/trailwarden/shared/version"
 )
 
 func main() {
@@ -29,6 +30,7 @@ func main() {
 	// Logs carry each invocation's request id and follow the function's
 	// logging configuration (AWS_LAMBDA_LOG_LEVEL).
 	proc.Logger = telemetry.NewLambdaLogger("verifier")
+	proc.Logger.Info("cold start", "version", version.Get().String())
 	// Every processed time is in the journal when an invocation returns;
 	// what the instance still holds for the accounts' items (counts, the
 	// newest key) is written when Lambda retires it: SIGTERM leaves about

@@ -15,6 +15,7 @@ import (
 
 	"github.com/trailwarden/trailwarden/shared/awsenv"
 	"github.com/trailwarden/trailwarden/shared/telemetry"
+	"github.com/trailwarden/trailwarden/shared/version"
 	"github.com/trailwarden/trailwarden/shared/watchdog"
 )
 
@@ -29,6 +30,7 @@ func main() {
 	// Logs carry each invocation's request id and follow the function's
 	// logging configuration (AWS_LAMBDA_LOG_LEVEL).
 	w.Logger = telemetry.NewLambdaLogger("watchdog")
+	w.Logger.Info("cold start", "version", version.Get().String())
 	lambda.Start(func(ctx context.Context, _ events.CloudWatchEvent) error {
 		// The pass judges silence against the wall clock, not the event's
 		// scheduled time: a delayed invocation must not look back in time.

@@ -89,6 +89,7 @@ func NewAutomation(scope constructs.Construct, id string, cfg *Config, assetDirs
 	s.schedules()
 	s.alarms()
 	s.dashboard()
+	s.outputs()
 	return s
 }
 

@@ -11,6 +11,7 @@ import (
 	"github.com/aws/jsii-runtime-go"
 
 	"github.com/trailwarden/trailwarden/shared/centralpolicy"
+	"github.com/trailwarden/trailwarden/shared/stackout"
 )
 
 // Central is the logging account's stack (home Region): the central bucket
@@ -33,11 +34,12 @@ func NewCentral(scope constructs.Construct, id string, cfg *Config, props *awscd
 	s.buckets()
 	s.topic()
 	s.digestForwarding()
-	awscdk.NewCfnOutput(s.Stack, jsii.String("LogKeyArn"), &awscdk.CfnOutputProps{
+	awscdk.NewCfnOutput(s.Stack, jsii.String(stackout.LogKeyARN), &awscdk.CfnOutputProps{
 		Value:       s.Key.KeyArn(),
 		Description: jsii.String("Put this in the policy's trail.kms.keyArn"),
 	})
-	awscdk.NewCfnOutput(s.Stack, jsii.String("DeliveriesTopicArn"), &awscdk.CfnOutputProps{Value: s.Topic.TopicArn()})
+	awscdk.NewCfnOutput(s.Stack, jsii.String(stackout.DeliveriesTopicARN), &awscdk.CfnOutputProps{Value: s.Topic.TopicArn()})
+	output(s.Stack, stackout.LogBucketName, s.Bucket.BucketName(), "central log bucket")
 	return s
 }
 

@@ -18,6 +18,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
+	"github.com/aws/aws-sdk-go-v2/service/cloudformation"
 	"github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
@@ -28,6 +29,7 @@ import (
 	sqstypes "github.com/aws/aws-sdk-go-v2/service/sqs/types"
 
 	"github.com/trailwarden/trailwarden/internal/emulator"
+	"github.com/trailwarden/trailwarden/shared/stackout"
 )
 
 func init() {
@@ -86,10 +88,30 @@ func TestDeployToEmulator(t *testing.T) {
 	b := single(t)
 	dir := filepath.Dir(b.outdir)
 	cdkCLI(t, srv, dir, "bootstrap", "aws://123456789012/us-east-1", "--app", b.outdir)
-	cdkCLI(t, srv, dir, "deploy", "--app", b.outdir, "--all", "--require-approval", "never", "--progress", "events")
+	// As deploy-local: CreateStack/UpdateStack, the path on which moto sets
+	// stack outputs (its change-set path sets none).
+	cdkCLI(t, srv, dir, "deploy", "--app", b.outdir, "--all", "--require-approval", "never", "--progress", "events", "--method", "direct")
 
 	ctx := t.Context()
 	cfg := srv.ManagementConfig("us-east-1")
+
+	// Outputs: the names the CLI reads to find the deployment.
+	st, err := cloudformation.NewFromConfig(cfg).DescribeStacks(ctx, &cloudformation.DescribeStacksInput{StackName: aws.String(AutomationStackName)})
+	if err != nil || len(st.Stacks) != 1 {
+		t.Fatalf("DescribeStacks: %v", err)
+	}
+	outs := map[string]string{}
+	for _, o := range st.Stacks[0].Outputs {
+		outs[aws.ToString(o.OutputKey)] = aws.ToString(o.OutputValue)
+	}
+	for _, k := range []string{stackout.AccountsTable, stackout.LedgerTable, stackout.JournalTable, stackout.IncidentsTable} {
+		if !strings.HasPrefix(outs[k], AutomationStackName+"-") {
+			t.Errorf("output %s = %q, want a table of the stack", k, outs[k])
+		}
+	}
+	if outs[stackout.HomeRegion] != "us-east-1" || !strings.HasPrefix(outs[stackout.RequestQueueURL], "http") {
+		t.Errorf("outputs: %v", outs)
+	}
 
 	// Queues: two pairs, SSE-SQS, the request queue's redrive and visibility.
 	sq := sqs.NewFromConfig(cfg)

@@ -101,6 +101,7 @@ func NewManagement(scope constructs.Construct, id string, cfg *Config, memberTem
 		}},
 		TemplateBody: jsii.String(memberTemplate),
 	})
+	s.outputs()
 	return s
 }
 

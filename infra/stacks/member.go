@@ -44,6 +44,9 @@ type MemberAccess struct {
 	WatchdogRole awsiam.Role
 	LogsRole     awsiam.Role // nil when no trail delivers to CloudWatch Logs
 	TamperGuard  awsevents.Rule
+	// The operators' roles (operators.go); nil when their principal list
+	// is empty.
+	OperatorReadRole, OperatorConvergeRole awsiam.Role
 }
 
 // NewMemberAccess builds the member roles and the tamper guard. Every ARN is
@@ -117,9 +120,15 @@ func NewMemberAccess(scope constructs.Construct, id string, cfg *Config) *Member
 			}),
 		)
 	}
+	m.operatorRoles(c, cfg, self)
+	roles := []awsiam.IRole{m.Role}
+	if m.OperatorConvergeRole != nil {
+		// An operator's converge may do what the enabler does, no more.
+		roles = append(roles, m.OperatorConvergeRole)
+	}
 	awsiam.NewPolicy(c, jsii.String("MemberPolicy"), &awsiam.PolicyProps{
 		Statements: &stmts,
-		Roles:      &[]awsiam.IRole{m.Role},
+		Roles:      &roles,
 	})
 
 	m.TamperGuard = newTamperGuard(c, cfg)

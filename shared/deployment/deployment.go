@@ -118,6 +118,9 @@ type Deployment struct {
 	Bucket             Bucket   `yaml:"bucket"`
 	MemberRoleStackSet StackSet `yaml:"memberRoleStackSet"`
 	Names              Names    `yaml:"names"`
+	// Operators may assume the operator roles in members (docs/deploy.md,
+	// "Operator access").
+	Operators Operators `yaml:"operators"`
 }
 
 // Alerts are the alerts topic's subscriptions.
@@ -366,6 +369,7 @@ func (d *Deployment) ValidateInto(p *Problems) {
 		}
 		seen[r] = true
 	}
+	d.Operators.validateInto(p, s+".operators")
 	for i, e := range d.Alerts.Emails {
 		if a, err := mail.ParseAddress(e); err != nil || a.Address != e {
 			p.Addf(fmt.Sprintf("%s.alerts.emails[%d]", s, i), "%q is not a bare e-mail address", e)
