@@ -77,7 +77,7 @@ var findingTypes = map[string]string{
 	"object-not-kms": typeConfig, "object-wrong-key": typeConfig, "foreign-trail": typeConfig,
 	"bad-key": typeUnusualData, "foreign-organization": typeUnusualData, "foreign-account": typeUnusualData,
 	"account-mismatch": typeUnusualData, "region-mismatch": typeUnusualData, "unknown-region": typeUnusualData,
-	"future-timestamp": typeUnusualData, "too-many-keys": typeUnusualData,
+	"wrong-partition": typeUnusualData, "future-timestamp": typeUnusualData, "too-many-keys": typeUnusualData,
 	"object-missing": typeDestruction, "object-empty": typeDestruction,
 }
 

@@ -3,6 +3,7 @@ package enabler
 import (
 	"github.com/aws/aws-lambda-go/events"
 
+	"github.com/trailwarden/trailwarden/shared/awsid"
 	"github.com/trailwarden/trailwarden/shared/fault"
 	"github.com/trailwarden/trailwarden/shared/jsondup"
 	"github.com/trailwarden/trailwarden/shared/orgevent"
@@ -25,9 +26,11 @@ type Request struct {
 }
 
 // OriginOf is the origin events are verified against: the policy's
-// management account and organization.
+// management account and organization, and the partition of its home
+// Region.
 func OriginOf(pol *policy.Policy) orgevent.Origin {
-	return orgevent.Origin{ManagementAccount: pol.Organization.ManagementAccount, OrganizationID: pol.Organization.ID}
+	return orgevent.Origin{ManagementAccount: pol.Organization.ManagementAccount, OrganizationID: pol.Organization.ID,
+		Partition: awsid.Partition(pol.Organization.HomeRegion)}
 }
 
 // DecideRecord is the one decision of a request-queue record, shared by the

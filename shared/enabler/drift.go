@@ -31,6 +31,13 @@ func (p *Processor) drift(ctx context.Context, rec events.SQSMessage, d orgevent
 		return err
 	}
 	info, err := p.Directory.Describe(ctx, d.Account)
+	if fault.Code(err) == CodeAccountNotFound {
+		// Tamper events come from members' buses: a non-member's is not ours.
+		log.WarnContext(ctx, "event ignored: unverified origin", "reason",
+			orgevent.ReasonUnverified+"account "+d.Account+" is not a member of the organization ("+d.Event+")")
+		p.count("UnverifiedEvents", 1)
+		return nil
+	}
 	if err != nil {
 		return err
 	}

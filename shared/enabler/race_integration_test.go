@@ -23,10 +23,9 @@ import (
 
 // racingCloudTrail holds every CreateTrail until `want` callers have
 // arrived, so that all of them read "no trail" before any creates it, then
-// lets them through one at a time (the emulator serves concurrent
-// CreateTrail calls without AWS's atomic name check): the race for
-// CreateTrail is lost by all but one, every time, with the emulator's own
-// TrailAlreadyExistsException.
+// lets them all call at once: the emulator checks the name and creates the
+// trail in one step, as AWS does, so the race for CreateTrail is lost by
+// all but one, every time, with TrailAlreadyExistsException.
 type racingCloudTrail struct {
 	converge.CloudTrailAPI
 	gate    *raceGate
@@ -35,7 +34,6 @@ type racingCloudTrail struct {
 }
 
 type raceGate struct {
-	serial  sync.Mutex
 	mu      sync.Mutex
 	arrived int
 	want    int
@@ -63,8 +61,6 @@ func (r *racingCloudTrail) CreateTrail(ctx context.Context, in *cloudtrail.Creat
 	if err := r.gate.wait(ctx); err != nil {
 		return nil, err
 	}
-	r.gate.serial.Lock()
-	defer r.gate.serial.Unlock()
 	out, err := r.CloudTrailAPI.CreateTrail(ctx, in, o...)
 	if fault.IsAPIError(err, "TrailAlreadyExistsException") {
 		r.lost.Add(1)

@@ -36,9 +36,10 @@ func TestOwnRolesAreExactSessionNames(t *testing.T) {
 	}
 }
 
-// ownStop is the stop-logging event as made by the enabler's own session.
+// ownStop is the stop-logging event as made by the enabler's own session
+// (the policy's member role, trailwarden's session name).
 func (w *tamperWorld) ownStop() string {
-	return strings.NewReplacer("TrailwardenMemberRole", emulator.AccessRoleName, "trailwarden-enabler-5f3a9c", settings.RoleSessionName).
+	return strings.NewReplacer("TrailwardenMemberRole", w.proc.Policy.Organization.MemberRole, "trailwarden-enabler-5f3a9c", settings.RoleSessionName).
 		Replace(w.event("stop-logging-by-trailwarden.json"))
 }
 

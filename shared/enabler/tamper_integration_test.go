@@ -208,3 +208,22 @@ func TestOwnSessionNameCannotHideTampering(t *testing.T) {
 		t.Fatalf("alerts %s %+v", kinds(as), as)
 	}
 }
+
+// TestTamperFromNonMemberIsIgnored: a tamper event whose account (envelope
+// and recipient alike) is not a member did not come through a member's
+// forwarding path: ignored as an unverified origin, counted, never
+// poison, no alert, no member session.
+func TestTamperFromNonMemberIsIgnored(t *testing.T) {
+	w := newTamperWorld(t, central.PolicyOptions{})
+	before := w.sessions.Attempts.Load()
+	w.send(fixture(t, "tamper/stop-logging.json", "333333333333", "999999999999"))
+	if st := w.drain(2); st.Failed != 0 {
+		t.Fatalf("%+v\n%s", st, w.logs.String())
+	}
+	if as := w.alerts(); len(as) != 0 || w.sessions.Attempts.Load() != before {
+		t.Fatalf("a non-member's event caused alerts %s or a member session", kinds(as))
+	}
+	if !strings.Contains(w.logs.String(), "unverified origin") || !strings.Contains(w.logs.String(), `"UnverifiedEvents"`) {
+		t.Fatalf("not logged and counted as unverified:\n%s", w.logs.String())
+	}
+}

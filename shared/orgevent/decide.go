@@ -111,7 +111,14 @@ func decide(payload []byte, o Origin) (Decision, error) {
 		}
 		return d, nil
 	case SourceCloudTrail:
-		return x.tamper()
+		d, err := x.tamper()
+		if err != nil || d.Action != ActionDrift {
+			return d, err
+		}
+		if problem := x.tamperVerified(); problem != "" {
+			return x.result(ActionIgnore, "%s%s (%s)", ReasonUnverified, problem, d.Event)
+		}
+		return d, nil
 	case "":
 		return x.reject("missing source")
 	default:

@@ -4,11 +4,17 @@ import (
 	"encoding/json"
 	"fmt"
 	"strings"
+
+	"github.com/trailwarden/trailwarden/shared/awsid"
 )
 
 // EventSourceOrganizations is detail.eventSource of every Organizations
 // CloudTrail record.
 const EventSourceOrganizations = "organizations.amazonaws.com"
+
+// EventSourceCloudTrail is detail.eventSource of every CloudTrail API
+// call's record (the tamper events).
+const EventSourceCloudTrail = "cloudtrail.amazonaws.com"
 
 // ReasonUnverified starts the reason of an Organizations event that is
 // ignored because it did not come from our organization's management
@@ -25,6 +31,10 @@ type Origin struct {
 	ManagementAccount string
 	// OrganizationID is the organization's id (o-…).
 	OrganizationID string
+	// Partition is the deployment's partition (awsid.Partition of the
+	// policy's home Region): an event naming a Region of another partition
+	// did not come from this organization.
+	Partition string
 }
 
 // callerEvents are the Organizations calls a member makes itself: their
@@ -49,6 +59,9 @@ func (x *decider) verified(name string) (problem string) {
 	dt := &x.detail
 	if dt.EventSource != EventSourceOrganizations && (dt.EventSource != "" || o != (Origin{})) {
 		return fmt.Sprintf("detail.eventSource is %q, not %s", dt.EventSource, EventSourceOrganizations)
+	}
+	if problem := x.otherPartition(); problem != "" {
+		return problem
 	}
 	if o.ManagementAccount == "" && o.OrganizationID == "" {
 		return ""
@@ -84,6 +97,43 @@ func (x *decider) verified(name string) (problem string) {
 		return "the accepted handshake names no organization"
 	}
 	return ""
+}
+
+// otherPartition names the envelope's or the record's Region when it is
+// not in the origin's partition ("" when both are, or nothing is known).
+func (x *decider) otherPartition() string {
+	if x.origin.Partition == "" {
+		return ""
+	}
+	for _, r := range []struct{ where, region string }{{"the event's region", x.env.Region}, {"detail.awsRegion", x.detail.AWSRegion}} {
+		if r.region != "" && awsid.Partition(r.region) != x.origin.Partition {
+			return fmt.Sprintf("%s %s is in partition %s, not the deployment's %s",
+				r.where, clean(r.region), awsid.Partition(r.region), x.origin.Partition)
+		}
+	}
+	return ""
+}
+
+// tamperVerified is the origin check of a tamper event (a drift decision):
+// CloudTrail's own record (detail.eventSource), forwarded from the member's
+// bus with its envelope unchanged, so the envelope's account is the
+// account that recorded the call (detail.recipientAccountId), and its
+// Regions are in the deployment's partition. Whether that account is a
+// member is the handler's check (DescribeAccount). The zero Origin
+// (explain without a policy) checks only an eventSource that is present.
+func (x *decider) tamperVerified() (problem string) {
+	dt := &x.detail
+	if dt.EventSource != EventSourceCloudTrail && (dt.EventSource != "" || x.origin != (Origin{})) {
+		return fmt.Sprintf("detail.eventSource is %q, not %s", clean(dt.EventSource), EventSourceCloudTrail)
+	}
+	if x.origin == (Origin{}) {
+		return ""
+	}
+	if x.env.Account != dt.RecipientAccountID {
+		return fmt.Sprintf("the event is from account %s's bus, but recipientAccountId is %s",
+			orNone(clean(x.env.Account)), orNone(clean(dt.RecipientAccountID)))
+	}
+	return x.otherPartition()
 }
 
 // naming is an organization id and/or management account an event names.

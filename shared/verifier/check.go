@@ -6,6 +6,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/trailwarden/trailwarden/shared/awsid"
 	"github.com/trailwarden/trailwarden/shared/logkey"
 	"github.com/trailwarden/trailwarden/shared/policy"
 )
@@ -25,12 +26,16 @@ const (
 	CodeAccountMismatch     Code = "account-mismatch"
 	CodeRegionMismatch      Code = "region-mismatch"
 	CodeUnknownRegion       Code = "unknown-region"
-	CodeFutureTimestamp     Code = "future-timestamp"
-	CodeTooManyKeys         Code = "too-many-keys"
-	CodeObjectMissing       Code = "object-missing"
-	CodeObjectEmpty         Code = "object-empty"
-	CodeObjectNotKMS        Code = "object-not-kms"
-	CodeObjectWrongKey      Code = "object-wrong-key"
+	// CodeWrongPartition: a Region of another partition than the
+	// deployment's (a GovCloud or China Region under a commercial
+	// deployment): no trail of this deployment writes there.
+	CodeWrongPartition  Code = "wrong-partition"
+	CodeFutureTimestamp Code = "future-timestamp"
+	CodeTooManyKeys     Code = "too-many-keys"
+	CodeObjectMissing   Code = "object-missing"
+	CodeObjectEmpty     Code = "object-empty"
+	CodeObjectNotKMS    Code = "object-not-kms"
+	CodeObjectWrongKey  Code = "object-wrong-key"
 	// CodeForeignTrail: a digest written by a trail that is not
 	// trailwarden's (another name or home Region). Its digests would
 	// otherwise keep the account's heartbeat fresh while our trail is off.
@@ -106,6 +111,9 @@ type Rules struct {
 	// Empty: not judged.
 	TrailNames []string
 	HomeRegion string
+	// Partition is the deployment's partition (of the policy's home
+	// Region); a Region of another partition is a finding. "": not judged.
+	Partition string
 	// MaxFuture is how far in the future a file timestamp may be (clock
 	// skew); 0 means 15 minutes. Not judged when Check gets a zero now.
 	MaxFuture time.Duration
@@ -125,8 +133,22 @@ func RulesFromPolicy(p *policy.Policy) Rules {
 		RequireOrgPath: p.Mode == policy.ModeOrganizationTrail,
 		TrailNames:     TrailNames(p),
 		HomeRegion:     p.Organization.HomeRegion,
+		Partition:      awsid.Partition(p.Organization.HomeRegion),
 		TopicARN:       p.Trail.SNS.TopicArn,
 	}
+}
+
+// wrongPartition rejects o when region ("" is not judged) is not in the
+// deployment's partition (awsid.Partition, AWS's partition table).
+func (r *Rules) wrongPartition(o *Object, what, region string) bool {
+	if r.Partition == "" || region == "" {
+		return false
+	}
+	if p := awsid.Partition(region); p != r.Partition {
+		o.reject(CodeWrongPartition, "%sRegion %s is in partition %s, not the deployment's %s", what, region, p, r.Partition)
+		return true
+	}
+	return false
 }
 
 // TrailNames lists the trail names a policy can give an account: the base
@@ -177,6 +199,9 @@ func (r *Rules) Check(bucket, key string, now time.Time) Object {
 			o.reject(CodeUnknownRegion, "folder marker: Region %s is not a known Region", k.Region)
 			return o
 		}
+		if r.wrongPartition(&o, "folder marker: ", k.Region) {
+			return o
+		}
 		o.Verdict, o.Reason = Ignored, "zero-byte folder marker, not a delivery"
 		return o
 	}
@@ -189,6 +214,9 @@ func (r *Rules) Check(bucket, key string, now time.Time) Object {
 		return o
 	case k.Flags&logkey.FlagUnknownRegion != 0:
 		o.reject(CodeUnknownRegion, "Region %s is not a known Region", k.Region)
+		return o
+	}
+	if r.wrongPartition(&o, "", k.Region) || (k.Kind == logkey.KindDigest && r.wrongPartition(&o, "digest home Region: ", k.HomeRegion)) {
 		return o
 	}
 	if k.Kind == logkey.KindDigest && len(r.TrailNames) > 0 {

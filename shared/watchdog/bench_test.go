@@ -19,6 +19,7 @@ import (
 
 	"github.com/trailwarden/trailwarden/internal/cloudtrailsim"
 	"github.com/trailwarden/trailwarden/shared/accounts"
+	"github.com/trailwarden/trailwarden/shared/alert"
 	"github.com/trailwarden/trailwarden/shared/incident"
 	"github.com/trailwarden/trailwarden/shared/ledger"
 	"github.com/trailwarden/trailwarden/shared/ledgertest"
@@ -130,11 +131,10 @@ func (fakeIncidents) Open(context.Context, incident.Incident, time.Time) (bool, 
 	return true, nil
 }
 func (fakeIncidents) Watch(context.Context, incident.Incident, time.Time) error { return nil }
-func (fakeIncidents) ClaimAlert(context.Context, string, time.Time, time.Duration) (bool, error) {
-	return true, nil
+func (fakeIncidents) SendAlert(ctx context.Context, pub incident.Publisher, a alert.Alert, _ time.Time, _ time.Duration) (bool, error) {
+	err := pub.Publish(ctx, a)
+	return err == nil, err
 }
-func (fakeIncidents) MarkAlerted(context.Context, string, time.Time) error         { return nil }
-func (fakeIncidents) ReleaseAlert(context.Context, string) error                   { return nil }
 func (fakeIncidents) MarkRepairRequested(context.Context, string, time.Time) error { return nil }
 func (fakeIncidents) Rediagnosed(context.Context, string, time.Time, string, string, string, string) error {
 	return nil
@@ -142,11 +142,10 @@ func (fakeIncidents) Rediagnosed(context.Context, string, time.Time, string, str
 func (fakeIncidents) Resolve(context.Context, string, time.Time) (incident.Incident, bool, error) {
 	return incident.Incident{}, false, nil
 }
-func (fakeIncidents) ClaimRecovery(context.Context, string, time.Time, time.Duration) (bool, error) {
-	return false, nil
+func (fakeIncidents) SendRecovery(ctx context.Context, pub incident.Publisher, a alert.Alert, _ time.Time, _ time.Duration) (bool, error) {
+	err := pub.Publish(ctx, a)
+	return err == nil, err
 }
-func (fakeIncidents) MarkRecoveryAlerted(context.Context, string, time.Time) error { return nil }
-func (fakeIncidents) ReleaseRecovery(context.Context, string) error                { return nil }
 
 // scaleWorld is an organization of n accounts in the traffic model's shape
 // (cloudtrailsim.NewModel: 17 Regions, 3 active per account, median 12 log

@@ -55,20 +55,18 @@ type IncidentRecorder interface {
 	Rediagnosed(ctx context.Context, id string, now time.Time, reason, summary, detail, action string) error
 }
 
-// AlertLeases guard an incident's alert (and its repair request).
+// AlertLeases deliver an incident's alert through the shared outbox step
+// (claim → publish → mark, or release) and record its repair request.
 type AlertLeases interface {
-	ClaimAlert(ctx context.Context, id string, now time.Time, lease time.Duration) (bool, error)
-	MarkAlerted(ctx context.Context, id string, now time.Time) error
-	ReleaseAlert(ctx context.Context, id string) error
+	SendAlert(ctx context.Context, pub incident.Publisher, a alert.Alert, now time.Time, lease time.Duration) (bool, error)
 	MarkRepairRequested(ctx context.Context, id string, now time.Time) error
 }
 
-// RecoveryStore resolves incidents and guards their recovery message.
+// RecoveryStore resolves incidents and delivers their recovery message
+// through the same outbox step.
 type RecoveryStore interface {
 	Resolve(ctx context.Context, id string, now time.Time) (incident.Incident, bool, error)
-	ClaimRecovery(ctx context.Context, id string, now time.Time, lease time.Duration) (bool, error)
-	MarkRecoveryAlerted(ctx context.Context, id string, now time.Time) error
-	ReleaseRecovery(ctx context.Context, id string) error
+	SendRecovery(ctx context.Context, pub incident.Publisher, a alert.Alert, now time.Time, lease time.Duration) (bool, error)
 }
 
 // IncidentStore keeps incident state (incident.Store): every step's part.
@@ -298,63 +296,63 @@ func repairable(reason string) bool {
 	return false
 }
 
-// alertIncident publishes an open incident's alert (once, under a lease),
-// sending a repair request first when the cause is repairable.
+// alertIncident publishes an open incident's alert once, through the
+// store's claim → publish → release step. A repairable cause is sent to
+// the enabler's request queue under the claim, just before publishing, so
+// the alert says whether the repair was requested. A failed publish leaves
+// the incident un-alerted for the next pass.
 func (w *Watchdog) alertIncident(ctx context.Context, rep *Report, inc incident.Incident, acct *accounts.Account, d Diagnosis, now time.Time, requested map[string]bool) (repaired, alerted bool) {
-	claimed, err := w.Incidents.ClaimAlert(ctx, inc.ID, now, orDefault(w.AlertLease, 2*time.Minute))
-	if err != nil {
-		w.fail(rep, err)
-		return false, false
-	}
-	if !claimed {
-		return false, false
-	}
-	repair := ""
-	if w.Repair && d.Repairable && w.Requests != nil && w.RequestQueueURL != "" {
-		switch {
-		case !inc.RepairRequestedAt.IsZero() || (requested != nil && requested[inc.Account]):
-			repair = "re-converge requested"
-			repaired = true
-		default:
-			if err := w.requestRepair(ctx, inc, d, now); err != nil {
-				w.fail(rep, err)
-				repair = "repair request failed: " + err.Error()
-			} else {
-				rep.RepairRequests++
-				repaired = true
-				repair = "re-converge requested through the enabler's request queue"
-				if requested != nil {
-					requested[inc.Account] = true
-				}
-				if err := w.Incidents.MarkRepairRequested(ctx, inc.ID, now); err != nil {
-					w.fail(rep, err)
-				}
-			}
-		}
-	}
 	kind := alert.KindDeliveryStopped
 	if inc.Kind == incident.KindNeverStarted {
 		kind = alert.KindNeverStarted
 	}
 	a := alert.Alert{Kind: kind, Severity: orString(d.Severity, "high"), IncidentID: inc.ID, Account: inc.Account,
-		Region: inc.Region, Since: inc.Since, Reason: d.Summary, Detail: joinDetail(d), Action: d.Action, Repair: repair, At: now}
+		Region: inc.Region, Since: inc.Since, Reason: d.Summary, Detail: joinDetail(d), Action: d.Action, At: now}
 	if acct != nil {
 		a.AccountName = acct.Name
 		a.OU = lastOU(acct.OUPath)
 	}
-	a.Summarize()
-	if err := w.Alerts.Publish(ctx, a); err != nil {
-		w.fail(rep, err)
-		if err := w.Incidents.ReleaseAlert(ctx, inc.ID); err != nil {
-			w.fail(rep, err)
-		}
-		return repaired, false
-	}
-	rep.AlertsSent++
-	if err := w.Incidents.MarkAlerted(ctx, inc.ID, now); err != nil {
+	pub := publishFunc(func(ctx context.Context, a alert.Alert) error {
+		a.Repair, repaired = w.repairStep(ctx, rep, inc, d, now, requested)
+		a.Summarize()
+		return w.Alerts.Publish(ctx, a)
+	})
+	sent, err := w.Incidents.SendAlert(ctx, pub, a, now, orDefault(w.AlertLease, 2*time.Minute))
+	if err != nil {
 		w.fail(rep, err)
 	}
-	return repaired, true
+	if sent {
+		rep.AlertsSent++
+	}
+	return repaired, sent
+}
+
+// publishFunc adapts a function to incident.Publisher.
+type publishFunc func(ctx context.Context, a alert.Alert) error
+
+func (f publishFunc) Publish(ctx context.Context, a alert.Alert) error { return f(ctx, a) }
+
+// repairStep requests a repair for a repairable cause, once per incident
+// and per pass, and returns the alert's repair line.
+func (w *Watchdog) repairStep(ctx context.Context, rep *Report, inc incident.Incident, d Diagnosis, now time.Time, requested map[string]bool) (string, bool) {
+	if !w.Repair || !d.Repairable || w.Requests == nil || w.RequestQueueURL == "" {
+		return "", false
+	}
+	if !inc.RepairRequestedAt.IsZero() || (requested != nil && requested[inc.Account]) {
+		return "re-converge requested", true
+	}
+	if err := w.requestRepair(ctx, inc, d, now); err != nil {
+		w.fail(rep, err)
+		return "repair request failed: " + err.Error(), false
+	}
+	rep.RepairRequests++
+	if requested != nil {
+		requested[inc.Account] = true
+	}
+	if err := w.Incidents.MarkRepairRequested(ctx, inc.ID, now); err != nil {
+		w.fail(rep, err)
+	}
+	return "re-converge requested through the enabler's request queue", true
 }
 
 func joinDetail(d Diagnosis) string {
@@ -394,14 +392,6 @@ func (w *Watchdog) resolve(ctx context.Context, rep *Report, inc incident.Incide
 }
 
 func (w *Watchdog) announceRecovery(ctx context.Context, rep *Report, inc incident.Incident, acct *accounts.Account, now time.Time, why string) {
-	claimed, err := w.Incidents.ClaimRecovery(ctx, inc.ID, now, orDefault(w.AlertLease, 2*time.Minute))
-	if err != nil {
-		w.fail(rep, err)
-		return
-	}
-	if !claimed {
-		return
-	}
 	reason := why
 	if reason == "" {
 		reason = fmt.Sprintf("deliveries resumed after %s of silence (incident was: %s)", durationText(now.Sub(inc.Since)), orString(inc.Summary, inc.Reason))
@@ -415,17 +405,13 @@ func (w *Watchdog) announceRecovery(ctx context.Context, rep *Report, inc incide
 		a.AccountName, a.OU = acct.Name, lastOU(acct.OUPath)
 	}
 	a.Summarize()
-	if err := w.Alerts.Publish(ctx, a); err != nil {
+	sent, err := w.Incidents.SendRecovery(ctx, w.Alerts, a, now, orDefault(w.AlertLease, 2*time.Minute))
+	if err != nil {
 		w.fail(rep, err)
-		if err := w.Incidents.ReleaseRecovery(ctx, inc.ID); err != nil {
-			w.fail(rep, err)
-		}
-		return
 	}
-	rep.Recoveries++
-	rep.AlertsSent++
-	if err := w.Incidents.MarkRecoveryAlerted(ctx, inc.ID, now); err != nil {
-		w.fail(rep, err)
+	if sent {
+		rep.Recoveries++
+		rep.AlertsSent++
 	}
 }
 

@@ -591,3 +591,101 @@ func TestHealthyTrailEscalatesOrWaitsAndStatusErrors(t *testing.T) {
 		t.Fatalf("second pass: diagnoses %d, watched %d, opened %d", rep.Diagnoses, rep.Watched, len(rep.Opened))
 	}
 }
+
+// flakyAlerts fails every publish while down is set.
+type flakyAlerts struct {
+	inner watchdog.Alerter
+	down  bool
+	tries int
+}
+
+func (f *flakyAlerts) Publish(ctx context.Context, a alert.Alert) error {
+	f.tries++
+	if f.down {
+		return errors.New("fake: SNS Publish: InternalError")
+	}
+	return f.inner.Publish(ctx, a)
+}
+
+// An incident alert or recovery whose publish fails stays owed: the pass
+// reports the error, and the next pass publishes it exactly once.
+func TestAlertAndRecoverySurvivePublishFailure(t *testing.T) {
+	h := newHarness(t, "busy")
+	ctx := t.Context()
+	busy := h.enable("busy", t0.Add(-72*time.Hour))
+	h.busy(busy, h.home, t0)
+	if _, err := h.memberTrail(busy).StopLogging(ctx, &cloudtrail.StopLoggingInput{Name: aws.String("org-audit")}); err != nil {
+		t.Fatal(err)
+	}
+	flaky := &flakyAlerts{inner: h.wd.Alerts, down: true}
+	h.wd.Alerts = flaky
+	h.wd.AlertLease = time.Hour // only a released claim lets the next pass publish
+	pass := func(at time.Time, wantErr bool) watchdog.Report {
+		t.Helper()
+		rep, err := h.wd.Run(ctx, at)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if (len(rep.Errors) > 0) != wantErr {
+			t.Fatalf("pass at %s: errors %v, want errors: %v", at, rep.Errors, wantErr)
+		}
+		return rep
+	}
+	opened := 0
+	for at := t0.Add(5 * time.Minute); at.Sub(t0) <= 20*time.Minute; at = at.Add(5 * time.Minute) {
+		rep, err := h.wd.Run(ctx, at)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, f := range rep.Opened {
+			opened++
+			if f.Alerted {
+				t.Fatalf("alerted while the topic fails: %+v", f)
+			}
+		}
+	}
+	if opened != 1 || flaky.tries == 0 {
+		t.Fatalf("opened %d incidents, %d publish tries", opened, flaky.tries)
+	}
+	if n := len(h.alerts()); n != 0 {
+		t.Fatalf("%d alerts while the topic fails", n)
+	}
+	flaky.down = false
+	pass(t0.Add(25*time.Minute), false)
+	got := h.alerts()
+	if len(got) != 1 || got[0].Kind != alert.KindDeliveryStopped || got[0].Account != busy {
+		t.Fatalf("alerts after the topic recovered = %+v", got)
+	}
+	pass(t0.Add(30*time.Minute), false)
+	if n := len(h.alerts()); n != 0 {
+		t.Fatalf("alerted again: %d", n)
+	}
+	if reps := h.repairs(); len(reps) != 1 {
+		t.Fatalf("repair requests = %d, want 1", len(reps))
+	}
+
+	// The recovery: the first announcement fails, the next pass sends it once.
+	if _, err := h.memberTrail(busy).StartLogging(ctx, &cloudtrail.StartLoggingInput{Name: aws.String("org-audit")}); err != nil {
+		t.Fatal(err)
+	}
+	h.busy(busy, h.home, t0.Add(32*time.Minute))
+	flaky.down = true
+	if rep := pass(t0.Add(35*time.Minute), true); len(rep.Resolved) != 1 || rep.Recoveries != 0 {
+		t.Fatalf("resolve pass: %+v", rep)
+	}
+	if n := len(h.alerts()); n != 0 {
+		t.Fatalf("%d alerts while the topic fails", n)
+	}
+	flaky.down = false
+	if rep := pass(t0.Add(40*time.Minute), false); rep.Recoveries != 1 {
+		t.Fatalf("recovery pass: %+v", rep)
+	}
+	got = h.alerts()
+	if len(got) != 1 || got[0].Kind != alert.KindRecovered || got[0].Account != busy {
+		t.Fatalf("recovery alerts = %+v", got)
+	}
+	pass(t0.Add(45*time.Minute), false)
+	if n := len(h.alerts()); n != 0 {
+		t.Fatalf("recovery announced again: %d", n)
+	}
+}

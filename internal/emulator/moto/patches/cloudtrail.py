@@ -25,6 +25,7 @@ from __future__ import annotations
 import copy
 import json
 import re
+import threading
 from typing import Any
 
 from moto.cloudtrail import models, responses
@@ -385,7 +386,19 @@ def _resolve(backend: Any, name_or_arn: str | None, mutate: bool) -> Any:
 _orig_create_trail = Backend.create_trail
 
 
+# CreateTrail's name check and the insert are one step in AWS: of two
+# concurrent CreateTrail calls for one name in one account, one creates the
+# trail and the other gets TrailAlreadyExistsException. moto's server serves
+# requests in threads, so the check and the insert below run under one lock.
+_create_lock = threading.Lock()
+
+
 def _create_trail(self: Any, name: str, *args: Any, **kwargs: Any) -> Any:
+    with _create_lock:
+        return _create_trail_checked(self, name, *args, **kwargs)
+
+
+def _create_trail_checked(self: Any, name: str, *args: Any, **kwargs: Any) -> Any:
     # CreateTrail API reference: TrailAlreadyExistsException "This exception
     # is thrown when the specified trail already exists." A multi-Region
     # trail's shadow occupies its name in every Region of the account.

@@ -9,6 +9,10 @@ re-checked or dropped.
 from __future__ import annotations
 
 import json
+import os
+import sys
+import threading
+import types
 import unittest
 import urllib.error
 import urllib.request
@@ -120,6 +124,89 @@ class DuplicateTrail(unittest.TestCase):
         env.trail()
         env.trail(S3KeyPrefix="other")  # silently overwrites
         self.assertEqual(env.ct.get_trail(Name="org-audit")["Trail"]["S3KeyPrefix"], "other")
+
+
+def race_create(which: str, callers: int = 6, names: int = 4) -> list[list[str]]:
+    """``callers`` threads call CreateTrail with one name at once, for each
+    of ``names`` names; returns each name's outcomes ("ok" or an error code)."""
+    env = Env(which)
+    outcomes = []
+    for n in range(names):
+        clients = [env.client("cloudtrail") for _ in range(callers)]
+        start = threading.Barrier(callers)
+        got: list[str] = []
+        lock = threading.Lock()
+
+        def call(c: Any, name: str = f"race-{n}") -> None:
+            start.wait()
+            try:
+                c.create_trail(Name=name, S3BucketName=env.bucket)
+                res = "ok"
+            except ClientError as err:
+                res = code(err)
+            with lock:
+                got.append(res)
+
+        threads = [threading.Thread(target=call, args=(c,)) for c in clients]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        outcomes.append(sorted(got))
+    return outcomes
+
+
+class ConcurrentCreate(unittest.TestCase):
+    # CreateTrail API reference: TrailAlreadyExistsException "This exception
+    # is thrown when the specified trail already exists": of concurrent
+    # calls for one name, one creates the trail and the others get it.
+    def test_racing_create_patched(self) -> None:
+        for got in race_create(P):
+            self.assertEqual(got, ["TrailAlreadyExistsException"] * 5 + ["ok"])
+
+    def test_forced_race_patched(self) -> None:
+        # In this process, the upstream insert is held until both callers
+        # have passed the name check: only the patch's lock keeps the second
+        # caller out, and it then sees the first one's trail.
+        sys.path.insert(0, os.path.dirname(harness.HERE))
+        from moto.cloudtrail.models import cloudtrail_backends
+
+        from patches import cloudtrail as ct
+
+        backend = cloudtrail_backends[harness.new_account()]["us-east-1"]
+        inside = threading.Barrier(2, timeout=1)
+
+        def held_insert(self: Any, name: str, *_: Any, **__: Any) -> Any:
+            try:
+                inside.wait()
+            except threading.BrokenBarrierError:
+                pass  # the other caller is held by the lock
+            self.trails[name] = types.SimpleNamespace(is_multi_region=False)
+            return self.trails[name]
+
+        got: list[str] = []
+
+        def call() -> None:
+            try:
+                ct._create_trail(backend, "org-audit")
+                got.append("ok")
+            except ct.TrailAlreadyExistsException:
+                got.append("TrailAlreadyExistsException")
+
+        orig, ct._orig_create_trail = ct._orig_create_trail, held_insert
+        try:
+            threads = [threading.Thread(target=call) for _ in range(2)]
+            for t in threads:
+                t.start()
+            for t in threads:
+                t.join()
+        finally:
+            ct._orig_create_trail = orig
+        self.assertEqual(sorted(got), ["TrailAlreadyExistsException", "ok"])
+
+    def test_racing_create_upstream_quirk(self) -> None:
+        for got in race_create(U):
+            self.assertEqual(got, ["ok"] * 6)  # every caller "creates" the trail
 
 
 class TrailQuota(unittest.TestCase):
