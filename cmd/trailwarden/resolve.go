@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"os"
 	"os/user"
-	"regexp"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/cloudformation"
@@ -144,10 +143,6 @@ func (d *deployFlags) outputs(ctx context.Context) (map[string]string, error) {
 	}
 	return m, nil
 }
-
-// sessionUnsafe are the characters a role session name may not hold (STS
-// AssumeRole, RoleSessionName: [\w+=,.@-]*, 2 to 64 characters).
-var sessionUnsafe = regexp.MustCompile(`[^\w+=,.@-]`)
 
 // currentUser is the local user name ("" when unknown).
 func currentUser() string {
