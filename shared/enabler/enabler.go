@@ -348,7 +348,7 @@ func (p *Processor) failed(ctx context.Context, account string, info orgdir.Acco
 		// on their way to the DLQ are not alerted again.
 		err := p.alert(ctx, alert.Alert{Kind: alert.KindEnableFailed, Severity: "high", Account: account, AccountName: info.Name,
 			OU: last(info.OUPath), Region: p.Policy.Organization.HomeRegion, Reason: fmt.Sprintf("converge failed: %s", code),
-			Detail: cause.Error(), Action: "fix the cause named here, then run `trailwarden enable --account " + account + "`"})
+			Detail: cause.Error(), Action: "fix the cause named here, then run `trailwarden enable --account " + account + " --yes`"})
 		return errors.Join(cause, err)
 	}
 	p.checkDeadline(ctx, account, info, cause)
