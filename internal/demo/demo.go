@@ -391,7 +391,7 @@ func (r *run) wire() error {
 	now := func() time.Time { return r.clock }
 	r.verifier = verifier.NewFromPolicy(r.pol, verifier.Config{
 		AccountsTable: flow.AccountsTable, LedgerTable: flow.LedgerTable, JournalTable: flow.JournalTable, IncidentsTable: flow.IncidentsTable,
-		AlertsTopicARN: r.central.AlertsTopicARN, ObjectCheck: verifier.CheckAll, CoalesceWindow: 5 * time.Minute,
+		AlertsTopicARN: r.central.AlertsTopicARN, ObjectCheck: verifier.CheckAll,
 		MetricsNamespace: "Trailwarden", LogLevel: "debug",
 	}, verifier.Clients{DynamoDB: db, S3: s3.NewFromConfig(logging, awsenv.S3Options(logging)),
 		Alerts: &alert.Publisher{SNS: sns.NewFromConfig(mgmt), TopicARN: r.central.AlertsTopicARN}}, r.logs, now)
