@@ -17,7 +17,7 @@ import (
 )
 
 const planUsage = `Usage:
-  trailwarden plan --account ID [--policy FILE] [--accounts-table TABLE]
+  trailwarden plan --account ID [--policy FILE]
 
 Makes the enabler's decision for the account (skipped, excluded by the
 policy, covered by the organization trail, or converged) and, for a
