@@ -115,19 +115,38 @@ func (s *session) desired(ctx context.Context, account string) (*converge.Desire
 // the converge role to write, the read-only role otherwise (docs/deploy.md,
 // "Operator access"), with the CLI's own session name.
 func (s *session) engine(ctx context.Context, account string, write bool) (*converge.Engine, error) {
-	role := s.role
-	switch {
-	case role != "":
-	case write:
-		role = deployment.OperatorConvergeRole
-	default:
-		role = deployment.OperatorReadRole
-	}
+	role := s.memberRole(write)
 	cfg, err := s.asm.Config(ctx, account, role, s.pol.Organization.HomeRegion)
 	if err != nil {
 		return nil, fmt.Errorf("assume %s in %s (is your principal in deployment.operators, and the member stack deployed there?): %w", role, account, err)
 	}
 	return enabler.NewEngine(cfg), nil
+}
+
+// memberRole is the role the CLI assumes in a member: --role when given,
+// else the operator converge role to write and the read-only operator role
+// to read (docs/deploy.md, "Operator access").
+func (s *session) memberRole(write bool) string {
+	switch {
+	case s.role != "":
+		return s.role
+	case write:
+		return deployment.OperatorConvergeRole
+	default:
+		return deployment.OperatorReadRole
+	}
+}
+
+// operatorSessions hands the enabler's processor the operator's role
+// whichever role it names (the policy's member role trusts only the
+// enabler function).
+type operatorSessions struct {
+	inner enabler.Sessions
+	role  string
+}
+
+func (o operatorSessions) Config(ctx context.Context, account, _, region string) (aws.Config, error) {
+	return o.inner.Config(ctx, account, o.role, region)
 }
 
 // cliSession is the CLI's member-role session name (settings.CLISessionName

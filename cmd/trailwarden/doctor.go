@@ -60,9 +60,9 @@ var doctorCommand = command{
 	run:     runDoctor,
 }
 
-// doctorSessionName is the operator's session in member roles: distinct in
-// CloudTrail, and still under enabler.OwnRoles' "trailwarden*" so that the
-// tamper guard does not report the canary's converge.
+// doctorSessionName is the doctor's session in member roles: distinct in
+// CloudTrail, and not the functions' own (enabler.OwnRoles), so a change the
+// canary's converge makes is judged as an operator's.
 const doctorSessionName = "trailwarden-doctor"
 
 // enablerMaxConcurrency mirrors infra's enabler event source

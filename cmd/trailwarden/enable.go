@@ -3,19 +3,27 @@ package main
 import (
 	"context"
 	"fmt"
+	"io"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/cloudtrail/types"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/sns"
 
-	"github.com/trailwarden/trailwarden/shared/converge"
+	"github.com/trailwarden/trailwarden/shared/accounts"
+	"github.com/trailwarden/trailwarden/shared/alert"
+	"github.com/trailwarden/trailwarden/shared/enabler"
+	"github.com/trailwarden/trailwarden/shared/telemetry"
 )
 
 const planUsage = `Usage:
   trailwarden plan --account ID [--policy FILE]
 
-Reads the account's live trail (assuming the policy's memberRole) and prints
-the difference to its effective policy as JSON: every change and the calls
-made to find it. Nothing is written.
+Makes the enabler's decision for the account (skipped, excluded by the
+policy, covered by the organization trail, or converged) and, for a
+converge, reads the account's live trail (assuming the policy's memberRole)
+and prints the difference to its effective policy as JSON: every change and
+the calls made to find it. Nothing is written, not even the accounts table.
 
 Example:
   trailwarden plan --account 333333333333 --policy policy.yaml
@@ -28,11 +36,15 @@ var planCommand = command{
 }
 
 const enableUsage = `Usage:
-  trailwarden enable --account ID [--policy FILE] [--yes]
+  trailwarden enable --account ID [--policy FILE] [--accounts-table TABLE] [--alerts-topic-arn ARN] [--yes]
 
-Applies the account's effective policy (creating or repairing the trail) and
-prints the trail as 'aws cloudtrail create-trail' prints it. Without --yes it
-only shows the plan.
+Converges the account as the enabler does: an account the policy excludes,
+or one the management account's organization trail covers, gets no trail of
+its own; otherwise the effective policy is applied (creating or repairing
+the trail) and the trail is printed as 'aws cloudtrail create-trail' prints
+it. With --accounts-table the outcome is recorded there as the enabler
+records it (and a failure is alerted with --alerts-topic-arn). Without
+--yes it only shows the plan.
 
 Example:
   trailwarden enable --account 333333333333 --policy policy.yaml --yes
@@ -65,30 +77,57 @@ func runConverge(ctx context.Context, env *cmdEnv, args []string, planOnly bool)
 	if err != nil {
 		return exitProblem
 	}
-	want, _, err := s.desired(ctx, *account)
-	if err != nil {
-		env.errorf("%s %s: %v", name, *account, err)
-		return exitProblem
-	}
 	dry := planOnly || !*yes
-	eng, err := s.engine(ctx, *account, !dry)
-	if err != nil {
-		env.errorf("%v", err)
-		return exitProblem
-	}
-	rep, err := eng.Converge(ctx, want, converge.Options{DryRun: dry})
+	out, err := cliProcessor(s, &d, env, dry).ConvergeAccount(ctx, *account, "", "cli")
 	if err != nil {
 		env.errorf("%s %s: %v", name, *account, err)
 		return exitProblem
+	}
+	if out.Report == nil {
+		return writeDecision(env, out, dry)
 	}
 	if dry {
 		if !planOnly {
 			fmt.Fprintln(env.stderr, "trailwarden: showing the plan; add --yes to apply it")
 		}
-		return writeJSON(env, rep)
+		return writeJSON(env, out.Report)
 	}
-	fmt.Fprintf(env.stderr, "trailwarden: %d change(s), %d write call(s)\n", len(rep.Changes), rep.Writes)
-	return writeJSON(env, createTrailView(rep.Result))
+	fmt.Fprintf(env.stderr, "trailwarden: %d change(s), %d write call(s)\n", len(out.Report.Changes), out.Report.Writes)
+	return writeJSON(env, createTrailView(out.Report.Result))
+}
+
+// cliProcessor is the enabler's processor over the CLI's session: the same
+// decisions and converge path as the function. It records in the accounts
+// table only when one is named, and plans only when dry.
+func cliProcessor(s *session, d *deployFlags, env *cmdEnv, dry bool) *enabler.Processor {
+	p := &enabler.Processor{Policy: s.pol, Directory: s.dir, Sessions: operatorSessions{s.asm, s.memberRole(!dry)}, NewEngine: enabler.NewEngine,
+		Logger: telemetry.NewLogger(io.Discard, "error"), OwnRoles: enabler.OwnRoles(s.pol), DryRun: dry}
+	if d.accountsTable != "" {
+		p.Accounts = &accounts.Store{DB: dynamodb.NewFromConfig(s.home), Table: d.accountsTable}
+	}
+	if d.alertsTopicARN != "" {
+		p.Alerts = &alert.Publisher{SNS: sns.NewFromConfig(s.home), TopicARN: d.alertsTopicARN}
+	}
+	return p
+}
+
+// writeDecision prints an outcome that converged nothing: the account is
+// skipped, excluded, or covered by the organization trail.
+func writeDecision(env *cmdEnv, out *enabler.Outcome, dry bool) int {
+	why := string(out.Status)
+	if out.CoveredBy != "" {
+		why = "covered by the organization trail " + out.CoveredBy
+	}
+	verb := "is"
+	if dry {
+		verb = "would be"
+	}
+	fmt.Fprintf(env.stderr, "trailwarden: account %s %s %s; no trail of its own is converged\n", out.Account, verb, why)
+	v := map[string]any{"account": out.Account, "status": out.Status, "dryRun": dry}
+	if out.CoveredBy != "" {
+		v["coveredBy"] = out.CoveredBy
+	}
+	return writeJSON(env, v)
 }
 
 // createTrailView is the trail as 'aws cloudtrail create-trail' prints it.

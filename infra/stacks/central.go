@@ -77,9 +77,16 @@ func arnPrincipals(arns []string) *[]awsiam.IPrincipal {
 	return &out
 }
 
+// buckets creates the access log bucket, then the central bucket with its
+// policy.
 func (s *Central) buckets() {
-	cfg := s.cfg
-	b := cfg.Deployment.Bucket
+	s.accessLogBucket()
+	s.logBucket()
+	s.bucketPolicy()
+}
+
+func (s *Central) accessLogBucket() {
+	b := s.cfg.Deployment.Bucket
 	s.AccessLog = awss3.NewBucket(s.Stack, jsii.String("AccessLogs"), &awss3.BucketProps{
 		BlockPublicAccess: awss3.BlockPublicAccess_BLOCK_ALL(),
 		// Server access log delivery supports SSE-S3 only.
@@ -97,7 +104,13 @@ func (s *Central) buckets() {
 	})
 
 	checkovSkip(s.AccessLog, "CKV_AWS_18", "This is the server access log bucket; logging it to itself would loop, and to another bucket would need a third bucket for the same question.")
+}
 
+// logBucket creates the central bucket (KMS, versioned, access-logged,
+// optional Object Lock) with EventBridge notifications on.
+func (s *Central) logBucket() {
+	cfg := s.cfg
+	b := cfg.Deployment.Bucket
 	rules := []*awss3.LifecycleRule{{
 		Id:                                  jsii.String("noncurrent-versions"),
 		NoncurrentVersionExpiration:         awscdk.Duration_Days(jsii.Number(float64(b.Lifecycle.NoncurrentDays))),
@@ -148,7 +161,12 @@ func (s *Central) buckets() {
 	// instead, which the emulator cannot run and which needs a Lambda.
 	cfnBucket := s.Bucket.Node().DefaultChild().(awss3.CfnBucket)
 	cfnBucket.AddPropertyOverride(jsii.String("NotificationConfiguration.EventBridgeConfiguration.EventBridgeEnabled"), jsii.Bool(true))
+}
 
+// bucketPolicy grants CloudTrail (centralpolicy), the verifier's HEAD and
+// the configured readers.
+func (s *Central) bucketPolicy() {
+	cfg := s.cfg
 	for _, st := range centralpolicy.Bucket(cfg.centralInputs()) {
 		s.Bucket.AddToResourcePolicy(statement(st))
 	}

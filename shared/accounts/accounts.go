@@ -223,6 +223,9 @@ type Outcome struct {
 	OUPath  []string
 	Status  Status // enabled, excluded, skipped (or pending/failed with an error)
 	Report  *converge.Report
+	// CoveredBy is the organization trail's ARN when the management
+	// account's organization trail logs the account (nothing converged).
+	CoveredBy string
 }
 
 // Failed records a failed attempt; status stays pending while retries go on

@@ -15,6 +15,7 @@ import (
 const ManagedTagsKey = policy.ManagedTagsKey
 
 // Desired is the trail an account must have: the policy's rendered requests
-// (policy.Render), applied as they are, so `trailwarden policy render` shows
-// exactly what the engine sends, trailwarden's own tag included.
+// (policy.Render), trailwarden's own tag included. The engine sends them as
+// they are to create a trail, and only the fields that differ to update
+// one, so `trailwarden policy render` shows the state the engine applies.
 type Desired = policy.Requests

@@ -113,10 +113,37 @@ type Processor struct {
 	EnableDeadline time.Duration
 	// BackoffBase and BackoffMax shape retry spacing (default 30s, 15m).
 	BackoffBase, BackoffMax time.Duration
-	// OwnRoles are the role names trailwarden acts through in members; their
-	// calls are never treated as tampering (the loop guard).
+	// OwnRoles are the "role/session" pairs trailwarden's functions act
+	// through in members (OwnRoles(pol)); a tamper event made through one of
+	// them is the loop guard's to judge, not an alert.
 	OwnRoles []string
+	// DryRun makes every converge a plan: the same decisions (skip, exclude,
+	// organization trail), the trail's change computed but not applied, and
+	// nothing written to the accounts table, alerted or counted (CLI plan).
+	DryRun bool
 }
+
+// store is the accounts table, or one that records nothing in a dry run
+// or when there is no table (the CLI without --accounts-table).
+func (p *Processor) store() AccountStore {
+	if p.DryRun || p.Accounts == nil {
+		return discard{}
+	}
+	return p.Accounts
+}
+
+// discard is an AccountStore that records nothing and finds nothing.
+type discard struct{}
+
+func (discard) Get(_ context.Context, id string) (*accounts.Account, error) {
+	return nil, fmt.Errorf("account %s: %w", id, accounts.ErrNotFound)
+}
+func (discard) Seen(context.Context, string, string, string, []string) error     { return nil }
+func (discard) Converged(context.Context, string, accounts.Converge) error       { return nil }
+func (discard) Failed(context.Context, string, error, string, bool) error        { return nil }
+func (discard) SetStatus(context.Context, string, accounts.Status, string) error { return nil }
+func (discard) MarkDeadlineAlerted(context.Context, string) error                { return nil }
+func (discard) RecordTamper(context.Context, string, string) error               { return nil }
 
 func (p *Processor) now() time.Time {
 	if p.Now != nil {
@@ -147,7 +174,7 @@ func (p *Processor) Handle(ctx context.Context, ev events.SQSEvent) events.SQSEv
 }
 
 func (p *Processor) count(name string, n int, dims ...string) {
-	if p.Metrics != nil {
+	if p.Metrics != nil && !p.DryRun {
 		p.Metrics.Count(name, n, dims...)
 	}
 }
@@ -204,10 +231,10 @@ func (p *Processor) enable(ctx context.Context, rec events.SQSMessage, account, 
 	return err
 }
 
-// ConvergeAccount converges one account outside any queue (backfill, the
-// CLI) or for a record: skips, exclusions, the accounts table, alerts.
-// A nil Outcome with an error means the account could not even be looked
-// up.
+// ConvergeAccount converges one account outside any queue (the CLI) or for
+// a record: skips, exclusions, organization-trail coverage, the accounts
+// table, alerts. A nil Outcome comes with an error from describing the
+// account or recording it as seen, before any decision.
 func (p *Processor) ConvergeAccount(ctx context.Context, account, joinedVia, why string) (*Outcome, error) {
 	// Describe first: an account Organizations does not know must not get a
 	// row (the verifier treats rows as members).
@@ -215,7 +242,7 @@ func (p *Processor) ConvergeAccount(ctx context.Context, account, joinedVia, why
 	if err != nil {
 		return nil, err
 	}
-	if err := p.Accounts.Seen(ctx, account, strings.ToLower(joinedVia), info.Name, nil); err != nil {
+	if err := p.store().Seen(ctx, account, strings.ToLower(joinedVia), info.Name, nil); err != nil {
 		return nil, err
 	}
 	return p.convergeKnown(ctx, info, why)
@@ -225,7 +252,7 @@ func (p *Processor) ConvergeAccount(ctx context.Context, account, joinedVia, why
 // (backfill): only its OU path is looked up, which saves a DescribeAccount
 // per account against Organizations' low request rate.
 func (p *Processor) ConvergeListed(ctx context.Context, a orgdir.Account, why string) (*Outcome, error) {
-	if err := p.Accounts.Seen(ctx, a.ID, strings.ToLower(a.Joined), a.Name, nil); err != nil {
+	if err := p.store().Seen(ctx, a.ID, strings.ToLower(a.Joined), a.Name, nil); err != nil {
 		return nil, err
 	}
 	path, err := p.Directory.Path(ctx, a.ID)
@@ -248,13 +275,13 @@ func (p *Processor) convergeKnown(ctx context.Context, info orgdir.Account, why 
 		log.InfoContext(ctx, "account skipped", "state", info.State)
 		p.count("AccountsSkipped", 1)
 		out.Status = accounts.StatusSkipped
-		return out, p.Accounts.SetStatus(ctx, account, accounts.StatusSkipped, "account state "+info.State)
+		return out, p.store().SetStatus(ctx, account, accounts.StatusSkipped, "account state "+info.State)
 	}
 	if p.Policy.Excluded(account, info.OUPath) {
 		log.InfoContext(ctx, "account excluded by policy")
 		p.count("AccountsExcluded", 1)
 		out.Status = accounts.StatusExcluded
-		return out, p.Accounts.SetStatus(ctx, account, accounts.StatusExcluded, "excluded by policy")
+		return out, p.store().SetStatus(ctx, account, accounts.StatusExcluded, "excluded by policy")
 	}
 	if p.Policy.Mode == policy.ModeOrganizationTrail && account != p.Policy.Organization.ManagementAccount {
 		return p.coveredByOrganizationTrail(ctx, out)
@@ -269,7 +296,7 @@ func (p *Processor) convergeKnown(ctx context.Context, info orgdir.Account, why 
 		return out, p.failed(ctx, account, info, err)
 	}
 	repJSON, _ := json.Marshal(rep)
-	if err := p.Accounts.Converged(ctx, account, accounts.Converge{
+	if err := p.store().Converged(ctx, account, accounts.Converge{
 		TrailARN: rep.TrailARN, PolicyHash: trail.Hash(), HomeRegion: p.Policy.Organization.HomeRegion,
 		ReportJSON: string(repJSON), OUPath: info.OUPath, Name: info.Name,
 	}); err != nil {
@@ -300,7 +327,7 @@ func (p *Processor) converge(ctx context.Context, account string, ouPath []strin
 	if err != nil {
 		return nil, nil, err
 	}
-	rep, err := p.NewEngine(cfg).Converge(ctx, req, converge.Options{})
+	rep, err := p.NewEngine(cfg).Converge(ctx, req, converge.Options{DryRun: p.DryRun})
 	if err != nil {
 		return rep, nil, err
 	}
@@ -312,7 +339,7 @@ func (p *Processor) failed(ctx context.Context, account string, info orgdir.Acco
 	kind := fault.KindOf(cause)
 	code := fault.Code(cause)
 	final := kind == fault.NeedsHuman || kind == fault.Poison
-	if err := p.Accounts.Failed(ctx, account, cause, code, final); err != nil {
+	if err := p.store().Failed(ctx, account, cause, code, final); err != nil {
 		return errors.Join(cause, err)
 	}
 	p.count("ConvergeFailures", 1, "Kind", kind.String())
@@ -321,7 +348,7 @@ func (p *Processor) failed(ctx context.Context, account string, info orgdir.Acco
 		// on their way to the DLQ are not alerted again.
 		err := p.alert(ctx, alert.Alert{Kind: alert.KindEnableFailed, Severity: "high", Account: account, AccountName: info.Name,
 			OU: last(info.OUPath), Region: p.Policy.Organization.HomeRegion, Reason: fmt.Sprintf("converge failed: %s", code),
-			Detail: cause.Error(), Action: "fix the cause named here, then run `trailwarden enable --account " + account + "`"})
+			Detail: cause.Error(), Action: "fix the cause named here, then run `trailwarden enable --account " + account + " --yes`"})
 		return errors.Join(cause, err)
 	}
 	p.checkDeadline(ctx, account, info, cause)
@@ -354,7 +381,7 @@ func (p *Processor) checkDeadline(ctx context.Context, account string, info orgd
 	if deadline <= 0 {
 		deadline = time.Hour
 	}
-	acc, err := p.Accounts.Get(ctx, account)
+	acc, err := p.store().Get(ctx, account)
 	if err != nil || acc.Status == accounts.StatusEnabled || acc.DeadlineAlerted || acc.FirstSeenAt.IsZero() {
 		return
 	}
@@ -365,7 +392,7 @@ func (p *Processor) checkDeadline(ctx context.Context, account string, info orgd
 	// next failed attempt (or the watchdog's pass) alerts.
 	if err := p.publish(ctx, alert.EnableOverdue(account, info.Name, last(info.OUPath), acc.FirstSeenAt, p.now(),
 		fault.Code(cause), cause.Error())); err == nil {
-		_ = p.Accounts.MarkDeadlineAlerted(ctx, account)
+		_ = p.store().MarkDeadlineAlerted(ctx, account)
 	}
 }
 
@@ -374,7 +401,7 @@ func (p *Processor) checkDeadline(ctx context.Context, account string, info orgd
 // error means the alert was published (now or by an earlier delivery).
 func (p *Processor) alert(ctx context.Context, a alert.Alert) error {
 	key := eventKey(ctx)
-	if key == "" || p.Outbox == nil {
+	if key == "" || p.Outbox == nil || p.DryRun {
 		return p.publish(ctx, a)
 	}
 	a.At = p.now()
@@ -406,7 +433,7 @@ func (p *Processor) resendOwed(ctx context.Context, kind, account string) error 
 
 // publish sends a at once (no outbox).
 func (p *Processor) publish(ctx context.Context, a alert.Alert) error {
-	if p.Alerts == nil {
+	if p.Alerts == nil || p.DryRun {
 		return nil
 	}
 	a.At = p.now()
@@ -459,13 +486,13 @@ func eventKey(ctx context.Context) string {
 func (p *Processor) coveredByOrganizationTrail(ctx context.Context, out *Outcome) (*Outcome, error) {
 	org := p.Policy.Organization
 	arn := fmt.Sprintf("arn:%s:cloudtrail:%s:%s:trail/%s", awsenv.Partition(org.HomeRegion), org.HomeRegion, org.ManagementAccount, p.Policy.Trail.Name)
-	if err := p.Accounts.Converged(ctx, out.Account, accounts.Converge{
+	if err := p.store().Converged(ctx, out.Account, accounts.Converge{
 		TrailARN: arn, PolicyHash: p.Policy.Trail.Hash(), HomeRegion: org.HomeRegion, Name: out.Name, OUPath: out.OUPath,
 		ReportJSON: `{"coveredBy":"organization trail","trailArn":"` + arn + `"}`,
 	}); err != nil {
 		return out, err
 	}
-	out.Status = accounts.StatusEnabled
+	out.Status, out.CoveredBy = accounts.StatusEnabled, arn
 	p.count("AccountsCoveredByOrganizationTrail", 1)
 	p.log().InfoContext(ctx, "account covered by the organization trail", "account", out.Account, "trail", arn)
 	return out, nil

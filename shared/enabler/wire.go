@@ -35,9 +35,6 @@ func New(ctx context.Context, cfg settings.Enabler, home aws.Config, out io.Writ
 	if err != nil {
 		return nil, fmt.Errorf("load policy %s: %w", cfg.PolicyFile, err)
 	}
-	if _, err := pol.Validate(policy.ValidateOptions{}); err != nil {
-		return nil, fmt.Errorf("policy %s is invalid: %w", cfg.PolicyFile, err)
-	}
 	dir, err := orgdir.Open(ctx, orgdir.Source{SingleAccount: cfg.SingleAccount, ReaderRoleARN: cfg.OrgReaderRoleARN}, home)
 	if err != nil {
 		return nil, err

@@ -21,7 +21,7 @@ import (
 // Table is an in-memory fake of the DynamoDB calls the ledger makes
 // (UpdateItem, GetItem, Scan), for tests and benchmarks. It is a fake, not
 // an emulator: it understands only the update and condition expressions the
-// Writer renders (SET a = v, ADD a v, REMOVE a; conditions of the form
+// ledger's conditional update renders for the Writer and the Folder (SET a = v, ADD a v, REMOVE a; conditions of the form
 // "(attribute_not_exists(a) OR a < v)" joined by AND) and it counts what
 // DynamoDB would bill: one write unit per started KB of the larger of the
 // item before and after each write (a failed conditional write included),
@@ -120,7 +120,7 @@ func writeUnits(before, after int) float64 {
 	return math.Max(1, math.Ceil(float64(max(before, after))/1024))
 }
 
-// UpdateItem applies the Writer's expressions.
+// UpdateItem applies the ledger's update and condition expressions.
 func (f *Table) UpdateItem(_ context.Context, in *dynamodb.UpdateItemInput, _ ...func(*dynamodb.Options)) (*dynamodb.UpdateItemOutput, error) {
 	id, err := keyOf(in.Key)
 	if err != nil {
@@ -431,7 +431,8 @@ func (f *Journal) PutItem(_ context.Context, in *dynamodb.PutItemInput, _ ...fun
 }
 
 // Query returns one slot's items in one page (the key condition's value
-// :s is the slot).
+// :s is the slot), whole: the projection is ignored, as it is in billing
+// (https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/Expressions.ProjectionExpressions.html).
 func (f *Journal) Query(_ context.Context, in *dynamodb.QueryInput, _ ...func(*dynamodb.Options)) (*dynamodb.QueryOutput, error) {
 	slot, ok := in.ExpressionAttributeValues[":s"].(*ddbtypes.AttributeValueMemberN)
 	if !ok {

@@ -131,9 +131,6 @@ func New(ctx context.Context, c Config, home aws.Config, out io.Writer) (*Proces
 	if err != nil {
 		return nil, fmt.Errorf("load policy %s: %w", c.PolicyFile, err)
 	}
-	if _, err := pol.Validate(policy.ValidateOptions{}); err != nil {
-		return nil, fmt.Errorf("policy %s is invalid: %w", c.PolicyFile, err)
-	}
 	db := dynamodb.NewFromConfig(home)
 	return NewFromPolicy(pol, c, Clients{
 		DynamoDB: db,

@@ -170,7 +170,7 @@ func (d *Diagnoser) Diagnose(ctx context.Context, acct accounts.Account, region 
 	if changes := Drift(want, l.trail); len(changes) > 0 {
 		return Diagnosis{Reason: ReasonTrailChanged, Severity: "high", Repairable: true, Changes: changes,
 			Summary: "trail changed: " + strings.Join(changes, "; "),
-			Action:  "re-converge the account (`trailwarden enable --account " + acct.AccountID + "`) and find out who changed the trail (CloudTrail UpdateTrail events in the member account)"}
+			Action:  "re-converge the account (`trailwarden enable --account " + acct.AccountID + " --yes`) and find out who changed the trail (CloudTrail UpdateTrail events in the member account)"}
 	}
 	d.count()
 	regional := l.cfg.Copy()

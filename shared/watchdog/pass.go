@@ -130,10 +130,10 @@ func (p *pass) scanLedger(ctx context.Context, src LedgerScanner) error {
 	if f := p.rep.Ledger.Fold; f.Accounts+f.Failed > 0 {
 		// Journal times the verifier instance that held them never wrote
 		// into the items (it died or went idle): folded by this pass.
-		w.log().Warn("journal times folded into ledger items", "accounts", f.Accounts, "failed", f.Failed)
+		w.log().WarnContext(ctx, "journal times folded into ledger items", "accounts", f.Accounts, "failed", f.Failed)
 	}
 	if c := p.rep.Ledger.Journal.Corrupt; c > 0 {
-		w.log().Error("corrupt journal items skipped", "items", c)
+		w.log().ErrorContext(ctx, "corrupt journal items skipped", "items", c)
 	}
 	p.rep.Pairs = p.st.pairs
 	return nil
@@ -315,7 +315,7 @@ func (p *pass) record(ctx context.Context, store IncidentRecorder) {
 		case c.rediag:
 			inc := p.byID[c.id]
 			if err := store.Rediagnosed(ctx, c.id, now, c.diag.Reason, c.diag.Summary, c.diag.Detail, c.diag.Action); err != nil {
-				w.fail(&p.rep, err)
+				w.failContext(ctx, &p.rep, err)
 			}
 			if c.diag.Reason != inc.Reason {
 				w.log().InfoContext(ctx, "incident re-diagnosed", "incident", c.id, "account", c.acct.AccountID,
@@ -324,7 +324,7 @@ func (p *pass) record(ctx context.Context, store IncidentRecorder) {
 		case c.diag.Reason == ReasonLull:
 			p.rep.Lulls++
 			if err := store.Watch(ctx, w.newIncident(c), now); err != nil {
-				w.fail(&p.rep, err)
+				w.failContext(ctx, &p.rep, err)
 			}
 		case c.diag.Reason == ReasonDiagnosisFailed && c.a.Verdict == Suspect:
 			// Cannot tell a lull from a stop: wait for the next pass or the heartbeat.
@@ -343,7 +343,7 @@ func (p *pass) openIncident(ctx context.Context, store IncidentRecorder, c *cand
 	inc := w.newIncident(c)
 	ok, err := store.Open(ctx, inc, now)
 	if err != nil {
-		w.fail(&p.rep, err)
+		w.failContext(ctx, &p.rep, err)
 		return
 	}
 	if !ok {
@@ -351,7 +351,7 @@ func (p *pass) openIncident(ctx context.Context, store IncidentRecorder, c *cand
 	}
 	p.open[inc.ID] = true
 	inc.State, inc.OpenedAt = incident.StateOpen, now
-	f := Finding{IncidentID: inc.ID, Kind: inc.Kind, Account: inc.Account, Region: inc.Region, Since: inc.Since,
+	f := OpenedIncident{IncidentID: inc.ID, Kind: inc.Kind, Account: inc.Account, Region: inc.Region, Since: inc.Since,
 		Verdict: c.a.Verdict.String(), Diagnosis: c.diag}
 	w.log().WarnContext(ctx, "incident opened", "incident", inc.ID, "account", inc.Account, "region", inc.Region,
 		"since", inc.Since, "reason", c.diag.Reason, "summary", c.diag.Summary)

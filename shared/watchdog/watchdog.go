@@ -131,8 +131,8 @@ type Watchdog struct {
 	AlertLease time.Duration
 }
 
-// Finding is one incident opened by a pass.
-type Finding struct {
+// OpenedIncident is one incident a pass opened.
+type OpenedIncident struct {
 	IncidentID string    `json:"incidentId"`
 	Kind       string    `json:"kind"`
 	Account    string    `json:"account"`
@@ -155,7 +155,7 @@ type Report struct {
 	Suspect         int              `json:"suspect"` // busy pairs gone silent
 	NeverStarted    int              `json:"neverStarted"`
 	EnableOverdue   int              `json:"enableOverdue"` // alerts sent for accounts still not enabled
-	Opened          []Finding        `json:"opened,omitempty"`
+	Opened          []OpenedIncident `json:"opened,omitempty"`
 	StillOpen       int              `json:"stillOpen"`
 	Resolved        []string         `json:"resolved,omitempty"`
 	Lulls           int              `json:"lulls"`    // suspects diagnosed healthy and quiet
@@ -379,7 +379,7 @@ func (w *Watchdog) requestRepair(ctx context.Context, inc incident.Incident, d D
 func (w *Watchdog) resolve(ctx context.Context, rep *Report, inc incident.Incident, acct *accounts.Account, now time.Time, why string) bool {
 	res, ok, err := w.Incidents.Resolve(ctx, inc.ID, now)
 	if err != nil {
-		w.fail(rep, err)
+		w.failContext(ctx, rep, err)
 		return false
 	}
 	if !ok {
@@ -423,7 +423,7 @@ func (w *Watchdog) openMass(ctx context.Context, rep *Report, n int, now time.Ti
 		Action: d.Action, Severity: d.Severity}
 	ok, err := w.Incidents.Open(ctx, inc, now)
 	if err != nil {
-		w.fail(rep, err)
+		w.failContext(ctx, rep, err)
 		return
 	}
 	if !ok {
@@ -432,13 +432,19 @@ func (w *Watchdog) openMass(ctx context.Context, rep *Report, n int, now time.Ti
 	inc.State = incident.StateOpen
 	w.log().ErrorContext(ctx, "organization-wide silence", "pairs", n)
 	_, alerted := w.alertIncident(ctx, rep, inc, nil, d, now, nil)
-	rep.Opened = append(rep.Opened, Finding{IncidentID: inc.ID, Kind: inc.Kind, Since: now, Diagnosis: d, Alerted: alerted})
+	rep.Opened = append(rep.Opened, OpenedIncident{IncidentID: inc.ID, Kind: inc.Kind, Since: now, Diagnosis: d, Alerted: alerted})
 }
 
-func (w *Watchdog) fail(rep *Report, err error) {
+// failContext records a failed step in the report and logs it with the
+// invocation's request id.
+func (w *Watchdog) failContext(ctx context.Context, rep *Report, err error) {
 	rep.Errors = append(rep.Errors, err.Error())
-	w.log().Error("watchdog step failed", "error", err)
+	w.log().ErrorContext(ctx, "watchdog step failed", "error", err)
 }
+
+// fail is failContext for the callers that do not pass their context yet
+// (alertIncident, announceRecovery): their log lines lack the request id.
+func (w *Watchdog) fail(rep *Report, err error) { w.failContext(context.Background(), rep, err) }
 
 // Metric names. Only the two an alarm watches are CloudWatch metrics
 // (dimension Service=watchdog): a custom metric costs the same each month
@@ -466,7 +472,7 @@ func (w *Watchdog) emit(ctx context.Context, rep Report) {
 		m.Property(k, v)
 	}
 	if err := m.Flush(ctx); err != nil {
-		w.log().Error("flush metrics", "error", err)
+		w.log().ErrorContext(ctx, "flush metrics", "error", err)
 	}
 }
 

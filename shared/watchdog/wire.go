@@ -37,9 +37,6 @@ func New(ctx context.Context, cfg Config, home aws.Config, out io.Writer) (*Watc
 	if err != nil {
 		return nil, fmt.Errorf("%w: load %s: %w", ErrNoPolicy, cfg.PolicyFile, err)
 	}
-	if _, err := pol.Validate(policy.ValidateOptions{}); err != nil {
-		return nil, fmt.Errorf("%w: %s is invalid: %w", ErrNoPolicy, cfg.PolicyFile, err)
-	}
 	db := dynamodb.NewFromConfig(home)
 	cad := DefaultCadence()
 	cad.Floor = orDefault(cfg.StaleFloor, DefaultStaleFloor)
