@@ -319,7 +319,7 @@ func (w *Watchdog) alertIncident(ctx context.Context, rep *Report, inc incident.
 	})
 	sent, err := w.Incidents.SendAlert(ctx, pub, a, now, orDefault(w.AlertLease, 2*time.Minute))
 	if err != nil {
-		w.fail(rep, err)
+		w.failContext(ctx, rep, err)
 	}
 	if sent {
 		rep.AlertsSent++
@@ -342,7 +342,7 @@ func (w *Watchdog) repairStep(ctx context.Context, rep *Report, inc incident.Inc
 		return "re-converge requested", true
 	}
 	if err := w.requestRepair(ctx, inc, d, now); err != nil {
-		w.fail(rep, err)
+		w.failContext(ctx, rep, err)
 		return "repair request failed: " + err.Error(), false
 	}
 	rep.RepairRequests++
@@ -350,7 +350,7 @@ func (w *Watchdog) repairStep(ctx context.Context, rep *Report, inc incident.Inc
 		requested[inc.Account] = true
 	}
 	if err := w.Incidents.MarkRepairRequested(ctx, inc.ID, now); err != nil {
-		w.fail(rep, err)
+		w.failContext(ctx, rep, err)
 	}
 	return "re-converge requested through the enabler's request queue", true
 }
@@ -407,7 +407,7 @@ func (w *Watchdog) announceRecovery(ctx context.Context, rep *Report, inc incide
 	a.Summarize()
 	sent, err := w.Incidents.SendRecovery(ctx, w.Alerts, a, now, orDefault(w.AlertLease, 2*time.Minute))
 	if err != nil {
-		w.fail(rep, err)
+		w.failContext(ctx, rep, err)
 	}
 	if sent {
 		rep.Recoveries++
@@ -441,10 +441,6 @@ func (w *Watchdog) failContext(ctx context.Context, rep *Report, err error) {
 	rep.Errors = append(rep.Errors, err.Error())
 	w.log().ErrorContext(ctx, "watchdog step failed", "error", err)
 }
-
-// fail is failContext for the callers that do not pass their context yet
-// (alertIncident, announceRecovery): their log lines lack the request id.
-func (w *Watchdog) fail(rep *Report, err error) { w.failContext(context.Background(), rep, err) }
 
 // Metric names. Only the two an alarm watches are CloudWatch metrics
 // (dimension Service=watchdog): a custom metric costs the same each month
