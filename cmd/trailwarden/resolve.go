@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"os/user"
+	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/cloudformation"
@@ -57,13 +58,13 @@ func (d *deployFlags) resolve(ctx context.Context, env *cmdEnv, needed []string)
 	}
 	named = named || d.stack != ""
 	fill := d.fromStack()
-	missing := false
+	var missing []string
 	for _, n := range needed {
 		if f, ok := fill[n]; ok && *f.field == "" {
-			missing = true
+			missing = append(missing, "--"+n)
 		}
 	}
-	if !missing && !named {
+	if len(missing) == 0 && !named {
 		return nil
 	}
 	if d.stack == "" {
@@ -71,7 +72,7 @@ func (d *deployFlags) resolve(ctx context.Context, env *cmdEnv, needed []string)
 	}
 	outs, err := d.outputs(ctx)
 	if err != nil {
-		return fmt.Errorf("find the deployment: %w; point the CLI at it with 'trailwarden use NAME --stack STACK --region REGION', or pass the names as flags", err)
+		return fmt.Errorf("find the deployment: %w; point the CLI at it with 'trailwarden use NAME --stack STACK --region REGION', or pass the names as flags%s", err, missingFlags(missing))
 	}
 	for _, f := range fill {
 		if *f.field == "" {
@@ -150,4 +151,13 @@ func currentUser() string {
 		return u.Username
 	}
 	return os.Getenv("USER")
+}
+
+// missingFlags names the flags that would have made the stack look-up
+// unnecessary, for the error that says what to do next.
+func missingFlags(missing []string) string {
+	if len(missing) == 0 {
+		return ""
+	}
+	return " (missing: " + strings.Join(missing, ", ") + ")"
 }
