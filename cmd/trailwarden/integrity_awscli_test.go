@@ -6,7 +6,9 @@ import (
 	"crypto/rand"
 	"crypto/rsa"
 	"encoding/json"
+	"errors"
 	"fmt"
+	cttypes "github.com/aws/aws-sdk-go-v2/service/cloudtrail/types"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -164,8 +166,12 @@ func newCLIWorld(t *testing.T, env *emulator.Env, client *s3.Client, i int) *cli
 	// The trail exists so that the simulator can record its status.
 	w.trail = fmt.Sprintf("trail-%d", i)
 	ct := cloudtrail.NewFromConfig(env.Server.ManagementConfig(env.Region))
+	// A retried CreateTrail (the SDK retries a 5xx of a loaded emulator)
+	// can find the trail its first attempt made: that trail is the one
+	// wanted.
+	var exists *cttypes.TrailAlreadyExistsException
 	if _, err := ct.CreateTrail(ctx, &cloudtrail.CreateTrailInput{Name: aws.String(w.trail), S3BucketName: aws.String(w.bucket),
-		EnableLogFileValidation: aws.Bool(true)}); err != nil {
+		EnableLogFileValidation: aws.Bool(true)}); err != nil && !errors.As(err, &exists) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { ct.DeleteTrail(context.Background(), &cloudtrail.DeleteTrailInput{Name: aws.String(w.trail)}) }) // five trails per Region
