@@ -7,7 +7,7 @@
 //	AccountId            S   "333333333333"
 //	L#<region>           N   epoch seconds of the newest log file delivered
 //	D#<region>           N   epoch seconds of the newest digest delivered
-//	K#<region>           S   the newest log file's name (the key's last segment; the full key with WriterOptions.FullKeys)
+//	K#<region>           S   the newest log file's name: <YYYYMMDDTHHmmZ>_<unique> (keyname.go; the full key with WriterOptions.FullKeys; items of earlier releases: the whole file name)
 //	C#<yyyymmdd>#<region> N  log files counted that UTC day
 //	UpdatedAt            N   epoch seconds of the last write
 //
@@ -146,6 +146,12 @@ func Decode(av map[string]ddbtypes.AttributeValue) (Item, error) {
 	}
 	if it.AccountID == "" {
 		return Item{}, fmt.Errorf("ledger: item without %s", KeyAttribute)
+	}
+	for region, rs := range it.Regions {
+		if rs.LastKey != "" {
+			rs.LastKey = expandKeyName(it.AccountID, region, rs.LastKey)
+			it.Regions[region] = rs
+		}
 	}
 	return it, nil
 }

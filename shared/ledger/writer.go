@@ -125,9 +125,10 @@ type WriterOptions struct {
 	// exact duplicate deliveries (16384 when 0).
 	DedupKeys int
 	// FullKeys stores the whole object key in K#<region>. By default K#
-	// holds the key's last segment, the file name (which names account,
-	// Region, time and unique id): full organization-trail keys push an
-	// item past 1 KB sooner, which doubles the write units of every write.
+	// holds the file name's time stamp and unique string (the rest of the
+	// name is the account's and the Region's; readers rebuild it): full
+	// keys push an item past 1 KB sooner, which doubles the write units of
+	// every write.
 	FullKeys bool
 }
 
@@ -214,7 +215,7 @@ func (w *Writer) Record(a Arrival) RecordResult {
 	case ArrivalLog:
 		if p := acct.pair(rid); t > p.log {
 			p.log = t
-			acct.logs(rid).key = w.keyName(a.Key)
+			acct.logs(rid).key = w.keyName(a.Account, a.Region, a.Key)
 			w.journal.add(jk, t)
 			changed = true
 		}
@@ -237,10 +238,11 @@ func (w *Writer) Record(a Arrival) RecordResult {
 	return RecordPending
 }
 
-// keyName is what K# holds of a key: its file name, or all of it.
-func (w *Writer) keyName(key string) string {
+// keyName is what K# holds of a key: its file name without what the item
+// and the attribute name already say (keyname.go), or all of it.
+func (w *Writer) keyName(account, region, key string) string {
 	if !w.opt.FullKeys {
-		key = key[strings.LastIndexByte(key, '/')+1:]
+		key = compactKeyName(account, region, key[strings.LastIndexByte(key, '/')+1:])
 	}
 	return strings.Clone(key)
 }
