@@ -14,8 +14,9 @@
 // One item per account (not per account × Region) because an account's
 // Regions deliver digests in the same hour: one coalesced write covers all
 // of them, and a watchdog scan reads one item per account. With digests in
-// 17 Regions and log files in 3 an item is under 800 B, one write unit; with
-// log files in all 17 it is about 3 KB, three units per write.
+// 17 Regions and log files (two days of counts) in 3 an item is 649 B, one
+// write unit; it crosses 1 KB at 7 Regions with log files and is 2,223 B,
+// three units per write, at 17 (TestItemSizeByActiveRegions).
 // Times never move backwards: writes are conditional (see Writer).
 //
 // The items are the ledger's long memory; the journal (journal.go, a second
