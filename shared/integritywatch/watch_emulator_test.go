@@ -1,0 +1,226 @@
+package integritywatch_test
+
+import (
+	"bytes"
+	"context"
+	"sort"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	ddbtypes "github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+
+	"github.com/trailwarden/trailwarden/internal/cloudtrailsim"
+	"github.com/trailwarden/trailwarden/internal/emulator"
+	"github.com/trailwarden/trailwarden/shared/integrity"
+	"github.com/trailwarden/trailwarden/shared/integritywatch"
+)
+
+func TestMain(m *testing.M) { emulator.RunTests(m) }
+
+const (
+	bucket  = "central-logs"
+	account = "111122223333"
+	region  = "eu-west-1"
+)
+
+// countingS3 counts GETs per key.
+type countingS3 struct {
+	*s3.Client
+	mu   sync.Mutex
+	gets map[string]int
+}
+
+func (c *countingS3) GetObject(ctx context.Context, in *s3.GetObjectInput, o ...func(*s3.Options)) (*s3.GetObjectOutput, error) {
+	c.mu.Lock()
+	c.gets[*in.Key]++
+	c.mu.Unlock()
+	return c.Client.GetObject(ctx, in, o...)
+}
+
+type world struct {
+	s3  *countingS3
+	sim *cloudtrailsim.Deliverer
+	w   *integritywatch.Watcher
+}
+
+func newWorld(t *testing.T, mode integrity.LogFileMode) *world {
+	t.Helper()
+	emulator.Reset(t)
+	cfg := emulator.Shared(t).ManagementConfig(emulator.DefaultRegion)
+	sc := s3.NewFromConfig(cfg, emulator.S3Options)
+	if _, err := sc.CreateBucket(t.Context(), &s3.CreateBucketInput{Bucket: aws.String(bucket)}); err != nil {
+		t.Fatal(err)
+	}
+	db := dynamodb.NewFromConfig(cfg)
+	if _, err := db.CreateTable(t.Context(), &dynamodb.CreateTableInput{TableName: aws.String("integrity"), BillingMode: ddbtypes.BillingModePayPerRequest,
+		AttributeDefinitions: []ddbtypes.AttributeDefinition{{AttributeName: aws.String("id"), AttributeType: ddbtypes.ScalarAttributeTypeS}},
+		KeySchema:            []ddbtypes.KeySchemaElement{{AttributeName: aws.String("id"), KeyType: ddbtypes.KeyTypeHash}}}); err != nil {
+		t.Fatal(err)
+	}
+	sim, err := cloudtrailsim.New(sc, nil, cloudtrailsim.Trail{Name: "org-trail", HomeRegion: "us-east-1", Bucket: bucket}, cloudtrailsim.Options{Seed: 7})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var keys integrity.StaticKeys
+	for _, k := range sim.PublicKeys() {
+		pub, err := integrity.ParseDERKey(k.DER)
+		if err != nil {
+			t.Fatal(err)
+		}
+		keys = append(keys, integrity.PublicKey{Fingerprint: k.Fingerprint, Key: pub, Start: k.Start, End: k.End})
+	}
+	cs := &countingS3{Client: sc, gets: map[string]int{}}
+	w := &integritywatch.Watcher{S3: cs, Keys: &integritywatch.CachedKeys{Source: keys}, State: &integritywatch.Table{DB: db, Name: "integrity"},
+		LogFiles: mode, Now: func() time.Time { return start.Add(6 * time.Hour) }}
+	return &world{s3: cs, sim: sim, w: w}
+}
+
+var start = time.Date(2026, 5, 1, 10, 0, 30, 0, time.UTC)
+
+// chain delivers n hourly digests, each listing one fresh log file, and
+// returns the digest keys and the log file keys.
+func (wd *world) chain(t *testing.T, n int) (digests, logs []string) {
+	t.Helper()
+	for i := range n {
+		at := start.Add(time.Duration(i) * time.Hour)
+		lk, err := wd.sim.DeliverLogFile(t.Context(), account, region, at.Add(-20*time.Minute), 2)
+		if err != nil {
+			t.Fatal(err)
+		}
+		df, err := wd.sim.DeliverDigest(t.Context(), account, region, at, []string{lk})
+		if err != nil {
+			t.Fatal(err)
+		}
+		digests, logs = append(digests, df.Key), append(logs, lk)
+	}
+	return digests, logs
+}
+
+func (wd *world) verify(t *testing.T, keys ...string) []string {
+	t.Helper()
+	var got []string
+	for _, k := range keys {
+		fs, err := wd.w.Digest(t.Context(), bucket, k)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, f := range fs {
+			if f.Account != account || f.Region != region || f.Bucket != bucket || f.Reason == "" {
+				t.Errorf("finding without account, Region, bucket or reason: %+v", f)
+			}
+			got = append(got, f.Code+" "+f.Key)
+		}
+	}
+	sort.Strings(got)
+	return got
+}
+
+func TestValidChainInAnyOrderHasNoFinding(t *testing.T) {
+	for name, order := range map[string][]int{"in order": {0, 1, 2, 3}, "reversed": {3, 2, 1, 0}, "shuffled": {2, 0, 3, 1}} {
+		t.Run(name, func(t *testing.T) {
+			wd := newWorld(t, integrity.LogFilesAll)
+			digests, logs := wd.chain(t, 4)
+			var keys []string
+			for _, i := range order {
+				keys = append(keys, digests[i])
+			}
+			if got := wd.verify(t, keys...); len(got) != 0 {
+				t.Fatalf("findings on a valid chain: %v", got)
+			}
+			// Redelivered: nothing is read again.
+			if got := wd.verify(t, digests...); len(got) != 0 {
+				t.Fatalf("findings on redelivery: %v", got)
+			}
+			for _, k := range append(digests, logs...) {
+				if n := wd.s3.gets[k]; n != 1 {
+					t.Errorf("%s read %d times, want once", k, n)
+				}
+			}
+		})
+	}
+}
+
+func TestAlteredDigestAndBrokenLink(t *testing.T) {
+	for name, order := range map[string][]int{"in order": {0, 1, 2}, "successor first": {2, 1, 0}} {
+		t.Run(name, func(t *testing.T) {
+			wd := newWorld(t, integrity.LogFilesNone)
+			digests, _ := wd.chain(t, 3)
+			// The middle digest is altered, its signature metadata kept.
+			edit := func(b []byte) []byte { return append(bytes.Clone(b), '\n') }
+			if err := cloudtrailsim.AlterObject(t.Context(), wd.s3.Client, bucket, digests[1], edit); err != nil {
+				t.Fatal(err)
+			}
+			var keys []string
+			for _, i := range order {
+				keys = append(keys, digests[i])
+			}
+			got := wd.verify(t, keys...)
+			want := []string{"digest-invalid " + digests[1], "digest-link-broken " + digests[2]}
+			if !equal(got, want) {
+				t.Fatalf("findings %v, want %v", got, want)
+			}
+		})
+	}
+}
+
+func TestLogFilesPerSetting(t *testing.T) {
+	for _, mode := range []integrity.LogFileMode{integrity.LogFilesAll, integrity.LogFilesNone} {
+		t.Run(string(mode), func(t *testing.T) {
+			wd := newWorld(t, mode)
+			digests, logs := wd.chain(t, 2)
+			if err := cloudtrailsim.AlterObject(t.Context(), wd.s3.Client, bucket, logs[0], cloudtrailsim.ChangeFirstEvent); err != nil {
+				t.Fatal(err)
+			}
+			if err := cloudtrailsim.DeleteObjects(t.Context(), wd.s3.Client, bucket, logs[1]); err != nil {
+				t.Fatal(err)
+			}
+			got := wd.verify(t, digests...)
+			var want []string
+			if mode == integrity.LogFilesAll {
+				want = []string{"log-file-invalid " + logs[0], "log-file-missing " + logs[1]}
+			}
+			if !equal(got, want) {
+				t.Fatalf("findings %v, want %v", got, want)
+			}
+		})
+	}
+}
+
+func TestConcurrentDeliveriesReadADigestOnce(t *testing.T) {
+	wd := newWorld(t, integrity.LogFilesNone)
+	digests, _ := wd.chain(t, 2)
+	var wg sync.WaitGroup
+	for range 8 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for _, k := range []string{digests[1], digests[0]} {
+				if fs, err := wd.w.Digest(context.Background(), bucket, k); err != nil || len(fs) != 0 {
+					t.Errorf("%s: findings %v, error %v", k, fs, err)
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	for _, k := range digests {
+		if n := wd.s3.gets[k]; n != 1 {
+			t.Errorf("%s read %d times, want once", k, n)
+		}
+	}
+}
+
+func equal(a, b []string) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i] != b[i] {
+			return false
+		}
+	}
+	return true
+}
