@@ -2,6 +2,7 @@ package integritywatch
 
 import (
 	"context"
+	"strings"
 	"sync"
 	"time"
 
@@ -30,12 +31,39 @@ type cachedList struct {
 	fetched time.Time
 }
 
+// ForgetAfter is how old a home Region's cached lists must be for Forget
+// to drop them: a flood of invalid digests costs at most one
+// ListPublicKeys per home Region per ForgetAfter.
+const ForgetAfter = time.Minute
+
+// Forget drops home's cached key lists fetched more than ForgetAfter ago:
+// a digest signed with a key published after the list was fetched (a
+// rotation) is checked again against a fresh list before it is called
+// invalid. It reports whether anything was dropped.
+func (c *CachedKeys) Forget(home string) bool {
+	now := c.now()
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	dropped := false
+	for memo, e := range c.cache {
+		if strings.HasPrefix(memo, home+"|") && now.Sub(e.fetched) >= ForgetAfter {
+			delete(c.cache, memo)
+			dropped = true
+		}
+	}
+	return dropped
+}
+
+func (c *CachedKeys) now() time.Time {
+	if c.Now != nil {
+		return c.Now()
+	}
+	return time.Now()
+}
+
 // PublicKeys implements integrity.KeySource.
 func (c *CachedKeys) PublicKeys(ctx context.Context, home string, start, end time.Time) ([]integrity.PublicKey, error) {
-	now := time.Now()
-	if c.Now != nil {
-		now = c.Now()
-	}
+	now := c.now()
 	from := start.UTC().Truncate(24 * time.Hour)
 	to := end.UTC().Truncate(24 * time.Hour).Add(24 * time.Hour)
 	memo := home + "|" + from.Format(time.DateOnly) + "|" + to.Format(time.DateOnly)

@@ -73,9 +73,9 @@ func (w *Watcher) Digest(ctx context.Context, bucket, key string) (_ []Finding, 
 	if err != nil || !found {
 		return nil, err // a digest announced but gone is the deletion watch's case
 	}
-	c, err := integrity.CheckDigest(ctx, w.Keys, bucket, key, obj)
+	c, err := w.check(ctx, bucket, key, obj)
 	if err != nil {
-		return nil, fmt.Errorf("check digest %s: %w", key, err)
+		return nil, err
 	}
 	var out []Finding
 	find := func(code, k, reason string) {
@@ -119,6 +119,25 @@ func (w *Watcher) Digest(ctx context.Context, bucket, key string) (_ []Finding, 
 		out = append(out, lf...)
 	}
 	return out, nil
+}
+
+// forgetter is a KeySource whose cache can be dropped (CachedKeys).
+type forgetter interface{ Forget(home string) bool }
+
+// check runs integrity.CheckDigest; a digest found invalid is checked once
+// more against freshly listed keys when the cached ones may predate a key
+// rotation (the object is not read again).
+func (w *Watcher) check(ctx context.Context, bucket, key string, obj integrity.Object) (integrity.DigestCheck, error) {
+	c, err := integrity.CheckDigest(ctx, w.Keys, bucket, key, obj)
+	if err == nil && c.Verdict != integrity.Valid && c.Digest != nil {
+		if f, ok := w.Keys.(forgetter); ok && f.Forget(c.Key.HomeRegion) {
+			c, err = integrity.CheckDigest(ctx, w.Keys, bucket, key, obj)
+		}
+	}
+	if err != nil {
+		return integrity.DigestCheck{}, fmt.Errorf("check digest %s: %w", key, err)
+	}
+	return c, nil
 }
 
 // compare returns why an expectation does not match the predecessor's

@@ -3,6 +3,8 @@ package integritywatch_test
 import (
 	"bytes"
 	"context"
+	"crypto/rand"
+	"crypto/rsa"
 	"sort"
 	"sync"
 	"testing"
@@ -85,7 +87,13 @@ var start = time.Date(2026, 5, 1, 10, 0, 30, 0, time.UTC)
 // returns the digest keys and the log file keys.
 func (wd *world) chain(t *testing.T, n int) (digests, logs []string) {
 	t.Helper()
-	for i := range n {
+	return wd.chainFrom(t, 0, n)
+}
+
+// chainFrom delivers n hourly digests from hour first on.
+func (wd *world) chainFrom(t *testing.T, first, n int) (digests, logs []string) {
+	t.Helper()
+	for i := first; i < first+n; i++ {
 		at := start.Add(time.Duration(i) * time.Hour)
 		lk, err := wd.sim.DeliverLogFile(t.Context(), account, region, at.Add(-20*time.Minute), 2)
 		if err != nil {
@@ -223,4 +231,54 @@ func equal(a, b []string) bool {
 		}
 	}
 	return true
+}
+
+// liveKeys lists the simulator's keys when asked, as ListPublicKeys does.
+type liveKeys struct {
+	sim   *cloudtrailsim.Deliverer
+	calls int
+}
+
+func (l *liveKeys) PublicKeys(_ context.Context, _ string, start, end time.Time) ([]integrity.PublicKey, error) {
+	l.calls++
+	var out []integrity.PublicKey
+	for _, k := range l.sim.PublicKeys() {
+		pub, err := integrity.ParseDERKey(k.DER)
+		if err != nil {
+			return nil, err
+		}
+		if !k.Start.After(end) && !k.End.Before(start) {
+			out = append(out, integrity.PublicKey{Fingerprint: k.Fingerprint, Key: pub, Start: k.Start, End: k.End})
+		}
+	}
+	return out, nil
+}
+
+// A key rotation after the keys were cached: the digest signed with the
+// new key is valid (the cache is refreshed), and keys are not listed per
+// digest.
+func TestKeyRotationAfterCaching(t *testing.T) {
+	wd := newWorld(t, integrity.LogFilesNone)
+	clock := start.Add(6 * time.Hour)
+	live := &liveKeys{sim: wd.sim}
+	wd.w.Keys = &integritywatch.CachedKeys{Source: live, Now: func() time.Time { return clock }}
+	digests, _ := wd.chain(t, 3)
+	if got := wd.verify(t, digests...); len(got) != 0 {
+		t.Fatalf("findings before rotation: %v", got)
+	}
+	if live.calls != 1 {
+		t.Fatalf("ListPublicKeys called %d times for one Region's digests, want 1", live.calls)
+	}
+	next, err := rsa.GenerateKey(rand.Reader, 2048)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := wd.sim.RotateKey(start.Add(2*time.Hour+10*time.Minute), next); err != nil {
+		t.Fatal(err)
+	}
+	clock = clock.Add(2 * time.Minute)
+	more, _ := wd.chainFrom(t, 3, 2)
+	if got := wd.verify(t, more...); len(got) != 0 {
+		t.Fatalf("findings after rotation: %v", got)
+	}
 }
