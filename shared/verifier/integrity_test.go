@@ -4,9 +4,12 @@ import (
 	"context"
 	"errors"
 	"slices"
+	"strings"
 	"testing"
 
+	"github.com/trailwarden/trailwarden/shared/integrity"
 	"github.com/trailwarden/trailwarden/shared/integritywatch"
+	"github.com/trailwarden/trailwarden/shared/settings"
 	"github.com/trailwarden/trailwarden/shared/verifier"
 )
 
@@ -62,5 +65,22 @@ func TestIntegrityCodesAreVerifierCodes(t *testing.T) {
 		if w != string(v) {
 			t.Errorf("integritywatch code %q is verifier code %q", w, v)
 		}
+	}
+}
+
+func TestIntegrityConfig(t *testing.T) {
+	env := map[string]string{
+		settings.EnvAccountsTable: "accounts", settings.EnvLedgerTable: "ledger", settings.EnvJournalTable: "journal",
+		settings.EnvIncidentsTable: "incidents", settings.EnvAlertsTopicARN: "arn:aws:sns:us-east-1:111111111111:trailwarden-alerts",
+		settings.EnvPolicyFile:     "policy.yaml",
+		settings.EnvIntegrityTable: "integrity", settings.EnvIntegrityLogFiles: "sample",
+	}
+	c, err := verifier.LoadConfig(func(k string) string { return env[k] })
+	if err != nil || c.IntegrityTable != "integrity" || c.IntegrityLogFiles != integrity.LogFilesSample {
+		t.Fatalf("config %+v, error %v", c, err)
+	}
+	env[settings.EnvIntegrityLogFiles] = "most"
+	if _, err := verifier.LoadConfig(func(k string) string { return env[k] }); err == nil || !strings.Contains(err.Error(), settings.EnvIntegrityLogFiles) {
+		t.Fatalf("log files %q accepted: %v", "most", err)
 	}
 }
