@@ -88,7 +88,10 @@ func (w *Watcher) Digest(ctx context.Context, bucket, key string) (_ []Finding, 
 		_, err := w.State.Verified(ctx, Side{ID: id, Hash: "-", Signature: c.Signature}, w.now())
 		return out, err
 	}
-	if c.Digest != nil && !c.Digest.Restart() {
+	// Only a signed digest's claims about its predecessor are recorded: an
+	// invalid one (already a finding) must not overwrite what the real
+	// successor expects.
+	if c.Verdict == integrity.Valid && !c.Digest.Restart() {
 		prev := *c.Digest.PreviousDigestS3Bucket + "/" + *c.Digest.PreviousDigestS3Object
 		exp := Expect{Successor: id, Hash: deref(c.Digest.PreviousDigestHashValue), Signature: deref(c.Digest.PreviousDigestSignature)}
 		actual, err := w.State.Expect(ctx, prev, exp, w.now())

@@ -2,10 +2,13 @@ package integritywatch_test
 
 import (
 	"bytes"
+	"compress/gzip"
 	"context"
 	"crypto/rand"
 	"crypto/rsa"
+	"io"
 	"sort"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -280,5 +283,42 @@ func TestKeyRotationAfterCaching(t *testing.T) {
 	more, _ := wd.chainFrom(t, 3, 2)
 	if got := wd.verify(t, more...); len(got) != 0 {
 		t.Fatalf("findings after rotation: %v", got)
+	}
+}
+
+// A forged digest naming a real predecessor, read before that predecessor,
+// does not replace what the real successor expects of it.
+func TestForgedDigestDoesNotHideALink(t *testing.T) {
+	wd := newWorld(t, integrity.LogFilesNone)
+	digests, _ := wd.chain(t, 3)
+	forged := strings.Replace(digests[2], "T120030Z", "T123030Z", 1)
+	out, err := wd.s3.Client.GetObject(t.Context(), &s3.GetObjectInput{Bucket: aws.String(bucket), Key: aws.String(digests[2])})
+	if err != nil {
+		t.Fatal(err)
+	}
+	zr, err := gzip.NewReader(out.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw, err := io.ReadAll(zr)
+	out.Body.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	edited := bytes.Replace(raw, []byte(`"previousDigestHashValue":"`), []byte(`"previousDigestHashValue":"00`), 1)
+	if bytes.Equal(edited, raw) {
+		t.Fatal("no previousDigestHashValue to edit")
+	}
+	var buf bytes.Buffer
+	zw := gzip.NewWriter(&buf)
+	zw.Write(edited)
+	zw.Close()
+	if _, err := wd.s3.Client.PutObject(t.Context(), &s3.PutObjectInput{Bucket: aws.String(bucket), Key: aws.String(forged),
+		Body: bytes.NewReader(buf.Bytes()), Metadata: out.Metadata}); err != nil {
+		t.Fatal(err)
+	}
+	got := wd.verify(t, digests[2], forged, digests[1], digests[0])
+	if want := []string{"digest-invalid " + forged}; !equal(got, want) {
+		t.Fatalf("findings %v, want %v", got, want)
 	}
 }
