@@ -2,6 +2,7 @@ package stacks
 
 import (
 	"fmt"
+	"strings"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
 
@@ -47,6 +48,12 @@ func (c *Config) MemberRoleARNPattern() string {
 // LogObjectsARN matches every object CloudTrail writes to the bucket:
 // <bucket>/[prefix/]AWSLogs/* (account and organization-trail paths alike).
 func (c *Config) LogObjectsARN() string { return c.centralInputs().LogObjectsARN() }
+
+// DigestObjectsARN matches the digest files under the log objects
+// (account and organization paths: "*" spans "/" in an S3 ARN).
+func (c *Config) DigestObjectsARN() string {
+	return strings.TrimSuffix(c.LogObjectsARN(), "*") + "*/CloudTrail-Digest/*"
+}
 
 // BucketARN is the central bucket.
 func (c *Config) BucketARN() string { return c.centralInputs().BucketARN() }

@@ -66,13 +66,15 @@ type Automation struct {
 	DeliveryQueue, DeliveryDLQ  awssqs.Queue
 	Accounts, Ledger, Incidents awsdynamodb.Table
 	Journal                     awsdynamodb.Table
-	AlertsKey                   awskms.Key
-	Alerts                      awssns.Topic
-	Bus                         awsevents.EventBus
-	Enabler, Reconciler         *Function
-	Verifier, Watchdog          *Function
-	functions                   []*Function
-	dlqs                        map[string]awssqs.Queue
+	// Integrity is the digest-verification state (shared/integritywatch).
+	Integrity           awsdynamodb.Table
+	AlertsKey           awskms.Key
+	Alerts              awssns.Topic
+	Bus                 awsevents.EventBus
+	Enabler, Reconciler *Function
+	Verifier, Watchdog  *Function
+	functions           []*Function
+	dlqs                map[string]awssqs.Queue
 }
 
 // NewAutomation builds the automation stack. assetDirs maps each function
@@ -140,6 +142,9 @@ func (s *Automation) tables() {
 	s.Ledger = s.table("Ledger", ledger.KeyAttribute, "")
 	// Resolved incidents and finding dedup markers expire (epoch seconds).
 	s.Incidents = s.table("Incidents", "IncidentId", "", "ExpiresAt")
+	// Digest-verification state, outside the ledger items: one small item
+	// per digest (expiring) and one per chain.
+	s.Integrity = s.table("Integrity", "id", "", "ttl")
 	// The arrival journal: one item per verifier invocation, partitioned
 	// by 5-minute slot (a number), expiring after the readers' horizon.
 	s.Journal = awsdynamodb.NewTable(s.Stack, jsii.String("Journal"), &awsdynamodb.TableProps{
@@ -245,6 +250,8 @@ func (s *Automation) functionsFrom(assetDirs map[string]string) {
 	env[settings.EnvAlertsTopicARN] = s.Alerts.TopicArn()
 	env[settings.EnvObjectCheck] = jsii.String(d.ObjectCheck)
 	env[settings.EnvJournalTable] = s.Journal.TableName()
+	env[settings.EnvIntegrityTable] = s.Integrity.TableName()
+	env[settings.EnvIntegrityLogFiles] = jsii.String(d.Integrity.LogFiles)
 	env[settings.EnvLedgerItemInterval] = jsii.String(d.Ledger.ItemInterval.String())
 	env[settings.EnvVerifierBatchSize] = jsii.String(strconv.Itoa(DeliveryBatchSize))
 	env[settings.EnvEnableDeadline] = jsii.String(d.EnableDeadline.String())
@@ -420,6 +427,7 @@ func (s *Automation) permissions() {
 		// (S3 API Reference, HeadObject); only under the logs prefix.
 		v.Allow("ListLogObjects", []string{"s3:ListBucket"}, []*string{jsii.String(cfg.BucketARN())}, cfg.listLogsCondition())
 	}
+	s.verifierIntegrity(v)
 	publish(v)
 
 	// watchdog: read ledger and accounts, keep incidents, diagnose in
@@ -457,4 +465,25 @@ func (s *Automation) schedules() {
 	}
 	every("ReconcileSchedule", d.Schedules.Reconcile.Minutes(), s.Reconciler, fmt.Sprintf("trailwarden: reconcile every %s", d.Schedules.Reconcile))
 	every("WatchdogSchedule", d.Schedules.Watchdog.Minutes(), s.Watchdog, fmt.Sprintf("trailwarden: watchdog every %s", d.Schedules.Watchdog))
+}
+
+// verifierIntegrity grants the continuous digest verification
+// (shared/integritywatch): its state table (conditional UpdateItem only),
+// GetObject on digest keys (and on log files when
+// deployment.integrity.logFiles is not none), ListPublicKeys (no
+// resource-level permissions: Service Authorization Reference, AWS
+// CloudTrail), and kms:Decrypt on the trail's key through S3 only (a GET of
+// an SSE-KMS object).
+func (s *Automation) verifierIntegrity(v *Function) {
+	cfg, d := s.cfg, s.cfg.Deployment
+	v.Allow("IntegrityState", []string{"dynamodb:UpdateItem"}, []*string{s.Integrity.TableArn()}, nil)
+	v.Allow("ListPublicKeys", []string{"cloudtrail:ListPublicKeys"}, []*string{jsii.String("*")}, nil)
+	v.Allow("GetDigests", []string{"s3:GetObject"}, []*string{jsii.String(cfg.DigestObjectsARN())}, nil)
+	if d.Integrity.LogFiles != "none" && d.ObjectCheck == "none" {
+		v.Allow("GetLogObjects", []string{"s3:GetObject"}, []*string{jsii.String(cfg.LogObjectsARN())}, nil)
+	}
+	// The key is the central stack's, in the logging account; its key
+	// policy names the verifier role (VerifierDecryptViaS3).
+	v.Allow("DecryptLogObjects", []string{"kms:Decrypt"}, []*string{jsii.String(arn("kms", "*", cfg.LoggingAccount, "key/*"))},
+		map[string]any{"StringLike": map[string]any{"kms:ViaService": "s3.*.amazonaws.com"}})
 }

@@ -56,6 +56,18 @@ func (s *Central) key() {
 	for _, st := range centralpolicy.Key(cfg.writers()) {
 		s.Key.AddToResourcePolicy(statement(st), jsii.Bool(false))
 	}
+	// The verifier decrypts digest (and log) files it GETs for the
+	// integrity check: through S3 only.
+	s.Key.AddToResourcePolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+		Sid:        jsii.String("VerifierDecryptViaS3"),
+		Principals: &[]awsiam.IPrincipal{awsiam.NewAccountPrincipal(jsii.String(cfg.Deployment.AutomationAccount))},
+		Actions:    jsii.Strings("kms:Decrypt"),
+		Resources:  jsii.Strings("*"),
+		Conditions: &map[string]any{
+			"ArnLike":    map[string]any{"aws:PrincipalArn": roleARNPattern(cfg.Deployment.AutomationAccount, FnVerifier)},
+			"StringLike": map[string]any{"kms:ViaService": "s3.*.amazonaws.com"},
+		},
+	}), jsii.Bool(false))
 	if readers := cfg.Deployment.Bucket.Readers; len(readers) > 0 {
 		s.Key.AddToResourcePolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
 			Sid:        jsii.String("ReadersDecryptLogs"),
@@ -190,6 +202,21 @@ func (s *Central) bucketPolicy() {
 				"ArnLike":    map[string]any{"aws:PrincipalArn": roleARNPattern(d.AutomationAccount, FnVerifier)},
 				"StringLike": cfg.listLogsCondition()["StringLike"],
 			},
+		}))
+	}
+	if d := cfg.Deployment; d.AutomationAccount != cfg.LoggingAccount {
+		// The verifier reads digest files (and, with
+		// deployment.integrity.logFiles, log files) to verify them.
+		objects := cfg.DigestObjectsARN()
+		if d.Integrity.LogFiles != "none" {
+			objects = cfg.LogObjectsARN()
+		}
+		s.Bucket.AddToResourcePolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+			Sid:        jsii.String("VerifierGetDigests"),
+			Principals: &[]awsiam.IPrincipal{awsiam.NewAccountPrincipal(jsii.String(d.AutomationAccount))},
+			Actions:    jsii.Strings("s3:GetObject"),
+			Resources:  jsii.Strings(objects),
+			Conditions: &map[string]any{"ArnLike": map[string]any{"aws:PrincipalArn": roleARNPattern(d.AutomationAccount, FnVerifier)}},
 		}))
 	}
 	if readers := cfg.Deployment.Bucket.Readers; len(readers) > 0 {

@@ -151,13 +151,15 @@ func run(t *testing.T, c *conformance, cases []interaction) {
 }
 
 const (
-	cfBucket     = "arn:aws:s3:::acme-org-cloudtrail"
-	cfLogKey     = "cloudtrail/AWSLogs/" + cfMember + "/CloudTrail/eu-west-1/2026/12/07/" + cfMember + "_CloudTrail_eu-west-1_20261207T1200Z_a1b2.json.gz"
-	cfOrgLogKey  = "cloudtrail/AWSLogs/" + cfOrg + "/" + cfMember + "/CloudTrail/eu-west-1/2026/12/07/" + cfMember + "_CloudTrail_eu-west-1_20261207T1200Z_a1b2.json.gz"
-	cfTrail      = "arn:aws:cloudtrail:eu-west-1:" + cfMember + ":trail/org-audit"
-	cfOrgTrail   = "arn:aws:cloudtrail:eu-west-1:" + cfMgmt + ":trail/org-audit"
-	cfDeliveries = "arn:aws:sns:eu-west-1:" + cfLogging + ":trailwarden-deliveries"
-	cfBus        = "arn:aws:events:eu-west-1:" + cfAuto + ":event-bus/trailwarden-central"
+	cfBucket       = "arn:aws:s3:::acme-org-cloudtrail"
+	cfLogKey       = "cloudtrail/AWSLogs/" + cfMember + "/CloudTrail/eu-west-1/2026/12/07/" + cfMember + "_CloudTrail_eu-west-1_20261207T1200Z_a1b2.json.gz"
+	cfDigestKey    = "cloudtrail/AWSLogs/" + cfMember + "/CloudTrail-Digest/eu-west-1/2026/12/07/" + cfMember + "_CloudTrail-Digest_eu-west-1_org-audit_us-east-1_20261207T120030Z.json.gz"
+	cfOrgDigestKey = "cloudtrail/AWSLogs/" + cfOrg + "/" + cfMember + "/CloudTrail-Digest/eu-west-1/2026/12/07/" + cfMember + "_CloudTrail-Digest_eu-west-1_org-audit_us-east-1_20261207T120030Z.json.gz"
+	cfOrgLogKey    = "cloudtrail/AWSLogs/" + cfOrg + "/" + cfMember + "/CloudTrail/eu-west-1/2026/12/07/" + cfMember + "_CloudTrail_eu-west-1_20261207T1200Z_a1b2.json.gz"
+	cfTrail        = "arn:aws:cloudtrail:eu-west-1:" + cfMember + ":trail/org-audit"
+	cfOrgTrail     = "arn:aws:cloudtrail:eu-west-1:" + cfMgmt + ":trail/org-audit"
+	cfDeliveries   = "arn:aws:sns:eu-west-1:" + cfLogging + ":trailwarden-deliveries"
+	cfBus          = "arn:aws:events:eu-west-1:" + cfAuto + ":event-bus/trailwarden-central"
 )
 
 // CloudTrail → S3, KMS, SNS. CloudTrail User Guide: "Amazon S3 bucket policy
@@ -358,6 +360,14 @@ func TestConformanceFunctions(t *testing.T) {
 	add(FnVerifier, "s3:GetObject", cfBucket+"/"+cfLogKey, nil)
 	add(FnVerifier, "s3:GetObject", cfBucket+"/"+cfOrgLogKey, nil)
 	add(FnVerifier, "s3:ListBucket", cfBucket, map[string][]string{"s3:prefix": {cfLogKey}})
+	// verifier, continuous integrity: digests, public keys, state table,
+	// decryption through S3.
+	integrityT := table("Integrity")
+	add(FnVerifier, "s3:GetObject", cfBucket+"/"+cfDigestKey, nil)
+	add(FnVerifier, "s3:GetObject", cfBucket+"/"+cfOrgDigestKey, nil)
+	add(FnVerifier, "cloudtrail:ListPublicKeys", "*", nil)
+	add(FnVerifier, "dynamodb:UpdateItem", integrityT, nil)
+	add(FnVerifier, "kms:Decrypt", c.arn(t, "central", "AWS::KMS::Key", "LogKey", "Arn"), map[string][]string{"kms:ViaService": {"s3.eu-west-1.amazonaws.com"}})
 	// watchdog: ledger, journal, accounts, incidents, member role, repairs.
 	for _, a := range []string{"dynamodb:Scan", "dynamodb:GetItem", "dynamodb:UpdateItem"} {
 		add(FnWatchdog, a, ledgerT, nil)
@@ -413,6 +423,8 @@ func TestConformanceFunctions(t *testing.T) {
 	deny("verifier lists the whole bucket", roles[FnVerifier], "s3:ListBucket", cfBucket, nil)
 	deny("verifier HEAD without TLS", roles[FnVerifier], "s3:GetObject", cfBucket+"/"+cfLogKey, map[string][]string{"aws:SecureTransport": {"false"}})
 	deny("verifier deletes incidents", roles[FnVerifier], "dynamodb:DeleteItem", incidents, nil)
+	deny("verifier deletes integrity state", roles[FnVerifier], "dynamodb:DeleteItem", table("Integrity"), nil)
+	deny("verifier decrypts outside S3", roles[FnVerifier], "kms:Decrypt", c.arn(t, "central", "AWS::KMS::Key", "LogKey", "Arn"), nil)
 	deny("verifier writes log objects", roles[FnVerifier], "s3:PutObject", cfBucket+"/"+cfLogKey, nil)
 	deny("member DeleteTrail", m, "cloudtrail:DeleteTrail", trail, nil)
 	deny("member StopLogging", m, "cloudtrail:StopLogging", trail, nil)

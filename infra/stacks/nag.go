@@ -49,6 +49,14 @@ func suppress(s *Stacks, cfg *Config) {
 				reasons = append(reasons, "The verifier HEADs any CloudTrail object it is notified about; keys vary by account, Region and date, so the key is a wildcard under <prefix>/AWSLogs/ in the one central bucket.")
 				applies = append(applies, "Resource::arn:<AWS::Partition>:s3:::"+strings.TrimPrefix(cfg.LogObjectsARN(), "arn:"+partition()+":s3:::"))
 			}
+			if f == a.Verifier {
+				reasons = append(reasons, "The verifier verifies every digest it is notified about (shared/integritywatch): cloudtrail:ListPublicKeys supports no resource-level permission; digest keys vary by account, Region and date (a wildcard under <prefix>/AWSLogs/*/CloudTrail-Digest/); kms:Decrypt names the logging account's keys and only through S3 (kms:ViaService), the central key's policy naming the one key.")
+				applies = append(applies, "Resource::*", "Resource::arn:<AWS::Partition>:s3:::"+strings.TrimPrefix(cfg.DigestObjectsARN(), "arn:"+partition()+":s3:::"),
+					nagARN("kms", "*", cfg.LoggingAccount, "key/*"))
+				if cfg.Deployment.Integrity.LogFiles != "none" && cfg.Deployment.ObjectCheck == "none" {
+					applies = append(applies, "Resource::arn:<AWS::Partition>:s3:::"+strings.TrimPrefix(cfg.LogObjectsARN(), "arn:"+partition()+":s3:::"))
+				}
+			}
 			nagIAM5(f.Role, strings.Join(reasons, " "), applies...)
 		}
 	}

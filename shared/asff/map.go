@@ -79,6 +79,9 @@ var findingTypes = map[string]string{
 	"account-mismatch": typeUnusualData, "region-mismatch": typeUnusualData, "unknown-region": typeUnusualData,
 	"wrong-partition": typeUnusualData, "future-timestamp": typeUnusualData, "too-many-keys": typeUnusualData,
 	"object-missing": typeDestruction, "object-empty": typeDestruction,
+	// Log file integrity: logs altered or deleted after delivery.
+	"digest-invalid": typeEvasion, "digest-link-broken": typeEvasion, "log-file-invalid": typeEvasion,
+	"log-file-missing": typeEvasion,
 }
 
 // findingType is the one ASFF type of e.

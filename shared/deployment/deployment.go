@@ -94,6 +94,9 @@ type Deployment struct {
 
 	// ObjectCheck is the verifier's object check: none | sample | all.
 	ObjectCheck string `yaml:"objectCheck"`
+	// Integrity is the continuous log file integrity check
+	// (docs/integrity.md, "Continuous verification").
+	Integrity Integrity `yaml:"integrity"`
 	// EnableDeadline: how long a joined account may stay un-enabled.
 	EnableDeadline Duration `yaml:"enableDeadline"`
 	// NeverStartedAfter: how long after enablement no delivery means
@@ -121,6 +124,15 @@ type Deployment struct {
 	// Operators may assume the operator roles in members (docs/deploy.md,
 	// "Operator access").
 	Operators Operators `yaml:"operators"`
+}
+
+// Integrity configures the continuous digest verification: every digest
+// is verified as it arrives; LogFiles says which log files it lists are
+// read and hashed: none (default) | sample (about 1 in 16, by a hash of
+// the key) | all. Each log file read is a GET, plus a KMS Decrypt on
+// SSE-KMS (docs/cost.md).
+type Integrity struct {
+	LogFiles string `yaml:"logFiles"`
 }
 
 // Alerts are the alerts topic's subscriptions.
@@ -276,6 +288,9 @@ func (d *Deployment) applyDefaults() {
 	if d.ObjectCheck == "" {
 		d.ObjectCheck = DefaultObjectCheck
 	}
+	if d.Integrity.LogFiles == "" {
+		d.Integrity.LogFiles = ObjectCheckNone
+	}
 	if d.VerifierConcurrency == 0 {
 		d.VerifierConcurrency = DefaultVerifierConcurrency
 	}
@@ -411,6 +426,11 @@ func (d *Deployment) ValidateInto(p *Problems) {
 	case ObjectCheckNone, ObjectCheckSample, ObjectCheckAll:
 	default:
 		p.Addf(s+".objectCheck", "want none, sample or all, got %q", d.ObjectCheck)
+	}
+	switch d.Integrity.LogFiles {
+	case ObjectCheckNone, ObjectCheckSample, ObjectCheckAll:
+	default:
+		p.Addf(s+".integrity.logFiles", "want none, sample or all, got %q", d.Integrity.LogFiles)
 	}
 	if d.VerifierConcurrency < 2 || d.VerifierConcurrency > 1000 {
 		p.Addf(s+".verifierConcurrency", "%d must be between 2 and 1000 (an SQS event source's MaximumConcurrency)", d.VerifierConcurrency)

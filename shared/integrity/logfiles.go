@@ -1,7 +1,6 @@
 package integrity
 
 import (
-	"bytes"
 	"context"
 	"crypto/sha256"
 	"errors"
@@ -73,16 +72,8 @@ func (v *run) logFile(ctx context.Context, l listing) (string, string, error) {
 	if err != nil {
 		return "", "", fmt.Errorf("read log file %s: %w", l.key, err)
 	}
-	got, err := HashGzip(bytes.NewReader(obj.Body))
-	switch {
-	case errors.Is(err, ErrTrailingData):
-		return Invalid, err.Error(), nil
-	case err != nil:
-		return Invalid, "invalid format: " + err.Error(), nil
-	case got != l.hash:
-		return Invalid, "hash value does not match the digest's hashValue", nil
-	}
-	return Valid, "hash value matches", nil
+	verdict, reason := CheckLogFile(obj.Body, l.hash)
+	return verdict, reason, nil
 }
 
 type cover struct{ from, to time.Time }

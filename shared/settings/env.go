@@ -22,6 +22,12 @@ const (
 	EnvAlertsTopicARN = "TRAILWARDEN_ALERTS_TOPIC_ARN"
 	// EnvObjectCheck is the verifier's object check: none | sample | all.
 	EnvObjectCheck = "TRAILWARDEN_OBJECT_CHECK"
+	// EnvIntegrityTable is the digest-verification state table; unset,
+	// the verifier does not verify digests.
+	EnvIntegrityTable = "TRAILWARDEN_INTEGRITY_TABLE"
+	// EnvIntegrityLogFiles is which log files a verified digest's hashes
+	// are checked for: none | sample | all.
+	EnvIntegrityLogFiles = "TRAILWARDEN_INTEGRITY_LOG_FILES"
 	// EnvJournalTable is the DynamoDB arrival journal table name (see
 	// shared/ledger: the verifier appends, the watchdog and status read).
 	EnvJournalTable = "TRAILWARDEN_JOURNAL_TABLE"

@@ -40,6 +40,14 @@ const (
 	// trailwarden's (another name or home Region). Its digests would
 	// otherwise keep the account's heartbeat fresh while our trail is off.
 	CodeForeignTrail Code = "foreign-trail"
+	// Integrity findings (shared/integritywatch, whose codes these are):
+	// a digest that fails its signature, key or location check; a digest
+	// whose previousDigest hash or signature does not match its
+	// predecessor; a listed log file whose SHA-256 differs, or that is gone.
+	CodeDigestInvalid    Code = "digest-invalid"
+	CodeDigestLinkBroken Code = "digest-link-broken"
+	CodeLogFileInvalid   Code = "log-file-invalid"
+	CodeLogFileMissing   Code = "log-file-missing"
 )
 
 // Verdict is what became of one announced object.

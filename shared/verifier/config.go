@@ -18,6 +18,8 @@ import (
 	"github.com/trailwarden/trailwarden/shared/alert"
 	"github.com/trailwarden/trailwarden/shared/awsenv"
 	"github.com/trailwarden/trailwarden/shared/incident"
+	"github.com/trailwarden/trailwarden/shared/integrity"
+	"github.com/trailwarden/trailwarden/shared/integritywatch"
 	"github.com/trailwarden/trailwarden/shared/ledger"
 	"github.com/trailwarden/trailwarden/shared/policy"
 	"github.com/trailwarden/trailwarden/shared/settings"
@@ -35,6 +37,11 @@ type Config struct {
 	AlertsTopicARN string
 	ObjectCheck    ObjectCheck
 	SampleRate     float64
+	// IntegrityTable is the digest-verification state table ("": digests
+	// are not verified); IntegrityLogFiles which listed log files are
+	// hashed (none when "").
+	IntegrityTable    string
+	IntegrityLogFiles integrity.LogFileMode
 	// Deprecated: CoalesceWindow is ignored. The journal carries every
 	// time before an invocation returns, so the verifier has no
 	// coalescing window any more; the setting is still accepted, with a
@@ -54,18 +61,20 @@ type Config struct {
 func LoadConfig(get settings.Getenv) (Config, error) {
 	e := settings.NewEnv(get)
 	c := Config{
-		PolicyFile:       settings.PolicyPath(e.Getenv()),
-		AccountsTable:    e.String(settings.EnvAccountsTable),
-		LedgerTable:      e.String(settings.EnvLedgerTable),
-		JournalTable:     e.String(settings.EnvJournalTable),
-		ItemInterval:     e.Duration(settings.EnvLedgerItemInterval, ledger.DefaultItemInterval),
-		IncidentsTable:   e.String(settings.EnvIncidentsTable),
-		AlertsTopicARN:   e.String(settings.EnvAlertsTopicARN),
-		ObjectCheck:      CheckSample,
-		SampleRate:       e.Float(settings.EnvObjectCheckSampleRate, 0.01),
-		BatchSize:        e.Int(settings.EnvVerifierBatchSize, 10),
-		MetricsNamespace: e.String(settings.EnvMetricsNamespace),
-		LogLevel:         e.String(settings.EnvLogLevel),
+		PolicyFile:        settings.PolicyPath(e.Getenv()),
+		AccountsTable:     e.String(settings.EnvAccountsTable),
+		LedgerTable:       e.String(settings.EnvLedgerTable),
+		JournalTable:      e.String(settings.EnvJournalTable),
+		ItemInterval:      e.Duration(settings.EnvLedgerItemInterval, ledger.DefaultItemInterval),
+		IncidentsTable:    e.String(settings.EnvIncidentsTable),
+		AlertsTopicARN:    e.String(settings.EnvAlertsTopicARN),
+		ObjectCheck:       CheckSample,
+		IntegrityTable:    e.String(settings.EnvIntegrityTable),
+		IntegrityLogFiles: integrity.LogFileMode(e.String(settings.EnvIntegrityLogFiles)),
+		SampleRate:        e.Float(settings.EnvObjectCheckSampleRate, 0.01),
+		BatchSize:         e.Int(settings.EnvVerifierBatchSize, 10),
+		MetricsNamespace:  e.String(settings.EnvMetricsNamespace),
+		LogLevel:          e.String(settings.EnvLogLevel),
 	}
 	if c.MetricsNamespace == "" {
 		c.MetricsNamespace = settings.DefaultMetricsNamespace
@@ -114,6 +123,11 @@ func (c Config) Validate() error {
 		p = append(p, fmt.Sprintf("%s=%v must be between 1m and 6h (readers look back over the journal that long)",
 			settings.EnvLedgerItemInterval, c.ItemInterval))
 	}
+	switch c.IntegrityLogFiles {
+	case "", integrity.LogFilesNone, integrity.LogFilesSample, integrity.LogFilesAll:
+	default:
+		p = append(p, fmt.Sprintf("%s=%q is not none, sample or all", settings.EnvIntegrityLogFiles, c.IntegrityLogFiles))
+	}
 	if c.BatchSize < 1 || c.BatchSize > 10000 {
 		p = append(p, fmt.Sprintf("%s=%d must be between 1 and 10000", settings.EnvVerifierBatchSize, c.BatchSize))
 	}
@@ -132,10 +146,13 @@ func New(ctx context.Context, c Config, home aws.Config, out io.Writer) (*Proces
 		return nil, fmt.Errorf("load policy %s: %w", c.PolicyFile, err)
 	}
 	db := dynamodb.NewFromConfig(home)
+	s3c := s3.NewFromConfig(home, awsenv.S3Options(home))
 	return NewFromPolicy(pol, c, Clients{
-		DynamoDB: db,
-		S3:       s3.NewFromConfig(home, awsenv.S3Options(home)),
-		Alerts:   &alert.Publisher{SNS: sns.NewFromConfig(home), TopicARN: c.AlertsTopicARN},
+		DynamoDB:  db,
+		S3:        s3c,
+		GetObject: s3c,
+		Keys:      integritywatch.CloudTrailKeys{Config: home},
+		Alerts:    &alert.Publisher{SNS: sns.NewFromConfig(home), TopicARN: c.AlertsTopicARN},
 	}, out, nil), nil
 }
 
@@ -149,6 +166,9 @@ type Clients struct {
 	}
 	S3     HeadObjectAPI
 	Alerts AlertPublisher
+	// GetObject and Keys serve digest verification (with IntegrityTable).
+	GetObject integritywatch.GetObjectAPI
+	Keys      integrity.KeySource
 }
 
 // NewFromPolicy wires a Processor (tests pass a clock in now; nil for the
@@ -167,7 +187,13 @@ func NewFromPolicy(pol *policy.Policy, c Config, cl Clients, out io.Writer, now 
 	}
 	metrics := telemetry.NewMetrics(out, c.MetricsNamespace, "verifier")
 	metrics.SetClock(now)
+	var watch DigestWatcher
+	if c.IntegrityTable != "" {
+		watch = &integritywatch.Watcher{S3: cl.GetObject, Keys: &integritywatch.CachedKeys{Source: cl.Keys, Now: now},
+			State: &integritywatch.Table{DB: cl.DynamoDB, Name: c.IntegrityTable}, LogFiles: c.IntegrityLogFiles, Now: now}
+	}
 	return &Processor{
+		Integrity:   watch,
 		Rules:       RulesFromPolicy(pol),
 		KMSKeyARN:   kms,
 		ObjectCheck: c.ObjectCheck,

@@ -11,6 +11,7 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 
 	"github.com/trailwarden/trailwarden/shared/fault"
+	"github.com/trailwarden/trailwarden/shared/integritywatch"
 	"github.com/trailwarden/trailwarden/shared/ledger"
 	"github.com/trailwarden/trailwarden/shared/logkey"
 	"github.com/trailwarden/trailwarden/shared/notification"
@@ -38,6 +39,8 @@ type Processor struct {
 	Now        func() time.Time
 	// Reserve is kept free before the deadline (sqsbatch default when 0).
 	Reserve time.Duration
+	// Integrity verifies each accepted digest once (nil: not verified).
+	Integrity DigestWatcher
 	// HeadConcurrency bounds a batch's object checks in flight
 	// (DefaultHeadConcurrency when 0).
 	HeadConcurrency int
@@ -237,6 +240,9 @@ func (p *Processor) object(ctx context.Context, messageID, bucket, key string, n
 	case logkey.KindDigest:
 		b.digests++
 		a.Kind = ledger.ArrivalDigest
+		if err := p.integrity(ctx, messageID, bucket, key, b); err != nil {
+			return err
+		}
 	default: // Insights: a genuine delivery with no ledger attribute
 		if debug {
 			p.Logger.DebugContext(ctx, "insights file", "messageId", messageID, "account", acct, "region", region)
@@ -299,6 +305,32 @@ func (p *Processor) finding(ctx context.Context, log *slog.Logger, fd Finding, b
 	if published {
 		log.InfoContext(ctx, "finding alert published", "account", fd.Account, "code", string(fd.Code),
 			"incidentId", FindingID(fd))
+	}
+	return nil
+}
+
+// DigestWatcher verifies one digest (integritywatch.Watcher).
+type DigestWatcher interface {
+	Digest(ctx context.Context, bucket, key string) ([]integritywatch.Finding, error)
+}
+
+var _ DigestWatcher = (*integritywatch.Watcher)(nil)
+
+// integrity verifies an accepted digest and reports its findings. An error
+// is transient: the record is retried, and the digest read again.
+func (p *Processor) integrity(ctx context.Context, messageID, bucket, key string, b *batch) error {
+	if p.Integrity == nil {
+		return nil
+	}
+	fs, err := p.Integrity.Digest(ctx, bucket, key)
+	if err != nil {
+		return fault.New(fault.Retryable, "DigestNotVerified", fmt.Errorf("verify digest %s: %w", key, err))
+	}
+	for _, f := range fs {
+		fd := Finding{Account: f.Account, Region: f.Region, Code: Code(f.Code), Reason: f.Reason, Bucket: f.Bucket, Key: f.Key, MessageID: messageID}
+		if err := p.finding(ctx, p.Logger.With("messageId", messageID), fd, b); err != nil {
+			return err
+		}
 	}
 	return nil
 }
