@@ -56,11 +56,11 @@ func writeItems(w io.Writer, title string, items []Item, now time.Time) {
 }
 
 func coverageLine(c Coverage) string {
-	org := "? (pass --organization to compare)"
+	org := "Organizations not read (--organization compares)"
 	if c.Organization != nil {
-		org = fmt.Sprint(*c.Organization)
+		org = fmt.Sprintf("%d ACTIVE in Organizations", *c.Organization)
 	}
-	return fmt.Sprintf("%s ACTIVE in Organizations, %d known, %d enabled, %d excluded, %d pending, %d failed",
+	return fmt.Sprintf("%s, %d known, %d enabled, %d excluded, %d pending, %d failed",
 		org, c.Known, c.Enabled, len(c.Excluded), c.Pending, c.Failed)
 }
 
