@@ -108,7 +108,12 @@ func TestExplainOrganizationsEvent(t *testing.T) {
 // emulatorEnv points the CLI's AWS clients at the emulator as the
 // management account, with a provisioned central side.
 func emulatorEnv(t *testing.T) (*emulator.Env, *central.Resources, map[string]string) {
-	env := emulator.NewEnv(t)
+	return emulatorEnvWith(t, emulator.WorldSpec{})
+}
+
+// emulatorEnvWith is emulatorEnv over the organization spec describes.
+func emulatorEnvWith(t *testing.T, spec emulator.WorldSpec) (*emulator.Env, *central.Resources, map[string]string) {
+	env := emulator.NewEnvWith(t, spec)
 	// The automation side lives in the account whose credentials the CLI uses.
 	res, err := central.Provision(t.Context(), env.Logging.Config, env.Management, env.Logging.ID, emulator.ManagementAccountID, central.Spec{
 		OrganizationID: env.OrganizationID, Bucket: "acme-org-cloudtrail", KeyPrefix: "cloudtrail", TrailName: "org-audit", Tables: flow.Tables()})
