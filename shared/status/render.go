@@ -36,7 +36,7 @@ func WriteTable(w io.Writer, v View) error {
 			verdict += ": " + strings.Join(v.Summary.Reasons, "; ")
 		}
 	}
-	_, err := fmt.Fprintf(w, "\n%d account(s), %d need attention, %d open finding(s), %d open incident(s) (at %s): %s\n",
+	_, err := fmt.Fprintf(w, "\n%d account(s) (%d need attention), %d open finding(s), %d open incident(s) at %s: %s\n",
 		v.Summary.Accounts, v.Summary.NeedsAttention, v.Summary.OpenFindings, v.Summary.OpenIncidents, v.At.Format(time.RFC3339), verdict)
 	return err
 }
