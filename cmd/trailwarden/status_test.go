@@ -57,6 +57,15 @@ func TestStatusFailsClosed(t *testing.T) {
 		"TRAILWARDEN_ALERTS_TOPIC_ARN": res.AlertsTopicARN, "TRAILWARDEN_REQUEST_QUEUE_URL": res.RequestQueueURL} {
 		vars[k] = v
 	}
+	// An access error judges nothing: exit 2, not "healthy".
+	missing := map[string]string{}
+	for k, v := range vars {
+		missing[k] = v
+	}
+	missing["TRAILWARDEN_INCIDENTS_TABLE"] = "no-such-table"
+	if r := runCLI(t, missing, "status"); r.code != exitUsage || !strings.Contains(r.stderr, "no-such-table") {
+		t.Fatalf("missing table: %+v", r)
+	}
 	// Empty: members exist, none known.
 	v := statusOf(t, vars, exitProblem, "--organization")
 	if v.Coverage.Organization == nil || *v.Coverage.Organization == 0 || v.Coverage.Known != 0 || v.Summary.Healthy {
