@@ -22,7 +22,7 @@ import (
 )
 
 const statusUsage = `Usage:
-  trailwarden status [--output table|json] [--account ID] [--region R] [--problems]
+  trailwarden status [--output table|json] [--account ID] [--ou OU] [--region R] [--problems]
                      [--organization] [--live] [--at TIME] [--home-region R] [table flags]
 
 Shows every account trailwarden knows: name, OU, trail, status, logging, the
@@ -44,7 +44,8 @@ It fails closed. Exit codes:
      has ACTIVE members
   2  usage or access error (nothing could be judged)
 
---region keeps one Region's deliveries, findings and incidents; the Region
+--account and --ou keep one account or the accounts under an OU (and their
+findings and incidents); --region keeps one Region's deliveries, findings and incidents; the Region
 of trailwarden's own tables is --home-region. --at judges silence as of
 another time than now (the demo prints its simulated clock).
 
@@ -78,6 +79,7 @@ func runStatus(ctx context.Context, env *cmdEnv, args []string) int {
 		"the deployment's ledger item interval (deployment.ledger.itemInterval; env "+settings.EnvLedgerItemInterval+"): how far back the journal is read")
 	fs.StringVar(&o.at, "at", "", "judge silence as of this time (RFC 3339) instead of now, e.g. the demo's simulated clock")
 	fs.StringVar(&o.filter.Account, "account", "", "show only this account")
+	fs.StringVar(&o.filter.OU, "ou", "", "show only the accounts under this OU id (as the accounts table records their OU path)")
 	fs.StringVar(&o.filter.Region, "region", "", "show only this Region's deliveries, findings and incidents")
 	fs.BoolVar(&o.filter.Problems, "problems", false, "show only the accounts that need attention")
 	fs.BoolVar(&o.organization, "organization", false, "compare with the ACTIVE accounts of Organizations")

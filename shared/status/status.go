@@ -8,6 +8,7 @@ package status
 import (
 	"context"
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -49,8 +50,11 @@ type Sources struct {
 // what is shown.
 type Filter struct {
 	Account  string
+	OU       string // accounts whose OU path (in the accounts table) has it
 	Region   string
 	Problems bool
+	// scope is the accounts under OU (nil: no OU filter).
+	scope map[string]bool
 }
 
 // RegionDelivery is one Region's newest delivery.
@@ -149,6 +153,14 @@ func BuildFiltered(ctx context.Context, src Sources, now time.Time, f Filter) (V
 	if err != nil {
 		return View{}, fmt.Errorf("ledger: %w", err)
 	}
+	if f.OU != "" {
+		f.scope = map[string]bool{}
+		for _, a := range accts {
+			if slices.Contains(a.OUPath, f.OU) {
+				f.scope[a.AccountID] = true
+			}
+		}
+	}
 	v := View{At: now.UTC(), Incidents: []Item{}, Findings: []Item{}, Coverage: Coverage{Excluded: []Excluded{}}}
 	if src.Incidents != nil {
 		incs, err := src.Incidents.Active(ctx, 2)
@@ -176,7 +188,7 @@ func BuildFiltered(ctx context.Context, src Sources, now time.Time, f Filter) (V
 		return View{}, err
 	}
 	for _, a := range accts {
-		if f.Account != "" && a.AccountID != f.Account {
+		if !f.keeps(a.AccountID, "") {
 			continue
 		}
 		r, err := v.row(ctx, src, a, deliveries[a.AccountID], now)
@@ -196,7 +208,10 @@ func BuildFiltered(ctx context.Context, src Sources, now time.Time, f Filter) (V
 }
 
 func (f Filter) keeps(account, region string) bool {
-	return (f.Account == "" || account == "" || account == f.Account) && (f.Region == "" || region == "" || region == f.Region)
+	if account != "" && ((f.Account != "" && account != f.Account) || (f.scope != nil && !f.scope[account])) {
+		return false
+	}
+	return f.Region == "" || region == "" || region == f.Region
 }
 
 func item(in incident.Incident, summary string) Item {

@@ -194,6 +194,8 @@ func TestFilters(t *testing.T) {
 		{Filter{Problems: true}, 3, 1, 1},
 		{Filter{Account: "222222222222"}, 1, 0, 1},
 		{Filter{Region: "eu-west-1"}, 4, 0, 0},
+		{Filter{OU: "ou-ab12-cdef3456"}, 1, 0, 1},
+		{Filter{OU: "ou-none-00000000"}, 0, 0, 0},
 	}
 	for _, c := range cases {
 		v, err := BuildFiltered(context.Background(), broken(t), now, c.f)
