@@ -91,6 +91,7 @@ func runPlanAll(ctx context.Context, env *cmdEnv, args []string) int {
 	fs.StringVar(&o.ou, "ou", "", "plan only the ACTIVE accounts under this OU (at any depth)")
 	fs.IntVar(&o.workers, "workers", 8, "accounts planned at a time")
 	fs.StringVar(&o.output, "output", "table", "table | json")
+	fs.StringVar(&o.output, "o", "table", "table | json (short for --output)")
 	if _, err := parse(fs, args); err != nil {
 		return flagErr(err)
 	}

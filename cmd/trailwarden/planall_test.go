@@ -76,7 +76,7 @@ func TestPlanAllOrganization(t *testing.T) {
 	if pilot.Summary.Accounts != (n+1)/2 {
 		t.Fatalf("--ou planned %d account(s), want %d", pilot.Summary.Accounts, (n+1)/2)
 	}
-	if r := runCLI(t, vars, "plan", "--all", "--output", "yaml"); r.code != exitUsage {
+	if r := runCLI(t, vars, "plan", "--all", "-o", "yaml"); r.code != exitUsage {
 		t.Fatalf("unknown format: %+v", r)
 	}
 	vars["TRAILWARDEN_ACCOUNTS_TABLE"] = flow.AccountsTable

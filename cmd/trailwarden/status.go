@@ -75,6 +75,7 @@ func runStatus(ctx context.Context, env *cmdEnv, args []string) int {
 	d.register(fs, env)
 	var o statusOptions
 	fs.StringVar(&o.output, "output", "table", "table | json")
+	fs.StringVar(&o.output, "o", "table", "table | json (short for --output)")
 	fs.DurationVar(&o.itemInterval, "item-interval", itemIntervalFrom(env),
 		"the deployment's ledger item interval (deployment.ledger.itemInterval; env "+settings.EnvLedgerItemInterval+"): how far back the journal is read")
 	fs.StringVar(&o.at, "at", "", "judge silence as of this time (RFC 3339) instead of now, e.g. the demo's simulated clock")

@@ -38,7 +38,7 @@ type statusJSON struct {
 
 func statusOf(t *testing.T, vars map[string]string, want int, args ...string) statusJSON {
 	t.Helper()
-	r := runCLI(t, vars, append([]string{"status", "--output", "json"}, args...)...)
+	r := runCLI(t, vars, append([]string{"status", "-o", "json"}, args...)...)
 	var v statusJSON
 	if r.code != want || json.Unmarshal([]byte(r.stdout), &v) != nil {
 		t.Fatalf("status %v: want exit %d: %+v", args, want, r)
