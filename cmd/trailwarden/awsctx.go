@@ -27,6 +27,9 @@ type deployFlags struct {
 	stack, contextName, role string
 	// describe reads a stack's outputs (nil: CloudFormation).
 	describe stackDescriber
+	// homeRegionFlag registers the home Region as --home-region, leaving
+	// --region to the command (status filters by it).
+	homeRegionFlag bool
 }
 
 func (d *deployFlags) register(fs *flag.FlagSet, env *cmdEnv) {
@@ -38,7 +41,11 @@ func (d *deployFlags) register(fs *flag.FlagSet, env *cmdEnv) {
 	fs.StringVar(&d.requestQueueURL, "request-queue-url", env.getenv(settings.EnvRequestQueueURL), "request queue URL (env "+settings.EnvRequestQueueURL+")")
 	fs.StringVar(&d.alertsTopicARN, "alerts-topic-arn", env.getenv(settings.EnvAlertsTopicARN), "alerts topic ARN (env "+settings.EnvAlertsTopicARN+")")
 	fs.StringVar(&d.orgReaderRoleARN, "org-reader-role-arn", env.getenv(settings.EnvOrgReaderRoleARN), "role in the management account for Organizations reads (env "+settings.EnvOrgReaderRoleARN+"; empty: own credentials)")
-	fs.StringVar(&d.region, "region", "", "home Region (default: the context's, else the policy's homeRegion)")
+	regionFlag := "region"
+	if d.homeRegionFlag {
+		regionFlag = "home-region"
+	}
+	fs.StringVar(&d.region, regionFlag, "", "home Region (default: the context's, else the policy's homeRegion)")
 	fs.StringVar(&d.stack, "stack", env.getenv(envStack), "automation stack whose outputs name the deployment (env "+envStack+"; default: the context's, else "+defaultStack+")")
 	fs.StringVar(&d.contextName, "context", env.getenv(envContext), "context to use instead of the current one (env "+envContext+"; see 'trailwarden use')")
 	fs.StringVar(&d.role, "role", "", "role to assume in members (default "+deployment.OperatorReadRole+" to read, "+deployment.OperatorConvergeRole+" to write)")

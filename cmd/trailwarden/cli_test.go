@@ -108,7 +108,12 @@ func TestExplainOrganizationsEvent(t *testing.T) {
 // emulatorEnv points the CLI's AWS clients at the emulator as the
 // management account, with a provisioned central side.
 func emulatorEnv(t *testing.T) (*emulator.Env, *central.Resources, map[string]string) {
-	env := emulator.NewEnv(t)
+	return emulatorEnvWith(t, emulator.WorldSpec{})
+}
+
+// emulatorEnvWith is emulatorEnv over the organization spec describes.
+func emulatorEnvWith(t *testing.T, spec emulator.WorldSpec) (*emulator.Env, *central.Resources, map[string]string) {
+	env := emulator.NewEnvWith(t, spec)
 	// The automation side lives in the account whose credentials the CLI uses.
 	res, err := central.Provision(t.Context(), env.Logging.Config, env.Management, env.Logging.ID, emulator.ManagementAccountID, central.Spec{
 		OrganizationID: env.OrganizationID, Bucket: "acme-org-cloudtrail", KeyPrefix: "cloudtrail", TrailName: "org-audit", Tables: flow.Tables()})
@@ -205,7 +210,9 @@ func TestExplainDeliveryNotification(t *testing.T) {
 }
 
 // TestStatusAfterDemo: `trailwarden status` against the emulator after the
-// demo shows the demo's picture, as a table and as JSON.
+// demo shows the demo's picture, as a table and as JSON: its trails are
+// on, and the foreign account's delivery is an open security finding, so
+// the organization needs attention.
 func TestStatusAfterDemo(t *testing.T) {
 	var out bytes.Buffer
 	res, err := demo.Run(t.Context(), demo.Options{Out: &out, Server: emulator.Shared(t), Dir: t.TempDir()})
@@ -222,10 +229,10 @@ func TestStatusAfterDemo(t *testing.T) {
 	}
 	at := res.Simulated.Format(time.RFC3339)
 	r := runCLI(t, vars, "status", "--at", at)
-	if r.code != exitOK {
+	if r.code != exitProblem {
 		t.Fatalf("status: %+v", r)
 	}
-	for _, name := range []string{"payments", "analytics", "555555555555", "enabled", "on", "0 need attention"} {
+	for _, name := range []string{"payments", "analytics", "555555555555", "enabled", "on (", "0 need attention", "1 open finding(s)", "finding#999999999999#"} {
 		if !strings.Contains(r.stdout, name) {
 			t.Errorf("status lacks %q:\n%s", name, r.stdout)
 		}

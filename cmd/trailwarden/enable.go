@@ -18,6 +18,7 @@ import (
 
 const planUsage = `Usage:
   trailwarden plan --account ID [--policy FILE]
+  trailwarden plan --all | --ou OU [--workers N] [--output table|json]   (see 'trailwarden plan --all --help')
 
 Makes the enabler's decision for the account (skipped, excluded by the
 policy, covered by the organization trail, or converged) and, for a
@@ -32,7 +33,12 @@ Example:
 var planCommand = command{
 	summary: "show what converging an account's trail would change (no writes)",
 	usage:   planUsage,
-	run:     func(ctx context.Context, env *cmdEnv, args []string) int { return runConverge(ctx, env, args, true) },
+	run: func(ctx context.Context, env *cmdEnv, args []string) int {
+		if planAllRequested(args) {
+			return runPlanAll(ctx, env, args)
+		}
+		return runConverge(ctx, env, args, true)
+	},
 }
 
 const enableUsage = `Usage:

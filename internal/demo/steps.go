@@ -267,6 +267,7 @@ func (r *run) status(s *Step) error {
 		Accounts:  &accounts.Store{DB: db, Table: flow.AccountsTable},
 		Ledger:    flow.LedgerReader(db),
 		Incidents: &incident.Store{DB: db, Table: flow.IncidentsTable},
+		Findings:  &status.FindingsReader{DB: db, Table: flow.IncidentsTable},
 	}, r.clock)
 	if err != nil {
 		return err
