@@ -106,15 +106,30 @@ func (p *Publisher) Publish(ctx context.Context, a Alert) error {
 	}
 	_, err = p.SNS.Publish(ctx, &sns.PublishInput{
 		TopicArn: aws.String(p.TopicARN), Subject: aws.String(subject), Message: aws.String(string(body)),
-		MessageAttributes: map[string]snstypes.MessageAttributeValue{
-			"kind":     {DataType: aws.String("String"), StringValue: aws.String(a.Kind)},
-			"severity": {DataType: aws.String("String"), StringValue: aws.String(orDefault(a.Severity, "info"))},
-		},
+		MessageAttributes: Attributes(a),
 	})
 	if err != nil {
 		return fmt.Errorf("publish %s alert: %w", a.Kind, err)
 	}
 	return nil
+}
+
+// AccountNone is the account attribute of an alert about no one account
+// (an organization-wide incident): SNS refuses an empty attribute value.
+const AccountNone = "organization"
+
+// Attributes are the SNS message attributes of every alert: severity, kind
+// and account, as String attributes that subscription filter policies
+// match (Amazon SNS Developer Guide, "Amazon SNS message filtering").
+func Attributes(a Alert) map[string]snstypes.MessageAttributeValue {
+	attr := func(v string) snstypes.MessageAttributeValue {
+		return snstypes.MessageAttributeValue{DataType: aws.String("String"), StringValue: aws.String(v)}
+	}
+	return map[string]snstypes.MessageAttributeValue{
+		"severity": attr(orDefault(a.Severity, "info")),
+		"kind":     attr(a.Kind),
+		"account":  attr(orDefault(a.Account, AccountNone)),
+	}
 }
 
 func orDefault(s, d string) string {
