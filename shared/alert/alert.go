@@ -80,10 +80,22 @@ type PublishAPI interface {
 	Publish(ctx context.Context, in *sns.PublishInput, optFns ...func(*sns.Options)) (*sns.PublishOutput, error)
 }
 
-// Publisher sends alerts to a topic.
+// Sink is another destination of every alert (alertbus: the central
+// EventBridge bus).
+type Sink interface {
+	Publish(ctx context.Context, a Alert) error
+}
+
+// Publisher sends alerts to a topic and, when Bus is set, first to Bus.
 type Publisher struct {
 	SNS      PublishAPI
 	TopicARN string
+	// Bus, when set, receives each alert before the topic: an alert is
+	// delivered only when both took it, so a failure on either fails
+	// Publish and the caller's retry sends it again (a retry after the bus
+	// took it repeats the event; consumers deduplicate on incidentId, kind
+	// and at).
+	Bus Sink
 }
 
 // Publish sends a; the message body is the alert as JSON (with Summary),
@@ -94,6 +106,11 @@ func (p *Publisher) Publish(ctx context.Context, a Alert) error {
 	}
 	if a.Summary == "" {
 		a.Summarize()
+	}
+	if p.Bus != nil {
+		if err := p.Bus.Publish(ctx, a); err != nil {
+			return err
+		}
 	}
 	body, err := json.Marshal(a)
 	if err != nil {

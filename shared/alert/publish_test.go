@@ -46,3 +46,29 @@ func TestPublishAttributes(t *testing.T) {
 		})
 	}
 }
+
+type fakeBus struct {
+	err error
+	got []Alert
+}
+
+func (f *fakeBus) Publish(_ context.Context, a Alert) error {
+	f.got = append(f.got, a)
+	return f.err
+}
+
+// TestPublishBus: the bus receives the alert (with its summary) before the
+// topic; a bus failure fails Publish and nothing goes to the topic, so the
+// retry delivers both.
+func TestPublishBus(t *testing.T) {
+	a := Alert{Kind: KindTampered, Severity: "high", Account: "111122223333", Reason: "StopLogging"}
+	f, bus := &fakeSNS{}, &fakeBus{}
+	p := &Publisher{SNS: f, TopicARN: "arn:aws:sns:us-east-1:111111111111:alerts", Bus: bus}
+	if err := p.Publish(t.Context(), a); err != nil || len(bus.got) != 1 || len(f.in) != 1 || bus.got[0].Summary == "" {
+		t.Fatalf("err %v, bus %d, sns %d", err, len(bus.got), len(f.in))
+	}
+	bus.err = context.DeadlineExceeded
+	if err := p.Publish(t.Context(), a); err == nil || len(f.in) != 1 {
+		t.Fatalf("bus failed: err %v, sns %d", err, len(f.in))
+	}
+}
