@@ -92,3 +92,11 @@ func (p *Publisher) Publish(ctx context.Context, a alert.Alert) error {
 	}
 	return nil
 }
+
+// New is the bus sink of alert.Publisher: nil (no bus) when bus is "".
+func New(events PutEventsAPI, bus string) alert.Sink {
+	if bus == "" {
+		return nil
+	}
+	return &Publisher{Events: events, Bus: bus}
+}

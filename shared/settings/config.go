@@ -31,6 +31,7 @@ type Common struct {
 	MetricsNamespace string
 	LogLevel         string
 	AlertsTopicARN   string
+	AlertsBus        string // "": alerts go to the topic only
 	OrgReaderRoleARN string // "" in single-account mode or when run in the management account
 	SingleAccount    bool
 }
@@ -42,6 +43,7 @@ func ReadCommon(e *Env) Common {
 		MetricsNamespace: e.String(EnvMetricsNamespace),
 		LogLevel:         e.String(EnvLogLevel),
 		AlertsTopicARN:   e.Required(EnvAlertsTopicARN),
+		AlertsBus:        e.String(EnvAlertsBus),
 		OrgReaderRoleARN: e.String(EnvOrgReaderRoleARN),
 		SingleAccount:    e.Bool(EnvSingleAccount, false),
 	}

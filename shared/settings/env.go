@@ -20,6 +20,9 @@ const (
 	EnvRequestQueueURL = "TRAILWARDEN_REQUEST_QUEUE_URL"
 	// EnvAlertsTopicARN is the SNS topic that receives alerts.
 	EnvAlertsTopicARN = "TRAILWARDEN_ALERTS_TOPIC_ARN"
+	// EnvAlertsBus is the central event bus (name or ARN) that also
+	// receives every alert (shared/alertbus); unset: the topic only.
+	EnvAlertsBus = "TRAILWARDEN_ALERTS_BUS"
 	// EnvObjectCheck is the verifier's object check: none | sample | all.
 	EnvObjectCheck = "TRAILWARDEN_OBJECT_CHECK"
 	// EnvJournalTable is the DynamoDB arrival journal table name (see

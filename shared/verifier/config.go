@@ -11,11 +11,13 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/sns"
 
 	"github.com/trailwarden/trailwarden/shared/accounts"
 	"github.com/trailwarden/trailwarden/shared/alert"
+	"github.com/trailwarden/trailwarden/shared/alertbus"
 	"github.com/trailwarden/trailwarden/shared/awsenv"
 	"github.com/trailwarden/trailwarden/shared/incident"
 	"github.com/trailwarden/trailwarden/shared/ledger"
@@ -33,6 +35,7 @@ type Config struct {
 	ItemInterval   time.Duration
 	IncidentsTable string
 	AlertsTopicARN string
+	AlertsBus      string // "": alerts go to the topic only
 	ObjectCheck    ObjectCheck
 	SampleRate     float64
 	// Deprecated: CoalesceWindow is ignored. The journal carries every
@@ -61,6 +64,7 @@ func LoadConfig(get settings.Getenv) (Config, error) {
 		ItemInterval:     e.Duration(settings.EnvLedgerItemInterval, ledger.DefaultItemInterval),
 		IncidentsTable:   e.String(settings.EnvIncidentsTable),
 		AlertsTopicARN:   e.String(settings.EnvAlertsTopicARN),
+		AlertsBus:        e.String(settings.EnvAlertsBus),
 		ObjectCheck:      CheckSample,
 		SampleRate:       e.Float(settings.EnvObjectCheckSampleRate, 0.01),
 		BatchSize:        e.Int(settings.EnvVerifierBatchSize, 10),
@@ -135,7 +139,8 @@ func New(ctx context.Context, c Config, home aws.Config, out io.Writer) (*Proces
 	return NewFromPolicy(pol, c, Clients{
 		DynamoDB: db,
 		S3:       s3.NewFromConfig(home, awsenv.S3Options(home)),
-		Alerts:   &alert.Publisher{SNS: sns.NewFromConfig(home), TopicARN: c.AlertsTopicARN},
+		Alerts: &alert.Publisher{SNS: sns.NewFromConfig(home), TopicARN: c.AlertsTopicARN,
+			Bus: alertbus.New(eventbridge.NewFromConfig(home), c.AlertsBus)},
 	}, out, nil), nil
 }
 

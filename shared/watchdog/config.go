@@ -18,6 +18,7 @@ type Config struct {
 	MetricsNamespace string
 	LogLevel         string
 	AlertsTopicARN   string
+	AlertsBus        string // "": alerts go to the topic only
 
 	AccountsTable   string
 	LedgerTable     string
@@ -62,6 +63,7 @@ func LoadConfig(get settings.Getenv) (Config, error) {
 		MetricsNamespace:    e.String(settings.EnvMetricsNamespace),
 		LogLevel:            e.String(settings.EnvLogLevel),
 		AlertsTopicARN:      e.String(settings.EnvAlertsTopicARN),
+		AlertsBus:           e.String(settings.EnvAlertsBus),
 		AccountsTable:       e.String(settings.EnvAccountsTable),
 		LedgerTable:         e.String(settings.EnvLedgerTable),
 		JournalTable:        e.String(settings.EnvJournalTable),
