@@ -382,6 +382,13 @@ func (s *Automation) permissions() {
 		assumeMember = nil
 	}
 	publish := func(f *Function) { s.Alerts.GrantPublish(f.Role) }
+	// The functions that send alerts (through shared/incident's outbox) also
+	// put them on the central bus (shared/alertbus).
+	busARN := arn("events", *s.Region(), *s.Account(), "event-bus/"+d.Names.EventBus)
+	alertsBus := func(f *Function) {
+		f.Allow("AlertsBusPutEvents", []string{"events:PutEvents"}, []*string{jsii.String(busARN)}, nil)
+		f.Fn.AddEnvironment(jsii.String(settings.EnvAlertsBus), jsii.String(busARN), nil)
+	}
 
 	// enabler: converge members, record accounts, alert.
 	e := s.Enabler
@@ -393,6 +400,7 @@ func (s *Automation) permissions() {
 	// The alert outbox: claim, mark or release one item per alerted event.
 	e.Allow("IncidentsAlerts", outboxActions, tableARNs(s.Incidents), nil)
 	publish(e)
+	alertsBus(e)
 
 	// reconciler: list the organization (through the management account's
 	// read-only role), enqueue every ACTIVE account, compare with the table.
@@ -421,6 +429,7 @@ func (s *Automation) permissions() {
 		v.Allow("ListLogObjects", []string{"s3:ListBucket"}, []*string{jsii.String(cfg.BucketARN())}, cfg.listLogsCondition())
 	}
 	publish(v)
+	alertsBus(v)
 
 	// watchdog: read ledger and accounts, keep incidents, diagnose in
 	// members, alert, request repairs.
@@ -442,6 +451,7 @@ func (s *Automation) permissions() {
 	w.Allow("AssumeMemberRole", []string{"sts:AssumeRole"}, readerRole, assumeMember)
 	w.Allow("EnqueueRepairs", []string{"sqs:SendMessage"}, []*string{s.RequestQueue.QueueArn()}, nil)
 	publish(w)
+	alertsBus(w)
 }
 
 func (s *Automation) schedules() {

@@ -371,6 +371,10 @@ func TestConformanceFunctions(t *testing.T) {
 	watchdogReader := "arn:aws:iam::" + cfMember + ":role/" + settings.WatchdogMemberRole
 	add(FnWatchdog, "sts:AssumeRole", watchdogReader, inOrg)
 	add(FnWatchdog, "sqs:SendMessage", requestQ, nil)
+	// The functions that alert put their alerts on the central bus.
+	for _, fn := range []string{FnEnabler, FnVerifier, FnWatchdog} {
+		add(fn, "events:PutEvents", cfBus, nil)
+	}
 
 	// The member role's own calls in its account (shared/converge,
 	// shared/watchdog's diagnosis).
@@ -414,6 +418,7 @@ func TestConformanceFunctions(t *testing.T) {
 	deny("verifier HEAD without TLS", roles[FnVerifier], "s3:GetObject", cfBucket+"/"+cfLogKey, map[string][]string{"aws:SecureTransport": {"false"}})
 	deny("verifier deletes incidents", roles[FnVerifier], "dynamodb:DeleteItem", incidents, nil)
 	deny("verifier writes log objects", roles[FnVerifier], "s3:PutObject", cfBucket+"/"+cfLogKey, nil)
+	deny("reconciler (sends no alert) puts events on the central bus", roles[FnReconciler], "events:PutEvents", cfBus, nil)
 	deny("member DeleteTrail", m, "cloudtrail:DeleteTrail", trail, nil)
 	deny("member StopLogging", m, "cloudtrail:StopLogging", trail, nil)
 	deny("member on another trail", m, "cloudtrail:UpdateTrail", "arn:aws:cloudtrail:eu-west-1:"+cfMember+":trail/other", nil)
