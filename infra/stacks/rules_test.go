@@ -6,6 +6,8 @@ import (
 	"time"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
+
+	"github.com/trailwarden/trailwarden/shared/alertbus"
 )
 
 // No function reserves concurrency (Lambda keeps 100 unreserved, and a new
@@ -91,5 +93,38 @@ func TestForwardingDeadLetters(t *testing.T) {
 		if !found {
 			t.Errorf("%s: no alarm on the forwarding dead-letter queue", *st.StackName())
 		}
+	}
+}
+
+// TestAlertEventsLoopFree: no rule of trailwarden's can match an alert
+// event (source alertbus.Source) that its functions put on the central bus:
+// every event-pattern rule names its sources, and none is the alerts'.
+func TestAlertEventsLoopFree(t *testing.T) {
+	s := org(t).stacks
+	n := 0
+	sts := []awscdk.Stack{s.Automation.Stack, s.Central.Stack}
+	if s.Management != nil {
+		sts = append(sts, s.Management.Stack)
+	}
+	for _, st := range sts {
+		for id, p := range resources(t, st, "AWS::Events::Rule") {
+			pat, ok := p["EventPattern"].(map[string]any)
+			if !ok {
+				continue // a schedule
+			}
+			n++
+			srcs, ok := pat["source"].([]any)
+			if !ok || len(srcs) == 0 {
+				t.Errorf("rule %s matches any source: %v", id, pat)
+			}
+			for _, src := range srcs {
+				if src == alertbus.Source {
+					t.Errorf("rule %s matches the alerts' source %s", id, src)
+				}
+			}
+		}
+	}
+	if n == 0 {
+		t.Fatal("no event-pattern rule found")
 	}
 }
