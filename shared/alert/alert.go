@@ -81,21 +81,21 @@ type PublishAPI interface {
 }
 
 // Sink is another destination of every alert (alertbus: the central
-// EventBridge bus).
+// EventBridge bus; asff: Security Hub CSPM).
 type Sink interface {
 	Publish(ctx context.Context, a Alert) error
 }
 
-// Publisher sends alerts to a topic and, when Bus is set, first to Bus.
+// Publisher sends alerts to its Sinks, then to a topic.
 type Publisher struct {
 	SNS      PublishAPI
 	TopicARN string
-	// Bus, when set, receives each alert before the topic: an alert is
-	// delivered only when both took it, so a failure on either fails
-	// Publish and the caller's retry sends it again (a retry after the bus
-	// took it repeats the event; consumers deduplicate on incidentId, kind
-	// and at).
-	Bus Sink
+	// Sinks (nil entries are skipped) receive each alert, in order, before
+	// the topic: an alert is delivered only when all took it, so a failure
+	// on any fails Publish and the caller's retry sends it again (a retry
+	// repeats it to the sinks that took it; consumers deduplicate on
+	// incidentId, kind and at).
+	Sinks []Sink
 }
 
 // Publish sends a; the message body is the alert as JSON (with Summary),
@@ -107,8 +107,11 @@ func (p *Publisher) Publish(ctx context.Context, a Alert) error {
 	if a.Summary == "" {
 		a.Summarize()
 	}
-	if p.Bus != nil {
-		if err := p.Bus.Publish(ctx, a); err != nil {
+	for _, s := range p.Sinks {
+		if s == nil {
+			continue
+		}
+		if err := s.Publish(ctx, a); err != nil {
 			return err
 		}
 	}

@@ -63,7 +63,7 @@ func (f *fakeBus) Publish(_ context.Context, a Alert) error {
 func TestPublishBus(t *testing.T) {
 	a := Alert{Kind: KindTampered, Severity: "high", Account: "111122223333", Reason: "StopLogging"}
 	f, bus := &fakeSNS{}, &fakeBus{}
-	p := &Publisher{SNS: f, TopicARN: "arn:aws:sns:us-east-1:111111111111:alerts", Bus: bus}
+	p := &Publisher{SNS: f, TopicARN: "arn:aws:sns:us-east-1:111111111111:alerts", Sinks: []Sink{nil, bus}}
 	if err := p.Publish(t.Context(), a); err != nil || len(bus.got) != 1 || len(f.in) != 1 || bus.got[0].Summary == "" {
 		t.Fatalf("err %v, bus %d, sns %d", err, len(bus.got), len(f.in))
 	}

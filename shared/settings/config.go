@@ -32,6 +32,8 @@ type Common struct {
 	LogLevel         string
 	AlertsTopicARN   string
 	AlertsBus        string // "": alerts go to the topic only
+	SecurityHubARN   string // the product ARN; "": no Security Hub import
+	RunbookBaseURL   string
 	OrgReaderRoleARN string // "" in single-account mode or when run in the management account
 	SingleAccount    bool
 }
@@ -44,6 +46,8 @@ func ReadCommon(e *Env) Common {
 		LogLevel:         e.String(EnvLogLevel),
 		AlertsTopicARN:   e.Required(EnvAlertsTopicARN),
 		AlertsBus:        e.String(EnvAlertsBus),
+		SecurityHubARN:   e.String(EnvSecurityHubProductARN),
+		RunbookBaseURL:   e.String(EnvRunbookBaseURL),
 		OrgReaderRoleARN: e.String(EnvOrgReaderRoleARN),
 		SingleAccount:    e.Bool(EnvSingleAccount, false),
 	}

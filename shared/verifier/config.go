@@ -13,11 +13,13 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/aws/aws-sdk-go-v2/service/securityhub"
 	"github.com/aws/aws-sdk-go-v2/service/sns"
 
 	"github.com/trailwarden/trailwarden/shared/accounts"
 	"github.com/trailwarden/trailwarden/shared/alert"
 	"github.com/trailwarden/trailwarden/shared/alertbus"
+	"github.com/trailwarden/trailwarden/shared/asff"
 	"github.com/trailwarden/trailwarden/shared/awsenv"
 	"github.com/trailwarden/trailwarden/shared/incident"
 	"github.com/trailwarden/trailwarden/shared/ledger"
@@ -36,6 +38,8 @@ type Config struct {
 	IncidentsTable string
 	AlertsTopicARN string
 	AlertsBus      string // "": alerts go to the topic only
+	SecurityHubARN string // the product ARN; "": no Security Hub import
+	RunbookBaseURL string
 	ObjectCheck    ObjectCheck
 	SampleRate     float64
 	// Deprecated: CoalesceWindow is ignored. The journal carries every
@@ -65,6 +69,8 @@ func LoadConfig(get settings.Getenv) (Config, error) {
 		IncidentsTable:   e.String(settings.EnvIncidentsTable),
 		AlertsTopicARN:   e.String(settings.EnvAlertsTopicARN),
 		AlertsBus:        e.String(settings.EnvAlertsBus),
+		SecurityHubARN:   e.String(settings.EnvSecurityHubProductARN),
+		RunbookBaseURL:   e.String(settings.EnvRunbookBaseURL),
 		ObjectCheck:      CheckSample,
 		SampleRate:       e.Float(settings.EnvObjectCheckSampleRate, 0.01),
 		BatchSize:        e.Int(settings.EnvVerifierBatchSize, 10),
@@ -135,12 +141,16 @@ func New(ctx context.Context, c Config, home aws.Config, out io.Writer) (*Proces
 	if err != nil {
 		return nil, fmt.Errorf("load policy %s: %w", c.PolicyFile, err)
 	}
+	hub, err := asff.NewAlertSink(securityhub.NewFromConfig(home), c.SecurityHubARN, c.RunbookBaseURL)
+	if err != nil {
+		return nil, err
+	}
 	db := dynamodb.NewFromConfig(home)
 	return NewFromPolicy(pol, c, Clients{
 		DynamoDB: db,
 		S3:       s3.NewFromConfig(home, awsenv.S3Options(home)),
 		Alerts: &alert.Publisher{SNS: sns.NewFromConfig(home), TopicARN: c.AlertsTopicARN,
-			Bus: alertbus.New(eventbridge.NewFromConfig(home), c.AlertsBus)},
+			Sinks: []alert.Sink{alertbus.New(eventbridge.NewFromConfig(home), c.AlertsBus), hub}},
 	}, out, nil), nil
 }
 

@@ -19,6 +19,8 @@ type Config struct {
 	LogLevel         string
 	AlertsTopicARN   string
 	AlertsBus        string // "": alerts go to the topic only
+	SecurityHubARN   string // the product ARN; "": no Security Hub import
+	RunbookBaseURL   string
 
 	AccountsTable   string
 	LedgerTable     string
@@ -64,6 +66,8 @@ func LoadConfig(get settings.Getenv) (Config, error) {
 		LogLevel:            e.String(settings.EnvLogLevel),
 		AlertsTopicARN:      e.String(settings.EnvAlertsTopicARN),
 		AlertsBus:           e.String(settings.EnvAlertsBus),
+		SecurityHubARN:      e.String(settings.EnvSecurityHubProductARN),
+		RunbookBaseURL:      e.String(settings.EnvRunbookBaseURL),
 		AccountsTable:       e.String(settings.EnvAccountsTable),
 		LedgerTable:         e.String(settings.EnvLedgerTable),
 		JournalTable:        e.String(settings.EnvJournalTable),
