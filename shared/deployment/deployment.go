@@ -67,8 +67,8 @@ const (
 	DefaultLogLevel            = "info"
 	DefaultEventBusName        = "trailwarden-central"
 	// DefaultRunbookBaseURL is the repository's docs/runbooks/ directory.
-	DefaultRunbookBaseURL = "https://github.com/trailwarden/trailwarden/blob/main/docs/runbooks"
-	DefaultOrgReaderRoleName   = "TrailwardenOrgReader"
+	DefaultRunbookBaseURL    = "https://github.com/trailwarden/trailwarden/blob/main/docs/runbooks"
+	DefaultOrgReaderRoleName = "TrailwardenOrgReader"
 	// DefaultNoncurrentVersionDays is how long a replaced or deleted log
 	// object version is kept.
 	DefaultNoncurrentVersionDays = 90
