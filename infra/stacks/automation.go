@@ -385,9 +385,19 @@ func (s *Automation) permissions() {
 	// The functions that send alerts (through shared/incident's outbox) also
 	// put them on the central bus (shared/alertbus).
 	busARN := arn("events", *s.Region(), *s.Account(), "event-bus/"+d.Names.EventBus)
+	// With deployment.securityHub.enabled they also import findings into
+	// Security Hub CSPM in this account and Region, under its default
+	// product ARN (docs/securityhub.md: the product resource of
+	// BatchImportFindings, Service Authorization Reference).
+	product := arn("securityhub", *s.Region(), *s.Account(), "product/"+*s.Account()+"/default")
 	alertsBus := func(f *Function) {
 		f.Allow("AlertsBusPutEvents", []string{"events:PutEvents"}, []*string{jsii.String(busARN)}, nil)
 		f.Fn.AddEnvironment(jsii.String(settings.EnvAlertsBus), jsii.String(busARN), nil)
+		f.Fn.AddEnvironment(jsii.String(settings.EnvRunbookBaseURL), jsii.String(d.RunbookBaseURL), nil)
+		if d.SecurityHub.Enabled {
+			f.Allow("SecurityHubImport", []string{"securityhub:BatchImportFindings"}, []*string{jsii.String(product)}, nil)
+			f.Fn.AddEnvironment(jsii.String(settings.EnvSecurityHubProductARN), jsii.String(product), nil)
+		}
 	}
 
 	// enabler: converge members, record accounts, alert.

@@ -8,6 +8,7 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2"
 
 	"github.com/trailwarden/trailwarden/shared/alertbus"
+	"github.com/trailwarden/trailwarden/shared/settings"
 )
 
 // No function reserves concurrency (Lambda keeps 100 unreserved, and a new
@@ -126,5 +127,24 @@ func TestAlertEventsLoopFree(t *testing.T) {
 	}
 	if n == 0 {
 		t.Fatal("no event-pattern rule found")
+	}
+}
+
+// Security Hub is opt-in: without deployment.securityHub.enabled
+// (testdata/single.yaml) no role may import findings and no function is
+// told a product ARN; with it (testdata/org.yaml), the conformance rows.
+func TestSecurityHubOnlyWhenEnabled(t *testing.T) {
+	b := single(t)
+	if b.cfg.Deployment.SecurityHub.Enabled {
+		t.Fatal("single.yaml enables Security Hub")
+	}
+	body := js(tpl(t, b.stacks.Automation.Stack))
+	for _, s := range []string{"securityhub:", settings.EnvSecurityHubProductARN} {
+		if strings.Contains(body, s) {
+			t.Errorf("Security Hub disabled, yet the automation stack has %s", s)
+		}
+	}
+	if !strings.Contains(js(tpl(t, org(t).stacks.Automation.Stack)), settings.EnvSecurityHubProductARN) {
+		t.Error("Security Hub enabled, yet no function has its product ARN")
 	}
 }
