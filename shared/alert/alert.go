@@ -93,8 +93,8 @@ type Publisher struct {
 	// Sinks (nil entries are skipped) receive each alert, in order, before
 	// the topic: an alert is delivered only when all took it, so a failure
 	// on any fails Publish and the caller's retry sends it again (a retry
-	// repeats it to the sinks that took it; consumers deduplicate on
-	// incidentId, kind and at).
+	// repeats it to the sinks that took it, with a newer at; consumers
+	// deduplicate on incidentId and kind).
 	Sinks []Sink
 }
 
