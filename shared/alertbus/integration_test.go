@@ -37,7 +37,7 @@ func TestRuleReceivesAlert(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	pattern := `{"source": ["trailwarden.alerts"], "detail": {"severity": ["critical", "high"]}}`
+	pattern := `{"source": ["trailwarden.alerts"], "detail-type": [{"prefix": "trailwarden alert "}], "detail": {"severity": ["critical", "high"]}}`
 	if _, err := eb.PutRule(ctx, &eventbridge.PutRuleInput{Name: aws.String("tickets"), EventBusName: aws.String("trailwarden-central"),
 		EventPattern: aws.String(pattern)}); err != nil {
 		t.Fatal(err)
