@@ -42,6 +42,7 @@ func metric(name, service, stat string, period awscdk.Duration) awscloudwatch.Me
 
 type alarmSpec struct {
 	id, desc  string
+	runbook   string // the page in docs/runbooks/, e.g. alarm-no-deliveries.md
 	metric    awscloudwatch.IMetric
 	op        awscloudwatch.ComparisonOperator
 	threshold float64
@@ -49,12 +50,18 @@ type alarmSpec struct {
 	missing   awscloudwatch.TreatMissingData
 }
 
+// AlarmDescription is an alarm's description: what it watches and the link
+// to its runbook (base: deployment.runbookBaseUrl).
+func AlarmDescription(desc, base, page string) string {
+	return "trailwarden: " + desc + ". Runbook: " + base + "/" + page
+}
+
 func (s *Automation) alarm(a alarmSpec) awscloudwatch.Alarm {
 	if a.evals == 0 {
 		a.evals = 1
 	}
 	al := awscloudwatch.NewAlarm(s.Stack, jsii.String(a.id), &awscloudwatch.AlarmProps{
-		AlarmDescription:   jsii.String("trailwarden: " + a.desc),
+		AlarmDescription:   jsii.String(AlarmDescription(a.desc, s.cfg.Deployment.RunbookBaseURL, a.runbook)),
 		Metric:             a.metric,
 		ComparisonOperator: a.op,
 		Threshold:          jsii.Number(a.threshold),
@@ -73,11 +80,11 @@ func (s *Automation) alarms() {
 	gt := awscloudwatch.ComparisonOperator_GREATER_THAN_THRESHOLD
 	quiet := awscloudwatch.TreatMissingData_NOT_BREACHING
 
-	s.alarm(alarmSpec{id: "StaleAccountRegionsAlarm", desc: "account × Region pairs stopped delivering",
+	s.alarm(alarmSpec{id: "StaleAccountRegionsAlarm", desc: "account × Region pairs stopped delivering", runbook: "alarm-stale-account-regions.md",
 		metric: metric(watchdog.MetricStaleAccountRegions, FnWatchdog, "Maximum", five), op: gt, missing: quiet})
-	s.alarm(alarmSpec{id: "SecurityFindingsAlarm", desc: "deliveries from outside the organization or with foreign keys",
+	s.alarm(alarmSpec{id: "SecurityFindingsAlarm", desc: "deliveries from outside the organization or with foreign keys", runbook: "alarm-security-findings.md",
 		metric: metric(verifier.MetricSecurityFindings, FnVerifier, "Sum", five), op: gt, missing: quiet})
-	s.alarm(alarmSpec{id: "NoDeliveriesAlarm", desc: fmt.Sprintf("no CloudTrail log file delivered anywhere in the organization for %d minutes", NoDeliveriesMinutes),
+	s.alarm(alarmSpec{id: "NoDeliveriesAlarm", desc: fmt.Sprintf("no CloudTrail log file delivered anywhere in the organization for %d minutes", NoDeliveriesMinutes), runbook: "alarm-no-deliveries.md",
 		metric: awscloudwatch.NewMathExpression(&awscloudwatch.MathExpressionProps{
 			Expression: jsii.String(NoDeliveriesQuery),
 			Label:      jsii.String("log files delivered (all Regions)"),
@@ -88,20 +95,20 @@ func (s *Automation) alarms() {
 	// The watchdog's heartbeat: if it stops running, nothing else notices
 	// silence.
 	hb := math.Max(15, 3*s.cfg.Deployment.Schedules.Watchdog.Minutes())
-	s.alarm(alarmSpec{id: "WatchdogNotRunningAlarm", desc: "the watchdog has not completed a run",
+	s.alarm(alarmSpec{id: "WatchdogNotRunningAlarm", desc: "the watchdog has not completed a run", runbook: "alarm-watchdog-not-running.md",
 		metric: metric(watchdog.MetricWatchdogRunSeconds, FnWatchdog, "SampleCount", awscdk.Duration_Minutes(jsii.Number(hb))),
 		op:     awscloudwatch.ComparisonOperator_LESS_THAN_THRESHOLD, threshold: 1,
 		missing: awscloudwatch.TreatMissingData_BREACHING})
 	for _, id := range sortedKeys(s.dlqs) {
-		s.alarm(alarmSpec{id: id + "DepthAlarm", desc: "messages in the " + id + " dead-letter queue",
+		s.alarm(alarmSpec{id: id + "DepthAlarm", desc: "messages in the " + id + " dead-letter queue", runbook: "alarm-dlq-depth.md",
 			metric: s.dlqs[id].MetricApproximateNumberOfMessagesVisible(&awscloudwatch.MetricOptions{Statistic: jsii.String("Maximum"), Period: five}),
 			op:     gt, missing: quiet})
 	}
 	for _, f := range s.functions {
 		name := *f.Node().Id()
-		s.alarm(alarmSpec{id: name + "ErrorsAlarm", desc: "errors in the " + *f.Node().Id() + " function",
+		s.alarm(alarmSpec{id: name + "ErrorsAlarm", desc: "errors in the " + *f.Node().Id() + " function", runbook: "alarm-function-errors.md",
 			metric: f.Fn.MetricErrors(&awscloudwatch.MetricOptions{Statistic: jsii.String("Sum"), Period: five}), op: gt, missing: quiet})
-		s.alarm(alarmSpec{id: name + "ThrottlesAlarm", desc: "throttles of the " + *f.Node().Id() + " function",
+		s.alarm(alarmSpec{id: name + "ThrottlesAlarm", desc: "throttles of the " + *f.Node().Id() + " function", runbook: "alarm-function-throttles.md",
 			metric: f.Fn.MetricThrottles(&awscloudwatch.MetricOptions{Statistic: jsii.String("Sum"), Period: five}), op: gt, missing: quiet})
 	}
 }

@@ -1,6 +1,8 @@
 package stacks
 
 import (
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -35,5 +37,29 @@ func TestAlarmMetricNamesAreTheEmitters(t *testing.T) {
 		if !strings.Contains(body, "sum("+logOnly+")") {
 			t.Errorf("the dashboard has no Logs Insights query of %s", logOnly)
 		}
+	}
+}
+
+// Every alarm's description links to its runbook page, which exists in
+// docs/runbooks/, under the deployment's runbook base URL.
+func TestAlarmDescriptionsLinkRunbooks(t *testing.T) {
+	a := org(t).stacks.Automation
+	base := a.cfg.Deployment.RunbookBaseURL
+	n := 0
+	for id, p := range resources(t, a.Stack, "AWS::CloudWatch::Alarm") {
+		n++
+		desc, _ := p["AlarmDescription"].(string)
+		_, link, ok := strings.Cut(desc, ". Runbook: ")
+		page, inBase := strings.CutPrefix(link, base+"/")
+		if !ok || !inBase || !strings.HasPrefix(page, "alarm-") {
+			t.Errorf("alarm %s: description %q does not link a runbook under %s", id, desc, base)
+			continue
+		}
+		if _, err := os.Stat(filepath.Join("..", "..", "docs", "runbooks", page)); err != nil {
+			t.Errorf("alarm %s links %s: %v", id, page, err)
+		}
+	}
+	if n == 0 {
+		t.Fatal("no alarms")
 	}
 }

@@ -389,6 +389,23 @@ func (s *Automation) permissions() {
 		assumeMember = nil
 	}
 	publish := func(f *Function) { s.Alerts.GrantPublish(f.Role) }
+	// The functions that send alerts (through shared/incident's outbox) also
+	// put them on the central bus (shared/alertbus).
+	busARN := arn("events", *s.Region(), *s.Account(), "event-bus/"+d.Names.EventBus)
+	// With deployment.securityHub.enabled they also import findings into
+	// Security Hub CSPM in this account and Region, under its default
+	// product ARN (docs/securityhub.md: the product resource of
+	// BatchImportFindings, Service Authorization Reference).
+	product := arn("securityhub", *s.Region(), *s.Account(), "product/"+*s.Account()+"/default")
+	alertsBus := func(f *Function) {
+		f.Allow("AlertsBusPutEvents", []string{"events:PutEvents"}, []*string{jsii.String(busARN)}, nil)
+		f.Fn.AddEnvironment(jsii.String(settings.EnvAlertsBus), jsii.String(busARN), nil)
+		f.Fn.AddEnvironment(jsii.String(settings.EnvRunbookBaseURL), jsii.String(d.RunbookBaseURL), nil)
+		if d.SecurityHub.Enabled {
+			f.Allow("SecurityHubImport", []string{"securityhub:BatchImportFindings"}, []*string{jsii.String(product)}, nil)
+			f.Fn.AddEnvironment(jsii.String(settings.EnvSecurityHubProductARN), jsii.String(product), nil)
+		}
+	}
 
 	// enabler: converge members, record accounts, alert.
 	e := s.Enabler
@@ -400,6 +417,7 @@ func (s *Automation) permissions() {
 	// The alert outbox: claim, mark or release one item per alerted event.
 	e.Allow("IncidentsAlerts", outboxActions, tableARNs(s.Incidents), nil)
 	publish(e)
+	alertsBus(e)
 
 	// reconciler: list the organization (through the management account's
 	// read-only role), enqueue every ACTIVE account, compare with the table.
@@ -429,6 +447,7 @@ func (s *Automation) permissions() {
 	}
 	s.verifierIntegrity(v)
 	publish(v)
+	alertsBus(v)
 
 	// watchdog: read ledger and accounts, keep incidents, diagnose in
 	// members, alert, request repairs.
@@ -450,6 +469,7 @@ func (s *Automation) permissions() {
 	w.Allow("AssumeMemberRole", []string{"sts:AssumeRole"}, readerRole, assumeMember)
 	w.Allow("EnqueueRepairs", []string{"sqs:SendMessage"}, []*string{s.RequestQueue.QueueArn()}, nil)
 	publish(w)
+	alertsBus(w)
 }
 
 func (s *Automation) schedules() {

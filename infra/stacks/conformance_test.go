@@ -381,6 +381,16 @@ func TestConformanceFunctions(t *testing.T) {
 	watchdogReader := "arn:aws:iam::" + cfMember + ":role/" + settings.WatchdogMemberRole
 	add(FnWatchdog, "sts:AssumeRole", watchdogReader, inOrg)
 	add(FnWatchdog, "sqs:SendMessage", requestQ, nil)
+	// The functions that alert put their alerts on the central bus.
+	for _, fn := range []string{FnEnabler, FnVerifier, FnWatchdog} {
+		add(fn, "events:PutEvents", cfBus, nil)
+	}
+	// Security Hub import (testdata/org.yaml enables it), under the
+	// automation account's default product ARN only.
+	product := "arn:aws:securityhub:" + cfRegion + ":" + cfAuto + ":product/" + cfAuto + "/default"
+	for _, fn := range []string{FnEnabler, FnVerifier, FnWatchdog} {
+		add(fn, "securityhub:BatchImportFindings", product, nil)
+	}
 
 	// The member role's own calls in its account (shared/converge,
 	// shared/watchdog's diagnosis).
@@ -426,6 +436,10 @@ func TestConformanceFunctions(t *testing.T) {
 	deny("verifier deletes integrity state", roles[FnVerifier], "dynamodb:DeleteItem", table("Integrity"), nil)
 	deny("verifier decrypts outside S3", roles[FnVerifier], "kms:Decrypt", c.arn(t, "central", "AWS::KMS::Key", "LogKey", "Arn"), nil)
 	deny("verifier writes log objects", roles[FnVerifier], "s3:PutObject", cfBucket+"/"+cfLogKey, nil)
+	deny("reconciler (sends no alert) puts events on the central bus", roles[FnReconciler], "events:PutEvents", cfBus, nil)
+	deny("reconciler imports findings", roles[FnReconciler], "securityhub:BatchImportFindings", product, nil)
+	deny("watchdog imports under another product", roles[FnWatchdog], "securityhub:BatchImportFindings",
+		"arn:aws:securityhub:"+cfRegion+":"+cfAuto+":product/aws/guardduty", nil)
 	deny("member DeleteTrail", m, "cloudtrail:DeleteTrail", trail, nil)
 	deny("member StopLogging", m, "cloudtrail:StopLogging", trail, nil)
 	deny("member on another trail", m, "cloudtrail:UpdateTrail", "arn:aws:cloudtrail:eu-west-1:"+cfMember+":trail/other", nil)

@@ -6,6 +6,9 @@ import (
 	"time"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
+
+	"github.com/trailwarden/trailwarden/shared/alertbus"
+	"github.com/trailwarden/trailwarden/shared/settings"
 )
 
 // No function reserves concurrency (Lambda keeps 100 unreserved, and a new
@@ -91,5 +94,57 @@ func TestForwardingDeadLetters(t *testing.T) {
 		if !found {
 			t.Errorf("%s: no alarm on the forwarding dead-letter queue", *st.StackName())
 		}
+	}
+}
+
+// TestAlertEventsLoopFree: no rule of trailwarden's can match an alert
+// event (source alertbus.Source) that its functions put on the central bus:
+// every event-pattern rule names its sources, and none is the alerts'.
+func TestAlertEventsLoopFree(t *testing.T) {
+	s := org(t).stacks
+	n := 0
+	sts := []awscdk.Stack{s.Automation.Stack, s.Central.Stack}
+	if s.Management != nil {
+		sts = append(sts, s.Management.Stack)
+	}
+	for _, st := range sts {
+		for id, p := range resources(t, st, "AWS::Events::Rule") {
+			pat, ok := p["EventPattern"].(map[string]any)
+			if !ok {
+				continue // a schedule
+			}
+			n++
+			srcs, ok := pat["source"].([]any)
+			if !ok || len(srcs) == 0 {
+				t.Errorf("rule %s matches any source: %v", id, pat)
+			}
+			for _, src := range srcs {
+				if src == alertbus.Source {
+					t.Errorf("rule %s matches the alerts' source %s", id, src)
+				}
+			}
+		}
+	}
+	if n == 0 {
+		t.Fatal("no event-pattern rule found")
+	}
+}
+
+// Security Hub is opt-in: without deployment.securityHub.enabled
+// (testdata/single.yaml) no role may import findings and no function is
+// told a product ARN; with it (testdata/org.yaml), the conformance rows.
+func TestSecurityHubOnlyWhenEnabled(t *testing.T) {
+	b := single(t)
+	if b.cfg.Deployment.SecurityHub.Enabled {
+		t.Fatal("single.yaml enables Security Hub")
+	}
+	body := js(tpl(t, b.stacks.Automation.Stack))
+	for _, s := range []string{"securityhub:", settings.EnvSecurityHubProductARN} {
+		if strings.Contains(body, s) {
+			t.Errorf("Security Hub disabled, yet the automation stack has %s", s)
+		}
+	}
+	if !strings.Contains(js(tpl(t, org(t).stacks.Automation.Stack)), settings.EnvSecurityHubProductARN) {
+		t.Error("Security Hub enabled, yet no function has its product ARN")
 	}
 }

@@ -80,10 +80,22 @@ type PublishAPI interface {
 	Publish(ctx context.Context, in *sns.PublishInput, optFns ...func(*sns.Options)) (*sns.PublishOutput, error)
 }
 
-// Publisher sends alerts to a topic.
+// Sink is another destination of every alert (alertbus: the central
+// EventBridge bus; asff: Security Hub CSPM).
+type Sink interface {
+	Publish(ctx context.Context, a Alert) error
+}
+
+// Publisher sends alerts to its Sinks, then to a topic.
 type Publisher struct {
 	SNS      PublishAPI
 	TopicARN string
+	// Sinks (nil entries are skipped) receive each alert, in order, before
+	// the topic: an alert is delivered only when all took it, so a failure
+	// on any fails Publish and the caller's retry sends it again (a retry
+	// repeats it to the sinks that took it, with a newer at; consumers
+	// deduplicate on incidentId and kind).
+	Sinks []Sink
 }
 
 // Publish sends a; the message body is the alert as JSON (with Summary),
@@ -94,6 +106,14 @@ func (p *Publisher) Publish(ctx context.Context, a Alert) error {
 	}
 	if a.Summary == "" {
 		a.Summarize()
+	}
+	for _, s := range p.Sinks {
+		if s == nil {
+			continue
+		}
+		if err := s.Publish(ctx, a); err != nil {
+			return err
+		}
 	}
 	body, err := json.Marshal(a)
 	if err != nil {
@@ -106,15 +126,30 @@ func (p *Publisher) Publish(ctx context.Context, a Alert) error {
 	}
 	_, err = p.SNS.Publish(ctx, &sns.PublishInput{
 		TopicArn: aws.String(p.TopicARN), Subject: aws.String(subject), Message: aws.String(string(body)),
-		MessageAttributes: map[string]snstypes.MessageAttributeValue{
-			"kind":     {DataType: aws.String("String"), StringValue: aws.String(a.Kind)},
-			"severity": {DataType: aws.String("String"), StringValue: aws.String(orDefault(a.Severity, "info"))},
-		},
+		MessageAttributes: Attributes(a),
 	})
 	if err != nil {
 		return fmt.Errorf("publish %s alert: %w", a.Kind, err)
 	}
 	return nil
+}
+
+// AccountNone is the account attribute of an alert about no one account
+// (an organization-wide incident): SNS refuses an empty attribute value.
+const AccountNone = "organization"
+
+// Attributes are the SNS message attributes of every alert: severity, kind
+// and account, as String attributes that subscription filter policies
+// match (Amazon SNS Developer Guide, "Amazon SNS message filtering").
+func Attributes(a Alert) map[string]snstypes.MessageAttributeValue {
+	attr := func(v string) snstypes.MessageAttributeValue {
+		return snstypes.MessageAttributeValue{DataType: aws.String("String"), StringValue: aws.String(v)}
+	}
+	return map[string]snstypes.MessageAttributeValue{
+		"severity": attr(orDefault(a.Severity, "info")),
+		"kind":     attr(a.Kind),
+		"account":  attr(orDefault(a.Account, AccountNone)),
+	}
 }
 
 func orDefault(s, d string) string {

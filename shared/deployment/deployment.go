@@ -66,7 +66,9 @@ const (
 	DefaultVerifierConcurrency = 2
 	DefaultLogLevel            = "info"
 	DefaultEventBusName        = "trailwarden-central"
-	DefaultOrgReaderRoleName   = "TrailwardenOrgReader"
+	// DefaultRunbookBaseURL is the repository's docs/runbooks/ directory.
+	DefaultRunbookBaseURL    = "https://github.com/trailwarden/trailwarden/blob/main/docs/runbooks"
+	DefaultOrgReaderRoleName = "TrailwardenOrgReader"
 	// DefaultNoncurrentVersionDays is how long a replaced or deleted log
 	// object version is kept.
 	DefaultNoncurrentVersionDays = 90
@@ -124,6 +126,18 @@ type Deployment struct {
 	// Operators may assume the operator roles in members (docs/deploy.md,
 	// "Operator access").
 	Operators Operators `yaml:"operators"`
+	// RunbookBaseURL is the https URL of docs/runbooks/ (no trailing
+	// slash) that alarm descriptions and findings link to: the
+	// repository's by default, or a copy the organization keeps.
+	RunbookBaseURL string `yaml:"runbookBaseUrl"`
+	// SecurityHub imports findings and incidents into Security Hub CSPM
+	// (docs/securityhub.md); off by default.
+	SecurityHub SecurityHub `yaml:"securityHub"`
+}
+
+// SecurityHub is the opt-in Security Hub CSPM publishing.
+type SecurityHub struct {
+	Enabled bool `yaml:"enabled"`
 }
 
 // Integrity configures the continuous digest verification: every digest
@@ -312,6 +326,10 @@ func (d *Deployment) applyDefaults() {
 	if d.Bucket.Lifecycle.AccessLogDays == 0 {
 		d.Bucket.Lifecycle.AccessLogDays = DefaultAccessLogDays
 	}
+	if d.RunbookBaseURL == "" {
+		d.RunbookBaseURL = DefaultRunbookBaseURL
+	}
+	d.RunbookBaseURL = strings.TrimRight(d.RunbookBaseURL, "/")
 	if d.Names.EventBus == "" {
 		d.Names.EventBus = DefaultEventBusName
 	}
@@ -385,6 +403,9 @@ func (d *Deployment) ValidateInto(p *Problems) {
 		seen[r] = true
 	}
 	d.Operators.validateInto(p, s+".operators")
+	if u, err := url.Parse(d.RunbookBaseURL); err != nil || u.Scheme != "https" || u.Host == "" {
+		p.Addf(s+".runbookBaseUrl", "%q is not an https URL", d.RunbookBaseURL)
+	}
 	for i, e := range d.Alerts.Emails {
 		if a, err := mail.ParseAddress(e); err != nil || a.Address != e {
 			p.Addf(fmt.Sprintf("%s.alerts.emails[%d]", s, i), "%q is not a bare e-mail address", e)

@@ -58,7 +58,8 @@ func TestParseDefaults(t *testing.T) {
 		d.ObjectCheck != DefaultObjectCheck || !d.RepairOn() || d.LogRetentionDays != DefaultLogRetentionDays ||
 		d.VerifierConcurrency != DefaultVerifierConcurrency || d.Ledger.ItemInterval.Duration != DefaultItemInterval ||
 		d.Bucket.WriterScope != WriterScopeAccounts || d.Names.EventBus != DefaultEventBusName ||
-		d.Names.OrgReaderRole != DefaultOrgReaderRoleName || d.StaleFloor.Duration != DefaultStaleFloor {
+		d.Names.OrgReaderRole != DefaultOrgReaderRoleName || d.StaleFloor.Duration != DefaultStaleFloor ||
+		d.RunbookBaseURL != DefaultRunbookBaseURL || d.SecurityHub.Enabled {
 		t.Errorf("defaults not applied: %+v", d)
 	}
 }
@@ -97,6 +98,7 @@ func TestValidateReportsEveryProblem(t *testing.T) {
   logRetentionDays: 42
   verifierConcurrency: 1
   logLevel: loud
+  runbookBaseUrl: http://wiki.example.com/runbooks
   bucket:
     objectLock: {enabled: true, mode: STRICT}
     lifecycle: {glacierInstantRetrievalDays: 10, expireDays: 5}
@@ -128,6 +130,7 @@ func TestValidateReportsEveryProblem(t *testing.T) {
 		"deployment.logRetentionDays:",
 		"deployment.verifierConcurrency:",
 		"deployment.logLevel:",
+		"deployment.runbookBaseUrl:",
 		"deployment.bucket.objectLock.mode:",
 		"deployment.bucket.objectLock.days:",
 		"deployment.bucket.lifecycle.expireDays:",

@@ -9,12 +9,16 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/cloudtrail"
 	"github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
+	"github.com/aws/aws-sdk-go-v2/service/securityhub"
 	"github.com/aws/aws-sdk-go-v2/service/sns"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 
 	"github.com/trailwarden/trailwarden/shared/accounts"
 	"github.com/trailwarden/trailwarden/shared/alert"
+	"github.com/trailwarden/trailwarden/shared/alertbus"
+	"github.com/trailwarden/trailwarden/shared/asff"
 	"github.com/trailwarden/trailwarden/shared/awsenv"
 	"github.com/trailwarden/trailwarden/shared/converge"
 	"github.com/trailwarden/trailwarden/shared/incident"
@@ -40,7 +44,12 @@ func New(ctx context.Context, cfg settings.Enabler, home aws.Config, out io.Writ
 		return nil, err
 	}
 	logger := telemetry.NewLogger(out, cfg.LogLevel).With("function", "enabler")
-	alerts := &alert.Publisher{SNS: sns.NewFromConfig(home), TopicARN: cfg.AlertsTopicARN}
+	hub, err := asff.NewAlertSink(securityhub.NewFromConfig(home), cfg.SecurityHubARN, cfg.RunbookBaseURL)
+	if err != nil {
+		return nil, err
+	}
+	alerts := &alert.Publisher{SNS: sns.NewFromConfig(home), TopicARN: cfg.AlertsTopicARN,
+		Sinks: []alert.Sink{alertbus.New(eventbridge.NewFromConfig(home), cfg.AlertsBus), hub}}
 	var outbox Outbox
 	if cfg.IncidentsTable != "" {
 		outbox = &incident.Outbox{DB: dynamodb.NewFromConfig(home), Table: cfg.IncidentsTable, Alerts: alerts}

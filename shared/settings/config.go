@@ -31,6 +31,9 @@ type Common struct {
 	MetricsNamespace string
 	LogLevel         string
 	AlertsTopicARN   string
+	AlertsBus        string // "": alerts go to the topic only
+	SecurityHubARN   string // the product ARN; "": no Security Hub import
+	RunbookBaseURL   string
 	OrgReaderRoleARN string // "" in single-account mode or when run in the management account
 	SingleAccount    bool
 }
@@ -42,6 +45,9 @@ func ReadCommon(e *Env) Common {
 		MetricsNamespace: e.String(EnvMetricsNamespace),
 		LogLevel:         e.String(EnvLogLevel),
 		AlertsTopicARN:   e.Required(EnvAlertsTopicARN),
+		AlertsBus:        e.String(EnvAlertsBus),
+		SecurityHubARN:   e.String(EnvSecurityHubProductARN),
+		RunbookBaseURL:   e.String(EnvRunbookBaseURL),
 		OrgReaderRoleARN: e.String(EnvOrgReaderRoleARN),
 		SingleAccount:    e.Bool(EnvSingleAccount, false),
 	}

@@ -20,6 +20,14 @@ const (
 	EnvRequestQueueURL = "TRAILWARDEN_REQUEST_QUEUE_URL"
 	// EnvAlertsTopicARN is the SNS topic that receives alerts.
 	EnvAlertsTopicARN = "TRAILWARDEN_ALERTS_TOPIC_ARN"
+	// EnvAlertsBus is the central event bus (name or ARN) that also
+	// receives every alert (shared/alertbus); unset: the topic only.
+	EnvAlertsBus = "TRAILWARDEN_ALERTS_BUS"
+	// EnvSecurityHubProductARN is the default product ARN findings are
+	// imported under (shared/asff); unset: no Security Hub import.
+	EnvSecurityHubProductARN = "TRAILWARDEN_SECURITY_HUB_PRODUCT_ARN"
+	// EnvRunbookBaseURL is the https URL of docs/runbooks/ findings link to.
+	EnvRunbookBaseURL = "TRAILWARDEN_RUNBOOK_BASE_URL"
 	// EnvObjectCheck is the verifier's object check: none | sample | all.
 	EnvObjectCheck = "TRAILWARDEN_OBJECT_CHECK"
 	// EnvIntegrityTable is the digest-verification state table; unset,

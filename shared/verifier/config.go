@@ -11,11 +11,15 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/aws/aws-sdk-go-v2/service/securityhub"
 	"github.com/aws/aws-sdk-go-v2/service/sns"
 
 	"github.com/trailwarden/trailwarden/shared/accounts"
 	"github.com/trailwarden/trailwarden/shared/alert"
+	"github.com/trailwarden/trailwarden/shared/alertbus"
+	"github.com/trailwarden/trailwarden/shared/asff"
 	"github.com/trailwarden/trailwarden/shared/awsenv"
 	"github.com/trailwarden/trailwarden/shared/incident"
 	"github.com/trailwarden/trailwarden/shared/integrity"
@@ -35,6 +39,9 @@ type Config struct {
 	ItemInterval   time.Duration
 	IncidentsTable string
 	AlertsTopicARN string
+	AlertsBus      string // "": alerts go to the topic only
+	SecurityHubARN string // the product ARN; "": no Security Hub import
+	RunbookBaseURL string
 	ObjectCheck    ObjectCheck
 	SampleRate     float64
 	// IntegrityTable is the digest-verification state table ("": digests
@@ -68,6 +75,9 @@ func LoadConfig(get settings.Getenv) (Config, error) {
 		ItemInterval:      e.Duration(settings.EnvLedgerItemInterval, ledger.DefaultItemInterval),
 		IncidentsTable:    e.String(settings.EnvIncidentsTable),
 		AlertsTopicARN:    e.String(settings.EnvAlertsTopicARN),
+		AlertsBus:         e.String(settings.EnvAlertsBus),
+		SecurityHubARN:    e.String(settings.EnvSecurityHubProductARN),
+		RunbookBaseURL:    e.String(settings.EnvRunbookBaseURL),
 		ObjectCheck:       CheckSample,
 		IntegrityTable:    e.String(settings.EnvIntegrityTable),
 		IntegrityLogFiles: integrity.LogFileMode(e.String(settings.EnvIntegrityLogFiles)),
@@ -145,6 +155,10 @@ func New(ctx context.Context, c Config, home aws.Config, out io.Writer) (*Proces
 	if err != nil {
 		return nil, fmt.Errorf("load policy %s: %w", c.PolicyFile, err)
 	}
+	hub, err := asff.NewAlertSink(securityhub.NewFromConfig(home), c.SecurityHubARN, c.RunbookBaseURL)
+	if err != nil {
+		return nil, err
+	}
 	db := dynamodb.NewFromConfig(home)
 	s3c := s3.NewFromConfig(home, awsenv.S3Options(home))
 	return NewFromPolicy(pol, c, Clients{
@@ -152,7 +166,8 @@ func New(ctx context.Context, c Config, home aws.Config, out io.Writer) (*Proces
 		S3:        s3c,
 		GetObject: s3c,
 		Keys:      integritywatch.CloudTrailKeys{Config: home},
-		Alerts:    &alert.Publisher{SNS: sns.NewFromConfig(home), TopicARN: c.AlertsTopicARN},
+		Alerts: &alert.Publisher{SNS: sns.NewFromConfig(home), TopicARN: c.AlertsTopicARN,
+			Sinks: []alert.Sink{alertbus.New(eventbridge.NewFromConfig(home), c.AlertsBus), hub}},
 	}, out, nil), nil
 }
 

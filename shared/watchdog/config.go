@@ -18,6 +18,9 @@ type Config struct {
 	MetricsNamespace string
 	LogLevel         string
 	AlertsTopicARN   string
+	AlertsBus        string // "": alerts go to the topic only
+	SecurityHubARN   string // the product ARN; "": no Security Hub import
+	RunbookBaseURL   string
 
 	AccountsTable   string
 	LedgerTable     string
@@ -62,6 +65,9 @@ func LoadConfig(get settings.Getenv) (Config, error) {
 		MetricsNamespace:    e.String(settings.EnvMetricsNamespace),
 		LogLevel:            e.String(settings.EnvLogLevel),
 		AlertsTopicARN:      e.String(settings.EnvAlertsTopicARN),
+		AlertsBus:           e.String(settings.EnvAlertsBus),
+		SecurityHubARN:      e.String(settings.EnvSecurityHubProductARN),
+		RunbookBaseURL:      e.String(settings.EnvRunbookBaseURL),
 		AccountsTable:       e.String(settings.EnvAccountsTable),
 		LedgerTable:         e.String(settings.EnvLedgerTable),
 		JournalTable:        e.String(settings.EnvJournalTable),

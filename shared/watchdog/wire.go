@@ -8,12 +8,16 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/cloudtrail"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
+	"github.com/aws/aws-sdk-go-v2/service/securityhub"
 	"github.com/aws/aws-sdk-go-v2/service/sns"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 
 	"github.com/trailwarden/trailwarden/shared/accounts"
 	"github.com/trailwarden/trailwarden/shared/alert"
+	"github.com/trailwarden/trailwarden/shared/alertbus"
+	"github.com/trailwarden/trailwarden/shared/asff"
 	"github.com/trailwarden/trailwarden/shared/awsenv"
 	"github.com/trailwarden/trailwarden/shared/incident"
 	"github.com/trailwarden/trailwarden/shared/ledger"
@@ -37,6 +41,10 @@ func New(ctx context.Context, cfg Config, home aws.Config, out io.Writer) (*Watc
 	if err != nil {
 		return nil, fmt.Errorf("%w: load %s: %w", ErrNoPolicy, cfg.PolicyFile, err)
 	}
+	hub, err := asff.NewAlertSink(securityhub.NewFromConfig(home), cfg.SecurityHubARN, cfg.RunbookBaseURL)
+	if err != nil {
+		return nil, err
+	}
 	db := dynamodb.NewFromConfig(home)
 	cad := DefaultCadence()
 	cad.Floor = orDefault(cfg.StaleFloor, DefaultStaleFloor)
@@ -53,10 +61,11 @@ func New(ctx context.Context, cfg Config, home aws.Config, out io.Writer) (*Watc
 		Incidents: &incident.Store{DB: db, Table: cfg.IncidentsTable},
 		Sessions:  readerSessions{awsenv.NewAssumer(home, sts.NewFromConfig(home), SessionName)},
 		NewTrail:  func(c aws.Config) TrailAPI { return cloudtrail.NewFromConfig(c) },
-		Alerts:    &alert.Publisher{SNS: sns.NewFromConfig(home), TopicARN: cfg.AlertsTopicARN},
-		Repair:    cfg.Repair,
-		Metrics:   telemetry.NewMetrics(out, cfg.MetricsNamespace, "watchdog"),
-		Logger:    telemetry.NewLogger(out, cfg.LogLevel).With("function", "watchdog"),
+		Alerts: &alert.Publisher{SNS: sns.NewFromConfig(home), TopicARN: cfg.AlertsTopicARN,
+			Sinks: []alert.Sink{alertbus.New(eventbridge.NewFromConfig(home), cfg.AlertsBus), hub}},
+		Repair:  cfg.Repair,
+		Metrics: telemetry.NewMetrics(out, cfg.MetricsNamespace, "watchdog"),
+		Logger:  telemetry.NewLogger(out, cfg.LogLevel).With("function", "watchdog"),
 
 		Cadence:             cad,
 		EnabledRegions:      cfg.EnabledRegions,
