@@ -119,9 +119,9 @@ func indexed(t *testing.T) map[string]string {
 func TestEveryKindHasARunbook(t *testing.T) {
 	index := indexed(t)
 	sets := map[string][]string{
-		"alert kind":    constStrings(t, "../../shared/alert", regexp.MustCompile(`^Kind`), ""),
-		"incident kind": constStrings(t, "../../shared/incident", regexp.MustCompile(`^Kind`), ""),
-		"finding code":  constStrings(t, "../../shared/verifier", regexp.MustCompile(`^Code`), "Code"),
+		"alert kind":    constStrings(t, filepath.Join("..", "..", "shared", "alert"), regexp.MustCompile(`^Kind`), ""),
+		"incident kind": constStrings(t, filepath.Join("..", "..", "shared", "incident"), regexp.MustCompile(`^Kind`), ""),
+		"finding code":  constStrings(t, filepath.Join("..", "..", "shared", "verifier"), regexp.MustCompile(`^Code`), "Code"),
 		"alarm":         alarmNames(t),
 	}
 	for what, names := range sets {
@@ -143,7 +143,7 @@ func TestEveryDiagnosisHasASection(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, r := range constStrings(t, "../../shared/watchdog", regexp.MustCompile(`^Reason`), "") {
+	for _, r := range constStrings(t, filepath.Join("..", "..", "shared", "watchdog"), regexp.MustCompile(`^Reason`), "") {
 		if !strings.Contains(string(b), "\n### `"+r+"`\n") {
 			t.Errorf("diagnosis reason %q has no section in stale.md", r)
 		}

@@ -418,9 +418,16 @@ func (s *Store) Active(ctx context.Context, segments int) ([]Incident, error) {
 			":ps": str(PrefixStale), ":pn": str(PrefixNever), ":pm": str(PrefixMass), ":resolved": str(string(StateResolved)),
 		},
 	}
+	return ScanDecoded(ctx, s.DB, in, segments)
+}
+
+// ScanDecoded scans the incidents table with in (segments segments in
+// parallel), decodes every item and returns them sorted by id: the one read
+// of incident items for the watchdog and the operator's status.
+func ScanDecoded(ctx context.Context, db tablescan.API, in dynamodb.ScanInput, segments int) ([]Incident, error) {
 	var mu sync.Mutex
 	var all []Incident
-	_, err := tablescan.Parallel(ctx, s.DB, in, segments, func(items []map[string]ddbtypes.AttributeValue) error {
+	_, err := tablescan.Parallel(ctx, db, in, segments, func(items []map[string]ddbtypes.AttributeValue) error {
 		for _, av := range items {
 			inc, err := Decode(av)
 			if err != nil {

@@ -2,9 +2,7 @@ package status
 
 import (
 	"context"
-	"sort"
 	"strconv"
-	"sync"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -33,23 +31,5 @@ func (f *FindingsReader) Open(ctx context.Context, now time.Time, segments int) 
 			":now": &ddbtypes.AttributeValueMemberN{Value: strconv.FormatInt(now.Unix(), 10)},
 		},
 	}
-	var mu sync.Mutex
-	var all []incident.Incident
-	_, err := tablescan.Parallel(ctx, f.DB, in, segments, func(items []map[string]ddbtypes.AttributeValue) error {
-		for _, av := range items {
-			inc, err := incident.Decode(av)
-			if err != nil {
-				return err
-			}
-			mu.Lock()
-			all = append(all, inc)
-			mu.Unlock()
-		}
-		return nil
-	})
-	if err != nil {
-		return nil, err
-	}
-	sort.Slice(all, func(i, j int) bool { return all[i].ID < all[j].ID })
-	return all, nil
+	return incident.ScanDecoded(ctx, f.DB, in, segments)
 }
