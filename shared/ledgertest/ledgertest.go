@@ -210,6 +210,24 @@ func (f *Table) Scan(_ context.Context, in *dynamodb.ScanInput, _ ...func(*dynam
 	return out, nil
 }
 
+// operands splits one SET or ADD action at sep into its resolved
+// attribute name and value.
+func operands(kw, part, sep string, names map[string]string, values map[string]ddbtypes.AttributeValue) (string, ddbtypes.AttributeValue, error) {
+	l, r, ok := strings.Cut(part, sep)
+	if !ok {
+		return "", nil, fmt.Errorf("fake dynamodb: unsupported %s %q", kw, part)
+	}
+	attr, err := resolveName(l, names)
+	if err != nil {
+		return "", nil, err
+	}
+	v, err := resolveValue(r, values)
+	if err != nil {
+		return "", nil, err
+	}
+	return attr, v, nil
+}
+
 func resolveName(tok string, names map[string]string) (string, error) {
 	tok = strings.TrimSpace(tok)
 	if strings.HasPrefix(tok, "#") {
@@ -304,29 +322,13 @@ func applyUpdate(expr string, item map[string]ddbtypes.AttributeValue, names map
 			}
 			switch c.kw {
 			case "SET":
-				l, r, ok := strings.Cut(part, " = ")
-				if !ok {
-					return fmt.Errorf("fake dynamodb: unsupported SET %q", part)
-				}
-				attr, err := resolveName(l, names)
-				if err != nil {
-					return err
-				}
-				v, err := resolveValue(r, values)
+				attr, v, err := operands(c.kw, part, " = ", names, values)
 				if err != nil {
 					return err
 				}
 				item[attr] = v
 			case "ADD":
-				l, r, ok := strings.Cut(part, " ")
-				if !ok {
-					return fmt.Errorf("fake dynamodb: unsupported ADD %q", part)
-				}
-				attr, err := resolveName(l, names)
-				if err != nil {
-					return err
-				}
-				v, err := resolveValue(r, values)
+				attr, v, err := operands(c.kw, part, " ", names, values)
 				if err != nil {
 					return err
 				}
