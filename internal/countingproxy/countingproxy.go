@@ -128,6 +128,22 @@ type countingWriter struct {
 	n int64
 }
 
+// WriteHeader sends user metadata header names in lower case, as S3 (and
+// the emulator) does: Go canonicalizes header names on the way through
+// ("X-Amz-Meta-Signature"), and botocore keeps the case of the part after
+// "x-amz-meta-" as the metadata name, so the AWS CLI would find no
+// "signature".
+func (c *countingWriter) WriteHeader(code int) {
+	h := c.ResponseWriter.Header()
+	for k, v := range h {
+		if strings.HasPrefix(k, "X-Amz-Meta-") {
+			delete(h, k)
+			h[strings.ToLower(k)] = v
+		}
+	}
+	c.ResponseWriter.WriteHeader(code)
+}
+
 func (c *countingWriter) Write(b []byte) (int, error) {
 	n, err := c.ResponseWriter.Write(b)
 	c.n += int64(n)

@@ -3,8 +3,10 @@ package countingproxy_test
 import (
 	"bufio"
 	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"strings"
 	"testing"
 
@@ -97,5 +99,26 @@ func TestProxyCountsAndForwards(t *testing.T) {
 	close(stop)
 	if err := <-errc; err != nil {
 		t.Fatal(err)
+	}
+}
+
+// User metadata keeps S3's lower-case header names through the proxy.
+func TestMetadataHeaderCase(t *testing.T) {
+	backend := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header()["x-amz-meta-signature"] = []string{"abc"}
+	}))
+	defer backend.Close()
+	u, _ := url.Parse(backend.URL)
+	front := httptest.NewServer(countingproxy.New(u, nil))
+	defer front.Close()
+	conn, err := net.Dial("tcp", strings.TrimPrefix(front.URL, "http://"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	io.WriteString(conn, "GET /b/k HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+	raw, _ := io.ReadAll(conn)
+	if !strings.Contains(string(raw), "\r\nx-amz-meta-signature: abc\r\n") {
+		t.Fatalf("response:\n%s", raw)
 	}
 }
