@@ -118,7 +118,9 @@ lint: check
 demo: venv
 	$(GO) run ./cmd/trailwarden-demo
 
-bench: tools
+# The AWS CLI venv: BenchmarkIntegrityVsValidateLogs (internal/integritybench) runs
+# aws cloudtrail validate-logs against trailwarden on one emulated bucket.
+bench: tools venv-awscli
 	$(GO) test -run '^$$' -bench . -benchmem -count 1 -timeout 120m ./... | tee bench-results.txt
 
 # Each fuzz target for FUZZTIME (default 30s); seeds live in testdata/fuzz.
