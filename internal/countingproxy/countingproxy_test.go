@@ -122,3 +122,28 @@ func TestMetadataHeaderCase(t *testing.T) {
 		t.Fatalf("response:\n%s", raw)
 	}
 }
+
+// FuzzOperation: any method, path, query and headers name an operation
+// "<service>:<op>" without panicking.
+func FuzzOperation(f *testing.F) {
+	f.Add("GET", "/b/k", auth("s3"), "")
+	f.Add("GET", "/b?location", auth("s3"), "")
+	f.Add("POST", "/", auth("dynamodb"), "DynamoDB_20120810.UpdateItem")
+	f.Add("GET", "/", "Credential=a/b/c", "x.")
+	f.Fuzz(func(t *testing.T, method, target, authz, amzTarget string) {
+		r, err := http.NewRequest("GET", "http://127.0.0.1/", nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if u, err := url.ParseRequestURI(target); err == nil {
+			r.URL = u
+		}
+		r.Method = method
+		r.Header.Set("Authorization", authz)
+		r.Header.Set("X-Amz-Target", amzTarget)
+		op := countingproxy.Operation(r)
+		if svc, _, ok := strings.Cut(op, ":"); !ok || svc == "" {
+			t.Fatalf("operation %q has no service", op)
+		}
+	})
+}
