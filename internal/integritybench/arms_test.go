@@ -92,7 +92,9 @@ type result struct {
 	counts countingproxy.Counts
 	cpu    time.Duration
 	wall   time.Duration
-	// validated digests and log files, as the arm reports them.
+	// validated digests and log files: as validate-logs and integrity
+	// verify print them; for the continuous mode, the digests fed and the
+	// log files its setting selects (each run fails on any finding).
 	digests, logFiles int
 }
 
