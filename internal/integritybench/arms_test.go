@@ -259,10 +259,20 @@ func runContinuous(tb testing.TB, proxy string, w *world, mode integrity.LogFile
 	return cpu, len(w.digests), int(gets) - len(w.digests), continuous{db: direct, table: table}
 }
 
-// itemSizes scans the state table (directly, not counted) and returns the
-// largest digest and head items as DynamoDB bills them, and their counts.
-func (c continuous) itemSizes(tb testing.TB) (digestMax, headMax, digests, heads int) {
+// items is what the state table holds after a run, sizes as DynamoDB
+// bills them.
+type items struct {
+	digestMax int // largest digest item: its own side and its successor's expectation
+	ownMax    int // largest digest item with its own side only (a chain's newest)
+	headMax   int // largest head item
+	digests   int
+	heads     int
+}
+
+// itemSizes scans the state table (directly, not counted).
+func (c continuous) itemSizes(tb testing.TB) items {
 	tb.Helper()
+	var out items
 	p := dynamodb.NewScanPaginator(c.db, &dynamodb.ScanInput{TableName: aws.String(c.table)})
 	for p.HasMorePages() {
 		page, err := p.NextPage(context.Background())
@@ -272,12 +282,16 @@ func (c continuous) itemSizes(tb testing.TB) (digestMax, headMax, digests, heads
 		for _, it := range page.Items {
 			id := it["id"].(*ddbtypes.AttributeValueMemberS).Value
 			n := ledgertest.ItemSize(it)
-			if strings.HasPrefix(id, "head#") {
-				headMax, heads = max(headMax, n), heads+1
-			} else {
-				digestMax, digests = max(digestMax, n), digests+1
+			_, hasSuccessor := it["successor"]
+			switch {
+			case strings.HasPrefix(id, "head#"):
+				out.headMax, out.heads = max(out.headMax, n), out.heads+1
+			case hasSuccessor:
+				out.digestMax, out.digests = max(out.digestMax, n), out.digests+1
+			default:
+				out.ownMax, out.digests = max(out.ownMax, n), out.digests+1
 			}
 		}
 	}
-	return digestMax, headMax, digests, heads
+	return out
 }

@@ -26,7 +26,7 @@ type comparison struct {
 	cli        result
 	verify     result
 	continuous map[integrity.LogFileMode]result
-	items      map[integrity.LogFileMode][4]int // digest item max, head item max, digest items, head items
+	items      map[integrity.LogFileMode]items
 }
 
 func compare(tb testing.TB, regions []string, hours int) *comparison {
@@ -35,7 +35,7 @@ func compare(tb testing.TB, regions []string, hours int) *comparison {
 	twBin := buildTrailwarden(tb)
 	w := newWorld(tb, regions, hours)
 	proxy := startProxy(tb, w.srv.URL())
-	c := &comparison{w: w, continuous: map[integrity.LogFileMode]result{}, items: map[integrity.LogFileMode][4]int{}}
+	c := &comparison{w: w, continuous: map[integrity.LogFileMode]result{}, items: map[integrity.LogFileMode]items{}}
 	c.cli = measure(tb, proxy, "aws cloudtrail validate-logs", func() (time.Duration, int, int) { return runValidateLogs(tb, cliBin, proxy, w) })
 	c.verify = measure(tb, proxy, "trailwarden integrity verify", func() (time.Duration, int, int) { return runVerify(tb, twBin, proxy, w) })
 	for _, mode := range modes {
@@ -45,8 +45,7 @@ func compare(tb testing.TB, regions []string, hours int) *comparison {
 			st = state
 			return cpu, d, l
 		})
-		dm, hm, dn, hn := st.itemSizes(tb)
-		c.items[mode] = [4]int{dm, hm, dn, hn}
+		c.items[mode] = st.itemSizes(tb)
 	}
 	return c
 }
@@ -92,8 +91,8 @@ func (c *comparison) report() string {
 	for _, m := range modes {
 		rq, by := c.hourlyRatio(c.continuous[m])
 		it := c.items[m]
-		fmt.Fprintf(&b, "continuous %s: vs validate-logs re-run hourly over %d h: %.1f× fewer S3 requests, %.1f× fewer bytes; vs one pass: %.2f× / %.2f×; state items: %d digest (largest %d B), %d head (largest %d B)\n",
-			m, windowHours, rq, by, rq/windowHours, by/windowHours, it[2], it[0], it[3], it[1])
+		fmt.Fprintf(&b, "continuous %s: vs validate-logs re-run hourly over %d h: %.1f× fewer S3 requests, %.1f× fewer bytes; vs one pass: %.2f× / %.2f×; state items: %d digest (largest %d B; %d B before its successor), %d head (largest %d B)\n",
+			m, windowHours, rq, by, rq/windowHours, by/windowHours, it.digests, it.digestMax, it.ownMax, it.heads, it.headMax)
 	}
 	fmt.Fprintf(&b, "CPU: validate-logs / integrity verify = %.1f×\n", c.cli.cpu.Seconds()/math.Max(c.verify.cpu.Seconds(), 1e-9))
 	return b.String()
