@@ -219,6 +219,7 @@ func runVerify(tb testing.TB, bin, proxy string, w *world) (time.Duration, int, 
 type continuous struct {
 	db    *dynamodb.Client
 	table string
+	mode  integrity.LogFileMode
 }
 
 // runContinuous feeds every digest, once, in order of arrival, to a
@@ -234,17 +235,8 @@ func runContinuous(tb testing.TB, proxy string, w *world, mode integrity.LogFile
 		KeySchema:            []ddbtypes.KeySchemaElement{{AttributeName: aws.String("id"), KeyType: ddbtypes.KeyTypeHash}}}); err != nil {
 		tb.Fatal(err)
 	}
-	cfg := w.srv.ManagementConfig(home)
-	cfg.BaseEndpoint = aws.String(proxy)
 	var now time.Time
-	clock := func() time.Time { return now }
-	wt := &integritywatch.Watcher{
-		S3:       s3.NewFromConfig(cfg, emulator.S3Options),
-		Keys:     &integritywatch.CachedKeys{Source: integritywatch.CloudTrailKeys{Config: cfg}, Now: clock},
-		State:    &integritywatch.Table{DB: dynamodb.NewFromConfig(cfg), Name: table},
-		LogFiles: mode,
-		Now:      clock,
-	}
+	wt := newWatcher(proxy, w, table, mode, func() time.Time { return now })
 	runtime.GC()
 	c0 := cputime.Now()
 	for _, a := range w.digests {
@@ -256,7 +248,45 @@ func runContinuous(tb testing.TB, proxy string, w *world, mode integrity.LogFile
 	}
 	cpu := cputime.Now() - c0
 	gets, _ := w.expectedReads(mode)
-	return cpu, len(w.digests), int(gets) - len(w.digests), continuous{db: direct, table: table}
+	return cpu, len(w.digests), int(gets) - len(w.digests), continuous{db: direct, table: table, mode: mode}
+}
+
+// newWatcher is a verifier instance's Watcher, its clients through the
+// proxy.
+func newWatcher(proxy string, w *world, table string, mode integrity.LogFileMode, clock func() time.Time) *integritywatch.Watcher {
+	cfg := w.srv.ManagementConfig(home)
+	cfg.BaseEndpoint = aws.String(proxy)
+	return &integritywatch.Watcher{
+		S3:       s3.NewFromConfig(cfg, emulator.S3Options),
+		Keys:     &integritywatch.CachedKeys{Source: integritywatch.CloudTrailKeys{Config: cfg}, Now: clock},
+		State:    &integritywatch.Table{DB: dynamodb.NewFromConfig(cfg), Name: table},
+		LogFiles: mode,
+		Now:      clock,
+	}
+}
+
+// redeliver hands every digest again, an hour later, to another instance
+// (a fresh Watcher on the same state table), as an at-least-once queue
+// may; it returns what that costs.
+func (c continuous) redeliver(tb testing.TB, proxy string, w *world) countingproxy.Counts {
+	tb.Helper()
+	ctx := context.Background()
+	if err := countingproxy.Reset(ctx, proxy); err != nil {
+		tb.Fatal(err)
+	}
+	var now time.Time
+	wt := newWatcher(proxy, w, c.table, c.mode, func() time.Time { return now })
+	for _, a := range w.digests {
+		now = a.at.Add(time.Hour)
+		if fs, err := wt.Digest(ctx, bucket, a.key); err != nil || len(fs) > 0 {
+			tb.Fatalf("redelivered %s: %v %+v", a.key, err, fs)
+		}
+	}
+	counts, err := countingproxy.Fetch(ctx, proxy)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return counts
 }
 
 // items is what the state table holds after a run, sizes as DynamoDB

@@ -23,6 +23,8 @@ var modes = []integrity.LogFileMode{integrity.LogFilesNone, integrity.LogFilesSa
 // comparison is the three arms on one bucket.
 type comparison struct {
 	w          *world
+	proxy      string
+	states     map[integrity.LogFileMode]continuous
 	cli        result
 	verify     result
 	continuous map[integrity.LogFileMode]result
@@ -35,7 +37,7 @@ func compare(tb testing.TB, regions []string, hours int) *comparison {
 	twBin := buildTrailwarden(tb)
 	w := newWorld(tb, regions, hours)
 	proxy := startProxy(tb, w.srv.URL())
-	c := &comparison{w: w, continuous: map[integrity.LogFileMode]result{}, items: map[integrity.LogFileMode]items{}}
+	c := &comparison{w: w, proxy: proxy, states: map[integrity.LogFileMode]continuous{}, continuous: map[integrity.LogFileMode]result{}, items: map[integrity.LogFileMode]items{}}
 	c.cli = measure(tb, proxy, "aws cloudtrail validate-logs", func() (time.Duration, int, int) { return runValidateLogs(tb, cliBin, proxy, w) })
 	c.verify = measure(tb, proxy, "trailwarden integrity verify", func() (time.Duration, int, int) { return runVerify(tb, twBin, proxy, w) })
 	for _, mode := range modes {
@@ -46,6 +48,7 @@ func compare(tb testing.TB, regions []string, hours int) *comparison {
 			return cpu, d, l
 		})
 		c.items[mode] = st.itemSizes(tb)
+		c.states[mode] = st
 	}
 	return c
 }
@@ -120,7 +123,8 @@ func (w *world) mean(digests bool) float64 {
 // (no listing); validate-logs reads at least every object once and lists;
 // re-run hourly over a day's window, validate-logs makes ≥ 10× the S3
 // requests and bytes of the continuous mode per account-hour, whatever the
-// setting. Counts are deterministic (the proxy counts at the emulator).
+// setting; a digest delivered again, even to another instance, is not
+// read again. Counts are deterministic (the proxy counts at the emulator).
 func TestContinuousReadsLessThanValidateLogs(t *testing.T) {
 	c := compare(t, cloudtrailsim.CommercialRegions[:4], 4)
 	t.Log("\n" + c.report())
@@ -149,6 +153,12 @@ func TestContinuousReadsLessThanValidateLogs(t *testing.T) {
 		if rq, by := c.hourlyRatio(r); rq < 10 || by < 10 {
 			t.Errorf("continuous %s: %.1f× fewer requests, %.1f× fewer bytes than validate-logs re-run hourly; want ≥ 10×", mode, rq, by)
 		}
+	}
+	// Every digest delivered again, to another instance: nothing is read
+	// again; each costs one claim refused by its condition.
+	again := c.states[integrity.LogFilesAll].redeliver(t, c.proxy, w)
+	if s := again.Sum("s3:"); s.Requests != 0 || again["dynamodb:UpdateItem"].Requests != int64(len(w.digests)) {
+		t.Errorf("redelivery: %v, want no S3 request and one UpdateItem per digest (%d)", again, len(w.digests))
 	}
 }
 
