@@ -93,14 +93,3 @@ func TestPlanAllOrganization(t *testing.T) {
 		t.Fatalf("table: %+v", r)
 	}
 }
-
-func TestPlanAllRequested(t *testing.T) {
-	for args, want := range map[string]bool{
-		"--all": true, "-all": true, "--all=true": true, "--ou ou-ab12-cdef3456": true, "--ou=ou-ab12-cdef3456": true,
-		"--account 333333333333": false, "--policy all": false, "-- --all": false, "--allx": false, "": false,
-	} {
-		if got := planAllRequested(strings.Fields(args)); got != want {
-			t.Errorf("planAllRequested(%q) = %v, want %v", args, got, want)
-		}
-	}
-}
