@@ -47,6 +47,9 @@ func explainError(err error) string {
 	case accessDenied(err) != nil:
 		d := accessDenied(err)
 		next = fmt.Sprintf(accessDeniedHelp, d.principal, d.action, suffix(" on ", d.resource))
+		if d.action == "sts:AssumeRole" {
+			next += " For an operator role, its trust policy admits deployment.operators, and the member stack must be deployed in that account."
+		}
 	default:
 		return scrubKinds(err.Error())
 	}

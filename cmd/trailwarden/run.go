@@ -99,6 +99,9 @@ func unknownCommand(c *cobra.Command, args []string) error {
 	if len(args) == 0 {
 		return nil
 	}
+	if c.SuggestionsMinimumDistance <= 0 {
+		c.SuggestionsMinimumDistance = 2
+	}
 	return usageErrorf("unknown command %q for %q%s", args[0], c.CommandPath(), didYouMean(c.SuggestionsFor(args[0])))
 }
 
@@ -111,7 +114,7 @@ func groupCmd(use, short, long string, subs ...*cobra.Command) *cobra.Command {
 			for _, s := range c.Commands() {
 				names = append(names, s.Name())
 			}
-			return usageErrorf("%s: name a subcommand: %s", c.CommandPath(), strings.Join(names, ", "))
+			return usageErrorf("%s needs a subcommand: %s", c.Name(), strings.Join(names, ", "))
 		}}
 	c.AddCommand(subs...)
 	return c
@@ -143,7 +146,17 @@ func newHelpCmd(root *cobra.Command) *cobra.Command {
 				if len(rest) > 0 {
 					word = rest[0]
 				}
-				return usageErrorf("no command or help topic %q%s", strings.Join(args, " "), didYouMean(target.SuggestionsFor(word)))
+				if target == nil {
+					target = root
+				}
+				target.SuggestionsMinimumDistance = 2
+				suggest := target.SuggestionsFor(word)
+				for _, s := range target.Commands() {
+					if s.IsAdditionalHelpTopicCommand() && levenshtein(word, s.Name()) <= 2 {
+						suggest = append(suggest, s.Name())
+					}
+				}
+				return usageErrorf("no command or help topic %q%s", strings.Join(args, " "), didYouMean(suggest))
 			}
 			target.InitDefaultHelpFlag()
 			return target.Help()
