@@ -138,7 +138,7 @@ func printBackfillTable(w io.Writer, rs []backfill.Result, s backfill.Summary) {
 		if r.Error != "" {
 			change = "-"
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%d\t%s\n", r.Account, dash(r.Name), dash(r.OU), r.Status, change, r.Calls, truncate(r.Error, 80))
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%d\t%s\n", r.Account, dash(r.Name), dash(r.OU), r.Status, change, r.Calls, truncate(scrubKinds(r.Error), 80))
 	}
 	tw.Flush()
 	fmt.Fprintf(w, "\n%d account(s) in %s: %d enabled (%d created, %d changed, %d unchanged), %d excluded, %d skipped, %d failed\n",

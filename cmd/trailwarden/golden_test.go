@@ -4,8 +4,11 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/spf13/cobra"
+
+	"github.com/trailwarden/trailwarden/shared/converge"
 )
 
 // commandPaths are the argument paths of every command and help topic
@@ -76,5 +79,27 @@ func TestCompletionScripts(t *testing.T) {
 	}
 	if r := runCLI(t, nil, "completion", "tcsh"); r.code != exitUsage {
 		t.Errorf("unknown shell: %+v", r)
+	}
+}
+
+// TestPlanOutputGolden: the shapes of plan --all's (and backfill
+// --dry-run's) table and JSON.
+func TestPlanOutputGolden(t *testing.T) {
+	lines := []planLine{
+		{Account: "333333333333", Name: "payments", OU: "ou-ab12-cdef3456", Decision: "create", Changes: 2, Report: &converge.Report{
+			Trail: "org-audit", Region: "us-east-1", Created: true, DryRun: true, Calls: []string{"cloudtrail:GetTrail"},
+			Changes: []converge.Change{{Field: "trail", To: "create org-audit"}, {Field: "logging", To: "started"}}}},
+		{Account: "444444444444", Name: "analytics", Decision: "no change", Report: &converge.Report{Trail: "org-audit", Region: "us-east-1",
+			Changes: []converge.Change{}, Calls: []string{"cloudtrail:GetTrail", "cloudtrail:GetTrailStatus"}, IsLogging: true}},
+		{Account: "555555555555", Name: "sandbox", Decision: "excluded"},
+		{Account: "666666666666", Decision: "error", Error: "assume trailwarden-operator-read in 666666666666: access denied"},
+	}
+	sum := summarizePlan(lines, 1234*time.Millisecond)
+	for _, output := range []outputFlag{"table", "json"} {
+		var out strings.Builder
+		if err := writePlan(&cmdEnv{stdout: &out}, output, lines, sum); err != nil {
+			t.Fatal(err)
+		}
+		golden(t, filepath.Join("testdata", "plan-all."+string(output)+".golden"), out.String())
 	}
 }

@@ -90,12 +90,7 @@ func runPlanAll(ctx context.Context, env *cmdEnv, d *deployFlags, o planAllOptio
 	bar := newProgress(env.stderr, len(active), "accounts planned", false)
 	lines := planAccounts(ctx, &outcomes{inner: cliProcessor(s, &deployFlags{}, env, true)}, active, o.workers, bar)
 	sum := summarizePlan(lines, time.Since(start))
-	if o.output == "json" {
-		err = writeJSON(env, map[string]any{"summary": sum, "accounts": lines})
-	} else {
-		writePlanTable(env.stdout, lines, sum)
-	}
-	switch {
+	switch err := writePlan(env, o.output, lines, sum); {
 	case err != nil:
 		return err
 	case sum.Errors > 0:
@@ -148,7 +143,7 @@ func planAccounts(ctx context.Context, c *outcomes, accts []orgdir.Account, work
 	bar.done()
 	lines := make([]planLine, 0, len(results))
 	for _, r := range results {
-		l := planLine{Account: r.Account, Name: r.Name, OU: r.OU, Decision: string(r.Status), Error: r.Error}
+		l := planLine{Account: r.Account, Name: r.Name, OU: r.OU, Decision: string(r.Status), Error: scrubKinds(r.Error)}
 		out := c.by[r.Account]
 		switch {
 		case r.Error != "":
@@ -184,6 +179,15 @@ func summarizePlan(lines []planLine, elapsed time.Duration) planSummary {
 		}
 	}
 	return s
+}
+
+// writePlan prints the plan: a table, or {"summary", "accounts"} in JSON.
+func writePlan(env *cmdEnv, output outputFlag, lines []planLine, sum planSummary) error {
+	if output == "json" {
+		return writeJSON(env, map[string]any{"summary": sum, "accounts": lines})
+	}
+	writePlanTable(env.stdout, lines, sum)
+	return nil
 }
 
 func writePlanTable(w io.Writer, lines []planLine, s planSummary) {
