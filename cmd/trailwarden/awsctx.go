@@ -5,10 +5,9 @@ import (
 	"fmt"
 	"strings"
 
-	"github.com/spf13/pflag"
-
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
+	"github.com/spf13/pflag"
 
 	"github.com/trailwarden/trailwarden/shared/awsenv"
 	"github.com/trailwarden/trailwarden/shared/converge"
@@ -69,8 +68,8 @@ func (d *deployFlags) need(env *cmdEnv, names ...string) error {
 		}
 	}
 	if len(missing) > 0 {
-		return usageErrorf("%s required: pass it, set its environment variable, or point the CLI at a deployment with 'trailwarden use'",
-			strings.Join(missing, ", ")+map[bool]string{true: " is", false: " are"}[len(missing) == 1])
+		return usageErrorf("%s required (%d missing): pass each, set its environment variable, or point the CLI at a deployment with 'trailwarden use'",
+			strings.Join(missing, ", "), len(missing))
 	}
 	return nil
 }
