@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	ddbtypes "github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"github.com/aws/smithy-go"
@@ -26,6 +27,9 @@ const (
 		`(e.g. "aws sso login" or new keys) and retry.`
 	tableNotFoundHelp = "table %q not found%s: is the stack deployed in this Region? try --stack STACK or " +
 		"--home-region REGION (or point the CLI at the deployment with 'trailwarden use')."
+	profileNotFoundHelp = `The config profile (%s) could not be found: create it with "aws configure --profile %s", or unset AWS_PROFILE.`
+	stackNotFoundHelp   = "find the deployment: stack %q not found%s: deploy it, or point the CLI at the deployed one with --stack STACK and " +
+		"--region (status: --home-region), or with 'trailwarden use NAME --stack STACK --region REGION' (or pass the names as flags)."
 	accessDeniedHelp = "access denied: %s may not call %s%s. Grant that permission (docs/deploy.md, \"Operator access\"), " +
 		"or run as a principal that has it."
 )
@@ -39,6 +43,11 @@ func explainError(err error) string {
 	switch {
 	case noCredentials(err):
 		next = noCredentialsHelp
+	case profileNotFound(err) != "":
+		next = fmt.Sprintf(profileNotFoundHelp, profileNotFound(err), profileNotFound(err))
+	case stackNotFound(err) != nil:
+		se := stackNotFound(err)
+		return fmt.Sprintf(stackNotFoundHelp, se.stack, suffix(" in ", se.region))
 	case refusedCredentials(err) != "":
 		next = fmt.Sprintf(refusedCredentialsHelp, refusedCredentials(err))
 	case tableNotFound(err) != nil:
@@ -86,6 +95,41 @@ func noCredentials(err error) bool {
 		err = op.Err
 	}
 	return false
+}
+
+// profileNotFound is the AWS_PROFILE that names no profile.
+func profileNotFound(err error) string {
+	var pe config.SharedConfigProfileNotExistError
+	if errors.As(err, &pe) {
+		return pe.Profile
+	}
+	return ""
+}
+
+// stackError is a failed look-up of the automation stack's outputs.
+type stackError struct {
+	stack, region string
+	err           error
+}
+
+func (e *stackError) Error() string {
+	return "stack " + e.stack + suffix(" in ", e.region) + ": " + e.err.Error()
+}
+func (e *stackError) Unwrap() error { return e.err }
+
+// errNoStack: DescribeStacks answered without the stack.
+var errNoStack = errors.New("not found")
+
+// stackNotFound: DescribeStacks refused the name (CloudFormation answers
+// ValidationError, "Stack with id NAME does not exist"), or answered
+// without the stack.
+func stackNotFound(err error) *stackError {
+	var se *stackError
+	var api smithy.APIError
+	if errors.As(err, &se) && (errors.Is(err, errNoStack) || (errors.As(err, &api) && api.ErrorCode() == "ValidationError")) {
+		return se
+	}
+	return nil
 }
 
 // refusedCredentials is the error code of credentials AWS refused.

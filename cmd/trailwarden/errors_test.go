@@ -12,9 +12,11 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/cloudformation"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 
+	"github.com/trailwarden/trailwarden/shared/awsenv"
 	"github.com/trailwarden/trailwarden/shared/fault"
 )
 
@@ -75,6 +77,24 @@ func TestExplainError(t *testing.T) {
 		{"expired credentials", func(t *testing.T) error {
 			return scan(t, answering(t, 400, "application/x-amz-json-1.0", dynamoError("ExpiredTokenException", "The security token included in the request is expired")))
 		}, []string{"credentials were refused (ExpiredTokenException)", "aws sso login"}},
+		{"stack not found", func(t *testing.T) error {
+			d := &deployFlags{stack: "TrailwardenAutomation", region: "eu-west-1", describe: cloudformation.NewFromConfig(answering(t, 400, "text/xml",
+				`<ErrorResponse><Error><Type>Sender</Type><Code>ValidationError</Code><Message>Stack with id TrailwardenAutomation does not exist</Message></Error>`+
+					`<RequestId>req-1</RequestId></ErrorResponse>`))}
+			_, err := d.outputs(context.Background())
+			return fmt.Errorf("find the deployment: %w; point the CLI at it", err)
+		}, []string{`stack "TrailwardenAutomation" not found in eu-west-1`, "--stack STACK", "trailwarden use NAME"}},
+		{"profile not found", func(t *testing.T) error {
+			dir := t.TempDir()
+			t.Setenv("AWS_CONFIG_FILE", filepath.Join(dir, "config"))
+			t.Setenv("AWS_SHARED_CREDENTIALS_FILE", filepath.Join(dir, "credentials"))
+			t.Setenv("AWS_PROFILE", "prod-operator")
+			_, err := awsenv.Load(context.Background(), "eu-west-1")
+			if err == nil {
+				t.Fatal("a missing profile loaded")
+			}
+			return err
+		}, []string{"The config profile (prod-operator) could not be found", `aws configure --profile prod-operator`}},
 		{"fault kind", func(*testing.T) error {
 			return fmt.Errorf("enable 333333333333: %w", fault.Poisonf("MalformedEvent", "the event is not JSON"))
 		}, []string{"enable 333333333333: MalformedEvent: the event is not JSON"}},

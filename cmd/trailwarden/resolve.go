@@ -130,10 +130,10 @@ func (d *deployFlags) outputs(ctx context.Context) (map[string]string, error) {
 	}
 	out, err := api.DescribeStacks(ctx, &cloudformation.DescribeStacksInput{StackName: aws.String(d.stack)})
 	if err != nil {
-		return nil, fmt.Errorf("stack %s%s: %w", d.stack, suffix(" in ", d.region), err)
+		return nil, &stackError{stack: d.stack, region: d.region, err: err}
 	}
 	if len(out.Stacks) == 0 {
-		return nil, fmt.Errorf("stack %s%s: not found", d.stack, suffix(" in ", d.region))
+		return nil, &stackError{stack: d.stack, region: d.region, err: errNoStack}
 	}
 	m := map[string]string{}
 	for _, o := range out.Stacks[0].Outputs {
