@@ -45,6 +45,7 @@ func (o *planAllOptions) register(c *cobra.Command) {
 	c.Flags().StringVar(&o.ou, "ou", "", "plan only the ACTIVE accounts under this OU (at any depth)")
 	c.Flags().IntVar(&o.workers, "workers", 8, "accounts planned at a time")
 	addOutput(c, &o.output)
+	c.Flags().Lookup("output").Usage = "output format of --all and --ou (one account's plan is JSON)"
 }
 
 // planLine is one account's plan.
