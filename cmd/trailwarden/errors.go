@@ -29,7 +29,7 @@ const (
 		"--home-region REGION (or point the CLI at the deployment with 'trailwarden use')."
 	profileNotFoundHelp = `The config profile (%s) could not be found: create it with "aws configure --profile %s", or unset AWS_PROFILE.`
 	stackNotFoundHelp   = "find the deployment: stack %q not found%s: deploy it, or point the CLI at the deployed one with --stack STACK and " +
-		"--region (status: --home-region), or with 'trailwarden use NAME --stack STACK --region REGION' (or pass the names as flags)."
+		"--region (status: --home-region), or with 'trailwarden use NAME --stack STACK --region REGION' (or pass %s)."
 	accessDeniedHelp = "access denied: %s may not call %s%s. Grant that permission (docs/deploy.md, \"Operator access\"), " +
 		"or run as a principal that has it."
 )
@@ -47,7 +47,11 @@ func explainError(err error) string {
 		next = fmt.Sprintf(profileNotFoundHelp, profileNotFound(err), profileNotFound(err))
 	case stackNotFound(err) != nil:
 		se := stackNotFound(err)
-		return fmt.Sprintf(stackNotFoundHelp, se.stack, suffix(" in ", se.region))
+		flags := "the names as flags"
+		if len(se.missing) > 0 {
+			flags = strings.Join(se.missing, ", ")
+		}
+		return fmt.Sprintf(stackNotFoundHelp, se.stack, suffix(" in ", se.region), flags)
 	case refusedCredentials(err) != "":
 		next = fmt.Sprintf(refusedCredentialsHelp, refusedCredentials(err))
 	case tableNotFound(err) != nil:
@@ -109,6 +113,7 @@ func profileNotFound(err error) string {
 // stackError is a failed look-up of the automation stack's outputs.
 type stackError struct {
 	stack, region string
+	missing       []string // the flags that would have made it unneeded
 	err           error
 }
 

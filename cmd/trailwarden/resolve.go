@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"os/user"
@@ -71,6 +72,9 @@ func (d *deployFlags) resolve(ctx context.Context, env *cmdEnv, needed []string)
 		d.stack = defaultStack
 	}
 	outs, err := d.outputs(ctx)
+	if se := (*stackError)(nil); errors.As(err, &se) {
+		se.missing = missing
+	}
 	if err != nil {
 		return fmt.Errorf("find the deployment: %w; point the CLI at it with 'trailwarden use NAME --stack STACK --region REGION', or pass the names as flags%s", err, missingFlags(missing))
 	}
