@@ -2,11 +2,12 @@ package main
 
 import (
 	"context"
-	"flag"
 	"fmt"
+	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
+	"github.com/spf13/pflag"
 
 	"github.com/trailwarden/trailwarden/shared/awsenv"
 	"github.com/trailwarden/trailwarden/shared/converge"
@@ -32,7 +33,7 @@ type deployFlags struct {
 	homeRegionFlag bool
 }
 
-func (d *deployFlags) register(fs *flag.FlagSet, env *cmdEnv) {
+func (d *deployFlags) register(fs *pflag.FlagSet, env *cmdEnv) {
 	fs.StringVar(&d.policyFile, "policy", env.getenv(settings.EnvPolicyFile), "policy file (env "+settings.EnvPolicyFile+")")
 	fs.StringVar(&d.accountsTable, "accounts-table", env.getenv(settings.EnvAccountsTable), "accounts table (env "+settings.EnvAccountsTable+")")
 	fs.StringVar(&d.ledgerTable, "ledger-table", env.getenv(settings.EnvLedgerTable), "ledger table (env "+settings.EnvLedgerTable+")")
@@ -51,22 +52,26 @@ func (d *deployFlags) register(fs *flag.FlagSet, env *cmdEnv) {
 	fs.StringVar(&d.role, "role", "", "role to assume in members (default "+deployment.OperatorReadRole+" to read, "+deployment.OperatorConvergeRole+" to write)")
 }
 
-func (d *deployFlags) need(env *cmdEnv, names ...string) bool {
+// need resolves the deployment and checks that the named flags have
+// values: a missing one is a usage error that says how to give it.
+func (d *deployFlags) need(env *cmdEnv, names ...string) error {
 	if err := d.resolve(env.context(), env, names); err != nil {
-		env.errorf("%v", err)
-		return false
+		return err
 	}
 	vals := map[string]string{"policy": d.policyFile, "accounts-table": d.accountsTable, "ledger-table": d.ledgerTable,
 		"journal-table":   d.journalTable,
 		"incidents-table": d.incidentsTable, "request-queue-url": d.requestQueueURL, "alerts-topic-arn": d.alertsTopicARN}
-	ok := true
+	var missing []string
 	for _, n := range names {
 		if vals[n] == "" {
-			env.errorf("--%s is required: pass it, set its environment variable, or point the CLI at a deployment with 'trailwarden use'", n)
-			ok = false
+			missing = append(missing, "--"+n)
 		}
 	}
-	return ok
+	if len(missing) > 0 {
+		return usageErrorf("%s required (%d missing): pass each, set its environment variable, or point the CLI at a deployment with 'trailwarden use'",
+			strings.Join(missing, ", "), len(missing))
+	}
+	return nil
 }
 
 // session is the policy plus AWS access for one CLI run.
@@ -89,12 +94,10 @@ func (d *deployFlags) open(ctx context.Context, env *cmdEnv) (*session, error) {
 	}
 	home, err := awsenv.Load(ctx, region)
 	if err != nil {
-		env.errorf("%v", err)
 		return nil, err
 	}
 	dir, err := orgdir.Open(ctx, orgdir.Source{ReaderRoleARN: d.orgReaderRoleARN}, home)
 	if err != nil {
-		env.errorf("%v", err)
 		return nil, err
 	}
 	return &session{pol: pol, home: home, dir: dir, role: d.role, asm: awsenv.NewAssumer(home, sts.NewFromConfig(home), cliSession(env))}, nil

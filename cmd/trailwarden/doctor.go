@@ -19,6 +19,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/sns"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
+	"github.com/spf13/cobra"
 
 	"github.com/trailwarden/trailwarden/shared/awsenv"
 	"github.com/trailwarden/trailwarden/shared/converge"
@@ -28,11 +29,7 @@ import (
 	"github.com/trailwarden/trailwarden/shared/policy"
 )
 
-const doctorUsage = `Usage:
-  trailwarden doctor --policy FILE [--logging-role-arn ARN] [--sample N] [-o table|json]
-                     [--canary ACCOUNT --ledger-table T [--timeout 90m] [--poll 1m]]
-
-Checks, against the real organization, what the emulator cannot prove: trusted
+const doctorLong = `Checks, against the real organization, what the emulator cannot prove: trusted
 access for StackSets (and for CloudTrail in organization-trail mode), the
 policy's memberRole assumable in a sample of ACTIVE member accounts, the
 Lambda concurrency quota of the automation account, and the central bucket,
@@ -47,17 +44,18 @@ as 'enable --yes' does) and waits for its first log file and first digest in
 the bucket and in the ledger, reporting each hop's latency.
 
 Exits 0 when every check passes (warnings included), 1 when a check or the
-canary fails, 2 on a usage error or when a check could not read what it needs.
+canary fails, 2 on a usage error or when a check could not read what it needs.`
 
-Example:
-  trailwarden doctor --policy policy.yaml --logging-role-arn arn:aws:iam::222222222222:role/trailwarden-doctor-read
-  trailwarden doctor --policy policy.yaml --canary 333333333333 --ledger-table trailwarden-ledger -o json
-`
+const doctorExample = `  trailwarden doctor --policy policy.yaml --logging-role-arn arn:aws:iam::222222222222:role/trailwarden-doctor-read
+  trailwarden doctor --policy policy.yaml --canary 333333333333 --ledger-table trailwarden-ledger -o json`
 
-var doctorCommand = command{
-	summary: "check a real deployment's prerequisites; --canary proves delivery in one account",
-	usage:   doctorUsage,
-	run:     runDoctor,
+func newDoctorCmd(env *cmdEnv) *cobra.Command {
+	var f doctorFlags
+	c := &cobra.Command{Use: "doctor", Short: "check a real deployment's prerequisites; --canary proves delivery in one account",
+		Long: doctorLong, Example: doctorExample, Args: noArgs,
+		RunE: func(c *cobra.Command, _ []string) error { return runDoctor(c.Context(), env, &f) }}
+	f.register(c, env)
+	return c
 }
 
 // doctorSessionName is the doctor's session in member roles: distinct in
@@ -73,52 +71,51 @@ const enablerMaxConcurrency = 5
 type doctorFlags struct {
 	deployFlags
 	loggingRoleARN, viaRoleARN string
-	output, canary             string
+	output                     outputFlag
+	canary                     string
 	sample, needConcurrency    int
 	timeout, poll              time.Duration
 }
 
-func (f *doctorFlags) parse(env *cmdEnv, args []string) (int, bool) {
-	fs := newFlags(env, "doctor", doctorUsage)
-	f.register(fs, env)
+func (f *doctorFlags) register(c *cobra.Command, env *cmdEnv) {
+	fs := c.Flags()
+	f.deployFlags.register(fs, env)
 	fs.StringVar(&f.loggingRoleARN, "logging-role-arn", "", "role in the logging account to read the bucket, key and topic policies and list the bucket (empty: own credentials)")
 	fs.StringVar(&f.viaRoleARN, "member-via-role-arn", "", "role in the automation account, on the enabler's IAM path, to assume the member role from (empty: own credentials)")
-	fs.StringVar(&f.output, "output", "table", "table | json")
-	fs.StringVar(&f.output, "o", "table", "table | json (short for --output)")
+	addOutput(c, &f.output)
 	fs.IntVar(&f.sample, "sample", 5, "member accounts to assume the member role in")
 	fs.IntVar(&f.needConcurrency, "need-concurrency", 0, "unreserved Lambda concurrency the deployment needs (default: enabler 5 + deployment.verifierConcurrency)")
 	fs.StringVar(&f.canary, "canary", "", "member account to prove the delivery path in")
 	fs.DurationVar(&f.timeout, "timeout", 90*time.Minute, "how long the canary waits for the first log file and digest")
 	fs.DurationVar(&f.poll, "poll", time.Minute, "how often the canary looks")
-	if _, err := parse(fs, args); err != nil {
-		return flagErr(err), false
-	}
-	switch {
-	case !f.need(env, "policy"):
-		return exitUsage, false
-	case f.output != "table" && f.output != "json":
-		return usageErr(env, "doctor: --output must be table or json, got %q", f.output), false
-	case f.sample < 1:
-		return usageErr(env, "doctor: --sample must be at least 1"), false
-	case f.canary != "" && !f.need(env, "ledger-table"):
-		return exitUsage, false
-	case f.canary != "" && (f.timeout <= 0 || f.poll <= 0):
-		return usageErr(env, "doctor: --timeout and --poll must be positive"), false
-	}
-	return exitOK, true
 }
 
-func runDoctor(ctx context.Context, env *cmdEnv, args []string) int {
-	var f doctorFlags
-	if code, ok := f.parse(env, args); !ok {
-		return code
+// check validates the flags and resolves the deployment.
+func (f *doctorFlags) check(env *cmdEnv) error {
+	if err := f.need(env, "policy"); err != nil {
+		return err
+	}
+	switch {
+	case f.sample < 1:
+		return usageErrorf("doctor: --sample must be at least 1")
+	case f.canary == "":
+		return nil
+	case f.timeout <= 0 || f.poll <= 0:
+		return usageErrorf("doctor: --timeout and --poll must be positive")
+	}
+	return f.need(env, "ledger-table")
+}
+
+func runDoctor(ctx context.Context, env *cmdEnv, f *doctorFlags) error {
+	if err := f.check(env); err != nil {
+		return err
 	}
 	s, err := f.open(ctx, env)
 	if err != nil {
-		return exitUsage
+		return err
 	}
 	if f.canary != "" && s.pol.Mode == policy.ModeOrganizationTrail {
-		return usageErr(env, "doctor: --canary converges one account's own trail; the policy is in organization-trail mode")
+		return usageErrorf("doctor: --canary converges one account's own trail; the policy is in organization-trail mode")
 	}
 	via := assumed(s.home, f.viaRoleARN)
 	s.asm = awsenv.NewAssumer(via, sts.NewFromConfig(via), doctorSessionName)
@@ -128,17 +125,15 @@ func runDoctor(ctx context.Context, env *cmdEnv, args []string) int {
 		rep.Canary, err = f.runCanary(ctx, s, central, logging)
 	}
 	if err != nil {
-		env.errorf("%v", err)
-		return exitUsage
+		return fmt.Errorf("doctor: %w", err)
 	}
-	if err := writeDoctor(env, f.output, rep); err != nil {
-		env.errorf("%v", err)
-		return exitUsage
+	if err := writeDoctor(env, string(f.output), rep); err != nil {
+		return err
 	}
 	if rep.Failed() {
-		return exitProblem
+		return errProblemSilent
 	}
-	return exitOK
+	return nil
 }
 
 // assumed is cfg acting through roleARN (cfg itself when roleARN is empty).
@@ -198,7 +193,7 @@ func (f *doctorFlags) config(s *session, central doctor.Central) doctor.Config {
 
 func (f *doctorFlags) runCanary(ctx context.Context, s *session, central doctor.Central, logging aws.Config) (*doctor.CanaryReport, error) {
 	c := &doctor.Canary{Converge: canaryConverger{s}, Bucket: s3.NewFromConfig(logging, awsenv.S3Options(logging)),
-		Ledger: ledgerArrivals{db: dynamodb.NewFromConfig(s.home), table: f.ledgerTable}}
+		Ledger: ledgerArrivals{db: newDynamoDB(s.home), table: f.ledgerTable}}
 	canaryWiring(c)
 	return c.Run(ctx, doctor.CanaryOptions{Account: f.canary, Region: s.pol.Organization.HomeRegion, Central: central,
 		Timeout: f.timeout, Poll: f.poll})

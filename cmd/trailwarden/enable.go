@@ -7,8 +7,8 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/cloudtrail/types"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/sns"
+	"github.com/spf13/cobra"
 
 	"github.com/trailwarden/trailwarden/shared/accounts"
 	"github.com/trailwarden/trailwarden/shared/alert"
@@ -16,90 +16,115 @@ import (
 	"github.com/trailwarden/trailwarden/shared/telemetry"
 )
 
-const planUsage = `Usage:
-  trailwarden plan --account ID [--policy FILE]
-  trailwarden plan --all | --ou OU [--workers N] [--output table|json]   (see 'trailwarden plan --all --help')
-
-Makes the enabler's decision for the account (skipped, excluded by the
+const planLong = `Makes the enabler's decision for the account (skipped, excluded by the
 policy, covered by the organization trail, or converged) and, for a
-converge, reads the account's live trail (assuming the policy's memberRole)
-and prints the difference to its effective policy as JSON: every change and
-the calls made to find it. Nothing is written, not even the accounts table.
+converge, reads the account's live trail (through the read-only operator
+role) and prints the difference to its effective policy as JSON: every
+change and the calls made to find it. Nothing is written, not even the
+accounts table.
 
-Example:
-  trailwarden plan --account 333333333333 --policy policy.yaml
-`
+` + planAllLong
 
-var planCommand = command{
-	summary: "show what converging an account's trail would change (no writes)",
-	usage:   planUsage,
-	run: func(ctx context.Context, env *cmdEnv, args []string) int {
-		if planAllRequested(args) {
-			return runPlanAll(ctx, env, args)
-		}
-		return runConverge(ctx, env, args, true)
-	},
+const planExample = `  trailwarden plan --account 333333333333 --policy policy.yaml
+  trailwarden plan --all --workers 16
+  trailwarden plan --ou ou-ab12-cdef3456 --output json`
+
+// planOptions are plan's flags: one account, or the organization.
+type planOptions struct {
+	convergeOptions
+	all planAllOptions
 }
 
-const enableUsage = `Usage:
-  trailwarden enable --account ID [--policy FILE] [--accounts-table TABLE] [--alerts-topic-arn ARN] [--yes]
+func newPlanCmd(env *cmdEnv) *cobra.Command {
+	var o planOptions
+	c := &cobra.Command{Use: "plan (--account ID | --all | --ou OU)", Short: "show what converging accounts' trails would change (no writes)",
+		Long: planLong, Example: planExample, Args: noArgs,
+		RunE: func(c *cobra.Command, _ []string) error {
+			whole := o.all.all || o.all.ou != ""
+			switch {
+			case whole && o.account != "":
+				return usageErrorf("plan: --account plans one account; --all and --ou the organization: give one")
+			case whole:
+				return runPlanAll(c.Context(), env, &o.d, o.all)
+			}
+			return runConverge(c.Context(), env, &o.convergeOptions, true)
+		}}
+	o.d.register(c.Flags(), env)
+	c.Flags().StringVar(&o.account, "account", "", "the account to plan")
+	o.all.register(c)
+	return c
+}
 
-Converges the account as the enabler does: an account the policy excludes,
+const enableLong = `Converges the account as the enabler does: an account the policy excludes,
 or one the management account's organization trail covers, gets no trail of
 its own; otherwise the effective policy is applied (creating or repairing
-the trail) and the trail is printed as 'aws cloudtrail create-trail' prints
-it. With --accounts-table the outcome is recorded there as the enabler
-records it (and a failure is alerted with --alerts-topic-arn). Without
---yes it only shows the plan.
+the trail) through the operator converge role, and the trail is printed as
+'aws cloudtrail create-trail' prints it. With --accounts-table the outcome
+is recorded there as the enabler records it (and a failure is alerted with
+--alerts-topic-arn).
 
-Example:
-  trailwarden enable --account 333333333333 --policy policy.yaml --yes
-`
+Without --yes it only shows the plan, and exits as plan does: 0 no change,
+1 a change would be made. With --yes it exits 0 once converged.`
 
-var enableCommand = command{
-	summary: "converge one account's trail to the policy now",
-	usage:   enableUsage,
-	run:     func(ctx context.Context, env *cmdEnv, args []string) int { return runConverge(ctx, env, args, false) },
+const enableExample = `  trailwarden enable --account 333333333333 --policy policy.yaml
+  trailwarden enable --account 333333333333 --policy policy.yaml --yes`
+
+// convergeOptions are the flags of plan --account and enable.
+type convergeOptions struct {
+	d       deployFlags
+	account string
+	yes     bool
 }
 
-func runConverge(ctx context.Context, env *cmdEnv, args []string, planOnly bool) int {
+func newEnableCmd(env *cmdEnv) *cobra.Command {
+	var o convergeOptions
+	c := &cobra.Command{Use: "enable --account ID [--yes]", Short: "converge one account's trail to the policy now",
+		Long: enableLong, Example: enableExample, Args: noArgs,
+		RunE: func(c *cobra.Command, _ []string) error { return runConverge(c.Context(), env, &o, false) }}
+	o.d.register(c.Flags(), env)
+	c.Flags().StringVar(&o.account, "account", "", "account id (required)")
+	c.Flags().BoolVar(&o.yes, "yes", false, "apply the change")
+	return c
+}
+
+// runConverge plans (plan, enable without --yes) or converges one account.
+func runConverge(ctx context.Context, env *cmdEnv, o *convergeOptions, planOnly bool) error {
 	name := "enable"
-	help := enableUsage
 	if planOnly {
-		name, help = "plan", planUsage
+		name = "plan"
 	}
-	fs := newFlags(env, name, help)
-	var d deployFlags
-	d.register(fs, env)
-	account := fs.String("account", "", "account id (required)")
-	yes := fs.Bool("yes", false, "apply the change (enable only)")
-	if _, err := parse(fs, args); err != nil {
-		return flagErr(err)
+	if o.account == "" {
+		return usageErrorf("%s: --account is required", name)
 	}
-	if *account == "" || !d.need(env, "policy") {
-		return usageErr(env, "%s: --account and --policy are required", name)
+	if err := o.d.need(env, "policy"); err != nil {
+		return err
 	}
-	s, err := d.open(ctx, env)
+	s, err := o.d.open(ctx, env)
 	if err != nil {
-		return exitProblem
+		return err
 	}
-	dry := planOnly || !*yes
-	out, err := cliProcessor(s, &d, env, dry).ConvergeAccount(ctx, *account, "", "cli")
+	dry := planOnly || !o.yes
+	out, err := cliProcessor(s, &o.d, env, dry).ConvergeAccount(ctx, o.account, "", "cli")
 	if err != nil {
-		env.errorf("%s %s: %v", name, *account, err)
-		return exitProblem
+		return fmt.Errorf("%s %s: %w", name, o.account, err)
 	}
 	if out.Report == nil {
 		return writeDecision(env, out, dry)
 	}
-	if dry {
-		if !planOnly {
-			fmt.Fprintln(env.stderr, "trailwarden: showing the plan; add --yes to apply it")
-		}
-		return writeJSON(env, out.Report)
+	if !dry {
+		fmt.Fprintf(env.stderr, "trailwarden: %d change(s), %d write call(s)\n", len(out.Report.Changes), out.Report.Writes)
+		return writeJSON(env, createTrailView(out.Report.Result))
 	}
-	fmt.Fprintf(env.stderr, "trailwarden: %d change(s), %d write call(s)\n", len(out.Report.Changes), out.Report.Writes)
-	return writeJSON(env, createTrailView(out.Report.Result))
+	if !planOnly {
+		fmt.Fprintln(env.stderr, "trailwarden: showing the plan; add --yes to apply it")
+	}
+	if err := writeJSON(env, out.Report); err != nil {
+		return err
+	}
+	if out.Report.Created || len(out.Report.Changes) > 0 {
+		return errProblemSilent // a change, as kubectl diff exits
+	}
+	return nil
 }
 
 // cliProcessor is the enabler's processor over the CLI's session: the same
@@ -109,7 +134,7 @@ func cliProcessor(s *session, d *deployFlags, env *cmdEnv, dry bool) *enabler.Pr
 	p := &enabler.Processor{Policy: s.pol, Directory: s.dir, Sessions: operatorSessions{s.asm, s.memberRole(!dry)}, NewEngine: enabler.NewEngine,
 		Logger: telemetry.NewLogger(io.Discard, "error"), OwnRoles: enabler.OwnRoles(s.pol), DryRun: dry}
 	if d.accountsTable != "" {
-		p.Accounts = &accounts.Store{DB: dynamodb.NewFromConfig(s.home), Table: d.accountsTable}
+		p.Accounts = &accounts.Store{DB: newDynamoDB(s.home), Table: d.accountsTable}
 	}
 	if d.alertsTopicARN != "" {
 		p.Alerts = &alert.Publisher{SNS: sns.NewFromConfig(s.home), TopicARN: d.alertsTopicARN}
@@ -119,7 +144,7 @@ func cliProcessor(s *session, d *deployFlags, env *cmdEnv, dry bool) *enabler.Pr
 
 // writeDecision prints an outcome that converged nothing: the account is
 // skipped, excluded, or covered by the organization trail.
-func writeDecision(env *cmdEnv, out *enabler.Outcome, dry bool) int {
+func writeDecision(env *cmdEnv, out *enabler.Outcome, dry bool) error {
 	why := string(out.Status)
 	if out.CoveredBy != "" {
 		why = "covered by the organization trail " + out.CoveredBy

@@ -116,7 +116,7 @@ func TestEnableRecordsAccountsItem(t *testing.T) {
 	env, res, vars := emulatorEnv(t)
 	member := env.MustMember("member-1").ID
 	withPolicy(t, env, res, vars, central.PolicyOptions{})
-	if r := runCLI(t, vars, "plan", "--account", member); r.code != exitOK || !strings.Contains(r.stdout, `"created": true`) {
+	if r := runCLI(t, vars, "plan", "--account", member); r.code != exitProblem || !strings.Contains(r.stdout, `"created": true`) {
 		t.Fatalf("plan: %+v", r)
 	}
 	if a := accountItem(t, env, member); a != nil {

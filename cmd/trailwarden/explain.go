@@ -2,13 +2,13 @@ package main
 
 import (
 	"bytes"
-	"context"
 	"encoding/json"
 	"fmt"
 	"io"
 	"os"
 
 	"github.com/aws/aws-lambda-go/events"
+	"github.com/spf13/cobra"
 
 	"github.com/trailwarden/trailwarden/shared/enabler"
 	"github.com/trailwarden/trailwarden/shared/orgevent"
@@ -17,10 +17,7 @@ import (
 	"github.com/trailwarden/trailwarden/shared/workitem"
 )
 
-const explainUsage = `Usage:
-  trailwarden explain [--policy FILE] [--members ID,ID,...] FILE|-
-
-Reads an Organizations or trail tamper EventBridge event (bare, or an SQS
+const explainLong = `Reads an Organizations or trail tamper EventBridge event (bare, or an SQS
 event wrapping them) and prints
   {"input": "organizations-event", "decisions": [{messageId, event, action, account, reason}]}
 where action is enable | reevaluate | record | ignore | reject | drift |
@@ -36,17 +33,31 @@ event) and prints
 --policy turns on the bucket, prefix and organization checks; --members turns
 on membership (without it membership is not judged).
 
-Exit code 0 whenever the result could be printed.
+It makes no AWS call. Exit codes: 0 when every message would be accepted,
+1 when one is refused (a malformed message, a rejected delivery), 2 when
+the input cannot be read.`
 
-Example:
-  trailwarden explain events/organizations/create-account-result-succeeded.json
-  trailwarden explain --policy examples/policy.yaml --members 333333333333 events/delivery/sqs-foreign-account.json
-`
+const explainExample = `  trailwarden explain events/organizations/create-account-result-succeeded.json
+  trailwarden explain --policy examples/policy.yaml --members 333333333333 events/delivery/sqs-foreign-account.json`
 
-var explainCommand = command{
-	summary: "say what trailwarden would do with an event or a delivery notification (no AWS calls)",
-	usage:   explainUsage,
-	run:     runExplain,
+type explainOptions struct {
+	policyFile, members string
+}
+
+func newExplainCmd(env *cmdEnv) *cobra.Command {
+	var o explainOptions
+	c := &cobra.Command{Use: "explain FILE|-", Short: "say what trailwarden would do with an event or a delivery notification (no AWS calls)",
+		Long: explainLong, Example: explainExample,
+		Args: func(c *cobra.Command, args []string) error {
+			if len(args) != 1 {
+				return usageErrorf("explain: want exactly one FILE (or - for stdin)")
+			}
+			return nil
+		},
+		RunE: func(_ *cobra.Command, args []string) error { return runExplain(env, o, args[0]) }}
+	c.Flags().StringVar(&o.policyFile, "policy", "", "policy file: turns on bucket, prefix and organization checks for deliveries")
+	c.Flags().StringVar(&o.members, "members", "", "comma-separated member account ids: turns on membership checks for deliveries")
+	return c
 }
 
 // orgDecision is one line of the organizations-event explanation.
@@ -58,41 +69,33 @@ type orgDecision struct {
 	Reason    string `json:"reason"`
 }
 
-func runExplain(ctx context.Context, env *cmdEnv, args []string) int {
-	fs := newFlags(env, "explain", explainUsage)
-	policyFile := fs.String("policy", "", "policy file: turns on bucket, prefix and organization checks for deliveries")
-	members := fs.String("members", "", "comma-separated member account ids: turns on membership checks for deliveries")
-	pos, err := parse(fs, args)
-	if err != nil {
-		return flagErr(err)
-	}
-	if len(pos) != 1 {
-		return usageErr(env, "explain: want exactly one FILE (or - for stdin)")
-	}
+func runExplain(env *cmdEnv, o explainOptions, file string) error {
 	var payload []byte
-	if pos[0] == "-" {
+	var err error
+	if file == "-" {
 		payload, err = io.ReadAll(io.LimitReader(env.stdin, 8<<20))
 	} else {
-		payload, err = os.ReadFile(pos[0])
+		payload, err = os.ReadFile(file)
 	}
 	if err != nil {
-		env.errorf("explain: %v", err)
-		return exitProblem
+		return fmt.Errorf("explain: %w", err)
 	}
 	if isOrganizationsInput(payload) {
-		return explainOrganizations(env, payload, *policyFile)
+		return explainOrganizations(env, payload, o.policyFile)
 	}
-	return explainDelivery(env, payload, *policyFile, *members)
+	return explainDelivery(env, payload, o.policyFile, o.members)
 }
 
-func explainOrganizations(env *cmdEnv, payload []byte, policyFile string) int {
+// explainOrganizations prints the decisions; a rejected record (or an
+// unreadable SQS event) is a refused input (exit 1).
+func explainOrganizations(env *cmdEnv, payload []byte, policyFile string) error {
 	var trailNames []string
 	var origin orgevent.Origin
 	if policyFile != "" {
 		pol, err := policy.Load(policyFile)
 		if err != nil {
 			printProblems(env, policyFile, err)
-			return exitProblem
+			return exitUsageSilent
 		}
 		trailNames = verifier.TrailNames(pol)
 		origin = enabler.OriginOf(pol)
@@ -103,6 +106,7 @@ func explainOrganizations(env *cmdEnv, payload []byte, policyFile string) int {
 		Error     string        `json:"error,omitempty"`
 	}{Input: "organizations-event", Decisions: []orgDecision{}}
 	recs, err := requestRecords(payload)
+	refused := err != nil
 	if err != nil {
 		out.Error = err.Error()
 	}
@@ -127,9 +131,16 @@ func explainOrganizations(env *cmdEnv, payload []byte, policyFile string) int {
 				d.Reason = fmt.Sprintf("%s on trail %s, which is not trailwarden's trail", dec.Event, dec.TrailName)
 			}
 		}
+		refused = refused || dec.Action == orgevent.ActionReject
 		out.Decisions = append(out.Decisions, d)
 	}
-	return writeJSON(env, out)
+	if err := writeJSON(env, out); err != nil {
+		return err
+	}
+	if refused {
+		return errProblemSilent
+	}
+	return nil
 }
 
 // requestRecord is one record of the request queue as explain reads it; err

@@ -36,8 +36,9 @@ func TestExplainAgreesOnHostileRequests(t *testing.T) {
 			payload = append(append([]byte(`{"Records":[`), payload...), "]}"...)
 			var out, errb bytes.Buffer
 			env := &cmdEnv{stdin: strings.NewReader(""), stdout: &out, stderr: &errb, getenv: func(string) string { return "" }}
-			if code := explainOrganizations(env, payload, pol); code != exitOK {
-				t.Fatalf("exit %d: %s", code, errb.String())
+			// A rejected record is exit 1; only an error (2) stops here.
+			if err := explainOrganizations(env, payload, pol); exitCode(err) == exitUsage {
+				t.Fatalf("%v: %s", err, errb.String())
 			}
 			var got struct {
 				Decisions []orgDecision `json:"decisions"`

@@ -3,19 +3,21 @@ package main
 import (
 	"strings"
 
+	"github.com/trailwarden/trailwarden/shared/notification"
 	"github.com/trailwarden/trailwarden/shared/policy"
 	"github.com/trailwarden/trailwarden/shared/verifier"
 )
 
 // explainDelivery explains CloudTrail delivery notifications with the
-// verifier's own checks.
-func explainDelivery(env *cmdEnv, payload []byte, policyFile, members string) int {
+// verifier's own checks; a malformed message or a rejected object is a
+// refused input (exit 1).
+func explainDelivery(env *cmdEnv, payload []byte, policyFile, members string) error {
 	var opts verifier.ExplainOptions
 	if policyFile != "" {
 		pol, err := policy.Load(policyFile)
 		if err != nil {
 			printProblems(env, policyFile, err)
-			return exitProblem
+			return exitUsageSilent
 		}
 		opts.Policy = pol
 	}
@@ -26,9 +28,22 @@ func explainDelivery(env *cmdEnv, payload []byte, policyFile, members string) in
 			}
 		}
 	}
-	ex, err := verifier.Explain(payload, opts)
-	if err != nil {
-		env.errorf("explain: %v", err)
+	ex, explainErr := verifier.Explain(payload, opts)
+	if err := writeJSON(env, ex); err != nil {
+		return err
 	}
-	return writeJSON(env, ex)
+	refused := explainErr != nil
+	for _, m := range ex.Messages {
+		refused = refused || m.Outcome == notification.OutcomeMalformed.String()
+	}
+	for _, o := range ex.Objects {
+		refused = refused || o.Verdict == verifier.Rejected.String()
+	}
+	switch {
+	case explainErr != nil:
+		return problemf("explain: %v", explainErr)
+	case refused:
+		return errProblemSilent
+	}
+	return nil
 }

@@ -2,9 +2,7 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -13,19 +11,15 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 
 	"github.com/trailwarden/trailwarden/shared/awsenv"
 	"github.com/trailwarden/trailwarden/shared/integrity"
 	"github.com/trailwarden/trailwarden/shared/logkey"
 )
 
-const integrityUsage = `Usage:
-  trailwarden integrity verify (--bucket NAME | --dir DIR [--bucket NAME]) --start T [--end T]
-      [--public-keys FILE] [--account ID]... [--region R]... [--trail NAME]... [--prefix P]
-      [--log-files none|sample|all] [-o json]
-  trailwarden integrity mirror --bucket NAME --dir DIR [--start T] [--end T] [--prefix P]
-
-verify checks CloudTrail log file integrity, statelessly: every digest under
+const integrityLong = `verify checks CloudTrail log file integrity, statelessly: every digest under
 AWSLogs/ whose digestEndTime is in [--start, --end] (RFC 3339; --end defaults
 to now), its signature (key by fingerprint, from ListPublicKeys in the
 digest's home Region or from --public-keys, the JSON that 'aws cloudtrail
@@ -47,40 +41,35 @@ along.
 
 Exit codes: 0 nothing invalid or missing and no missing-digests gap; 1
 otherwise, also when no digest is in the window; 2 usage or access errors
-(an S3 403 is an access error, never "missing").
+(an S3 403 is an access error, never "missing").`
 
-Example:
-  trailwarden integrity verify --bucket central-logs --start 2026-03-14T00:00:00Z --account 111122223333 -o json
+const integrityExample = `  trailwarden integrity verify --bucket central-logs --start 2026-03-14T00:00:00Z --account 111122223333 -o json
   trailwarden integrity mirror --bucket central-logs --dir ./evidence --start 2026-03-14T00:00:00Z
-  trailwarden integrity verify --dir ./evidence --public-keys keys.json --start 2026-03-14T00:00:00Z
-`
+  trailwarden integrity verify --dir ./evidence --public-keys keys.json --start 2026-03-14T00:00:00Z`
 
-var integrityCommand = command{
-	summary: "verify CloudTrail digests, chains and log files in a bucket or a local mirror",
-	usage:   integrityUsage,
-	run:     runIntegrity,
-}
-
-func runIntegrity(ctx context.Context, env *cmdEnv, args []string) int {
-	if len(args) == 0 {
-		return usageErr(env, "integrity: want a subcommand: verify or mirror")
-	}
-	switch args[0] {
-	case "verify":
-		return runIntegrityVerify(ctx, env, args[1:])
-	case "mirror":
-		return runIntegrityMirror(ctx, env, args[1:])
-	case "-h", "--help", "help":
-		fmt.Fprint(env.stdout, integrityUsage)
-		return exitOK
-	}
-	return usageErr(env, "integrity: unknown subcommand %q (want verify or mirror)", args[0])
+func newIntegrityCmd(env *cmdEnv) *cobra.Command {
+	var vf verifyFlags
+	verify := &cobra.Command{Use: "verify (--bucket NAME | --dir DIR) --start T", Short: "verify digests, chains and log files",
+		Long: integrityLong, Example: integrityExample, Args: noArgs,
+		RunE: func(c *cobra.Command, _ []string) error { return runIntegrityVerify(c.Context(), env, &vf) }}
+	vf.register(verify)
+	var mf mirrorFlags
+	mirror := &cobra.Command{Use: "mirror --bucket NAME --dir DIR", Short: "copy a bucket's CloudTrail objects and their metadata to a directory",
+		Long: integrityLong, Example: integrityExample, Args: noArgs,
+		RunE: func(c *cobra.Command, _ []string) error { return runIntegrityMirror(c.Context(), env, &mf) }}
+	mirror.Flags().StringVar(&mf.bucket, "bucket", "", "bucket to copy")
+	mirror.Flags().StringVar(&mf.dir, "dir", "", "directory to write")
+	mirror.Flags().StringVar(&mf.prefix, "prefix", "", "the trails' S3 key prefix")
+	mf.window.register(mirror.Flags())
+	c := groupCmd("integrity", "verify CloudTrail digests, chains and log files in a bucket or a local mirror", integrityLong, verify, mirror)
+	c.Example = integrityExample
+	return c
 }
 
 // windowFlags are --start and --end.
 type windowFlags struct{ start, end string }
 
-func (w *windowFlags) register(fs *flag.FlagSet) {
+func (w *windowFlags) register(fs *pflag.FlagSet) {
 	fs.StringVar(&w.start, "start", "", "start of the window (RFC 3339), compared with digestEndTime")
 	fs.StringVar(&w.end, "end", "", "end of the window (RFC 3339); default now")
 }
@@ -109,17 +98,36 @@ func (w *windowFlags) parse(now time.Time, needStart bool) (time.Time, time.Time
 }
 
 type verifyFlags struct {
-	bucket, dir, publicKeys, prefix, logFiles, output string
-	window                                            windowFlags
-	accounts, regions, trails                         listFlag
+	bucket, dir, publicKeys, prefix, logFiles string
+	output                                    outputFlag
+	window                                    windowFlags
+	accounts, regions, trails                 []string
+}
+
+func (f *verifyFlags) register(c *cobra.Command) {
+	fs := c.Flags()
+	fs.StringVar(&f.bucket, "bucket", "", "bucket to read (SDK); with --dir, the bucket name for the location check")
+	fs.StringVar(&f.dir, "dir", "", "local mirror to read instead of the bucket")
+	fs.StringVar(&f.publicKeys, "public-keys", "", "JSON from 'aws cloudtrail list-public-keys' (default: call ListPublicKeys)")
+	fs.StringVar(&f.prefix, "prefix", "", "the trails' S3 key prefix")
+	fs.StringVar(&f.logFiles, "log-files", "all", "log files to hash: none, sample or all")
+	completeValues(c, "log-files", "none", "sample", "all")
+	addOutput(c, &f.output)
+	f.window.register(fs)
+	fs.StringArrayVar(&f.accounts, "account", nil, "account id to check (repeatable)")
+	fs.StringArrayVar(&f.regions, "region", nil, "Region to check (repeatable)")
+	fs.StringArrayVar(&f.trails, "trail", nil, "trail name to check (repeatable)")
+}
+
+// mirrorFlags are integrity mirror's.
+type mirrorFlags struct {
+	bucket, dir, prefix string
+	window              windowFlags
 }
 
 func (f *verifyFlags) check() error {
-	switch {
-	case f.bucket == "" && f.dir == "":
+	if f.bucket == "" && f.dir == "" {
 		return errors.New("give --bucket or --dir")
-	case f.output != "" && f.output != "json":
-		return fmt.Errorf("-o %q: the only output format is json", f.output)
 	}
 	switch integrity.LogFileMode(f.logFiles) {
 	case integrity.LogFilesNone, integrity.LogFilesSample, integrity.LogFilesAll:
@@ -139,126 +147,88 @@ func (f *verifyFlags) check() error {
 	return nil
 }
 
-func runIntegrityVerify(ctx context.Context, env *cmdEnv, args []string) int {
-	fs := newFlags(env, "integrity verify", integrityUsage)
-	var f verifyFlags
-	fs.StringVar(&f.bucket, "bucket", "", "bucket to read (SDK); with --dir, the bucket name for the location check")
-	fs.StringVar(&f.dir, "dir", "", "local mirror to read instead of the bucket")
-	fs.StringVar(&f.publicKeys, "public-keys", "", "JSON from 'aws cloudtrail list-public-keys' (default: call ListPublicKeys)")
-	fs.StringVar(&f.prefix, "prefix", "", "the trails' S3 key prefix")
-	fs.StringVar(&f.logFiles, "log-files", "all", "log files to hash: none, sample or all")
-	fs.StringVar(&f.output, "o", "", "output format: json")
-	f.window.register(fs)
-	fs.Var(&f.accounts, "account", "account id to check (repeatable)")
-	fs.Var(&f.regions, "region", "Region to check (repeatable)")
-	fs.Var(&f.trails, "trail", "trail name to check (repeatable)")
-	pos, err := parse(fs, args)
-	if err != nil {
-		return flagErr(err)
-	}
-	if len(pos) > 0 {
-		return usageErr(env, "integrity verify: unexpected argument %q", pos[0])
-	}
+func runIntegrityVerify(ctx context.Context, env *cmdEnv, f *verifyFlags) error {
 	start, end, err := f.window.parse(time.Now(), true)
 	if err == nil {
 		err = f.check()
 	}
 	if err != nil {
-		return usageErr(env, "integrity verify: %v", err)
+		return usageErrorf("integrity verify: %v", err)
 	}
 	opts := integrity.Options{Bucket: f.bucket, Prefix: f.prefix, Start: start, End: end,
 		Accounts: f.accounts, Regions: f.regions, Trails: f.trails, LogFiles: integrity.LogFileMode(f.logFiles)}
-	src, keys, code := openIntegrity(ctx, env, &f, &opts)
-	if code != exitOK {
-		return code
+	src, keys, err := openIntegrity(ctx, f, &opts)
+	if err != nil {
+		return fmt.Errorf("integrity verify: %w", err)
 	}
-	bar := newIntegrityBar(env.stderr)
-	opts.Progress = bar.update
+	// The total grows as log files are found: a bar on a terminal only.
+	bar := newProgress(env.stderr, 0, "objects verified", true)
+	opts.Progress = bar.grow
 	rep, err := integrity.Verify(ctx, src, keys, opts)
 	bar.done()
 	if err != nil {
-		env.errorf("integrity verify: %v", err)
-		return exitUsage
+		return fmt.Errorf("integrity verify: %w", err)
 	}
 	if f.output == "json" {
-		enc := json.NewEncoder(env.stdout)
-		enc.SetIndent("", "  ")
-		if err := enc.Encode(rep); err != nil {
-			env.errorf("integrity verify: %v", err)
-			return exitUsage
+		if err := writeJSON(env, rep); err != nil {
+			return err
 		}
 	} else {
 		printIntegrity(env.stdout, rep)
 	}
 	if rep.Failed() {
-		return exitProblem
+		return errProblemSilent
 	}
-	return exitOK
+	return nil
 }
 
 // openIntegrity builds the object source and the key source.
-func openIntegrity(ctx context.Context, env *cmdEnv, f *verifyFlags, opts *integrity.Options) (integrity.Source, integrity.KeySource, int) {
+func openIntegrity(ctx context.Context, f *verifyFlags, opts *integrity.Options) (integrity.Source, integrity.KeySource, error) {
 	var keys integrity.KeySource
 	if f.publicKeys != "" {
 		b, err := os.ReadFile(f.publicKeys)
 		if err != nil {
-			env.errorf("integrity verify: %v", err)
-			return nil, nil, exitUsage
+			return nil, nil, err
 		}
 		list, err := integrity.ParsePublicKeys(b)
 		if err != nil {
-			env.errorf("integrity verify: %s: %v", f.publicKeys, err)
-			return nil, nil, exitUsage
+			return nil, nil, fmt.Errorf("%s: %w", f.publicKeys, err)
 		}
 		keys, opts.KeySourceName = integrity.StaticKeys(list), "file"
 	}
 	if f.dir != "" && keys != nil {
-		return dirSource{dir: f.dir}, keys, exitOK
+		return dirSource{dir: f.dir}, keys, nil
 	}
 	cfg, err := awsenv.Load(ctx, "")
 	if err != nil {
-		env.errorf("integrity verify: %v", err)
-		return nil, nil, exitUsage
+		return nil, nil, err
 	}
 	if keys == nil {
 		keys, opts.KeySourceName = cloudTrailKeys{cfg: cfg}, "ListPublicKeys"
 	}
 	if f.dir != "" {
-		return dirSource{dir: f.dir}, keys, exitOK
+		return dirSource{dir: f.dir}, keys, nil
 	}
 	// With the bucket, trails' status is read where access allows (stopped gaps).
 	opts.Status = &trailStatuses{cfg: cfg, cache: map[string]*integrity.TrailStatus{}}
-	return &bucketSource{api: integrityS3(cfg), bucket: f.bucket}, keys, exitOK
+	return &bucketSource{api: integrityS3(cfg), bucket: f.bucket}, keys, nil
 }
 
 // integrityS3 makes the S3 client of verify and mirror (tests replace it).
 var integrityS3 = func(cfg aws.Config) s3API { return s3.NewFromConfig(cfg, awsenv.S3Options(cfg)) }
 
-func runIntegrityMirror(ctx context.Context, env *cmdEnv, args []string) int {
-	fs := newFlags(env, "integrity mirror", integrityUsage)
-	var bucket, dir, prefix string
-	var w windowFlags
-	fs.StringVar(&bucket, "bucket", "", "bucket to copy")
-	fs.StringVar(&dir, "dir", "", "directory to write")
-	fs.StringVar(&prefix, "prefix", "", "the trails' S3 key prefix")
-	w.register(fs)
-	pos, err := parse(fs, args)
-	if err != nil {
-		return flagErr(err)
-	}
-	start, end, err := w.parse(time.Now(), false)
+func runIntegrityMirror(ctx context.Context, env *cmdEnv, f *mirrorFlags) error {
+	bucket, dir, prefix := f.bucket, f.dir, f.prefix
+	start, end, err := f.window.parse(time.Now(), false)
 	switch {
 	case err != nil:
-		return usageErr(env, "integrity mirror: %v", err)
-	case len(pos) > 0:
-		return usageErr(env, "integrity mirror: unexpected argument %q", pos[0])
+		return usageErrorf("integrity mirror: %v", err)
 	case bucket == "" || dir == "":
-		return usageErr(env, "integrity mirror: --bucket and --dir are required")
+		return usageErrorf("integrity mirror: --bucket and --dir are required")
 	}
 	cfg, err := awsenv.Load(ctx, "")
 	if err != nil {
-		env.errorf("integrity mirror: %v", err)
-		return exitUsage
+		return fmt.Errorf("integrity mirror: %w", err)
 	}
 	src := &bucketSource{api: integrityS3(cfg), bucket: bucket}
 	listPrefix := "AWSLogs/"
@@ -274,11 +244,10 @@ func runIntegrityMirror(ctx context.Context, env *cmdEnv, args []string) int {
 		return mirrorObject(ctx, src, dir, key)
 	})
 	if err != nil {
-		env.errorf("integrity mirror: %v", err)
-		return exitUsage
+		return fmt.Errorf("integrity mirror: %w", err)
 	}
 	fmt.Fprintf(env.stderr, "mirrored %d objects of s3://%s/%s to %s\n", n, bucket, listPrefix, dir)
-	return exitOK
+	return nil
 }
 
 // inMirrorWindow keeps CloudTrail objects dated from a day before start to
@@ -324,31 +293,5 @@ func printIntegrity(w io.Writer, r *integrity.Report) {
 		fmt.Fprintln(w, "FAILED")
 	default:
 		fmt.Fprintln(w, "OK")
-	}
-}
-
-// integrityBar draws backfill's progress bar on stderr when it is a
-// terminal; the total grows as log files are found.
-type integrityBar struct{ p *progress }
-
-func newIntegrityBar(w io.Writer) *integrityBar {
-	if f, ok := w.(*os.File); ok {
-		if fi, err := f.Stat(); err == nil && fi.Mode()&os.ModeCharDevice != 0 {
-			return &integrityBar{p: newProgress(w, 0)}
-		}
-	}
-	return &integrityBar{}
-}
-
-func (b *integrityBar) update(done, total int) {
-	if b.p != nil {
-		b.p.total = max(total, done)
-		b.p.set(done)
-	}
-}
-
-func (b *integrityBar) done() {
-	if b.p != nil {
-		b.p.done()
 	}
 }

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
+	"github.com/spf13/cobra"
 
 	"github.com/trailwarden/trailwarden/shared/awsenv"
 	"github.com/trailwarden/trailwarden/shared/enabler"
@@ -16,12 +17,7 @@ import (
 	"github.com/trailwarden/trailwarden/shared/watchdog"
 )
 
-const invokeUsage = `Usage:
-  trailwarden invoke enabler  --event FILE [deployment flags]
-  trailwarden invoke verifier --event FILE [deployment flags]
-  trailwarden invoke watchdog [--now TIME] [deployment flags]
-
-Runs the same handler the Lambda function runs, in this process, against the
+const invokeLong = `Runs the same handler the Lambda function runs, in this process, against the
 AWS endpoint in use (AWS_ENDPOINT_URL for the emulator), and prints its
 response (for SQS handlers, the partial batch response; for the watchdog,
 the pass's report). The enabler accepts an SQS event wrapping EventBridge
@@ -29,33 +25,52 @@ events or a bare EventBridge event; the verifier an SQS event or one bare
 message body (an SNS envelope, a CloudTrail notification, an S3 event).
 --now (RFC 3339) runs the watchdog's pass as of that time.
 
-Example:
-  trailwarden invoke enabler --event events/organizations/sqs-wrapped-create-account-result.json \
+Exit codes: 0 the batch was processed whole (the watchdog: no open
+incident); 1 batch item failures (records left for a retry or the DLQ), or
+open incidents; 2 a usage, access or runtime error (the watchdog: a pass
+with errors).`
+
+const invokeExample = `  trailwarden invoke enabler --event events/organizations/sqs-wrapped-create-account-result.json \
     --policy policy.yaml --accounts-table trailwarden-accounts --request-queue-url URL --alerts-topic-arn ARN
-`
+  trailwarden invoke watchdog --now 2026-03-14T12:00:00Z`
 
-var invokeCommand = command{
-	summary: "run a function's real handler here, against the configured AWS endpoint",
-	usage:   invokeUsage,
-	run:     runInvoke,
+// invokeOptions are the flags of the invoke subcommands.
+type invokeOptions struct {
+	d         deployFlags
+	eventFile string
+	now       string
 }
 
-// invokers are the functions invoke can run.
-var invokers = map[string]func(ctx context.Context, env *cmdEnv, args []string) int{
-	"enabler":  invokeEnabler,
-	"verifier": invokeVerifier,
-	"watchdog": invokeWatchdog,
+func newInvokeCmd(env *cmdEnv) *cobra.Command {
+	sub := func(name, short string, run func(context.Context, *cmdEnv, *invokeOptions) error) *cobra.Command {
+		var o invokeOptions
+		c := &cobra.Command{Use: name, Short: short, Long: invokeLong, Example: invokeExample, Args: noArgs,
+			RunE: func(c *cobra.Command, _ []string) error { return run(c.Context(), env, &o) }}
+		o.d.register(c.Flags(), env)
+		if name == "watchdog" {
+			c.Flags().StringVar(&o.now, "now", "", "run the pass as of this time (RFC 3339; default now)")
+		} else {
+			c.Flags().StringVar(&o.eventFile, "event", "", "event file (required)")
+		}
+		return c
+	}
+	c := groupCmd("invoke", "run a function's real handler here, against the configured AWS endpoint", invokeLong,
+		sub("enabler --event FILE", "run the enabler's handler on an event", invokeEnabler),
+		sub("verifier --event FILE", "run the verifier's handler on an event", invokeVerifier),
+		sub("watchdog", "run one watchdog pass", invokeWatchdog))
+	c.Example = invokeExample
+	return c
 }
 
-func runInvoke(ctx context.Context, env *cmdEnv, args []string) int {
-	if len(args) == 0 {
-		return usageErr(env, "invoke: name a function\n%s", invokeUsage)
+// batchResult prints an SQS handler's response: failures are exit 1.
+func batchResult(env *cmdEnv, resp events.SQSEventResponse) error {
+	if err := writeJSON(env, resp); err != nil {
+		return err
 	}
-	fn, ok := invokers[args[0]]
-	if !ok {
-		return usageErr(env, "invoke: unknown function %q", args[0])
+	if n := len(resp.BatchItemFailures); n > 0 {
+		return problemf("%d record(s) failed: a Lambda function would leave them on the queue for a retry or the DLQ", n)
 	}
-	return fn(ctx, env, args[1:])
+	return nil
 }
 
 // sqsEventFrom reads an SQS event, or wraps a bare event body in one.
@@ -74,34 +89,29 @@ func sqsEventFrom(path string) (events.SQSEvent, error) {
 	}}}, nil
 }
 
-func invokeEnabler(ctx context.Context, env *cmdEnv, args []string) int {
-	fs := newFlags(env, "invoke enabler", invokeUsage)
-	var d deployFlags
-	d.register(fs, env)
-	eventFile := fs.String("event", "", "event file (required)")
-	if _, err := parse(fs, args); err != nil {
-		return flagErr(err)
+func invokeEnabler(ctx context.Context, env *cmdEnv, o *invokeOptions) error {
+	d := &o.d
+	if o.eventFile == "" {
+		return usageErrorf("invoke enabler: --event is required")
 	}
-	if *eventFile == "" || !d.need(env, "policy", "accounts-table", "incidents-table", "alerts-topic-arn") {
-		return usageErr(env, "invoke enabler: --event and the deployment flags are required")
+	if err := d.need(env, "policy", "accounts-table", "incidents-table", "alerts-topic-arn"); err != nil {
+		return err
 	}
-	ev, err := sqsEventFrom(*eventFile)
+	ev, err := sqsEventFrom(o.eventFile)
 	if err != nil {
-		env.errorf("invoke: %v", err)
-		return exitProblem
+		return fmt.Errorf("invoke: %w", err)
 	}
 	s, err := d.open(ctx, env)
 	if err != nil {
-		return exitProblem
+		return err
 	}
 	proc, err := enabler.New(ctx, settings.Enabler{Common: settings.Common{PolicyFile: d.policyFile, AlertsTopicARN: d.alertsTopicARN,
 		OrgReaderRoleARN: d.orgReaderRoleARN, MetricsNamespace: settings.DefaultMetricsNamespace, LogLevel: "info"},
 		AccountsTable: d.accountsTable, IncidentsTable: d.incidentsTable, RequestQueueURL: d.requestQueueURL, EnableDeadline: time.Hour, SessionName: cliSession(env)}, s.home, env.stderr)
 	if err != nil {
-		env.errorf("invoke: %v", err)
-		return exitProblem
+		return fmt.Errorf("invoke: %w", err)
 	}
-	return writeJSON(env, proc.Handle(ctx, ev))
+	return batchResult(env, proc.Handle(ctx, ev))
 }
 
 // getenvWith answers the functions' configuration lookups from the
@@ -121,79 +131,68 @@ func getenvWith(d *deployFlags, env *cmdEnv) settings.Getenv {
 	}
 }
 
-func invokeVerifier(ctx context.Context, env *cmdEnv, args []string) int {
-	fs := newFlags(env, "invoke verifier", invokeUsage)
-	var d deployFlags
-	d.register(fs, env)
-	eventFile := fs.String("event", "", "event file (required)")
-	if _, err := parse(fs, args); err != nil {
-		return flagErr(err)
+func invokeVerifier(ctx context.Context, env *cmdEnv, o *invokeOptions) error {
+	d := &o.d
+	if o.eventFile == "" {
+		return usageErrorf("invoke verifier: --event is required")
 	}
-	if *eventFile == "" {
-		return usageErr(env, "invoke verifier: --event is required")
-	}
-	cfg, err := verifier.LoadConfig(getenvWith(&d, env))
+	cfg, err := verifier.LoadConfig(getenvWith(d, env))
 	if err != nil {
-		env.errorf("invoke verifier: %v", err)
-		return exitUsage
+		return usageErrorf("invoke verifier: %v", err)
 	}
-	ev, err := sqsEventFrom(*eventFile)
+	ev, err := sqsEventFrom(o.eventFile)
 	if err != nil {
-		env.errorf("invoke: %v", err)
-		return exitProblem
+		return fmt.Errorf("invoke: %w", err)
 	}
 	home, err := awsenv.Load(ctx, d.region)
 	if err != nil {
-		env.errorf("%v", err)
-		return exitProblem
+		return err
 	}
 	proc, err := verifier.New(ctx, cfg, home, env.stderr)
 	if err != nil {
-		env.errorf("invoke verifier: %v", err)
-		return exitProblem
+		return fmt.Errorf("invoke verifier: %w", err)
 	}
 	resp := proc.Handle(ctx, ev)
 	// A one-shot run is a whole instance's life: what the ledger writer
 	// still holds is written before exit, as at a SIGTERM.
 	proc.Shutdown(ctx)
-	return writeJSON(env, resp)
+	return batchResult(env, resp)
 }
 
-func invokeWatchdog(ctx context.Context, env *cmdEnv, args []string) int {
-	fs := newFlags(env, "invoke watchdog", invokeUsage)
-	var d deployFlags
-	d.register(fs, env)
-	nowFlag := fs.String("now", "", "run the pass as of this time (RFC 3339; default now)")
-	if _, err := parse(fs, args); err != nil {
-		return flagErr(err)
-	}
+func invokeWatchdog(ctx context.Context, env *cmdEnv, o *invokeOptions) error {
+	d := &o.d
 	now := time.Now()
-	if *nowFlag != "" {
-		t, err := time.Parse(time.RFC3339, *nowFlag)
+	if o.now != "" {
+		t, err := time.Parse(time.RFC3339, o.now)
 		if err != nil {
-			return usageErr(env, "invoke watchdog: --now: %v", err)
+			return usageErrorf("invoke watchdog: --now: %v", err)
 		}
 		now = t
 	}
-	cfg, err := watchdog.LoadConfig(getenvWith(&d, env))
+	cfg, err := watchdog.LoadConfig(getenvWith(d, env))
 	if err != nil {
-		env.errorf("invoke watchdog: %v", err)
-		return exitUsage
+		return usageErrorf("invoke watchdog: %v", err)
 	}
 	home, err := awsenv.Load(ctx, d.region)
 	if err != nil {
-		env.errorf("%v", err)
-		return exitProblem
+		return err
 	}
 	w, err := watchdog.New(ctx, cfg, home, env.stderr)
 	if err != nil {
-		env.errorf("invoke watchdog: %v", err)
-		return exitProblem
+		return fmt.Errorf("invoke watchdog: %w", err)
 	}
 	rep, err := w.Run(ctx, now)
 	if err != nil {
-		env.errorf("invoke watchdog: %v", err)
-		return exitProblem
+		return fmt.Errorf("invoke watchdog: %w", err)
 	}
-	return writeJSON(env, rep)
+	if err := writeJSON(env, rep); err != nil {
+		return err
+	}
+	switch {
+	case len(rep.Errors) > 0:
+		return fmt.Errorf("invoke watchdog: the pass met %d error(s) (see \"errors\")", len(rep.Errors))
+	case rep.OpenIncidents > 0:
+		return errProblemSilent
+	}
+	return nil
 }

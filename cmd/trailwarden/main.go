@@ -4,9 +4,10 @@
 // program (cmd/trailwarden-demo), so the CLI links product code only.
 //
 // Against AWS it uses the default credential chain; against the emulator,
-// AWS_ENDPOINT_URL. Data goes to stdout, diagnostics to stderr. Exit codes:
-// 0 ok, 1 something is wrong (a check failed, an account is unhealthy),
-// 2 usage error.
+// AWS_ENDPOINT_URL. Data goes to stdout, diagnostics to stderr. Commands are
+// spf13/cobra commands (run.go); every one exits by the one table in
+// exit.go: 0 success or healthy, 1 a finding, a change, an unhealthy state
+// or a refused input, 2 a usage, access or runtime error.
 package main
 
 import (

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"os"
 	"slices"
 	"sort"
 	"strings"
@@ -12,54 +11,41 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/spf13/cobra"
+
 	"github.com/trailwarden/trailwarden/shared/accounts"
 	"github.com/trailwarden/trailwarden/shared/backfill"
 	"github.com/trailwarden/trailwarden/shared/converge"
 	"github.com/trailwarden/trailwarden/shared/orgdir"
 )
 
-const planAllUsage = `Usage:
-  trailwarden plan --all [--ou OU] [--workers N] [--output table|json] [--policy FILE]
-  trailwarden plan --ou OU ...
-
-Makes the enabler's decision for every ACTIVE account of the organization
-(organizations:ListAccounts), or only those under the OU (at any depth),
-exactly as 'plan --account' does for one, with N accounts planned at a time
-(one per worker, so CloudTrail's per-account rate limits hold). Nothing is
-written. Prints one line per account (decision and number of changes), or
-with --output json every account's changes and calls. A progress bar is
-drawn on stderr when it is a terminal.
+const planAllLong = `--all makes that decision for every ACTIVE account of the organization
+(organizations:ListAccounts), --ou only for those under the OU (at any
+depth), with N accounts planned at a time (one per worker, so CloudTrail's
+per-account rate limits hold). It prints one line per account (decision
+and number of changes), or with --output json every account's changes and
+calls. A progress bar is drawn on stderr when it is a terminal (elsewhere,
+a line at each quarter). 'backfill --dry-run' is the same plan.
 
 Exit codes, as 'kubectl diff' has them:
   0  no account would change
   1  at least one account would change (a trail created or updated)
-  2  usage error, or an account could not be planned
-
-Example:
-  trailwarden plan --all --workers 16
-  trailwarden plan --ou ou-ab12-cdef3456 --output json
-`
-
-// planAllRequested reports whether plan's arguments ask for the whole
-// organization (--all or --ou), which plan --all parses itself.
-func planAllRequested(args []string) bool {
-	for _, a := range args {
-		if a == "--" {
-			return false
-		}
-		name, _, _ := strings.Cut(strings.TrimLeft(a, "-"), "=")
-		if strings.HasPrefix(a, "-") && (name == "all" || name == "ou") {
-			return true
-		}
-	}
-	return false
-}
+  2  usage error, or an account could not be planned`
 
 type planAllOptions struct {
 	all     bool
 	ou      string
 	workers int
-	output  string
+	output  outputFlag
+}
+
+// register adds --all, --ou, --workers and --output to plan.
+func (o *planAllOptions) register(c *cobra.Command) {
+	c.Flags().BoolVar(&o.all, "all", false, "plan every ACTIVE account")
+	c.Flags().StringVar(&o.ou, "ou", "", "plan only the ACTIVE accounts under this OU (at any depth)")
+	c.Flags().IntVar(&o.workers, "workers", 8, "accounts planned at a time")
+	addOutput(c, &o.output)
+	c.Flags().Lookup("output").Usage = "output format of --all and --ou (one account's plan is JSON)"
 }
 
 // planLine is one account's plan.
@@ -82,57 +68,38 @@ type planSummary struct {
 	Elapsed   string         `json:"elapsed"`
 }
 
-func runPlanAll(ctx context.Context, env *cmdEnv, args []string) int {
-	fs := newFlags(env, "plan", planAllUsage)
-	var d deployFlags
-	d.register(fs, env)
-	var o planAllOptions
-	fs.BoolVar(&o.all, "all", false, "plan every ACTIVE account")
-	fs.StringVar(&o.ou, "ou", "", "plan only the ACTIVE accounts under this OU (at any depth)")
-	fs.IntVar(&o.workers, "workers", 8, "accounts planned at a time")
-	fs.StringVar(&o.output, "output", "table", "table | json")
-	fs.StringVar(&o.output, "o", "table", "table | json (short for --output)")
-	if _, err := parse(fs, args); err != nil {
-		return flagErr(err)
-	}
-	if o.output != "table" && o.output != "json" {
-		return usageErr(env, "--output %q: use table or json", o.output)
-	}
+// runPlanAll plans the organization (plan --all, --ou; backfill --dry-run).
+func runPlanAll(ctx context.Context, env *cmdEnv, d *deployFlags, o planAllOptions) error {
 	if o.workers < 1 {
-		return usageErr(env, "--workers %d: at least 1", o.workers)
+		return usageErrorf("--workers %d: at least 1", o.workers)
 	}
-	if !d.need(env, "policy") {
-		return exitUsage
+	if err := d.need(env, "policy"); err != nil {
+		return err
 	}
 	s, err := d.open(ctx, env)
 	if err != nil {
-		return exitUsage
+		return err
 	}
 	active, _, err := backfill.Active(ctx, s.dir)
 	if err == nil && o.ou != "" {
 		active, err = underOU(ctx, s.dir, active, o.ou)
 	}
 	if err != nil {
-		env.errorf("plan: %v", err)
-		return exitUsage
+		return fmt.Errorf("plan: %w", err)
 	}
 	start := time.Now()
-	lines := planAccounts(ctx, &outcomes{inner: cliProcessor(s, &deployFlags{}, env, true)}, active, o.workers, terminalBar(env.stderr, len(active)))
+	bar := newProgress(env.stderr, len(active), "accounts planned", false)
+	lines := planAccounts(ctx, &outcomes{inner: cliProcessor(s, &deployFlags{}, env, true)}, active, o.workers, bar)
 	sum := summarizePlan(lines, time.Since(start))
-	if o.output == "json" {
-		if code := writeJSON(env, map[string]any{"summary": sum, "accounts": lines}); code != exitOK {
-			return exitUsage
-		}
-	} else {
-		writePlanTable(env.stdout, lines, sum)
-	}
-	switch {
+	switch err := writePlan(env, o.output, lines, sum); {
+	case err != nil:
+		return err
 	case sum.Errors > 0:
-		return exitUsage
+		return &exitError{code: exitUsage, err: fmt.Errorf("plan: %d account(s) could not be planned (see the table)", sum.Errors)}
 	case sum.Changing > 0:
-		return exitProblem
+		return errProblemSilent
 	}
-	return exitOK
+	return nil
 }
 
 // underOU keeps the accounts whose OU path includes ou.
@@ -177,7 +144,7 @@ func planAccounts(ctx context.Context, c *outcomes, accts []orgdir.Account, work
 	bar.done()
 	lines := make([]planLine, 0, len(results))
 	for _, r := range results {
-		l := planLine{Account: r.Account, Name: r.Name, OU: r.OU, Decision: string(r.Status), Error: r.Error}
+		l := planLine{Account: r.Account, Name: r.Name, OU: r.OU, Decision: string(r.Status), Error: scrubKinds(r.Error)}
 		out := c.by[r.Account]
 		switch {
 		case r.Error != "":
@@ -215,6 +182,15 @@ func summarizePlan(lines []planLine, elapsed time.Duration) planSummary {
 	return s
 }
 
+// writePlan prints the plan: a table, or {"summary", "accounts"} in JSON.
+func writePlan(env *cmdEnv, output outputFlag, lines []planLine, sum planSummary) error {
+	if output == "json" {
+		return writeJSON(env, map[string]any{"summary": sum, "accounts": lines})
+	}
+	writePlanTable(env.stdout, lines, sum)
+	return nil
+}
+
 func writePlanTable(w io.Writer, lines []planLine, s planSummary) {
 	tw := tabwriter.NewWriter(w, 0, 2, 2, ' ', 0)
 	fmt.Fprintln(tw, "ACCOUNT\tNAME\tOU\tDECISION\tCHANGES\tDETAIL")
@@ -239,15 +215,4 @@ func writePlanTable(w io.Writer, lines []planLine, s planSummary) {
 		}
 	}
 	fmt.Fprintf(w, "\n%d account(s) planned in %s: %s; %d would change\n", s.Accounts, s.Elapsed, strings.Join(parts, ", "), s.Changing)
-}
-
-// terminalBar is a progress bar on w when w is a terminal, else one that
-// draws nothing (no carriage-return frames in a log or a pipe).
-func terminalBar(w io.Writer, total int) *progress {
-	if f, ok := w.(*os.File); ok {
-		if fi, err := f.Stat(); err == nil && fi.Mode()&os.ModeCharDevice != 0 {
-			return newProgress(w, total)
-		}
-	}
-	return newProgress(io.Discard, total)
 }

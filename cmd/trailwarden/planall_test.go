@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
+	"reflect"
 	"strconv"
 	"strings"
 	"testing"
@@ -69,8 +70,19 @@ func TestPlanAllOrganization(t *testing.T) {
 			t.Fatalf("a plan must write nothing: %+v", l)
 		}
 	}
+	// backfill --dry-run is the same plan, with the same exit code.
+	dry := planAll(t, vars, exitProblem, "--all")
+	r := runCLI(t, vars, "backfill", "--dry-run", "-o", "json", "--workers", "4")
+	var dv planAllJSON
+	if r.code != exitProblem || json.Unmarshal([]byte(r.stdout), &dv) != nil {
+		t.Fatalf("backfill --dry-run: %+v", r)
+	}
+	dv.Summary.Elapsed, dry.Summary.Elapsed = "", ""
+	if !reflect.DeepEqual(dv, dry) {
+		t.Fatalf("backfill --dry-run differs from plan --all:\n%+v\n%+v", dv.Summary, dry.Summary)
+	}
 	if hasTrail(t, env, env.MustMember("member-0001").ID) {
-		t.Fatal("plan --all created a trail")
+		t.Fatal("plan --all or backfill --dry-run created a trail")
 	}
 	pilot := planAll(t, vars, exitProblem, "--ou", env.OUs["Pilot"])
 	if pilot.Summary.Accounts != (n+1)/2 {
@@ -88,19 +100,11 @@ func TestPlanAllOrganization(t *testing.T) {
 	if v.Summary.Changing != 0 || v.Summary.Decisions["no change"] < n {
 		t.Fatalf("after backfill: %+v", v.Summary)
 	}
-	r := runCLI(t, vars, "plan", "--all")
+	if r := runCLI(t, vars, "backfill", "--dry-run"); r.code != exitOK || !strings.Contains(r.stdout, "0 would change") {
+		t.Fatalf("backfill --dry-run after backfill: %+v", r)
+	}
+	r = runCLI(t, vars, "plan", "--all")
 	if r.code != exitOK || !strings.Contains(r.stdout, "no change") || !strings.Contains(r.stdout, "0 would change") {
 		t.Fatalf("table: %+v", r)
-	}
-}
-
-func TestPlanAllRequested(t *testing.T) {
-	for args, want := range map[string]bool{
-		"--all": true, "-all": true, "--all=true": true, "--ou ou-ab12-cdef3456": true, "--ou=ou-ab12-cdef3456": true,
-		"--account 333333333333": false, "--policy all": false, "-- --all": false, "--allx": false, "": false,
-	} {
-		if got := planAllRequested(strings.Fields(args)); got != want {
-			t.Errorf("planAllRequested(%q) = %v, want %v", args, got, want)
-		}
 	}
 }

@@ -1,73 +1,64 @@
 package main
 
 import (
-	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
 
+	"github.com/spf13/cobra"
+
 	"github.com/trailwarden/trailwarden/shared/awsenv"
 	"github.com/trailwarden/trailwarden/shared/policy"
 )
 
-const policyUsage = `Usage:
-  trailwarden policy validate FILE
-  trailwarden policy render FILE --account ID [--ou OU_ID]...
-
-validate checks every rule (naming, ARNs, Insights needs write management
+const policyLong = `validate checks every rule (naming, ARNs, Insights needs write management
 events, log groups in the member account, ...) and prints every problem on
-stderr; it exits 0 when the policy is valid (warnings are printed too).
+stderr; it exits 0 when the policy is valid (warnings are printed too), 1
+when it has a problem.
 
 render prints {"effectivePolicy": ..., "requests": ...}: the account's
 effective trail after overrides and the exact API inputs (CreateTrail,
 PutEventSelectors, PutInsightSelectors) in the AWS API's field names. List
-the account's OUs from the root down with repeated --ou.
+the account's OUs from the root down with repeated --ou.`
 
-Example:
-  trailwarden policy validate examples/policy.yaml
-  trailwarden policy render examples/policy.yaml --account 444444444444 --ou ou-ab12-cdef3456
-`
+const policyExample = `  trailwarden policy validate examples/policy.yaml
+  trailwarden policy render examples/policy.yaml --account 444444444444 --ou ou-ab12-cdef3456`
 
-var policyCommand = command{
-	summary: "validate a policy file, or render one account's CloudTrail API requests",
-	usage:   policyUsage,
-	run:     runPolicy,
+func newPolicyCmd(env *cmdEnv) *cobra.Command {
+	validate := &cobra.Command{Use: "validate FILE", Short: "validate a policy file, reporting every problem",
+		Long: policyLong, Example: policyExample, Args: exactFile,
+		RunE: func(_ *cobra.Command, args []string) error { return policyValidate(env, args[0]) }}
+	var o policyRenderOptions
+	render := &cobra.Command{Use: "render FILE --account ID", Short: "render one account's CloudTrail API requests",
+		Long: policyLong, Example: policyExample, Args: exactFile,
+		RunE: func(_ *cobra.Command, args []string) error { return policyRender(env, args[0], o) }}
+	render.Flags().StringVar(&o.account, "account", "", "the member account id (required)")
+	render.Flags().StringArrayVar(&o.ous, "ou", nil, "an OU id on the account's path, from the root down (repeatable)")
+	c := groupCmd("policy", "validate a policy file, or render one account's CloudTrail API requests", policyLong, validate, render)
+	c.Example = policyExample
+	return c
 }
 
-func runPolicy(ctx context.Context, env *cmdEnv, args []string) int {
-	if len(args) == 0 {
-		return usageErr(env, "policy: want 'validate' or 'render'\n%s", policyUsage)
+// exactFile wants one FILE argument.
+func exactFile(c *cobra.Command, args []string) error {
+	if len(args) != 1 {
+		return usageErrorf("%s: want exactly one FILE, got %d argument(s)", c.CommandPath(), len(args))
 	}
-	switch args[0] {
-	case "validate":
-		return policyValidate(env, args[1:])
-	case "render":
-		return policyRender(env, args[1:])
-	default:
-		return usageErr(env, "policy: unknown subcommand %q (validate, render)", args[0])
-	}
+	return nil
 }
 
-func policyValidate(env *cmdEnv, args []string) int {
-	fs := newFlags(env, "policy validate", policyUsage)
-	pos, err := parse(fs, args)
-	if err != nil {
-		return flagErr(err)
-	}
-	if len(pos) != 1 {
-		return usageErr(env, "policy validate: want exactly one FILE")
-	}
-	_, warnings, err := policy.LoadWarn(pos[0])
+func policyValidate(env *cmdEnv, file string) error {
+	_, warnings, err := policy.LoadWarn(file)
 	for _, w := range warnings {
-		fmt.Fprintf(env.stderr, "%s: warning: %s\n", pos[0], w)
+		fmt.Fprintf(env.stderr, "%s: warning: %s\n", file, w)
 	}
 	if err != nil {
-		printProblems(env, pos[0], err)
-		return exitProblem
+		printProblems(env, file, err)
+		return errProblemSilent
 	}
-	fmt.Fprintf(env.stdout, "%s: valid\n", pos[0])
-	return exitOK
+	fmt.Fprintf(env.stdout, "%s: valid\n", file)
+	return nil
 }
 
 func printProblems(env *cmdEnv, file string, err error) {
@@ -82,54 +73,52 @@ func printProblems(env *cmdEnv, file string, err error) {
 	fmt.Fprintf(env.stderr, "%s: %v\n", file, err)
 }
 
-func policyRender(env *cmdEnv, args []string) int {
-	fs := newFlags(env, "policy render", policyUsage)
-	account := fs.String("account", "", "the member account id (required)")
-	var ous listFlag
-	fs.Var(&ous, "ou", "an OU id on the account's path, from the root down (repeatable)")
-	pos, err := parse(fs, args)
-	if err != nil {
-		return flagErr(err)
+type policyRenderOptions struct {
+	account string
+	ous     []string
+}
+
+func policyRender(env *cmdEnv, file string, o policyRenderOptions) error {
+	if o.account == "" {
+		return usageErrorf("policy render: --account is required")
 	}
-	if len(pos) != 1 || *account == "" {
-		return usageErr(env, "policy render: want FILE and --account")
-	}
-	pol, err := loadValidPolicy(env, pos[0])
+	pol, err := policy.Load(file)
 	if err != nil {
-		return exitProblem
+		printProblems(env, file, err)
+		return errProblemSilent
 	}
-	trail, err := pol.Effective(*account, ous)
+	trail, err := pol.Effective(o.account, o.ous)
 	if err != nil {
-		printProblems(env, pos[0], err)
-		return exitProblem
+		printProblems(env, file, err)
+		return errProblemSilent
 	}
 	home := pol.Organization.HomeRegion
-	req, err := policy.Render(trail, policy.RenderContext{Account: *account, HomeRegion: home, Partition: awsenv.Partition(home)})
+	req, err := policy.Render(trail, policy.RenderContext{Account: o.account, HomeRegion: home, Partition: awsenv.Partition(home)})
 	if err != nil {
-		env.errorf("%v", err)
-		return exitProblem
+		return problemf("%v", err)
 	}
 	return writeJSON(env, map[string]any{"effectivePolicy": trail, "requests": req})
 }
 
-// loadValidPolicy loads and validates (policy.Load), printing problems.
+// loadValidPolicy loads and validates (policy.Load), printing problems: a
+// command that needs the policy cannot judge anything without it (exit 2).
 func loadValidPolicy(env *cmdEnv, path string) (*policy.Policy, error) {
 	pol, err := policy.Load(path)
 	if err != nil {
 		printProblems(env, path, err)
-		return nil, err
+		return nil, exitUsageSilent
 	}
 	return pol, nil
 }
 
-func writeJSON(env *cmdEnv, v any) int {
+// writeJSON prints v as indented JSON on stdout.
+func writeJSON(env *cmdEnv, v any) error {
 	enc := json.NewEncoder(env.stdout)
 	enc.SetIndent("", "  ")
 	if err := enc.Encode(v); err != nil {
-		env.errorf("write output: %v", err)
-		return exitProblem
+		return fmt.Errorf("write output: %w", err)
 	}
-	return exitOK
+	return nil
 }
 
 func osGetenv(k string) string { return os.Getenv(k) }

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"os/user"
@@ -71,6 +72,9 @@ func (d *deployFlags) resolve(ctx context.Context, env *cmdEnv, needed []string)
 		d.stack = defaultStack
 	}
 	outs, err := d.outputs(ctx)
+	if se := (*stackError)(nil); errors.As(err, &se) {
+		se.missing = missing
+	}
 	if err != nil {
 		return fmt.Errorf("find the deployment: %w; point the CLI at it with 'trailwarden use NAME --stack STACK --region REGION', or pass the names as flags%s", err, missingFlags(missing))
 	}
@@ -130,10 +134,10 @@ func (d *deployFlags) outputs(ctx context.Context) (map[string]string, error) {
 	}
 	out, err := api.DescribeStacks(ctx, &cloudformation.DescribeStacksInput{StackName: aws.String(d.stack)})
 	if err != nil {
-		return nil, fmt.Errorf("stack %s%s: %w", d.stack, suffix(" in ", d.region), err)
+		return nil, &stackError{stack: d.stack, region: d.region, err: err}
 	}
 	if len(out.Stacks) == 0 {
-		return nil, fmt.Errorf("stack %s%s: not found", d.stack, suffix(" in ", d.region))
+		return nil, &stackError{stack: d.stack, region: d.region, err: errNoStack}
 	}
 	m := map[string]string{}
 	for _, o := range out.Stacks[0].Outputs {

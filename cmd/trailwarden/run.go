@@ -2,27 +2,15 @@ package main
 
 import (
 	"context"
-	"errors"
-	"flag"
 	"fmt"
 	"io"
-	"sort"
 	"strings"
-)
 
-// Exit codes.
-const (
-	exitOK      = 0
-	exitProblem = 1
-	exitUsage   = 2
-)
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 
-// command is one subcommand: its help (with an example) and its run function.
-type command struct {
-	summary string
-	usage   string // full help text, with an example
-	run     func(ctx context.Context, env *cmdEnv, args []string) int
-}
+	"github.com/trailwarden/trailwarden/shared/version"
+)
 
 // cmdEnv carries the streams of one invocation.
 type cmdEnv struct {
@@ -40,27 +28,10 @@ func (e *cmdEnv) context() context.Context {
 	return e.ctx
 }
 
-func (e *cmdEnv) errorf(format string, a ...any) {
+// warnf prints one diagnostic line on stderr (errors are returned, and
+// printed once by runEnv).
+func (e *cmdEnv) warnf(format string, a ...any) {
 	fmt.Fprintf(e.stderr, "trailwarden: "+format+"\n", a...)
-}
-
-var commands map[string]command
-
-func init() {
-	commands = map[string]command{
-		"policy":    policyCommand,
-		"explain":   explainCommand,
-		"plan":      planCommand,
-		"enable":    enableCommand,
-		"backfill":  backfillCommand,
-		"invoke":    invokeCommand,
-		"status":    statusCommand,
-		"doctor":    doctorCommand,
-		"integrity": integrityCommand,
-		"report":    reportCommand,
-		"use":       useCommand,
-		"version":   versionCommand,
-	}
 }
 
 // run is the whole CLI, testable: it never calls os.Exit.
@@ -68,97 +39,213 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	return runEnv(ctx, args, &cmdEnv{stdin: stdin, stdout: stdout, stderr: stderr, getenv: osGetenv})
 }
 
+// runEnv executes one command line and returns its exit code, printing the
+// error, if any, once.
 func runEnv(ctx context.Context, args []string, env *cmdEnv) int {
 	env.ctx = ctx
-	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
-		if len(args) > 1 {
-			c, ok := commands[args[1]]
-			if !ok {
-				env.errorf("no command %q", args[1])
-				usage(env.stderr)
-				return exitUsage
+	root := newRoot(env)
+	if args == nil {
+		args = []string{} // nil makes cobra read os.Args
+	}
+	root.SetArgs(args)
+	cmd, err := root.ExecuteContextC(ctx)
+	return reportError(env, cmd, err)
+}
+
+const rootLong = `trailwarden keeps CloudTrail on in every account of an AWS organization, and
+proves logs arrive.
+
+Against AWS it uses the default credential chain; against the emulator,
+AWS_ENDPOINT_URL. 'trailwarden use' points it at a deployment. Data goes to
+stdout, diagnostics to stderr.
+
+` + exitCodeTable
+
+// newRoot builds the command tree for one invocation.
+func newRoot(env *cmdEnv) *cobra.Command {
+	root := &cobra.Command{
+		Use:   "trailwarden",
+		Short: "keep CloudTrail on in every account of an organization, and prove logs arrive",
+		Long:  rootLong,
+		// A bare 'trailwarden' prints the help and is a usage error.
+		Args: unknownCommand,
+		RunE: func(c *cobra.Command, _ []string) error {
+			c.SetOut(env.stdout)
+			if err := c.Help(); err != nil {
+				return err
 			}
-			fmt.Fprint(env.stdout, c.usage)
-			return exitOK
+			return exitUsageSilent
+		},
+		Version:           version.Get().String(),
+		SilenceErrors:     true, // runEnv prints each error once
+		SilenceUsage:      true,
+		CompletionOptions: cobra.CompletionOptions{DisableDefaultCmd: true},
+	}
+	root.SetVersionTemplate("trailwarden {{.Version}}\n")
+	root.Flags().Bool("version", false, "print the version, commit and build date")
+	root.SetIn(env.stdin)
+	root.SetOut(env.stdout)
+	root.SetErr(env.stderr)
+	root.SetFlagErrorFunc(flagError)
+	root.AddCommand(newPolicyCmd(env), newExplainCmd(env), newPlanCmd(env), newEnableCmd(env), newBackfillCmd(env),
+		newInvokeCmd(env), newStatusCmd(env), newDoctorCmd(env), newIntegrityCmd(env), newReportCmd(env),
+		newUseCmd(env), newVersionCmd(env), newCompletionCmd(), exitCodesTopic())
+	root.SetHelpCommand(newHelpCmd(root))
+	return root
+}
+
+// unknownCommand refuses a word that names no command, with suggestions.
+func unknownCommand(c *cobra.Command, args []string) error {
+	if len(args) == 0 {
+		return nil
+	}
+	if c.SuggestionsMinimumDistance <= 0 {
+		c.SuggestionsMinimumDistance = 2
+	}
+	return usageErrorf("unknown command %q for %q%s", args[0], c.CommandPath(), didYouMean(c.SuggestionsFor(args[0])))
+}
+
+// groupCmd is a command that only holds subcommands (policy, integrity,
+// invoke): without one, or with an unknown one, it is a usage error.
+func groupCmd(use, short, long string, subs ...*cobra.Command) *cobra.Command {
+	c := &cobra.Command{Use: use, Short: short, Long: long, Args: unknownCommand,
+		RunE: func(c *cobra.Command, _ []string) error {
+			var names []string
+			for _, s := range c.Commands() {
+				names = append(names, s.Name())
+			}
+			return usageErrorf("%s needs a subcommand: %s", c.Name(), strings.Join(names, ", "))
+		}}
+	c.AddCommand(subs...)
+	return c
+}
+
+// newHelpCmd is 'help [command]': an unknown command or topic is a usage
+// error, with suggestions.
+func newHelpCmd(root *cobra.Command) *cobra.Command {
+	return &cobra.Command{
+		Use:   "help [command]",
+		Short: "help about any command, or a topic (exit-codes)",
+		ValidArgsFunction: func(c *cobra.Command, args []string, _ string) ([]cobra.Completion, cobra.ShellCompDirective) {
+			target, _, err := root.Find(args)
+			if err != nil || target == nil {
+				return nil, cobra.ShellCompDirectiveNoFileComp
+			}
+			var out []cobra.Completion
+			for _, s := range target.Commands() {
+				if s.IsAvailableCommand() || s.IsAdditionalHelpTopicCommand() {
+					out = append(out, cobra.CompletionWithDesc(s.Name(), s.Short))
+				}
+			}
+			return out, cobra.ShellCompDirectiveNoFileComp
+		},
+		RunE: func(c *cobra.Command, args []string) error {
+			target, rest, err := root.Find(args)
+			if err != nil || len(rest) > 0 {
+				word := strings.Join(args, " ")
+				if len(rest) > 0 {
+					word = rest[0]
+				}
+				if target == nil {
+					target = root
+				}
+				target.SuggestionsMinimumDistance = 2
+				suggest := target.SuggestionsFor(word)
+				for _, s := range target.Commands() {
+					if s.IsAdditionalHelpTopicCommand() && levenshtein(word, s.Name()) <= 2 {
+						suggest = append(suggest, s.Name())
+					}
+				}
+				return usageErrorf("no command or help topic %q%s", strings.Join(args, " "), didYouMean(suggest))
+			}
+			target.InitDefaultHelpFlag()
+			return target.Help()
+		},
+	}
+}
+
+// flagError makes a flag parsing error a usage error, suggesting the
+// nearest flag names for an unknown one.
+func flagError(c *cobra.Command, err error) error {
+	msg := err.Error()
+	if name, ok := strings.CutPrefix(msg, "unknown flag: --"); ok {
+		msg += didYouMean(suggestFlags(c.Flags(), name))
+	}
+	return &exitError{code: exitUsage, err: fmt.Errorf("%s", msg), usage: true}
+}
+
+// suggestFlags are the flags within two edits of name, or that it
+// prefixes.
+func suggestFlags(fs *pflag.FlagSet, name string) []string {
+	var out []string
+	fs.VisitAll(func(f *pflag.Flag) {
+		if !f.Hidden && (levenshtein(name, f.Name) <= 2 || strings.HasPrefix(f.Name, name)) {
+			out = append(out, "--"+f.Name)
 		}
-		usage(env.stdout)
-		if len(args) == 0 {
-			return exitUsage
+	})
+	return out
+}
+
+func didYouMean(s []string) string {
+	if len(s) == 0 {
+		return ""
+	}
+	return "\n\nDid you mean this?\n\t" + strings.Join(s, "\n\t")
+}
+
+// levenshtein is the edit distance of a and b, case-insensitively.
+func levenshtein(a, b string) int {
+	s, t := []rune(strings.ToLower(a)), []rune(strings.ToLower(b))
+	prev := make([]int, len(t)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(s); i++ {
+		cur := make([]int, len(t)+1)
+		cur[0] = i
+		for j := 1; j <= len(t); j++ {
+			cost := 1
+			if s[i-1] == t[j-1] {
+				cost = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
 		}
-		return exitOK
+		prev = cur
 	}
-	if args[0] == "--version" {
-		args = []string{"version"}
-	}
-	c, ok := commands[args[0]]
-	if !ok {
-		env.errorf("unknown command %q", args[0])
-		usage(env.stderr)
-		return exitUsage
-	}
-	return c.run(ctx, env, args[1:])
+	return prev[len(t)]
 }
 
-func usage(w io.Writer) {
-	fmt.Fprintln(w, "trailwarden keeps CloudTrail on in every account of an AWS organization, and proves logs arrive.")
-	fmt.Fprintln(w, "\nUsage: trailwarden <command> [flags]\n\nCommands:")
-	names := make([]string, 0, len(commands))
-	for n := range commands {
-		names = append(names, n)
+// outputFlag is -o/--output: table or json, checked when parsed (another
+// value is a usage error).
+type outputFlag string
+
+func (o *outputFlag) String() string { return string(*o) }
+func (o *outputFlag) Type() string   { return "table|json" }
+func (o *outputFlag) Set(v string) error {
+	if v != "table" && v != "json" {
+		return fmt.Errorf("want table or json")
 	}
-	sort.Strings(names)
-	for _, n := range names {
-		fmt.Fprintf(w, "  %-9s %s\n", n, commands[n].summary)
-	}
-	fmt.Fprintln(w, "\nRun 'trailwarden help <command>' for a command's flags and an example.")
+	*o = outputFlag(v)
+	return nil
 }
 
-// newFlags builds a flag set that prints the command's help on -h and
-// reports errors on stderr.
-func newFlags(env *cmdEnv, name, help string) *flag.FlagSet {
-	fs := flag.NewFlagSet(name, flag.ContinueOnError)
-	fs.SetOutput(env.stderr)
-	fs.Usage = func() {
-		fmt.Fprint(env.stderr, help)
-		fmt.Fprintln(env.stderr, "\nFlags:")
-		fs.PrintDefaults()
+// addOutput registers -o/--output on c, defaulting to table, and completes
+// its values.
+func addOutput(c *cobra.Command, o *outputFlag) {
+	*o = "table"
+	c.Flags().VarP(o, "output", "o", "output format")
+	completeValues(c, "output", "table", "json")
+}
+
+// completeValues completes a flag's fixed values.
+func completeValues(c *cobra.Command, flag string, values ...string) {
+	_ = c.RegisterFlagCompletionFunc(flag, cobra.FixedCompletions(values, cobra.ShellCompDirectiveNoFileComp))
+}
+
+// noArgs refuses positional arguments as a usage error.
+func noArgs(c *cobra.Command, args []string) error {
+	if len(args) > 0 {
+		return usageErrorf("%s takes no arguments, got %q", c.CommandPath(), args[0])
 	}
-	return fs
+	return nil
 }
-
-// parse parses flags anywhere among the arguments (flag stops at the first
-// positional one otherwise) and returns the positional arguments.
-func parse(fs *flag.FlagSet, args []string) ([]string, error) {
-	var pos []string
-	for {
-		if err := fs.Parse(args); err != nil {
-			return nil, err
-		}
-		rest := fs.Args()
-		if len(rest) == 0 {
-			return pos, nil
-		}
-		pos = append(pos, rest[0])
-		args = rest[1:]
-	}
-}
-
-// usageErr reports a usage problem and returns exitUsage.
-func usageErr(env *cmdEnv, format string, a ...any) int {
-	env.errorf(format, a...)
-	return exitUsage
-}
-
-// flagErr maps a flag parse error to an exit code (help is not an error).
-func flagErr(err error) int {
-	if errors.Is(err, flag.ErrHelp) {
-		return exitOK
-	}
-	return exitUsage
-}
-
-// listFlag is a repeatable string flag.
-type listFlag []string
-
-func (l *listFlag) String() string     { return strings.Join(*l, ",") }
-func (l *listFlag) Set(v string) error { *l = append(*l, v); return nil }

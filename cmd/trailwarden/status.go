@@ -8,8 +8,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/aws/arn"
 	"github.com/aws/aws-sdk-go-v2/service/cloudtrail"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
+	"github.com/spf13/cobra"
 
 	"github.com/trailwarden/trailwarden/shared/accounts"
 	"github.com/trailwarden/trailwarden/shared/awsenv"
@@ -21,17 +21,13 @@ import (
 	"github.com/trailwarden/trailwarden/shared/status"
 )
 
-const statusUsage = `Usage:
-  trailwarden status [--output table|json] [--account ID] [--ou OU] [--region R] [--problems]
-                     [--organization] [--live] [--at TIME] [--home-region R] [table flags]
-
-Shows every account trailwarden knows: name, OU, trail, status, logging, the
-last delivery per Region (worst Region first) and why it needs attention;
-then the open security findings (the verifier's) and open incidents (the
-watchdog's), and the coverage: accounts known, enabled, excluded (and why),
-pending and failed, against the ACTIVE accounts of Organizations with
---organization (read as the enabler reads them: --org-reader-role-arn, or
-your own credentials in the management account).
+const statusLong = `Shows every account trailwarden knows: name, OU, trail, status, logging, the
+last delivery and verdict per Region (worst Region first) and why it needs
+attention; then the open security findings (the verifier's) and open
+incidents (the watchdog's), and the coverage: accounts known, enabled,
+excluded (and why), pending and failed, against the ACTIVE accounts of
+Organizations with --organization (read as the enabler reads them:
+--org-reader-role-arn, or your own credentials in the management account).
 
 LOGGING is CloudTrail's IsLogging as the last converge saw or set it, with
 that converge's age; --live reads it now with GetTrailStatus through the
@@ -45,23 +41,17 @@ It fails closed. Exit codes:
   2  usage or access error (nothing could be judged)
 
 --account and --ou keep one account or the accounts under an OU (and their
-findings and incidents); --region keeps one Region's deliveries, findings and incidents; the Region
-of trailwarden's own tables is --home-region. --at judges silence as of
-another time than now (the demo prints its simulated clock).
+findings and incidents); --region keeps one Region's deliveries, findings
+and incidents; the Region of trailwarden's own tables is --home-region. --at
+judges silence as of another time than now (the demo prints its simulated
+clock).`
 
-Example:
-  trailwarden status --organization --problems
-  trailwarden status --account 333333333333 --live --output json
-`
-
-var statusCommand = command{
-	summary: "show each account's trail, logging, deliveries, findings and incidents; exit 1 when something needs attention",
-	usage:   statusUsage,
-	run:     runStatus,
-}
+const statusExample = `  trailwarden status --organization --problems
+  trailwarden status --account 333333333333 --live --output json`
 
 type statusOptions struct {
-	output       string
+	d            deployFlags
+	output       outputFlag
 	itemInterval time.Duration
 	at           string
 	filter       status.Filter
@@ -69,13 +59,14 @@ type statusOptions struct {
 	live         bool
 }
 
-func runStatus(ctx context.Context, env *cmdEnv, args []string) int {
-	fs := newFlags(env, "status", statusUsage)
-	d := deployFlags{homeRegionFlag: true}
-	d.register(fs, env)
-	var o statusOptions
-	fs.StringVar(&o.output, "output", "table", "table | json")
-	fs.StringVar(&o.output, "o", "table", "table | json (short for --output)")
+func newStatusCmd(env *cmdEnv) *cobra.Command {
+	o := statusOptions{d: deployFlags{homeRegionFlag: true}}
+	c := &cobra.Command{Use: "status", Short: "show each account's trail, logging, deliveries, findings and incidents; exit 1 when something needs attention",
+		Long: statusLong, Example: statusExample, Args: noArgs,
+		RunE: func(c *cobra.Command, _ []string) error { return runStatus(c.Context(), env, &o) }}
+	fs := c.Flags()
+	o.d.register(fs, env)
+	addOutput(c, &o.output)
 	fs.DurationVar(&o.itemInterval, "item-interval", itemIntervalFrom(env),
 		"the deployment's ledger item interval (deployment.ledger.itemInterval; env "+settings.EnvLedgerItemInterval+"): how far back the journal is read")
 	fs.StringVar(&o.at, "at", "", "judge silence as of this time (RFC 3339) instead of now, e.g. the demo's simulated clock")
@@ -85,41 +76,37 @@ func runStatus(ctx context.Context, env *cmdEnv, args []string) int {
 	fs.BoolVar(&o.filter.Problems, "problems", false, "show only the accounts that need attention")
 	fs.BoolVar(&o.organization, "organization", false, "compare with the ACTIVE accounts of Organizations")
 	fs.BoolVar(&o.live, "live", false, "read each trail's logging now (GetTrailStatus through the read-only operator role)")
-	if _, err := parse(fs, args); err != nil {
-		return flagErr(err)
-	}
-	if o.output != "table" && o.output != "json" {
-		return usageErr(env, "--output %q: use table or json", o.output)
-	}
+	return c
+}
+
+func runStatus(ctx context.Context, env *cmdEnv, o *statusOptions) error {
 	now := time.Now()
 	if o.at != "" {
 		t, err := time.Parse(time.RFC3339, o.at)
 		if err != nil {
-			return usageErr(env, "--at %q is not an RFC 3339 time (2026-03-14T12:00:00Z)", o.at)
+			return usageErrorf("--at %q is not an RFC 3339 time (2026-03-14T12:00:00Z)", o.at)
 		}
 		now = t
 	}
-	if !d.need(env, "accounts-table", "ledger-table", "journal-table", "incidents-table") {
-		return exitUsage
+	if err := o.d.need(env, "accounts-table", "ledger-table", "journal-table", "incidents-table"); err != nil {
+		return err
 	}
-	v, err := buildStatus(ctx, env, &d, o, now)
+	v, err := buildStatus(ctx, env, &o.d, *o, now)
 	if err != nil {
-		env.errorf("status: %v", err)
-		return exitUsage
+		return fmt.Errorf("status: %w", err)
 	}
 	if o.output == "json" {
 		err = status.WriteJSON(env.stdout, v)
 	} else {
 		err = status.WriteTable(env.stdout, v)
 	}
-	if err != nil {
-		env.errorf("status: %v", err)
-		return exitUsage
+	switch {
+	case err != nil:
+		return fmt.Errorf("status: %w", err)
+	case !v.Healthy():
+		return errProblemSilent
 	}
-	if !v.Healthy() {
-		return exitProblem
-	}
-	return exitOK
+	return nil
 }
 
 func buildStatus(ctx context.Context, env *cmdEnv, d *deployFlags, o statusOptions, now time.Time) (status.View, error) {
@@ -127,7 +114,7 @@ func buildStatus(ctx context.Context, env *cmdEnv, d *deployFlags, o statusOptio
 	if err != nil {
 		return status.View{}, err
 	}
-	db := dynamodb.NewFromConfig(home)
+	db := newDynamoDB(home)
 	src := status.Sources{
 		Accounts: &accounts.Store{DB: db, Table: d.accountsTable},
 		Ledger: &ledger.Reader{DB: db, Table: d.ledgerTable, Journal: &ledger.JournalReader{DB: db, Table: d.journalTable,

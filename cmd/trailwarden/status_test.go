@@ -63,7 +63,8 @@ func TestStatusFailsClosed(t *testing.T) {
 		missing[k] = v
 	}
 	missing["TRAILWARDEN_INCIDENTS_TABLE"] = "no-such-table"
-	if r := runCLI(t, missing, "status"); r.code != exitUsage || !strings.Contains(r.stderr, "no-such-table") {
+	if r := runCLI(t, missing, "status"); r.code != exitUsage || !strings.Contains(r.stderr, `table "no-such-table" not found`) ||
+		!strings.Contains(r.stderr, "is the stack deployed in this Region?") || strings.Count(r.stderr, "trailwarden: ") != 1 {
 		t.Fatalf("missing table: %+v", r)
 	}
 	// Empty: members exist, none known.

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -11,6 +10,8 @@ import (
 	"regexp"
 	"sort"
 	"text/tabwriter"
+
+	"github.com/spf13/cobra"
 )
 
 // envConfig overrides where the CLI keeps its contexts.
@@ -94,73 +95,91 @@ func (c *cliConfig) save(path string) error {
 
 var contextNameRe = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$`)
 
-const useUsage = `Usage:
-  trailwarden use                                  list the contexts (* marks the current one)
-  trailwarden use NAME                             make NAME the current context
-  trailwarden use NAME [--stack S] [--region R] [--endpoint URL] [--policy FILE]
-                                                   create or update NAME and make it current
+const useLong = `Points the CLI at a deployment, as kubectl contexts do:
+  trailwarden use            list the contexts (* marks the current one)
+  trailwarden use NAME       make NAME the current context
+  trailwarden use NAME --stack S --region R [--endpoint URL] [--policy FILE]
+                             create or update NAME and make it current
 
-Points the CLI at a deployment, as kubectl contexts do. A context names the
-automation stack (default TrailwardenAutomation), its Region, an optional
-endpoint (the emulator) and the policy file; commands read the stack's
-outputs (cloudformation:DescribeStacks) for the names of the tables, queues
-and topics. Flags and environment variables still override a context:
-flag > environment > context > stack outputs. The contexts live in
-$TRAILWARDEN_CONFIG, or trailwarden/config.json in the user configuration
-directory. --context NAME on any command picks another context for one run.
+A context names the automation stack (default TrailwardenAutomation), its
+Region, an optional endpoint (the emulator) and the policy file; commands
+read the stack's outputs (cloudformation:DescribeStacks) for the names of
+the tables, queues and topics. Flags and environment variables still
+override a context: flag > environment > context > stack outputs. The
+contexts live in $TRAILWARDEN_CONFIG, or trailwarden/config.json in the user
+configuration directory. --context NAME on any command picks another
+context for one run.`
 
-Example:
-  trailwarden use prod --stack TrailwardenAutomation --region eu-west-1 --policy policy.yaml
-  trailwarden use local --stack TrailwardenAutomation --region us-east-1 --endpoint http://localhost:4566 --policy infra/local.yaml
-`
+const useExample = `  trailwarden use prod --stack TrailwardenAutomation --region eu-west-1 --policy policy.yaml
+  trailwarden use local --stack TrailwardenAutomation --region us-east-1 --endpoint http://localhost:4566 --policy infra/local.yaml`
 
-var useCommand = command{
-	summary: "point the CLI at a deployment (named contexts, as kubectl has)",
-	usage:   useUsage,
-	run:     runUse,
+func newUseCmd(env *cmdEnv) *cobra.Command {
+	var set deployContext
+	c := &cobra.Command{Use: "use [NAME]", Short: "point the CLI at a deployment (named contexts, as kubectl has)",
+		Long: useLong, Example: useExample,
+		Args: func(_ *cobra.Command, args []string) error {
+			if len(args) > 1 {
+				return usageErrorf("use: one context name, got %d", len(args))
+			}
+			return nil
+		},
+		ValidArgsFunction: func(*cobra.Command, []string, string) ([]cobra.Completion, cobra.ShellCompDirective) {
+			return contextNames(env), cobra.ShellCompDirectiveNoFileComp
+		},
+		RunE: func(_ *cobra.Command, args []string) error { return runUse(env, set, args) }}
+	fs := c.Flags()
+	fs.StringVar(&set.Stack, "stack", "", "automation stack name (new contexts: "+defaultStack+")")
+	fs.StringVar(&set.Region, "region", "", "the stack's Region (trailwarden's home Region)")
+	fs.StringVar(&set.Endpoint, "endpoint", "", "AWS endpoint URL, e.g. the emulator's")
+	fs.StringVar(&set.Policy, "policy", "", "policy file (stored as an absolute path)")
+	return c
 }
 
-func runUse(_ context.Context, env *cmdEnv, args []string) int {
-	fl := newFlags(env, "use", useUsage)
-	var set deployContext
-	fl.StringVar(&set.Stack, "stack", "", "automation stack name (new contexts: "+defaultStack+")")
-	fl.StringVar(&set.Region, "region", "", "the stack's Region (trailwarden's home Region)")
-	fl.StringVar(&set.Endpoint, "endpoint", "", "AWS endpoint URL, e.g. the emulator's")
-	fl.StringVar(&set.Policy, "policy", "", "policy file (stored as an absolute path)")
-	pos, err := parse(fl, args)
-	if err != nil {
-		return flagErr(err)
-	}
-	if len(pos) > 1 {
-		return usageErr(env, "use: one context name, got %d", len(pos))
-	}
+// contextNames completes 'use NAME'.
+func contextNames(env *cmdEnv) []string {
 	path, err := configPath(env)
 	if err != nil {
-		env.errorf("use: %v", err)
-		return exitUsage
+		return nil
 	}
 	cfg, err := loadConfig(path)
 	if err != nil {
-		env.errorf("use: %v", err)
-		return exitUsage
+		return nil
+	}
+	names := make([]string, 0, len(cfg.Contexts))
+	for n := range cfg.Contexts {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	return names
+}
+
+func runUse(env *cmdEnv, set deployContext, pos []string) error {
+	path, err := configPath(env)
+	if err != nil {
+		return fmt.Errorf("use: %w", err)
+	}
+	cfg, err := loadConfig(path)
+	if err != nil {
+		return fmt.Errorf("use: %w", err)
 	}
 	if len(pos) == 0 {
 		if set != (deployContext{}) {
-			return usageErr(env, "use: name the context the flags are for")
+			return usageErrorf("use: name the context the flags are for")
 		}
-		return listContexts(env, cfg, path)
+		listContexts(env, cfg, path)
+		return nil
 	}
 	name := pos[0]
 	if !contextNameRe.MatchString(name) {
-		return usageErr(env, "use: %q is not a context name (letters, digits, '.', '_', '-'; at most 63)", name)
+		return usageErrorf("use: %q is not a context name (letters, digits, '.', '_', '-'; at most 63)", name)
 	}
 	cur, exists := cfg.Contexts[name]
 	if !exists && set == (deployContext{}) {
-		return usageErr(env, "use: no context %q; create it with: trailwarden use %s --stack %s --region REGION", name, name, defaultStack)
+		return usageErrorf("use: no context %q; create it with: trailwarden use %s --stack %s --region REGION", name, name, defaultStack)
 	}
 	if set.Policy != "" {
 		if set.Policy, err = filepath.Abs(set.Policy); err != nil {
-			return usageErr(env, "use: --policy: %v", err)
+			return usageErrorf("use: --policy: %v", err)
 		}
 	}
 	merge(&cur, set)
@@ -169,11 +188,10 @@ func runUse(_ context.Context, env *cmdEnv, args []string) int {
 	}
 	cfg.Contexts[name], cfg.Current = cur, name
 	if err := cfg.save(path); err != nil {
-		env.errorf("use: %v", err)
-		return exitProblem
+		return fmt.Errorf("use: %w", err)
 	}
 	fmt.Fprintf(env.stdout, "using context %q: stack %s%s%s\n", name, cur.Stack, suffix(" in ", cur.Region), suffix(" at ", cur.Endpoint))
-	return exitOK
+	return nil
 }
 
 // merge sets the non-empty fields of set on c.
@@ -192,10 +210,10 @@ func suffix(sep, v string) string {
 	return sep + v
 }
 
-func listContexts(env *cmdEnv, cfg *cliConfig, path string) int {
+func listContexts(env *cmdEnv, cfg *cliConfig, path string) {
 	if len(cfg.Contexts) == 0 {
 		fmt.Fprintf(env.stderr, "trailwarden: no contexts in %s; create one with: trailwarden use NAME --stack %s --region REGION\n", path, defaultStack)
-		return exitOK
+		return
 	}
 	names := make([]string, 0, len(cfg.Contexts))
 	for n := range cfg.Contexts {
@@ -212,5 +230,4 @@ func listContexts(env *cmdEnv, cfg *cliConfig, path string) int {
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", mark, n, c.Stack, dash(c.Region), dash(c.Endpoint), dash(c.Policy))
 	}
 	tw.Flush()
-	return exitOK
 }

@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"flag"
 	"io"
 	"os"
 	"path/filepath"
@@ -14,6 +13,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/cloudformation"
 	cftypes "github.com/aws/aws-sdk-go-v2/service/cloudformation/types"
+	"github.com/spf13/pflag"
 
 	"github.com/trailwarden/trailwarden/shared/awsenv"
 	"github.com/trailwarden/trailwarden/shared/settings"
@@ -90,15 +90,18 @@ func resolveWith(t *testing.T, vars map[string]string, api stackDescriber, args 
 	t.Helper()
 	var errb strings.Builder
 	env := &cmdEnv{stdin: strings.NewReader(""), stdout: io.Discard, stderr: &errb, getenv: func(k string) string { return vars[k] }}
-	fs := flag.NewFlagSet("t", flag.ContinueOnError)
+	fs := pflag.NewFlagSet("t", pflag.ContinueOnError)
 	d := &deployFlags{}
 	d.register(fs, env)
 	if err := fs.Parse(args); err != nil {
 		t.Fatal(err)
 	}
 	d.describe = api
-	ok := d.need(env, "accounts-table", "ledger-table", "journal-table", "incidents-table")
-	return d, ok, errb.String()
+	err := d.need(env, "accounts-table", "ledger-table", "journal-table", "incidents-table")
+	if err != nil {
+		errb.WriteString(explainError(err))
+	}
+	return d, err == nil, errb.String()
 }
 
 // TestResolvePrecedence: flag > environment > context > stack outputs.

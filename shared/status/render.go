@@ -12,7 +12,7 @@ import (
 // WriteTable renders the view for a person.
 func WriteTable(w io.Writer, v View) error {
 	tw := tabwriter.NewWriter(w, 0, 2, 2, ' ', 0)
-	fmt.Fprintln(tw, "ACCOUNT\tNAME\tOU\tTRAIL\tSTATUS\tLOGGING\tLAST DELIVERY (WORST REGION FIRST)\tATTENTION")
+	fmt.Fprintln(tw, "ACCOUNT\tNAME\tOU\tTRAIL\tSTATUS\tLOGGING\tREGIONS: VERDICT, LAST DELIVERY (WORST FIRST)\tATTENTION")
 	for _, r := range v.Rows {
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", r.Account, dash(r.Name), dash(r.OU), dash(r.Trail), r.Status,
 			loggingCell(r, v.At), deliverySummary(r.Regions, v.At), dash(clip(strings.Join(r.Reasons, ", "), 60)))
@@ -107,9 +107,26 @@ func deliverySummary(rs []RegionDelivery, now time.Time) string {
 			parts = append(parts, fmt.Sprintf("+%d more", len(rs)-3))
 			break
 		}
-		parts = append(parts, r.Region+" "+Age(now.Sub(r.Last)))
+		parts = append(parts, regionCell(r, now))
 	}
 	return strings.Join(parts, ", ")
+}
+
+// regionCell is one Region's verdict and newest delivery:
+// "eu-west-1 ok 50m ago", "us-east-1 ATTENTION never (stale)".
+func regionCell(r RegionDelivery, now time.Time) string {
+	verdict, last := "ok", "never"
+	if r.Verdict != RegionHealthy {
+		verdict = "ATTENTION"
+	}
+	if !r.Last.IsZero() {
+		last = Age(now.Sub(r.Last))
+	}
+	s := r.Region + " " + verdict + " " + last
+	if len(r.Reasons) > 0 {
+		s += " (" + strings.Join(r.Reasons, ", ") + ")"
+	}
+	return s
 }
 
 func dash(s string) string {

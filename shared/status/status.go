@@ -57,11 +57,20 @@ type Filter struct {
 	scope map[string]bool
 }
 
-// RegionDelivery is one Region's newest delivery.
+// RegionDelivery is one Region of an account: its newest delivery and its
+// verdict, from the open incidents and security findings in that Region.
 type RegionDelivery struct {
-	Region string    `json:"region"`
-	Last   time.Time `json:"last"`
+	Region  string    `json:"region"`
+	Last    time.Time `json:"last,omitzero"` // zero: nothing recorded
+	Verdict string    `json:"verdict"`       // RegionHealthy | RegionNeedsAttention
+	Reasons []string  `json:"reasons,omitempty"`
 }
+
+// The verdicts of an account × Region.
+const (
+	RegionHealthy        = "healthy"
+	RegionNeedsAttention = "needs attention"
+)
 
 // Item is one open incident or security finding.
 type Item struct {
@@ -83,7 +92,7 @@ type Row struct {
 	Logging        string           `json:"logging"`                 // on | stopped | unknown | org trail | -
 	LoggingSource  string           `json:"loggingSource,omitempty"` // report | live
 	LoggingAt      time.Time        `json:"loggingAt,omitzero"`      // when it was read
-	Regions        []RegionDelivery `json:"regions"`                 // worst (oldest) first
+	Regions        []RegionDelivery `json:"regions"`                 // worst first: needing attention, then oldest
 	OpenIncident   string           `json:"openIncident,omitempty"`  // the account's incidents, one line
 	OpenFindings   int              `json:"openFindings,omitempty"`  // the account's security findings
 	LastError      string           `json:"lastError,omitempty"`     // why it failed, or why it is excluded
@@ -240,7 +249,6 @@ func readDeliveries(ctx context.Context, src Sources, now time.Time) (map[string
 		for _, region := range it.SortedRegions() {
 			rs = append(rs, RegionDelivery{Region: region, Last: it.Regions[region].LastDelivery()})
 		}
-		sort.SliceStable(rs, func(i, j int) bool { return rs[i].Last.Before(rs[j].Last) })
 		mu.Lock()
 		deliveries[it.AccountID] = rs
 		mu.Unlock()
@@ -345,6 +353,7 @@ func (v *View) row(ctx context.Context, src Sources, a accounts.Account, regions
 			r.OpenFindings++
 		}
 	}
+	r.Regions = judgeRegions(r.Regions, a.AccountID, v.Incidents, v.Findings)
 	if a.Status == accounts.StatusEnabled {
 		if err := logging(ctx, src, a, &r, now); err != nil {
 			return Row{}, err
@@ -352,6 +361,52 @@ func (v *View) row(ctx context.Context, src Sources, a accounts.Account, regions
 	}
 	r.judge()
 	return r, nil
+}
+
+// judgeRegions gives each Region of an account its verdict: it needs
+// attention while an open incident or security finding names it (a Region
+// with one but no delivery recorded is added). Worst first: needing
+// attention, then the oldest delivery.
+func judgeRegions(rs []RegionDelivery, account string, incidents, findings []Item) []RegionDelivery {
+	out := make([]RegionDelivery, len(rs))
+	copy(out, rs)
+	at := map[string]int{}
+	for i := range out {
+		at[out[i].Region] = i
+	}
+	flag := func(region, why string) {
+		i, ok := at[region]
+		if !ok {
+			i, at[region] = len(out), len(out)
+			out = append(out, RegionDelivery{Region: region})
+		}
+		if !slices.Contains(out[i].Reasons, why) {
+			out[i].Reasons = append(out[i].Reasons, why)
+		}
+	}
+	for _, in := range incidents {
+		if in.Account == account && in.Region != "" {
+			flag(in.Region, in.Kind)
+		}
+	}
+	for _, fd := range findings {
+		if fd.Account == account && fd.Region != "" {
+			flag(fd.Region, "security finding")
+		}
+	}
+	for i := range out {
+		out[i].Verdict = RegionHealthy
+		if len(out[i].Reasons) > 0 {
+			out[i].Verdict = RegionNeedsAttention
+		}
+	}
+	sort.SliceStable(out, func(i, j int) bool {
+		if ai, aj := len(out[i].Reasons) > 0, len(out[j].Reasons) > 0; ai != aj {
+			return ai
+		}
+		return out[i].Last.Before(out[j].Last)
+	})
+	return out
 }
 
 func describe(in Item) string {

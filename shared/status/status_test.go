@@ -134,8 +134,15 @@ func TestBrokenOrganizationNeedsAttention(t *testing.T) {
 	if got := strings.Join(order, ","); got != "111111111111:on,222222222222:stopped,333333333333:-,444444444444:-" {
 		t.Fatalf("rows %s", got)
 	}
-	if v.Rows[0].Regions[0].Region != "eu-west-1" {
-		t.Fatalf("worst Region first: %+v", v.Rows[0].Regions)
+	// 111's us-east-1 has an open finding: it needs attention and comes
+	// first; its eu-west-1 (a watched, not open, incident) is healthy.
+	if rs := v.Rows[0].Regions; len(rs) != 2 || rs[0].Region != "us-east-1" || rs[0].Verdict != RegionNeedsAttention ||
+		rs[1].Region != "eu-west-1" || rs[1].Verdict != RegionHealthy {
+		t.Fatalf("verdict per Region, worst first: %+v", rs)
+	}
+	// 222 has no delivery, and a stale incident in us-east-1.
+	if rs := v.Rows[1].Regions; len(rs) != 1 || rs[0].Region != "us-east-1" || !rs[0].Last.IsZero() || rs[0].Reasons[0] != "stale" {
+		t.Fatalf("a Region known from its incident: %+v", rs)
 	}
 	var j, tb bytes.Buffer
 	if err := WriteJSON(&j, v); err != nil {
@@ -213,6 +220,19 @@ func TestAge(t *testing.T) {
 		5 * time.Hour: "5h ago", 72 * time.Hour: "3d ago", -time.Second: "in the future"} {
 		if got := Age(d); got != want {
 			t.Errorf("Age(%v) = %q, want %q", d, got, want)
+		}
+	}
+}
+
+// TestRegionFilterKeepsVerdicts: --region keeps that Region's verdict only.
+func TestRegionFilterKeepsVerdicts(t *testing.T) {
+	for region, want := range map[string]string{"eu-west-1": RegionHealthy, "us-east-1": RegionNeedsAttention} {
+		v, err := BuildFiltered(context.Background(), broken(t), now, Filter{Account: "111111111111", Region: region})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if rs := v.Rows[0].Regions; len(rs) != 1 || rs[0].Region != region || rs[0].Verdict != want {
+			t.Errorf("--region %s: %+v", region, rs)
 		}
 	}
 }
