@@ -4,8 +4,6 @@ import (
 	"bytes"
 	"context"
 	"os"
-	"sort"
-	"strings"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
@@ -105,7 +103,7 @@ func runReport(ctx context.Context, env *cmdEnv, args []string) int {
 		}
 	}
 	var b bytes.Buffer
-	if err := report.Render(&b, reportInput(v, open, org)); err != nil {
+	if err := report.Render(&b, report.FromStatus(v, open, org)); err != nil {
 		env.errorf("%v", err)
 		return exitProblem
 	}
@@ -114,58 +112,4 @@ func runReport(ctx context.Context, env *cmdEnv, args []string) int {
 		return exitProblem
 	}
 	return exitOK
-}
-
-// reportInput adapts the status view and the open incidents: a cell's
-// verdict is the watchdog's (an open stale or never-started incident),
-// otherwise fresh when a delivery is recorded.
-func reportInput(v status.View, open []incident.Incident, org []string) report.Input {
-	in := report.Input{At: v.At, Organization: org}
-	stale := map[string]bool{}
-	never := map[string]bool{}
-	regions := map[string]bool{}
-	for _, i := range open {
-		if !i.Open() {
-			continue
-		}
-		switch i.Kind {
-		case incident.KindStale:
-			stale[i.Account+"/"+i.Region] = true
-			regions[i.Region] = true
-		case incident.KindNeverStarted:
-			never[i.Account] = true
-		}
-		in.Incidents = append(in.Incidents, report.Incident{ID: i.ID, Kind: i.Kind, Account: i.Account, Region: i.Region,
-			Severity: i.Severity, Summary: i.Summary, Since: i.Since})
-	}
-	for _, r := range v.Rows {
-		a := report.Account{ID: r.Account, Name: r.Name, OU: r.OU, Status: string(r.Status)}
-		seen := map[string]bool{}
-		for _, d := range r.Regions {
-			verdict := report.Fresh
-			if stale[r.Account+"/"+d.Region] {
-				verdict = report.Stale
-			}
-			a.Cells = append(a.Cells, report.Cell{Region: d.Region, Newest: d.Last, Verdict: verdict})
-			seen[d.Region], regions[d.Region] = true, true
-		}
-		for key := range stale {
-			if acct, region, _ := strings.Cut(key, "/"); acct == r.Account && !seen[region] {
-				a.Cells = append(a.Cells, report.Cell{Region: region, Verdict: report.Stale})
-			}
-		}
-		in.Accounts = append(in.Accounts, a)
-	}
-	for region := range regions {
-		in.Regions = append(in.Regions, region)
-	}
-	sort.Strings(in.Regions)
-	for i, a := range in.Accounts {
-		if never[a.ID] && len(in.Regions) > 0 && len(a.Cells) == 0 {
-			for _, region := range in.Regions {
-				in.Accounts[i].Cells = append(in.Accounts[i].Cells, report.Cell{Region: region, Verdict: report.Never})
-			}
-		}
-	}
-	return in
 }
