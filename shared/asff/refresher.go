@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"strings"
 	"time"
 
 	lambdaevents "github.com/aws/aws-lambda-go/events"
@@ -32,9 +33,25 @@ func (c IncidentCauses) StillOpen(ctx context.Context, key string, since time.Ti
 	return inc.Open() && inc.Since.Equal(since.UTC().Truncate(time.Second)), nil
 }
 
-// noRunbooks is the runbook base of the refresher's Config: it re-imports
-// findings as read and maps none.
-const noRunbooks = "https://"
+// ImporterOf is the importing side of a default product ARN,
+// arn:<partition>:securityhub:<region>:<account>:product/<account>/default,
+// without a runbook base (the refresher maps no finding).
+func ImporterOf(productARN string) (Config, error) {
+	p := strings.Split(productARN, ":")
+	if len(p) != 6 || p[0] != "arn" || p[2] != "securityhub" {
+		return Config{}, fmt.Errorf("%q is not a Security Hub product ARN", productARN)
+	}
+	c := Config{Partition: p[1], Region: p[3], Account: p[4]}
+	if p[5] != "product/"+c.Account+"/default" {
+		return Config{}, fmt.Errorf("%q is not the account's default product ARN", productARN)
+	}
+	withBase := c
+	withBase.RunbookBase = "https://"
+	if err := withBase.Validate(); err != nil {
+		return Config{}, fmt.Errorf("product ARN %q: %w", productARN, err)
+	}
+	return c, nil
+}
 
 // RefresherConfig is the refresher function's configuration.
 type RefresherConfig struct {
@@ -58,7 +75,7 @@ func LoadRefresherConfig(get settings.Getenv) (RefresherConfig, error) {
 		c.MetricsNamespace = settings.DefaultMetricsNamespace
 	}
 	if c.ProductARN != "" {
-		if _, err := ConfigOf(c.ProductARN, noRunbooks); err != nil {
+		if _, err := ImporterOf(c.ProductARN); err != nil {
 			e.Problemf("%s: %v", settings.EnvSecurityHubProductARN, err)
 		}
 	}
@@ -82,7 +99,7 @@ type RefreshFunction struct {
 // NewRefreshFunction wires the refresher from validated configuration and
 // the function's AWS configuration; logs and metrics go to out.
 func NewRefreshFunction(cfg RefresherConfig, home aws.Config, out io.Writer) (*RefreshFunction, error) {
-	imp, err := ConfigOf(cfg.ProductARN, noRunbooks)
+	imp, err := ImporterOf(cfg.ProductARN)
 	if err != nil {
 		return nil, err
 	}
