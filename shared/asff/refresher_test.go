@@ -68,7 +68,9 @@ func (h *pagedHub) GetFindings(_ context.Context, in *securityhub.GetFindingsInp
 
 type openCauses map[string]bool
 
-func (o openCauses) StillOpen(_ context.Context, key string, _ time.Time) (bool, error) { return o[key], nil }
+func (o openCauses) StillOpen(_ context.Context, key string, _ time.Time) (bool, error) {
+	return o[key], nil
+}
 
 // TestRefreshFunction: every page is read, Security Hub's own product
 // fields are dropped, a refused finding fails the invocation.
