@@ -419,8 +419,9 @@ func TestAlarms(t *testing.T) {
 			t.Errorf("alarm %v: %v %v", p["AlarmDescription"], p["ComparisonOperator"], p["Threshold"])
 		}
 	}
-	if dlq != 2 || fnErr != 4 || fnThr != 4 {
-		t.Errorf("DLQ alarms %d (want 2), error alarms %d (want 4), throttle alarms %d (want 4)", dlq, fnErr, fnThr)
+	// Five functions: testdata/org.yaml enables Security Hub (the refresher).
+	if dlq != 2 || fnErr != 5 || fnThr != 5 {
+		t.Errorf("DLQ alarms %d (want 2), error alarms %d (want 5), throttle alarms %d (want 5)", dlq, fnErr, fnThr)
 	}
 	if n := len(resources(t, a.Stack, "AWS::CloudWatch::Dashboard")); n != 1 {
 		t.Errorf("%d dashboards, want 1", n)
@@ -736,7 +737,7 @@ func TestFunctionMemory(t *testing.T) {
 			t.Errorf("function %s: GOMEMLIMIT missing or wrong in %s", id, got)
 		}
 	}
-	if seen != 4 {
-		t.Errorf("%d trailwarden functions, want 4", seen)
+	if seen != 5 { // with the refresher (Security Hub enabled)
+		t.Errorf("%d trailwarden functions, want 5", seen)
 	}
 }

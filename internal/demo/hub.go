@@ -157,15 +157,15 @@ func (r *run) findingsInSecurityHub(s *Step) error {
 		{"trailwarden/verifier/security-finding/foreign-account", "999999999999", shtypes.RecordStateActive, shtypes.SeverityLabelHigh},
 	}
 	for _, w := range want {
-		f, ok := findingAbout(out.Findings, w.generator, w.member)
+		f, ok := findingAbout(out.Findings, w.generator, w.member, w.state)
 		if !ok {
-			return fmt.Errorf("no %s finding about %s in Security Hub (%d findings)", w.generator, w.member, len(out.Findings))
+			return fmt.Errorf("no %s %s finding about %s in Security Hub (%d findings)", w.state, w.generator, w.member, len(out.Findings))
 		}
 		sev := f.Severity.Label
-		if aws.ToString(f.AwsAccountId) != emulator.ManagementAccountID || f.RecordState != w.state ||
+		if aws.ToString(f.AwsAccountId) != emulator.ManagementAccountID ||
 			(w.severity != "" && sev != w.severity) || f.FindingProviderFields == nil || f.FindingProviderFields.Severity.Label != sev {
-			return fmt.Errorf("finding %s: account %s, state %s, severity %s; want account %s, state %s, severity %s",
-				aws.ToString(f.Id), aws.ToString(f.AwsAccountId), f.RecordState, sev, emulator.ManagementAccountID, w.state, w.severity)
+			return fmt.Errorf("finding %s: account %s, severity %s (provider's %v); want account %s, severity %s",
+				aws.ToString(f.Id), aws.ToString(f.AwsAccountId), sev, f.FindingProviderFields, emulator.ManagementAccountID, w.severity)
 		}
 		s.add("GetFindings: %s [%s, %s] in %s about AWS::::Account:%s — %s", aws.ToString(f.Id), sev, f.RecordState,
 			aws.ToString(f.AwsAccountId), w.member, aws.ToString(f.Title))
@@ -173,9 +173,9 @@ func (r *run) findingsInSecurityHub(s *Step) error {
 	return nil
 }
 
-func findingAbout(fs []shtypes.AwsSecurityFinding, generator, member string) (shtypes.AwsSecurityFinding, bool) {
+func findingAbout(fs []shtypes.AwsSecurityFinding, generator, member string, state shtypes.RecordState) (shtypes.AwsSecurityFinding, bool) {
 	for _, f := range fs {
-		if !strings.HasPrefix(aws.ToString(f.GeneratorId), generator) {
+		if !strings.HasPrefix(aws.ToString(f.GeneratorId), generator) || f.RecordState != state {
 			continue
 		}
 		for _, res := range f.Resources {
