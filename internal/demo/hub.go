@@ -92,13 +92,14 @@ func exampleRule() (string, error) {
 	if err != nil {
 		return "", err
 	}
-	_, after, ok := strings.Cut(string(b), "### Example rule")
-	if _, after, ok = strings.Cut(after, "```json\n"); ok {
-		if block, _, ok := strings.Cut(after, "```"); ok && json.Valid([]byte(block)) {
-			var compact bytes.Buffer
-			err := json.Compact(&compact, []byte(block))
-			return compact.String(), err
-		}
+	_, section, ok := strings.Cut(string(b), "### Example rule")
+	if ok {
+		_, section, ok = strings.Cut(section, "```json\n")
+	}
+	if block, _, found := strings.Cut(section, "```"); ok && found && json.Valid([]byte(block)) {
+		var compact bytes.Buffer
+		err := json.Compact(&compact, []byte(block))
+		return compact.String(), err
 	}
 	return "", errors.New("docs/alerts.md has no JSON example rule under \"### Example rule\"")
 }
