@@ -121,3 +121,18 @@ func TestRefreshFunction(t *testing.T) {
 		t.Errorf("log lacks the counts:\n%s", logs.String())
 	}
 }
+
+// FuzzImporterOf: the product ARN from the environment never panics the
+// parser, and what it accepts is exactly a default product ARN.
+func FuzzImporterOf(f *testing.F) {
+	for _, s := range []string{cfg.ProductArn(), "arn:aws-cn:securityhub:cn-north-1:111111111111:product/111111111111/default",
+		"arn:aws:securityhub:eu-west-1::product/aws/guardduty", "", ":::::", "arn:aws:securityhub:eu-west-1:1:product/1/default"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, arn string) {
+		c, err := ImporterOf(arn)
+		if err == nil && c.ProductArn() != arn {
+			t.Errorf("accepted %q as the product ARN of %+v (%s)", arn, c, c.ProductArn())
+		}
+	})
+}
