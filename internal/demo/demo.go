@@ -3,7 +3,9 @@
 // central resources, three accounts joining (two created, one invited),
 // their trails enabled, CloudTrail's deliveries verified, a foreign delivery
 // flagged, a stopped trail detected, diagnosed, alerted and repaired, and the
-// recovery. It prints a timeline and fails unless every step happened.
+// recovery; the findings in Security Hub, the alerts on the central bus and
+// the organization's map. It prints a timeline and fails unless every step
+// happened.
 //
 // Time: the emulator runs on the wall clock; CloudTrail's deliveries, the
 // verifier's coalescing and the watchdog run on a simulated clock that
