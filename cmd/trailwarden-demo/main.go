@@ -3,9 +3,11 @@
 // resources, three accounts joining (two created, one invited) and enabled
 // by the real enabler from real-format events, CloudTrail's deliveries
 // checked by the verifier, a foreign delivery flagged, a stopped trail
-// detected by the watchdog and alerted, the repair, and the recovery. It
-// prints a timeline and exits 0 only if every step happened. 'make demo'
-// runs it.
+// detected by the watchdog and alerted, the repair, and the recovery; with
+// Security Hub enabled in its deployment, the findings read back from
+// Security Hub, the alerts on the central bus through the documented rule,
+// and the organization's map as an HTML file. It prints a timeline and
+// exits 0 only if every step happened. 'make demo' runs it.
 //
 // It is a program of its own so that the operator CLI (cmd/trailwarden)
 // links no test harness.

@@ -5,8 +5,6 @@ import (
 	"context"
 	"fmt"
 	"os"
-	"sort"
-	"strings"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -94,7 +92,7 @@ func runReport(ctx context.Context, env *cmdEnv, o *reportOptions) error {
 		}
 	}
 	var b bytes.Buffer
-	if err := report.Render(&b, reportInput(v, open, org)); err != nil {
+	if err := report.Render(&b, report.FromStatus(v, open, org)); err != nil {
 		return err
 	}
 	if err := os.WriteFile(o.html, b.Bytes(), 0o644); err != nil {
@@ -118,58 +116,4 @@ func organizationIDs(ctx context.Context, d *deployFlags, home aws.Config) ([]st
 		org = append(org, a.ID)
 	}
 	return org, nil
-}
-
-// reportInput adapts the status view and the open incidents: a cell's
-// verdict is the watchdog's (an open stale or never-started incident),
-// otherwise fresh when a delivery is recorded.
-func reportInput(v status.View, open []incident.Incident, org []string) report.Input {
-	in := report.Input{At: v.At, Organization: org}
-	stale := map[string]bool{}
-	never := map[string]bool{}
-	regions := map[string]bool{}
-	for _, i := range open {
-		if !i.Open() {
-			continue
-		}
-		switch i.Kind {
-		case incident.KindStale:
-			stale[i.Account+"/"+i.Region] = true
-			regions[i.Region] = true
-		case incident.KindNeverStarted:
-			never[i.Account] = true
-		}
-		in.Incidents = append(in.Incidents, report.Incident{ID: i.ID, Kind: i.Kind, Account: i.Account, Region: i.Region,
-			Severity: i.Severity, Summary: i.Summary, Since: i.Since})
-	}
-	for _, r := range v.Rows {
-		a := report.Account{ID: r.Account, Name: r.Name, OU: r.OU, Status: string(r.Status)}
-		seen := map[string]bool{}
-		for _, d := range r.Regions {
-			verdict := report.Fresh
-			if stale[r.Account+"/"+d.Region] {
-				verdict = report.Stale
-			}
-			a.Cells = append(a.Cells, report.Cell{Region: d.Region, Newest: d.Last, Verdict: verdict})
-			seen[d.Region], regions[d.Region] = true, true
-		}
-		for key := range stale {
-			if acct, region, _ := strings.Cut(key, "/"); acct == r.Account && !seen[region] {
-				a.Cells = append(a.Cells, report.Cell{Region: region, Verdict: report.Stale})
-			}
-		}
-		in.Accounts = append(in.Accounts, a)
-	}
-	for region := range regions {
-		in.Regions = append(in.Regions, region)
-	}
-	sort.Strings(in.Regions)
-	for i, a := range in.Accounts {
-		if never[a.ID] && len(in.Regions) > 0 && len(a.Cells) == 0 {
-			for _, region := range in.Regions {
-				in.Accounts[i].Cells = append(in.Accounts[i].Cells, report.Cell{Region: region, Verdict: report.Never})
-			}
-		}
-	}
-	return in
 }

@@ -28,7 +28,7 @@ func TestReportInput(t *testing.T) {
 		{ID: incident.NeverID("333333333333"), Kind: incident.KindNeverStarted, Account: "333333333333", State: incident.StateOpen},
 		{ID: incident.StaleID("222222222222", "eu-west-1"), Kind: incident.KindStale, Account: "222222222222", Region: "eu-west-1", State: incident.StateResolved},
 	}
-	in := reportInput(v, open, nil)
+	in := report.FromStatus(v, open, nil)
 	if strings.Join(in.Regions, ",") != "eu-west-1,us-east-1" || len(in.Incidents) != 2 {
 		t.Fatalf("regions %v incidents %d", in.Regions, len(in.Incidents))
 	}

@@ -60,7 +60,7 @@ type Stacks struct {
 // cdk-nag's AwsSolutions checks (an unsuppressed error fails synth).
 func Build(app awscdk.App, cfg *Config) (*Stacks, error) {
 	assets := map[string]string{}
-	for _, fn := range Functions {
+	for _, fn := range cfg.DeployedFunctions() {
 		dir, err := StageAsset(cfg.BuildDir, fn, cfg.PolicyFile)
 		if err != nil {
 			return nil, errorf("%w", err)

@@ -73,8 +73,10 @@ type Automation struct {
 	Bus                 awsevents.EventBus
 	Enabler, Reconciler *Function
 	Verifier, Watchdog  *Function
-	functions           []*Function
-	dlqs                map[string]awssqs.Queue
+	// Refresher is nil unless deployment.securityHub.enabled.
+	Refresher *Function
+	functions []*Function
+	dlqs      map[string]awssqs.Queue
 }
 
 // NewAutomation builds the automation stack. assetDirs maps each function
@@ -89,6 +91,7 @@ func NewAutomation(scope constructs.Construct, id string, cfg *Config, assetDirs
 	s.wiring()
 	s.permissions()
 	s.schedules()
+	s.refresher(assetDirs)
 	s.alarms()
 	s.dashboard()
 	s.outputs()

@@ -54,8 +54,23 @@ type Config struct {
 	BuildDir string
 }
 
-// Functions are the Lambda functions, in build/<name>/bootstrap.
+// Functions are the Lambda functions every deployment has, in
+// build/<name>/bootstrap.
 var Functions = []string{FnEnabler, FnReconciler, FnVerifier, FnWatchdog}
+
+// FnRefresher is the Security Hub refresher (functions/refresher),
+// deployed only with deployment.securityHub.enabled.
+const FnRefresher = "refresher"
+
+// DeployedFunctions are the functions c deploys: Functions, and the
+// refresher when Security Hub import is on.
+func (c *Config) DeployedFunctions() []string {
+	fns := append([]string{}, Functions...)
+	if c.Deployment != nil && c.Deployment.SecurityHub.Enabled {
+		fns = append(fns, FnRefresher)
+	}
+	return fns
+}
 
 // Function names: the folder under functions/ and build/, the construct id,
 // and the Service dimension of their metrics.
@@ -120,7 +135,7 @@ func (c *Config) Validate() error {
 	if c.BuildDir == "" {
 		p.Addf("buildDir", "missing")
 	} else {
-		for _, fn := range Functions {
+		for _, fn := range c.DeployedFunctions() {
 			if _, err := os.Stat(filepath.Join(c.BuildDir, fn, "bootstrap")); err != nil {
 				p.Addf("buildDir", "%s/%s/bootstrap is missing: run `make build` first (%v)", c.BuildDir, fn, err)
 			}

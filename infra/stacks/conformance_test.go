@@ -391,6 +391,14 @@ func TestConformanceFunctions(t *testing.T) {
 	for _, fn := range []string{FnEnabler, FnVerifier, FnWatchdog} {
 		add(fn, "securityhub:BatchImportFindings", product, nil)
 	}
+	// The refresher (Security Hub enabled): reads this hub's findings,
+	// re-imports them under the product, reads incidents; nothing else.
+	roles[FnRefresher] = c.role(t, "arn:aws:iam::"+cfAuto+":role"+RolePath(FnRefresher))
+	hubARN := "arn:aws:securityhub:" + cfRegion + ":" + cfAuto + ":hub/default"
+	cases = append(cases, interaction{"lambda assumes " + FnRefresher, lambda, "sts:AssumeRole", roles[FnRefresher].ARN, nil, true})
+	add(FnRefresher, "securityhub:GetFindings", hubARN, nil)
+	add(FnRefresher, "securityhub:BatchImportFindings", product, nil)
+	add(FnRefresher, "dynamodb:GetItem", incidents, nil)
 
 	// The member role's own calls in its account (shared/converge,
 	// shared/watchdog's diagnosis).
@@ -440,6 +448,13 @@ func TestConformanceFunctions(t *testing.T) {
 	deny("reconciler imports findings", roles[FnReconciler], "securityhub:BatchImportFindings", product, nil)
 	deny("watchdog imports under another product", roles[FnWatchdog], "securityhub:BatchImportFindings",
 		"arn:aws:securityhub:"+cfRegion+":"+cfAuto+":product/aws/guardduty", nil)
+	deny("refresher imports under another product", roles[FnRefresher], "securityhub:BatchImportFindings",
+		"arn:aws:securityhub:"+cfRegion+":"+cfAuto+":product/aws/guardduty", nil)
+	deny("refresher reads the hub of another Region", roles[FnRefresher], "securityhub:GetFindings",
+		"arn:aws:securityhub:us-east-1:"+cfAuto+":hub/default", nil)
+	deny("refresher writes incidents", roles[FnRefresher], "dynamodb:UpdateItem", incidents, nil)
+	deny("refresher alerts", roles[FnRefresher], "sns:Publish", alerts, nil)
+	deny("watchdog reads Security Hub findings", roles[FnWatchdog], "securityhub:GetFindings", hubARN, nil)
 	deny("member DeleteTrail", m, "cloudtrail:DeleteTrail", trail, nil)
 	deny("member StopLogging", m, "cloudtrail:StopLogging", trail, nil)
 	deny("member on another trail", m, "cloudtrail:UpdateTrail", "arn:aws:cloudtrail:eu-west-1:"+cfMember+":trail/other", nil)

@@ -144,7 +144,26 @@ func TestSecurityHubOnlyWhenEnabled(t *testing.T) {
 			t.Errorf("Security Hub disabled, yet the automation stack has %s", s)
 		}
 	}
-	if !strings.Contains(js(tpl(t, org(t).stacks.Automation.Stack)), settings.EnvSecurityHubProductARN) {
+	if b.stacks.Automation.Refresher != nil || strings.Contains(body, "RefreshSchedule") {
+		t.Error("Security Hub disabled, yet the refresher is deployed")
+	}
+	o := org(t).stacks.Automation
+	if !strings.Contains(js(tpl(t, o.Stack)), settings.EnvSecurityHubProductARN) {
 		t.Error("Security Hub enabled, yet no function has its product ARN")
+	}
+	// The refresher runs daily (asff.RefreshEvery: refreshed at 30 days,
+	// 59 days of margin before the 90-day retention).
+	if o.Refresher == nil {
+		t.Fatal("Security Hub enabled, yet no refresher")
+	}
+	rules := resources(t, o.Stack, "AWS::Events::Rule")
+	var schedule any
+	for id, p := range rules {
+		if strings.HasPrefix(id, "RefreshSchedule") {
+			schedule = p["ScheduleExpression"]
+		}
+	}
+	if schedule != "rate(1 day)" {
+		t.Errorf("refresh schedule %v, want rate(1 day)", schedule)
 	}
 }

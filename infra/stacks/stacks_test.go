@@ -18,7 +18,7 @@ import (
 func fakeBuild(t testing.TB) string {
 	t.Helper()
 	dir := tempDir(t)
-	for _, fn := range Functions {
+	for _, fn := range append(Functions, FnRefresher) {
 		if err := os.MkdirAll(filepath.Join(dir, fn), 0o755); err != nil {
 			t.Fatal(err)
 		}
@@ -181,7 +181,8 @@ func TestStacksPerMode(t *testing.T) {
 func TestFunctions(t *testing.T) {
 	a := org(t).stacks.Automation
 	tp := assertions.Template_FromStack(a.Stack, nil)
-	tp.ResourceCountIs(jsii.String("AWS::Lambda::Function"), jsii.Number(4))
+	// testdata/org.yaml enables Security Hub: the four and the refresher.
+	tp.ResourceCountIs(jsii.String("AWS::Lambda::Function"), jsii.Number(5))
 	for id, p := range resources(t, a.Stack, "AWS::Lambda::Function") {
 		if p["Runtime"] != "provided.al2023" || js(p["Architectures"]) != `["arm64"]` || p["Handler"] != "bootstrap" {
 			t.Errorf("%s: runtime %v, architectures %v, handler %v", id, p["Runtime"], p["Architectures"], p["Handler"])
@@ -190,8 +191,12 @@ func TestFunctions(t *testing.T) {
 			t.Errorf("%s has a physical name", id)
 		}
 		env := p["Environment"].(map[string]any)["Variables"].(map[string]any)
+		regions := env["TRAILWARDEN_ENABLED_REGIONS"]
+		if strings.HasPrefix(id, "Refresher") {
+			regions = "eu-west-1,us-east-1,eu-central-1" // it reads Security Hub and incidents only
+		}
 		if env["TRAILWARDEN_POLICY_FILE"] != PolicyFileName || env["TRAILWARDEN_METRICS_NAMESPACE"] != "Trailwarden" ||
-			env["TRAILWARDEN_ENABLED_REGIONS"] != "eu-west-1,us-east-1,eu-central-1" {
+			regions != "eu-west-1,us-east-1,eu-central-1" {
 			t.Errorf("%s environment: %v", id, env)
 		}
 		if _, ok := p["LoggingConfig"].(map[string]any)["LogGroup"]; !ok {
@@ -206,8 +211,8 @@ func TestFunctions(t *testing.T) {
 			t.Errorf("log group %s retention = %v, want 90", id, p["RetentionInDays"])
 		}
 	}
-	if n := len(resources(t, a.Stack, "AWS::Logs::LogGroup")); n != 4 {
-		t.Errorf("%d log groups, want 4", n)
+	if n := len(resources(t, a.Stack, "AWS::Logs::LogGroup")); n != 5 {
+		t.Errorf("%d log groups, want 5", n)
 	}
 	// No role has a managed policy (no AWSLambdaBasicExecutionRole).
 	for id, p := range resources(t, a.Stack, "AWS::IAM::Role") {
@@ -414,8 +419,9 @@ func TestAlarms(t *testing.T) {
 			t.Errorf("alarm %v: %v %v", p["AlarmDescription"], p["ComparisonOperator"], p["Threshold"])
 		}
 	}
-	if dlq != 2 || fnErr != 4 || fnThr != 4 {
-		t.Errorf("DLQ alarms %d (want 2), error alarms %d (want 4), throttle alarms %d (want 4)", dlq, fnErr, fnThr)
+	// Five functions: testdata/org.yaml enables Security Hub (the refresher).
+	if dlq != 2 || fnErr != 5 || fnThr != 5 {
+		t.Errorf("DLQ alarms %d (want 2), error alarms %d (want 5), throttle alarms %d (want 5)", dlq, fnErr, fnThr)
 	}
 	if n := len(resources(t, a.Stack, "AWS::CloudWatch::Dashboard")); n != 1 {
 		t.Errorf("%d dashboards, want 1", n)
@@ -731,7 +737,7 @@ func TestFunctionMemory(t *testing.T) {
 			t.Errorf("function %s: GOMEMLIMIT missing or wrong in %s", id, got)
 		}
 	}
-	if seen != 4 {
-		t.Errorf("%d trailwarden functions, want 4", seen)
+	if seen != 5 { // with the refresher (Security Hub enabled)
+		t.Errorf("%d trailwarden functions, want 5", seen)
 	}
 }

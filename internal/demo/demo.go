@@ -3,7 +3,9 @@
 // central resources, three accounts joining (two created, one invited),
 // their trails enabled, CloudTrail's deliveries verified, a foreign delivery
 // flagged, a stopped trail detected, diagnosed, alerted and repaired, and the
-// recovery. It prints a timeline and fails unless every step happened.
+// recovery; the findings in Security Hub, the alerts on the central bus and
+// the organization's map. It prints a timeline and fails unless every step
+// happened.
 //
 // Time: the emulator runs on the wall clock; CloudTrail's deliveries, the
 // verifier's coalescing and the watchdog run on a simulated clock that
@@ -63,6 +65,7 @@ type Result struct {
 	Status     status.View
 	Elapsed    time.Duration
 	PolicyFile string
+	MapFile    string // the organization's map (trailwarden report --html)
 }
 
 // Step is one line of the timeline.
@@ -101,6 +104,7 @@ type run struct {
 	members  map[string]string // name → account id
 	logs     io.Writer
 	failed   bool
+	hub      hubSetup
 }
 
 // Run tells the story. It returns an error if any step did not happen.
@@ -131,11 +135,15 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 		{"Create the logging account's central resources", r.centralResources},
 		{"Three accounts join: two created, one invited", r.join},
 		{"The enabler handles their events through the request queue", r.enable},
+		{"Security Hub import is on; a ticket rule listens on the central bus", r.securityHubAndBus},
 		{"CloudTrail delivers; the verifier checks every file and fills the ledger", r.deliveries},
 		{"A delivery from an account outside the organization", r.foreign},
 		{"Someone stops logging in a member account; the watchdog notices", r.stopAndDetect},
 		{"The repair converges the trail again; deliveries resume; recovery", r.repairAndRecover},
 		{"trailwarden status", r.status},
+		{"Security Hub CSPM holds the findings", r.findingsInSecurityHub},
+		{"The central bus delivered the alerts through the documented rule", r.eventOnBus},
+		{"trailwarden report --html: the organization's map", r.organizationMap},
 	}
 	fmt.Fprintf(r.out, "trailwarden demo — logs of the functions: %s\n\n", filepath.Join(r.o.Dir, "functions.log"))
 	for i, s := range steps {
@@ -389,12 +397,16 @@ func (r *run) wire() error {
 	logging := r.world.Logging.Config
 	db := dynamodb.NewFromConfig(mgmt)
 	now := func() time.Time { return r.clock }
+	sinks, err := r.sinks()
+	if err != nil {
+		return err
+	}
 	r.verifier = verifier.NewFromPolicy(r.pol, verifier.Config{
 		AccountsTable: flow.AccountsTable, LedgerTable: flow.LedgerTable, JournalTable: flow.JournalTable, IncidentsTable: flow.IncidentsTable,
 		AlertsTopicARN: r.central.AlertsTopicARN, ObjectCheck: verifier.CheckAll,
 		MetricsNamespace: "Trailwarden", LogLevel: "debug",
 	}, verifier.Clients{DynamoDB: db, S3: s3.NewFromConfig(logging, awsenv.S3Options(logging)),
-		Alerts: &alert.Publisher{SNS: sns.NewFromConfig(mgmt), TopicARN: r.central.AlertsTopicARN}}, r.logs, now)
+		Alerts: &alert.Publisher{SNS: sns.NewFromConfig(mgmt), TopicARN: r.central.AlertsTopicARN, Sinks: sinks}}, r.logs, now)
 	r.deliver = &eventsource.Mapping{SQS: sqs.NewFromConfig(mgmt), QueueURL: r.central.DeliveryQueueURL, QueueARN: r.central.DeliveryQueueARN,
 		Region: r.world.Region, RetryNow: true}
 	sim, err := cloudtrailsim.New(s3.NewFromConfig(logging, awsenv.S3Options(logging)), sns.NewFromConfig(logging), cloudtrailsim.Trail{
@@ -409,6 +421,7 @@ func (r *run) wire() error {
 		PolicyFile: r.res.PolicyFile, AlertsTopicARN: r.central.AlertsTopicARN, MetricsNamespace: "Trailwarden", LogLevel: "debug",
 		AccountsTable: flow.AccountsTable, LedgerTable: flow.LedgerTable, JournalTable: flow.JournalTable, IncidentsTable: flow.IncidentsTable,
 		RequestQueueURL: r.central.RequestQueueURL, Repair: true,
+		AlertsBus: r.hub.bus, SecurityHubARN: r.hub.productARN, RunbookBaseURL: r.hub.runbooks,
 		EnabledRegions: append(append([]string{}, activeRegions...), quietRegion),
 	}, mgmt, r.logs)
 	if err != nil {

@@ -2,6 +2,7 @@ package demo
 
 import (
 	"bytes"
+	"os"
 	"strings"
 	"testing"
 
@@ -28,12 +29,20 @@ func TestDemoFlow(t *testing.T) {
 		"repair changed logging: stopped → started",
 		"recovered in account",
 		"0 need attention",
+		"findings imported under arn:aws:securityhub:", // Security Hub on in the deployment
+		"GetFindings: trailwarden/stale#",              // the incident's finding, read back
+		"foreign-account",                              // and the verifier's
+		"tickets ← trailwarden.alerts",                 // the bus event through the example rule
+		"organization-map.html",                        // the map's path
 	} {
 		if !strings.Contains(text, want) {
 			t.Errorf("timeline lacks %q", want)
 		}
 	}
-	if len(res.Steps) != 10 || res.Status.Problems() != 0 {
+	if page, err := os.ReadFile(res.MapFile); err != nil || !strings.Contains(string(page), `id="matrix"`) {
+		t.Errorf("map %s: %v", res.MapFile, err)
+	}
+	if len(res.Steps) != 14 || res.Status.Problems() != 0 {
 		t.Errorf("steps=%d problems=%d", len(res.Steps), res.Status.Problems())
 	}
 	if t.Failed() {

@@ -5,43 +5,11 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/securityhub"
 	shtypes "github.com/aws/aws-sdk-go-v2/service/securityhub/types"
 )
-
-// Retention and refresh. Security Hub deletes a finding that has not been
-// updated for 90 days (https://docs.aws.amazon.com/securityhub/latest/userguide/securityhub-findings.html;
-// the same 90 days for active OCSF findings:
-// https://docs.aws.amazon.com/securityhub/latest/userguide/ocsf-findings.html).
-// trailwarden bumps UpdatedAt of open findings once they are RefreshAfter
-// old, so any caller that runs Refresh at least every 60 days keeps them.
-const (
-	Retention    = 90 * 24 * time.Hour
-	RefreshAfter = 30 * 24 * time.Hour
-)
-
-// Refresh returns the open (ACTIVE) findings of fs whose UpdatedAt is at
-// least RefreshAfter before now, with UpdatedAt set to now; archived
-// findings are left to expire. A finding whose UpdatedAt does not parse is
-// refreshed too (better a needless update than a lost finding).
-func Refresh(fs []Finding, now time.Time) []Finding {
-	var out []Finding
-	for _, f := range fs {
-		if f.RecordState != RecordActive {
-			continue
-		}
-		t, err := time.Parse(time.RFC3339, f.UpdatedAt)
-		if err == nil && now.Sub(t) < RefreshAfter {
-			continue
-		}
-		f.UpdatedAt = stamp(now)
-		out = append(out, f)
-	}
-	return out
-}
 
 // Batch limits of BatchImportFindings: 100 findings and 6 MB per call, 240
 // KB per finding (https://docs.aws.amazon.com/securityhub/latest/partnerguide/guidelines-batchimportfindings.html).

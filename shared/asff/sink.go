@@ -36,14 +36,11 @@ func NewAlertSink(api ImportAPI, productARN, runbookBase string) (alert.Sink, er
 // ConfigOf is the importing Config of a default product ARN,
 // arn:<partition>:securityhub:<region>:<account>:product/<account>/default.
 func ConfigOf(productARN, runbookBase string) (Config, error) {
-	p := strings.Split(productARN, ":")
-	if len(p) != 6 || p[0] != "arn" || p[2] != "securityhub" {
-		return Config{}, fmt.Errorf("%q is not a Security Hub product ARN", productARN)
+	c, err := ImporterOf(productARN)
+	if err != nil {
+		return Config{}, err
 	}
-	c := Config{Partition: p[1], Region: p[3], Account: p[4], RunbookBase: strings.TrimRight(runbookBase, "/")}
-	if p[5] != "product/"+c.Account+"/default" {
-		return Config{}, fmt.Errorf("%q is not the account's default product ARN", productARN)
-	}
+	c.RunbookBase = strings.TrimRight(runbookBase, "/")
 	if err := c.Validate(); err != nil {
 		return Config{}, fmt.Errorf("product ARN %q: %w", productARN, err)
 	}

@@ -1,5 +1,6 @@
 """Security Hub patches (patches/securityhub.py): the importing account must
-be the finding's account under the default product ARN."""
+be the finding's account under the default product ARN; GetFindings applies
+its Filters."""
 
 from __future__ import annotations
 
@@ -49,6 +50,41 @@ class AccountMustMatch(unittest.TestCase):
         out = hub.batch_import_findings(Findings=[finding(caller)])
         self.assertEqual((out["SuccessCount"], out["FailedCount"]), (1, 0))
         self.assertEqual(hub.get_findings()["Findings"][0]["Id"], "f-1")
+
+
+class GetFindingsFilters(unittest.TestCase):
+    """The refresher's query: this product's ACTIVE watchdog findings not
+    updated since a date."""
+
+    def ids(self, which: str) -> list[str]:
+        caller = harness.new_account()
+        hub = harness.client(which, "securityhub", caller)
+        old, new, archived, other = (finding(caller, i) for i in ("old", "new", "archived", "verifier"))
+        new["UpdatedAt"] = "2026-05-01T10:00:00.000Z"
+        archived["RecordState"] = "ARCHIVED"
+        other["GeneratorId"] = "trailwarden/verifier/security-finding/bad-key"
+        for f in (old, new, archived, other):
+            f.setdefault("RecordState", "ACTIVE")
+        hub.batch_import_findings(Findings=[old, new, archived, other])
+        out = hub.get_findings(Filters={
+            "ProductArn": [{"Value": old["ProductArn"], "Comparison": "EQUALS"}],
+            "RecordState": [{"Value": "ACTIVE", "Comparison": "EQUALS"}],
+            "GeneratorId": [{"Value": "trailwarden/watchdog/", "Comparison": "PREFIX"}],
+            "UpdatedAt": [{"End": "2026-04-01T00:00:00.000Z"}],
+        })
+        return sorted(f["Id"] for f in out["Findings"])
+
+    def test_filters_applied_patched(self) -> None:
+        self.assertEqual(self.ids(P), ["old"])
+
+    def test_filters_ignored_unpatched(self) -> None:
+        self.assertEqual(self.ids(U), ["archived", "new", "old", "verifier"])
+
+    def test_unknown_filter_refused_patched(self) -> None:
+        hub = harness.client(P, "securityhub", harness.new_account())
+        with self.assertRaises(ClientError) as cm:
+            hub.get_findings(Filters={"ComplianceStatus": [{"Value": "FAILED", "Comparison": "EQUALS"}]})
+        self.assertEqual(cm.exception.response["Error"]["Code"], "InvalidInputException")
 
 
 if __name__ == "__main__":
