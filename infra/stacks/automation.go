@@ -75,6 +75,7 @@ type Automation struct {
 	Verifier, Watchdog  *Function
 	functions           []*Function
 	dlqs                map[string]awssqs.Queue
+	alarmNames          []string
 }
 
 // NewAutomation builds the automation stack. assetDirs maps each function
@@ -202,7 +203,7 @@ func (s *Automation) alerts() {
 func (s *Automation) alarmConditions() *map[string]any {
 	return &map[string]any{
 		"StringEquals": map[string]any{"aws:SourceAccount": s.Account()},
-		"ArnLike":      map[string]any{"aws:SourceArn": arn("cloudwatch", *s.Region(), *s.Account(), "alarm:*")},
+		"ArnLike":      map[string]any{"aws:SourceArn": arn("cloudwatch", *s.Region(), *s.Account(), "alarm:"+AlarmName(*s.StackName(), "*"))},
 	}
 }
 
