@@ -28,6 +28,44 @@ import (
 // repaired without its tamper event); the queue itself costs nothing at
 // rest and keeps the dropped events 14 days for an investigation.
 func busTarget(scope constructs.Construct, cfg *Config, role awsiam.IRole, withAlarm bool) awsevents.IRuleTarget {
+	dlq := forwardDLQ(scope)
+	if withAlarm {
+		forwardDLQAlarm(scope, dlq)
+	}
+	return awseventstargets.NewEventBus(
+		awsevents.EventBus_FromEventBusArn(scope, jsii.String("CentralBus"), jsii.String(cfg.EventBusARN())),
+		&awseventstargets.EventBusProps{Role: role, DeadLetterQueue: dlq},
+	)
+}
+
+// queueTarget makes a queue in another account (by ARN) the rule's target,
+// sent as role, with the same dead-letter queue and alarm as busTarget.
+// CDK's target classes refuse a cross-account target other than a bus
+// (they predate EventBridge's cross-account targets), so the target is
+// the rule's CloudFormation property: Arn, RoleArn (required for a
+// cross-account target), DeadLetterConfig.
+func queueTarget(scope constructs.Construct, rule awsevents.Rule, queueARN string, role awsiam.IRole) {
+	dlq := forwardDLQ(scope)
+	forwardDLQAlarm(scope, dlq)
+	// EventBridge writes dead letters as the service, for this rule only
+	// (EventBridge User Guide, "Granting permissions to the dead-letter queue").
+	dlq.AddToResourcePolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+		Sid:        jsii.String("RuleDeadLetters"),
+		Principals: &[]awsiam.IPrincipal{awsiam.NewServicePrincipal(jsii.String("events.amazonaws.com"), nil)},
+		Actions:    jsii.Strings("sqs:SendMessage"),
+		Resources:  &[]*string{dlq.QueueArn()},
+		Conditions: &map[string]any{"ArnEquals": map[string]any{"aws:SourceArn": rule.RuleArn()}},
+	}))
+	cfn := rule.Node().DefaultChild().(awsevents.CfnRule)
+	cfn.AddPropertyOverride(jsii.String("Targets"), []map[string]any{{
+		"Id":               "DeliveryQueue",
+		"Arn":              queueARN,
+		"RoleArn":          role.RoleArn(),
+		"DeadLetterConfig": map[string]any{"Arn": dlq.QueueArn()},
+	}})
+}
+
+func forwardDLQ(scope constructs.Construct) awssqs.Queue {
 	dlq := awssqs.NewQueue(scope, jsii.String("ForwardDLQ"), &awssqs.QueueProps{
 		Encryption:      awssqs.QueueEncryption_SQS_MANAGED,
 		EnforceSSL:      jsii.Bool(true),
@@ -37,13 +75,7 @@ func busTarget(scope constructs.Construct, cfg *Config, role awsiam.IRole, withA
 		Id:     jsii.String("AwsSolutions-SQS3"),
 		Reason: jsii.String("This queue is the forwarding rule's EventBridge dead-letter queue (DeadLetterConfig), which cdk-nag does not recognise as one."),
 	}}, jsii.Bool(true))
-	if withAlarm {
-		forwardDLQAlarm(scope, dlq)
-	}
-	return awseventstargets.NewEventBus(
-		awsevents.EventBus_FromEventBusArn(scope, jsii.String("CentralBus"), jsii.String(cfg.EventBusARN())),
-		&awseventstargets.EventBusProps{Role: role, DeadLetterQueue: dlq},
-	)
+	return dlq
 }
 
 // forwardDLQAlarm fires on the first dead letter of a forwarding rule.
