@@ -8,6 +8,11 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/aws/aws-cdk-go/awscdk/v2"
+
+	"github.com/trailwarden/trailwarden/internal/costmodel"
+	"github.com/trailwarden/trailwarden/shared/verifier"
 )
 
 // dashboardBody is the automation dashboard's body with every CloudFormation
@@ -198,5 +203,29 @@ func TestDashboardQueriesMatchTheLogs(t *testing.T) {
 				t.Errorf("shared/%s's %q line has no field %q: %s", tc.pkg, tc.msg, f, call)
 			}
 		}
+	}
+}
+
+// The cost model (internal/costmodel, docs/cost.md) counts what the stacks
+// deploy: alarm metrics in every account's stack, custom metrics the alarms
+// read, dashboards. A new alarm or metric changes the model's figures, and
+// its goal test decides whether the goal still holds.
+func TestCostModelCountsTheTemplates(t *testing.T) {
+	b := org(t).stacks
+	alarms := 0
+	metrics := map[string]bool{verifier.MetricDeliveredLogFiles: strings.Contains(NoDeliveriesQuery, verifier.MetricDeliveredLogFiles)}
+	for _, st := range []awscdk.Stack{b.Automation.Stack, b.Central.Stack, b.Management.Stack, b.Member.Stack} {
+		for _, p := range resources(t, st, "AWS::CloudWatch::Alarm") {
+			alarms++
+			if p["Namespace"] == "Trailwarden" {
+				metrics[p["MetricName"].(string)] = true
+			}
+		}
+	}
+	dashboards := len(resources(t, b.Automation.Stack, "AWS::CloudWatch::Dashboard"))
+	d := costmodel.Deployed
+	if alarms != d.AlarmMetrics || len(metrics) != d.CustomMetrics || dashboards != d.Dashboards {
+		t.Errorf("templates: %d alarms, %d custom metrics %v, %d dashboards; the cost model counts %d, %d, %d",
+			alarms, len(metrics), metrics, dashboards, d.AlarmMetrics, d.CustomMetrics, d.Dashboards)
 	}
 }
