@@ -101,14 +101,17 @@ type Deployment struct {
 	Digest                                     Digest
 
 	// Fixed CloudWatch items, counted in the synthesized templates
-	// (infra/stacks TestCostModelCountsTheTemplates).
-	CustomMetrics, AlarmMetrics, Dashboards int
+	// (infra/stacks TestCostModelCountsTheTemplates): alarm metrics in the
+	// automation account and in the other accounts' stacks (the logging and
+	// management accounts' forwarding-DLQ alarms).
+	CustomMetrics, AlarmMetrics, OtherAlarmMetrics, Dashboards int
 	// OccasionalMetrics: the enabler's and reconciler's metrics, billed
 	// only in the hours they publish (about $0.10 a month).
 	OccasionalMetrics float64
 	EMFDocumentKB     float64 // one document a minute per instance, one per watchdog pass
-	// FreeTier counts CloudWatch's free tier (3 dashboards, 10 custom
-	// metrics, 10 alarm metrics per account): off for the goal.
+	// FreeTier counts the automation account's CloudWatch free tier (3
+	// dashboards, 10 custom metrics, 10 alarm metrics, 5 GB of logs): off
+	// for the goal. The other accounts' free tier is not counted.
 	FreeTier bool
 }
 
@@ -119,7 +122,7 @@ var Deployed = Deployment{
 	VerifierSeconds: 0.05, VerifierGB: 0.25, PlatformLogKB: 0.35,
 	WatchdogRRUPer1000: 406, WatchdogSecondsPer1000: 15.0 / 100,
 	Digest:        DigestDirect,
-	CustomMetrics: 3, AlarmMetrics: 13, Dashboards: 1, OccasionalMetrics: 0.10, EMFDocumentKB: 1.5,
+	CustomMetrics: 3, AlarmMetrics: 11, OtherAlarmMetrics: 2, Dashboards: 1, OccasionalMetrics: 0.10, EMFDocumentKB: 1.5,
 }
 
 // Line is one cost item.
@@ -169,22 +172,18 @@ func Variable(t Traffic, d Deployment) []Line {
 // Fixed is the cost per deployment, whatever its size.
 func Fixed(d Deployment) []Line {
 	metrics, alarms, dashboards := d.CustomMetrics, d.AlarmMetrics, d.Dashboards
-	note := ""
+	emfGB := (float64(d.Instances)*HoursPerMonth*60 + FiveMinutesInMonth) * d.EMFDocumentKB * 1e3 / 1e9
+	emf, note := emfGB*LogsIngestGB, ""
 	if d.FreeTier {
 		metrics, alarms, dashboards = max(0, metrics-10), max(0, alarms-10), max(0, dashboards-3)
-		note = " (after the free tier)"
-	}
-	emfGB := (float64(d.Instances)*HoursPerMonth*60 + FiveMinutesInMonth) * d.EMFDocumentKB * 1e3 / 1e9
-	occasional := d.OccasionalMetrics
-	if d.FreeTier {
-		occasional = 0
+		emf, note = 0, " (after the automation account's free tier)"
 	}
 	return []Line{
 		{"custom metrics, continuous", fmt.Sprintf("%d × $0.30%s", metrics, note), float64(metrics) * CustomMetricMonth},
-		{"custom metrics, occasional (enabler, reconciler)", "published only in the hours they run", occasional},
-		{"alarms", fmt.Sprintf("%d alarm metrics × $0.10%s", alarms, note), float64(alarms) * AlarmMetricMonth},
+		{"custom metrics, occasional (enabler, reconciler)", "published only in the hours they run", d.OccasionalMetrics},
+		{"alarms", fmt.Sprintf("(%d + %d in other accounts) alarm metrics × $0.10%s", alarms, d.OtherAlarmMetrics, note), float64(alarms+d.OtherAlarmMetrics) * AlarmMetricMonth},
 		{"dashboard", fmt.Sprintf("%d × $3.00%s", dashboards, note), float64(dashboards) * DashboardMonth},
-		{"CloudWatch Logs: EMF documents", fmt.Sprintf("%.4f GB × $0.50", emfGB), emfGB * LogsIngestGB},
+		{"CloudWatch Logs: EMF documents", fmt.Sprintf("%.4f GB × $0.50%s", emfGB, note), emf},
 	}
 }
 
