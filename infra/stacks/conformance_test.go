@@ -255,6 +255,8 @@ func TestConformanceServiceDeliveries(t *testing.T) {
 		{"request rule → request queue", events, "sqs:SendMessage", requestQ, src(requestRule), true},
 
 		{"a foreign account's alarm → alerts topic", cw, "sns:Publish", alerts, foreignAlarm, false},
+		{"another alarm of the automation account → alerts topic", cw, "sns:Publish", alerts,
+			map[string][]string{"aws:SourceArn": {"arn:aws:cloudwatch:eu-west-1:" + cfAuto + ":alarm:SomeoneElses"}, "aws:SourceAccount": {cfAuto}}, false},
 		{"alarm without TLS", cw, "sns:Publish", alerts, merge(alarm, map[string][]string{"aws:SecureTransport": {"false"}}), false},
 		{"another topic → delivery queue", sns, "sqs:SendMessage", deliveryQ, src("arn:aws:sns:eu-west-1:" + cfForeign + ":trailwarden-deliveries"), false},
 		{"another rule → request queue", events, "sqs:SendMessage", requestQ, src("arn:aws:events:eu-west-1:" + cfForeign + ":rule/x"), false},
