@@ -82,7 +82,7 @@ func forwardDLQ(scope constructs.Construct) awssqs.Queue {
 func forwardDLQAlarm(scope constructs.Construct, dlq awssqs.Queue) {
 	awscloudwatch.NewAlarm(scope, jsii.String("ForwardDLQAlarm"), &awscloudwatch.AlarmProps{
 		AlarmName:        jsii.String(AlarmName(*awscdk.Stack_Of(scope).StackName(), "ForwardDLQAlarm")),
-		AlarmDescription: jsii.String("trailwarden: events to the central bus were dropped after EventBridge's retries (forwarding dead-letter queue not empty)"),
+		AlarmDescription: jsii.String("trailwarden: forwarded events were dropped after EventBridge's retries (forwarding dead-letter queue not empty)"),
 		Metric: dlq.MetricApproximateNumberOfMessagesVisible(&awscloudwatch.MetricOptions{
 			Period: awscdk.Duration_Minutes(jsii.Number(5)), Statistic: jsii.String("Maximum"),
 		}),
