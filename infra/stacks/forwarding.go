@@ -43,7 +43,10 @@ func busTarget(scope constructs.Construct, cfg *Config, role awsiam.IRole, withA
 // CDK's target classes refuse a cross-account target other than a bus
 // (they predate EventBridge's cross-account targets), so the target is
 // the rule's CloudFormation property: Arn, RoleArn (required for a
-// cross-account target), DeadLetterConfig.
+// cross-account target; an SQS target in the same account, single-account
+// mode, accepts one too: EventBridge User Guide, "Using resource-based
+// policies for Amazon EventBridge"), DeadLetterConfig. The queue is
+// SSE-SQS, not SSE-KMS, which that page warns against with a role.
 func queueTarget(scope constructs.Construct, rule awsevents.Rule, queueARN string, role awsiam.IRole) {
 	dlq := forwardDLQ(scope)
 	forwardDLQAlarm(scope, dlq)
