@@ -18,8 +18,11 @@ import (
 // The metric names come from the packages that emit them (EMF, namespace
 // settings.DefaultMetricsNamespace, dimension Service=<function name>):
 // one name, one place. Each function emits as CloudWatch metrics only what
-// an alarm watches; its other counts are fields of the same log events,
-// graphed on the dashboard with CloudWatch Logs Insights.
+// an alarm watches and AWS does not already measure; its other counts are
+// fields of the same log events, graphed on the dashboard with CloudWatch
+// Logs Insights. A custom metric costs $0.30 a month and an alarm metric
+// $0.10 (docs/cost.md): the watchdog's heartbeat and the queues' health
+// are alarms on the metrics Lambda and SQS publish for free.
 
 // NoDeliveriesQuery sums DeliveredLogFiles (a CloudWatch Metrics Insights
 // query over the namespace, so the alarm does not depend on the metric's
@@ -29,6 +32,12 @@ var NoDeliveriesQuery = fmt.Sprintf(`SELECT SUM(%s) FROM SCHEMA("%s", Service)`,
 // NoDeliveriesMinutes is how long the organization may deliver no log file
 // before the alarm fires.
 const NoDeliveriesMinutes = 15
+
+// DeliveryQueueAgeSeconds: the oldest message of the delivery queue may
+// wait this long before the queue-age alarm fires (two 5-minute periods in
+// a row). The watchdog's thresholds allow 5 minutes for queueing and
+// batching; an older backlog delays detection.
+const DeliveryQueueAgeSeconds = 300
 
 func metric(name, service, stat string, period awscdk.Duration) awscloudwatch.Metric {
 	return awscloudwatch.NewMetric(&awscloudwatch.MetricProps{
@@ -56,11 +65,19 @@ func AlarmDescription(desc, base, page string) string {
 	return "trailwarden: " + desc + ". Runbook: " + base + "/" + page
 }
 
+// AlarmName is an alarm's fixed, readable name: the stack's name (one
+// automation stack per account and Region) and the alarm's id without its
+// "Alarm" suffix, e.g. TrailwardenAutomation-StaleAccountRegions.
+func AlarmName(stack, id string) string {
+	return stack + "-" + strings.TrimSuffix(id, "Alarm")
+}
+
 func (s *Automation) alarm(a alarmSpec) awscloudwatch.Alarm {
 	if a.evals == 0 {
 		a.evals = 1
 	}
 	al := awscloudwatch.NewAlarm(s.Stack, jsii.String(a.id), &awscloudwatch.AlarmProps{
+		AlarmName:          jsii.String(AlarmName(*s.StackName(), a.id)),
 		AlarmDescription:   jsii.String(AlarmDescription(a.desc, s.cfg.Deployment.RunbookBaseURL, a.runbook)),
 		Metric:             a.metric,
 		ComparisonOperator: a.op,
@@ -72,6 +89,7 @@ func (s *Automation) alarm(a alarmSpec) awscloudwatch.Alarm {
 	action := awscloudwatchactions.NewSnsAction(s.Alerts)
 	al.AddAlarmAction(action)
 	al.AddOkAction(action)
+	s.alarmNames = append(s.alarmNames, AlarmName(*s.StackName(), a.id))
 	return al
 }
 
@@ -93,12 +111,20 @@ func (s *Automation) alarms() {
 		op: awscloudwatch.ComparisonOperator_LESS_THAN_OR_EQUAL_TO_THRESHOLD, threshold: 0, evals: NoDeliveriesMinutes / 5,
 		missing: awscloudwatch.TreatMissingData_BREACHING})
 	// The watchdog's heartbeat: if it stops running, nothing else notices
-	// silence.
+	// silence. Lambda's Invocations (free) counts every run, failed ones
+	// included (the errors alarm covers those) and throttled ones excluded
+	// (Lambda Developer Guide, "Types of metrics for Lambda functions").
 	hb := math.Max(15, 3*s.cfg.Deployment.Schedules.Watchdog.Minutes())
-	s.alarm(alarmSpec{id: "WatchdogNotRunningAlarm", desc: "the watchdog has not completed a run", runbook: "alarm-watchdog-not-running.md",
-		metric: metric(watchdog.MetricWatchdogRunSeconds, FnWatchdog, "SampleCount", awscdk.Duration_Minutes(jsii.Number(hb))),
+	s.alarm(alarmSpec{id: "WatchdogNotRunningAlarm", desc: "the watchdog has not run", runbook: "alarm-watchdog-not-running.md",
+		metric: s.Watchdog.Fn.MetricInvocations(&awscloudwatch.MetricOptions{Statistic: jsii.String("Sum"), Period: awscdk.Duration_Minutes(jsii.Number(hb))}),
 		op:     awscloudwatch.ComparisonOperator_LESS_THAN_THRESHOLD, threshold: 1,
 		missing: awscloudwatch.TreatMissingData_BREACHING})
+	// A backlog in the delivery queue delays detection, whatever its cause
+	// (throttles, too few verifier instances, slow DynamoDB): one alarm on
+	// SQS's free metric instead of one throttles alarm per function.
+	s.alarm(alarmSpec{id: "DeliveriesQueueAgeAlarm", desc: fmt.Sprintf("the delivery queue's oldest message is over %d seconds old", DeliveryQueueAgeSeconds), runbook: "alarm-queue-age.md",
+		metric: s.DeliveryQueue.MetricApproximateAgeOfOldestMessage(&awscloudwatch.MetricOptions{Statistic: jsii.String("Maximum"), Period: five}),
+		op:     gt, threshold: DeliveryQueueAgeSeconds, evals: 2, missing: quiet})
 	for _, id := range sortedKeys(s.dlqs) {
 		s.alarm(alarmSpec{id: id + "DepthAlarm", desc: "messages in the " + id + " dead-letter queue", runbook: "alarm-dlq-depth.md",
 			metric: s.dlqs[id].MetricApproximateNumberOfMessagesVisible(&awscloudwatch.MetricOptions{Statistic: jsii.String("Maximum"), Period: five}),
@@ -106,65 +132,7 @@ func (s *Automation) alarms() {
 	}
 	for _, f := range s.functions {
 		name := *f.Node().Id()
-		s.alarm(alarmSpec{id: name + "ErrorsAlarm", desc: "errors in the " + *f.Node().Id() + " function", runbook: "alarm-function-errors.md",
+		s.alarm(alarmSpec{id: name + "ErrorsAlarm", desc: "errors in the " + name + " function", runbook: "alarm-function-errors.md",
 			metric: f.Fn.MetricErrors(&awscloudwatch.MetricOptions{Statistic: jsii.String("Sum"), Period: five}), op: gt, missing: quiet})
-		s.alarm(alarmSpec{id: name + "ThrottlesAlarm", desc: "throttles of the " + *f.Node().Id() + " function", runbook: "alarm-function-throttles.md",
-			metric: f.Fn.MetricThrottles(&awscloudwatch.MetricOptions{Statistic: jsii.String("Sum"), Period: five}), op: gt, missing: quiet})
 	}
-}
-
-// logQuery is a CloudWatch Logs Insights widget over one function's log
-// group: its log-only counts (EMF fields) summed per 5 minutes.
-func (s *Automation) logQuery(title, fn string, fields ...string) awscloudwatch.IWidget {
-	var group *string
-	for _, f := range s.functions {
-		if *f.Node().Id() == capitalize(fn) {
-			group = f.LogGroup.LogGroupName()
-		}
-	}
-	sums := make([]string, len(fields))
-	for i, f := range fields {
-		sums[i] = fmt.Sprintf("sum(%s) as %s", f, f)
-	}
-	return awscloudwatch.NewLogQueryWidget(&awscloudwatch.LogQueryWidgetProps{
-		Title:         jsii.String(title),
-		LogGroupNames: &[]*string{group},
-		QueryLines: &[]*string{jsii.String("filter ispresent(_aws.Timestamp)"),
-			jsii.String(fmt.Sprintf("stats %s by bin(5m)", strings.Join(sums, ", ")))},
-		View:   awscloudwatch.LogQueryVisualizationType_LINE,
-		Width:  jsii.Number(8),
-		Height: jsii.Number(6),
-	})
-}
-
-func (s *Automation) dashboard() {
-	five := awscdk.Duration_Minutes(jsii.Number(5))
-	var dlqDepth, errs []awscloudwatch.IMetric
-	for _, id := range sortedKeys(s.dlqs) {
-		dlqDepth = append(dlqDepth, s.dlqs[id].MetricApproximateNumberOfMessagesVisible(&awscloudwatch.MetricOptions{Statistic: jsii.String("Maximum"), Period: five, Label: jsii.String(id)}))
-	}
-	for _, f := range s.functions {
-		errs = append(errs,
-			f.Fn.MetricErrors(&awscloudwatch.MetricOptions{Statistic: jsii.String("Sum"), Period: five, Label: jsii.String(*f.Node().Id() + " errors")}),
-			f.Fn.MetricThrottles(&awscloudwatch.MetricOptions{Statistic: jsii.String("Sum"), Period: five, Label: jsii.String(*f.Node().Id() + " throttles")}))
-	}
-	graph := func(title string, width float64, m ...awscloudwatch.IMetric) awscloudwatch.IWidget {
-		return awscloudwatch.NewGraphWidget(&awscloudwatch.GraphWidgetProps{Title: jsii.String(title), Left: &m, Width: jsii.Number(width), Height: jsii.Number(6)})
-	}
-	d := awscloudwatch.NewDashboard(s.Stack, jsii.String("Dashboard"), &awscloudwatch.DashboardProps{
-		DefaultInterval: awscdk.Duration_Hours(jsii.Number(24)),
-	})
-	d.AddWidgets(
-		graph("Log files delivered / Security findings", 8,
-			metric(verifier.MetricDeliveredLogFiles, FnVerifier, "Sum", five),
-			metric(verifier.MetricSecurityFindings, FnVerifier, "Sum", five)),
-		graph("Stale account-Regions", 8, metric(watchdog.MetricStaleAccountRegions, FnWatchdog, "Maximum", five)),
-		s.logQuery("Digests / malformed / ledger writes and failures", FnVerifier, verifier.MetricDeliveredDigestFiles,
-			verifier.MetricMalformedNotifications, verifier.MetricLedgerWrites, verifier.MetricLedgerWriteFailures),
-	)
-	d.AddWidgets(
-		graph("Dead-letter queue depth", 8, dlqDepth...),
-		graph("Function errors and throttles", 8, errs...),
-		s.logQuery("Never-started accounts / Open incidents", FnWatchdog, watchdog.MetricNeverStartedAccounts, watchdog.MetricOpenIncidents),
-	)
 }

@@ -29,6 +29,25 @@ func (c *Config) DeliveriesTopicARN() string {
 	return arn("sns", c.HomeRegion, c.LoggingAccount, c.TopicName)
 }
 
+// DeliveryQueueName is the delivery queue's physical name: the logging
+// account's digest rule targets the queue by ARN, before the automation
+// stack exists. It is derived from the central bus's name, which is unique
+// in the automation account and Region; SQS allows letters, digits, '-' and
+// '_' and 80 characters (SQS Developer Guide, "Amazon SQS queue quotas").
+func (c *Config) DeliveryQueueName() string {
+	const suffix = "-deliveries"
+	base := strings.ReplaceAll(c.Deployment.Names.EventBus, ".", "_")
+	if max := 80 - len(suffix); len(base) > max {
+		base = base[:max]
+	}
+	return base + suffix
+}
+
+// DeliveryQueueARN is the delivery queue in the automation account.
+func (c *Config) DeliveryQueueARN() string {
+	return arn("sqs", c.HomeRegion, c.Deployment.AutomationAccount, c.DeliveryQueueName())
+}
+
 // EventBusARN is the central event bus in the automation account.
 func (c *Config) EventBusARN() string {
 	return arn("events", c.HomeRegion, c.Deployment.AutomationAccount, "event-bus/"+c.Deployment.Names.EventBus)

@@ -74,9 +74,10 @@ type Automation struct {
 	Enabler, Reconciler *Function
 	Verifier, Watchdog  *Function
 	// Refresher is nil unless deployment.securityHub.enabled.
-	Refresher *Function
-	functions []*Function
-	dlqs      map[string]awssqs.Queue
+	Refresher  *Function
+	functions  []*Function
+	dlqs       map[string]awssqs.Queue
+	alarmNames []string
 }
 
 // NewAutomation builds the automation stack. assetDirs maps each function
@@ -98,7 +99,7 @@ func NewAutomation(scope constructs.Construct, id string, cfg *Config, assetDirs
 	return s
 }
 
-func (s *Automation) queuePair(id string, visibility float64, maxReceive int) (awssqs.Queue, awssqs.Queue) {
+func (s *Automation) queuePair(id, name string, visibility float64, maxReceive int) (awssqs.Queue, awssqs.Queue) {
 	dlq := awssqs.NewQueue(s.Stack, jsii.String(id+"DLQ"), &awssqs.QueueProps{
 		// SQS-managed SSE: SNS and EventBridge can write to it (the
 		// AWS-managed alias/aws/sqs key would refuse them).
@@ -106,7 +107,12 @@ func (s *Automation) queuePair(id string, visibility float64, maxReceive int) (a
 		EnforceSSL:      jsii.Bool(true),
 		RetentionPeriod: awscdk.Duration_Days(jsii.Number(14)),
 	})
+	var queueName *string
+	if name != "" {
+		queueName = jsii.String(name)
+	}
 	q := awssqs.NewQueue(s.Stack, jsii.String(id), &awssqs.QueueProps{
+		QueueName:         queueName,
 		Encryption:        awssqs.QueueEncryption_SQS_MANAGED,
 		EnforceSSL:        jsii.Bool(true),
 		VisibilityTimeout: awscdk.Duration_Seconds(jsii.Number(visibility)),
@@ -118,8 +124,9 @@ func (s *Automation) queuePair(id string, visibility float64, maxReceive int) (a
 }
 
 func (s *Automation) queues() {
-	s.RequestQueue, s.RequestDLQ = s.queuePair("Requests", VisibilityFactor*EnablerTimeoutSeconds, RequestMaxReceive)
-	s.DeliveryQueue, s.DeliveryDLQ = s.queuePair("Deliveries", VisibilityFactor*VerifierTimeoutSeconds, DeliveryMaxReceive)
+	s.RequestQueue, s.RequestDLQ = s.queuePair("Requests", "", VisibilityFactor*EnablerTimeoutSeconds, RequestMaxReceive)
+	// A physical name: the logging account's digest rule targets it by ARN.
+	s.DeliveryQueue, s.DeliveryDLQ = s.queuePair("Deliveries", s.cfg.DeliveryQueueName(), VisibilityFactor*VerifierTimeoutSeconds, DeliveryMaxReceive)
 }
 
 func (s *Automation) table(id string, pk, sk string, ttl ...string) awsdynamodb.Table {
@@ -205,7 +212,7 @@ func (s *Automation) alerts() {
 func (s *Automation) alarmConditions() *map[string]any {
 	return &map[string]any{
 		"StringEquals": map[string]any{"aws:SourceAccount": s.Account()},
-		"ArnLike":      map[string]any{"aws:SourceArn": arn("cloudwatch", *s.Region(), *s.Account(), "alarm:*")},
+		"ArnLike":      map[string]any{"aws:SourceArn": arn("cloudwatch", *s.Region(), *s.Account(), "alarm:"+AlarmName(*s.StackName(), "*"))},
 	}
 }
 
@@ -338,15 +345,17 @@ func (s *Automation) wiring() {
 		EventPattern: RequestEventPattern(),
 		Targets:      &[]awsevents.IRuleTarget{awseventstargets.NewSqsQueue(s.RequestQueue, nil)},
 	})
-	// Central bus → delivery queue (digest objects, from the logging account).
-	digests := awsevents.NewRule(s.Stack, jsii.String("DigestEvents"), &awsevents.RuleProps{
-		EventBus:     bus,
-		Description:  jsii.String("trailwarden: CloudTrail digest objects to the verifier"),
-		EventPattern: DigestEventPattern(cfg),
-		Targets:      &[]awsevents.IRuleTarget{awseventstargets.NewSqsQueue(s.DeliveryQueue, nil)},
-	})
 	requests.Node().AddDependency(s.Bus)
-	digests.Node().AddDependency(s.Bus)
+	// Digest objects come straight from the logging account's default bus
+	// (Central.digestForwarding): only its forwarder role, under
+	// ForwarderRolePath, may send them.
+	s.DeliveryQueue.AddToResourcePolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+		Sid:        jsii.String("DigestForwarder"),
+		Principals: &[]awsiam.IPrincipal{awsiam.NewAccountPrincipal(jsii.String(cfg.LoggingAccount))},
+		Actions:    jsii.Strings("sqs:SendMessage"),
+		Resources:  &[]*string{s.DeliveryQueue.QueueArn()},
+		Conditions: &map[string]any{"ArnLike": map[string]any{"aws:PrincipalArn": arn("iam", "", cfg.LoggingAccount, "role"+ForwarderRolePath+"*")}},
+	}))
 	// Deliveries topic (logging account) → delivery queue. The queue's owner
 	// subscribes, so no confirmation is needed; raw delivery stays off (the
 	// verifier reads the SNS envelope).

@@ -16,7 +16,7 @@ import (
 
 // Central is the logging account's stack (home Region): the central bucket
 // and its access-log bucket, the bucket's KMS key, the deliveries topic, and
-// the rule that forwards digest-object events to the central event bus.
+// the rule that sends digest-object events to the delivery queue.
 type Central struct {
 	awscdk.Stack
 	cfg       *Config
@@ -272,26 +272,33 @@ func (s *Central) topic() {
 	}
 }
 
-// digestForwarding sends S3 "Object Created" events for digest files to the
-// central event bus: SNS is not documented to announce digests, and digests
-// are the hourly heartbeat.
+// digestForwarding sends S3 "Object Created" events for digest files from
+// the logging account's default bus straight to the delivery queue in the
+// automation account (a cross-account target, EventBridge User Guide,
+// "Sending events to an AWS service in another account"): SNS is not
+// documented to announce digests, and digests are the hourly heartbeat.
+// Not through the central bus: an event sent to another account's bus is
+// charged to the sender as a custom event, $1.00 per million (EventBridge
+// User Guide, "Sending and receiving events between AWS accounts"), $12.41
+// a month per 1,000 accounts; a cross-account target is a delivery charge
+// (docs/cost.md).
 func (s *Central) digestForwarding() {
 	cfg := s.cfg
 	role := awsiam.NewRole(s.Stack, jsii.String("ForwardRole"), &awsiam.RoleProps{
 		AssumedBy:   awsiam.NewServicePrincipal(jsii.String("events.amazonaws.com"), nil),
 		Path:        jsii.String(ForwarderRolePath),
-		Description: jsii.String("trailwarden: forwards digest-object events to the central event bus"),
+		Description: jsii.String("trailwarden: sends digest-object events to the delivery queue"),
 	})
 	role.AddToPolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
-		Sid:       jsii.String("PutToCentralBus"),
-		Actions:   jsii.Strings("events:PutEvents"),
-		Resources: jsii.Strings(cfg.EventBusARN()),
+		Sid:       jsii.String("SendToDeliveryQueue"),
+		Actions:   jsii.Strings("sqs:SendMessage"),
+		Resources: jsii.Strings(cfg.DeliveryQueueARN()),
 	}))
 	s.DigestFwd = awsevents.NewRule(s.Stack, jsii.String("DigestObjects"), &awsevents.RuleProps{
 		Description:  jsii.String("trailwarden: CloudTrail digest objects created in the central bucket"),
 		EventPattern: DigestEventPattern(cfg),
-		Targets:      &[]awsevents.IRuleTarget{busTarget(s.Stack, cfg, role, true)},
 	})
+	queueTarget(s.Stack, s.DigestFwd, cfg.DeliveryQueueARN(), role)
 }
 
 // DigestEventPattern matches S3 "Object Created" events for CloudTrail

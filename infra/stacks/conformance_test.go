@@ -228,7 +228,6 @@ func TestConformanceServiceDeliveries(t *testing.T) {
 	foreignAlarm := map[string][]string{"aws:SourceArn": {"arn:aws:cloudwatch:eu-west-1:" + cfForeign + ":alarm:x"}, "aws:SourceAccount": {cfForeign}}
 	deliveryQ := c.arn(t, "automation", "AWS::SQS::Queue", "Deliveries", "Arn")
 	requestQ := c.arn(t, "automation", "AWS::SQS::Queue", "Requests", "Arn")
-	digestRule := c.arn(t, "automation", "AWS::Events::Rule", "DigestEvents", "Arn")
 	requestRule := c.arn(t, "automation", "AWS::Events::Rule", "RequestEvents", "Arn")
 	sns := iameval.ServiceCaller("sns.amazonaws.com")
 	events := iameval.ServiceCaller("events.amazonaws.com")
@@ -253,25 +252,46 @@ func TestConformanceServiceDeliveries(t *testing.T) {
 		{"CloudWatch alarm → alerts key GenerateDataKey", cw, "kms:GenerateDataKey", alertsKey, alarm, true},
 		{"CloudWatch alarm → alerts key Decrypt", cw, "kms:Decrypt", alertsKey, alarm, true},
 		{"deliveries topic → delivery queue", sns, "sqs:SendMessage", deliveryQ, src(cfDeliveries), true},
-		{"digest rule → delivery queue", events, "sqs:SendMessage", deliveryQ, src(digestRule), true},
 		{"request rule → request queue", events, "sqs:SendMessage", requestQ, src(requestRule), true},
 
 		{"a foreign account's alarm → alerts topic", cw, "sns:Publish", alerts, foreignAlarm, false},
+		{"another alarm of the automation account → alerts topic", cw, "sns:Publish", alerts,
+			map[string][]string{"aws:SourceArn": {"arn:aws:cloudwatch:eu-west-1:" + cfAuto + ":alarm:SomeoneElses"}, "aws:SourceAccount": {cfAuto}}, false},
 		{"alarm without TLS", cw, "sns:Publish", alerts, merge(alarm, map[string][]string{"aws:SecureTransport": {"false"}}), false},
 		{"another topic → delivery queue", sns, "sqs:SendMessage", deliveryQ, src("arn:aws:sns:eu-west-1:" + cfForeign + ":trailwarden-deliveries"), false},
 		{"another rule → request queue", events, "sqs:SendMessage", requestQ, src("arn:aws:events:eu-west-1:" + cfForeign + ":rule/x"), false},
+		{"a rule of the automation account → delivery queue", events, "sqs:SendMessage", deliveryQ, src("arn:aws:events:eu-west-1:" + cfAuto + ":rule/x"), false},
+	})
+}
+
+// Digest-object events go from the logging account's default bus straight
+// to the delivery queue, sent as the digest forwarder role (a cross-account
+// target: EventBridge User Guide, "Sending events to an AWS service in
+// another account": the execution role's identity policy and the target's
+// resource policy).
+func TestConformanceDigestForwarding(t *testing.T) {
+	c := conformanceWorld(t)
+	events := iameval.ServiceCaller("events.amazonaws.com")
+	fwd := c.role(t, "arn:aws:iam::"+cfLogging+":role"+ForwarderRolePath)
+	deliveryQ := c.arn(t, "automation", "AWS::SQS::Queue", "Deliveries", "Arn")
+	requestQ := c.arn(t, "automation", "AWS::SQS::Queue", "Requests", "Arn")
+	run(t, c, []interaction{
+		{"events assumes the digest forwarder", events, "sts:AssumeRole", fwd.ARN, nil, true},
+		{"digest forwarder → delivery queue", fwd, "sqs:SendMessage", deliveryQ, nil, true},
+		{"digest forwarder → request queue", fwd, "sqs:SendMessage", requestQ, nil, false},
+		{"digest forwarder → central bus", fwd, "events:PutEvents", cfBus, map[string][]string{"aws:PrincipalOrgID": {cfOrg}}, false},
+		{"a member account's role → delivery queue", iameval.RoleCaller("arn:aws:iam::" + cfMember + ":role/TrailwardenMember"), "sqs:SendMessage", deliveryQ, nil, false},
 	})
 }
 
 // Cross-account PutEvents to the central bus: the forwarder roles (assumed by
-// events.amazonaws.com) in the logging, management and member accounts;
+// events.amazonaws.com) in the management and member accounts;
 // nobody else, in the organization or outside it. EventBridge User Guide,
 // "Sending and receiving events between AWS accounts".
 func TestConformanceCentralBus(t *testing.T) {
 	c := conformanceWorld(t)
 	events := iameval.ServiceCaller("events.amazonaws.com")
 	fwd := []iameval.Caller{
-		c.role(t, "arn:aws:iam::"+cfLogging+":role"+ForwarderRolePath),
 		c.role(t, "arn:aws:iam::"+cfMgmt+":role"+ForwarderRolePath+"ForwardRole"),
 		c.role(t, "arn:aws:iam::"+cfMember+":role"+ForwarderRolePath),
 	}

@@ -119,8 +119,13 @@ func TestDeployToEmulator(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(ql.QueueUrls) != 4 {
-		t.Errorf("queues: %v, want 4", ql.QueueUrls)
+	if len(ql.QueueUrls) != 3 {
+		t.Errorf("queues: %v, want 3 with generated names", ql.QueueUrls)
+	}
+	// The delivery queue has a fixed name (the logging account's digest
+	// rule targets it by ARN).
+	if _, err := sq.GetQueueUrl(ctx, &sqs.GetQueueUrlInput{QueueName: aws.String(b.cfg.DeliveryQueueName())}); err != nil {
+		t.Errorf("delivery queue %s: %v", b.cfg.DeliveryQueueName(), err)
 	}
 	for _, u := range ql.QueueUrls {
 		if !strings.Contains(u, "-Requests") || strings.Contains(u, "DLQ") {
@@ -181,8 +186,9 @@ func TestDeployToEmulator(t *testing.T) {
 		}
 		return names
 	}
-	if got := rules(b.cfg.Deployment.Names.EventBus); len(got) != 2 {
-		t.Errorf("central bus rules: %v, want the request and digest rules", got)
+	// Digests go from the default bus straight to the delivery queue.
+	if got := rules(b.cfg.Deployment.Names.EventBus); len(got) != 1 {
+		t.Errorf("central bus rules: %v, want the request rule", got)
 	}
 	if got := rules("default"); len(got) != 4 {
 		t.Errorf("default bus rules: %v, want digest forwarding, two schedules, tamper guard", got)

@@ -28,15 +28,7 @@ import (
 // repaired without its tamper event); the queue itself costs nothing at
 // rest and keeps the dropped events 14 days for an investigation.
 func busTarget(scope constructs.Construct, cfg *Config, role awsiam.IRole, withAlarm bool) awsevents.IRuleTarget {
-	dlq := awssqs.NewQueue(scope, jsii.String("ForwardDLQ"), &awssqs.QueueProps{
-		Encryption:      awssqs.QueueEncryption_SQS_MANAGED,
-		EnforceSSL:      jsii.Bool(true),
-		RetentionPeriod: awscdk.Duration_Days(jsii.Number(14)),
-	})
-	cdknag.NagSuppressions_AddResourceSuppressions(dlq, &[]*cdknag.NagPackSuppression{{
-		Id:     jsii.String("AwsSolutions-SQS3"),
-		Reason: jsii.String("This queue is the forwarding rule's EventBridge dead-letter queue (DeadLetterConfig), which cdk-nag does not recognise as one."),
-	}}, jsii.Bool(true))
+	dlq := forwardDLQ(scope)
 	if withAlarm {
 		forwardDLQAlarm(scope, dlq)
 	}
@@ -46,10 +38,54 @@ func busTarget(scope constructs.Construct, cfg *Config, role awsiam.IRole, withA
 	)
 }
 
+// queueTarget makes a queue in another account (by ARN) the rule's target,
+// sent as role, with the same dead-letter queue and alarm as busTarget.
+// CDK's target classes refuse a cross-account target other than a bus
+// (they predate EventBridge's cross-account targets), so the target is
+// the rule's CloudFormation property: Arn, RoleArn (required for a
+// cross-account target; an SQS target in the same account, single-account
+// mode, accepts one too: EventBridge User Guide, "Using resource-based
+// policies for Amazon EventBridge"), DeadLetterConfig. The queue is
+// SSE-SQS, not SSE-KMS, which that page warns against with a role.
+func queueTarget(scope constructs.Construct, rule awsevents.Rule, queueARN string, role awsiam.IRole) {
+	dlq := forwardDLQ(scope)
+	forwardDLQAlarm(scope, dlq)
+	// EventBridge writes dead letters as the service, for this rule only
+	// (EventBridge User Guide, "Granting permissions to the dead-letter queue").
+	dlq.AddToResourcePolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+		Sid:        jsii.String("RuleDeadLetters"),
+		Principals: &[]awsiam.IPrincipal{awsiam.NewServicePrincipal(jsii.String("events.amazonaws.com"), nil)},
+		Actions:    jsii.Strings("sqs:SendMessage"),
+		Resources:  &[]*string{dlq.QueueArn()},
+		Conditions: &map[string]any{"ArnEquals": map[string]any{"aws:SourceArn": rule.RuleArn()}},
+	}))
+	cfn := rule.Node().DefaultChild().(awsevents.CfnRule)
+	cfn.AddPropertyOverride(jsii.String("Targets"), []map[string]any{{
+		"Id":               "DeliveryQueue",
+		"Arn":              queueARN,
+		"RoleArn":          role.RoleArn(),
+		"DeadLetterConfig": map[string]any{"Arn": dlq.QueueArn()},
+	}})
+}
+
+func forwardDLQ(scope constructs.Construct) awssqs.Queue {
+	dlq := awssqs.NewQueue(scope, jsii.String("ForwardDLQ"), &awssqs.QueueProps{
+		Encryption:      awssqs.QueueEncryption_SQS_MANAGED,
+		EnforceSSL:      jsii.Bool(true),
+		RetentionPeriod: awscdk.Duration_Days(jsii.Number(14)),
+	})
+	cdknag.NagSuppressions_AddResourceSuppressions(dlq, &[]*cdknag.NagPackSuppression{{
+		Id:     jsii.String("AwsSolutions-SQS3"),
+		Reason: jsii.String("This queue is the forwarding rule's EventBridge dead-letter queue (DeadLetterConfig), which cdk-nag does not recognise as one."),
+	}}, jsii.Bool(true))
+	return dlq
+}
+
 // forwardDLQAlarm fires on the first dead letter of a forwarding rule.
 func forwardDLQAlarm(scope constructs.Construct, dlq awssqs.Queue) {
 	awscloudwatch.NewAlarm(scope, jsii.String("ForwardDLQAlarm"), &awscloudwatch.AlarmProps{
-		AlarmDescription: jsii.String("trailwarden: events to the central bus were dropped after EventBridge's retries (forwarding dead-letter queue not empty)"),
+		AlarmName:        jsii.String(AlarmName(*awscdk.Stack_Of(scope).StackName(), "ForwardDLQAlarm")),
+		AlarmDescription: jsii.String("trailwarden: forwarded events were dropped after EventBridge's retries (forwarding dead-letter queue not empty)"),
 		Metric: dlq.MetricApproximateNumberOfMessagesVisible(&awscloudwatch.MetricOptions{
 			Period: awscdk.Duration_Minutes(jsii.Number(5)), Statistic: jsii.String("Maximum"),
 		}),

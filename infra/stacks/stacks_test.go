@@ -397,7 +397,14 @@ func TestAlarms(t *testing.T) {
 	}
 	check("StaleAccountRegions", "GreaterThanThreshold", 0, "notBreaching")
 	check("SecurityFindings", "GreaterThanThreshold", 0, "notBreaching")
-	check("WatchdogRunSeconds", "LessThanThreshold", 1, "breaching")
+	check("Invocations", "LessThanThreshold", 1, "breaching")
+	check("ApproximateAgeOfOldestMessage", "GreaterThanThreshold", DeliveryQueueAgeSeconds, "notBreaching")
+	if hb := byMetric["Invocations"]; hb == nil || !strings.Contains(js(hb["Dimensions"]), "Watchdog") {
+		t.Errorf("heartbeat alarm is not on the watchdog's invocations: %v", hb)
+	}
+	if age := byMetric["ApproximateAgeOfOldestMessage"]; age == nil || !strings.Contains(js(age["Dimensions"]), "Deliveries") || age["EvaluationPeriods"] != float64(2) {
+		t.Errorf("queue-age alarm is not on the delivery queue over two periods: %v", age)
+	}
 	check("query", "LessThanOrEqualToThreshold", 0, "breaching")
 	q := byMetric["query"]
 	if q["EvaluationPeriods"] != float64(3) || !strings.Contains(js(q["Metrics"]), "SUM(DeliveredLogFiles)") || !strings.Contains(js(q["Metrics"]), `"Period":300`) {
@@ -420,8 +427,10 @@ func TestAlarms(t *testing.T) {
 		}
 	}
 	// Five functions: testdata/org.yaml enables Security Hub (the refresher).
-	if dlq != 2 || fnErr != 5 || fnThr != 5 {
-		t.Errorf("DLQ alarms %d (want 2), error alarms %d (want 5), throttle alarms %d (want 5)", dlq, fnErr, fnThr)
+	// Throttles surface as queue age (SQS sources) and as the watchdog's
+	// missing heartbeat: no alarm of their own (docs/cost.md).
+	if dlq != 2 || fnErr != 5 || fnThr != 0 {
+		t.Errorf("DLQ alarms %d (want 2), error alarms %d (want 5), throttle alarms %d (want 0)", dlq, fnErr, fnThr)
 	}
 	if n := len(resources(t, a.Stack, "AWS::CloudWatch::Dashboard")); n != 1 {
 		t.Errorf("%d dashboards, want 1", n)

@@ -442,10 +442,11 @@ func (w *Watchdog) failContext(ctx context.Context, rep *Report, err error) {
 	w.log().ErrorContext(ctx, "watchdog step failed", "error", err)
 }
 
-// Metric names. Only the two an alarm watches are CloudWatch metrics
-// (dimension Service=watchdog): a custom metric costs the same each month
-// whatever its traffic. The others are fields of the same EMF log event,
-// for CloudWatch Logs Insights (the dashboard's log widgets).
+// Metric names. Only StaleAccountRegions, which an alarm watches, is a
+// CloudWatch metric (dimension Service=watchdog): a custom metric costs the
+// same each month whatever its traffic. The others are fields of the same
+// EMF log event, for CloudWatch Logs Insights (the dashboard's log
+// widgets); the heartbeat alarm reads Lambda's own Invocations metric.
 const (
 	MetricStaleAccountRegions  = "StaleAccountRegions"
 	MetricWatchdogRunSeconds   = "WatchdogRunSeconds"
@@ -459,8 +460,7 @@ func (w *Watchdog) emit(ctx context.Context, rep Report) {
 	}
 	m := w.Metrics
 	m.Count(MetricStaleAccountRegions, rep.StaleAccountRegions)
-	m.Add(MetricWatchdogRunSeconds, telemetry.Seconds, rep.Duration.Seconds())
-	for k, v := range map[string]any{MetricNeverStartedAccounts: rep.NeverStarted, MetricOpenIncidents: rep.OpenIncidents,
+	for k, v := range map[string]any{MetricWatchdogRunSeconds: rep.Duration.Seconds(), MetricNeverStartedAccounts: rep.NeverStarted, MetricOpenIncidents: rep.OpenIncidents,
 		"WatchdogDiagnoses": rep.Diagnoses, "WatchdogAlerts": rep.AlertsSent, "RepairRequests": rep.RepairRequests,
 		"WatchdogErrors": len(rep.Errors), "LedgerItemsScanned": rep.Ledger.Items, "ledgerRCU": rep.Ledger.ConsumedRCU,
 		"journalRCU": rep.Ledger.Journal.ConsumedRCU, "LedgerTimesFolded": rep.Ledger.Fold.Accounts,
