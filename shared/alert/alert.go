@@ -39,10 +39,10 @@ const (
 // Cause, Regions, Event, Repair) are what sinks and subscribers read;
 // Reason and Summary are the human lines.
 type Alert struct {
-	Kind        string `json:"kind"`
-	Severity    string `json:"severity"` // critical | high | info
-	IncidentID  string `json:"incidentId,omitempty"`
-	Transition  string `json:"transition,omitempty"` // opened | updated | resolved
+	Kind       string `json:"kind"`
+	Severity   string `json:"severity"` // critical | high | info
+	IncidentID string `json:"incidentId,omitempty"`
+	Transition string `json:"transition,omitempty"` // opened | updated | resolved
 	// Version counts the incident's material changes: consumers keep the
 	// highest version of an incidentId.
 	Version     int       `json:"version,omitempty"`
