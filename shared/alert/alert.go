@@ -52,9 +52,11 @@ type Alert struct {
 	Region      string    `json:"region,omitempty"`  // the one Region of an alert about one
 	Regions     []string  `json:"regions,omitempty"` // the affected Regions of an incident, sorted
 	TrailARN    string    `json:"trailArn,omitempty"`
-	Code        string    `json:"code,omitempty"`  // the diagnosis or finding code, e.g. logging-stopped
-	Cause       string    `json:"cause,omitempty"` // the incident's cause: stopped, deleted, tampered, …
-	Event       *Event    `json:"event,omitempty"` // the CloudTrail call behind a tamper incident
+	Code        string    `json:"code,omitempty"`      // the diagnosis or finding code, e.g. logging-stopped
+	Cause       string    `json:"cause,omitempty"`     // the incident's cause: stopped, deleted, tampered, …
+	Event       *Event    `json:"event,omitempty"`     // the CloudTrail call behind a tamper incident
+	Bucket      string    `json:"bucket,omitempty"`    // a finding's object: bucket
+	ObjectKey   string    `json:"objectKey,omitempty"` // and key
 	Since       time.Time `json:"since,omitzero"`
 	Reason      string    `json:"reason"`
 	Detail      string    `json:"detail,omitempty"`

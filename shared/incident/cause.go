@@ -286,6 +286,9 @@ func (s *Store) SendCause(ctx context.Context, pub Publisher, id string, build f
 	}
 	a := build(inc)
 	a.IncidentID, a.Version = inc.ID, inc.Version
+	if a.At.IsZero() {
+		a.At = now
+	}
 	if a.Transition == "" {
 		a.Transition = alert.TransitionOpened
 		if inc.AlertedVersion > 0 {

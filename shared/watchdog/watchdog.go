@@ -75,6 +75,7 @@ type IncidentStore interface {
 	IncidentRecorder
 	AlertLeases
 	RecoveryStore
+	CauseStore
 }
 
 // Alerter publishes alerts (alert.Publisher).
@@ -129,6 +130,9 @@ type Watchdog struct {
 	// AlertLease is how long a run holds the right to publish one alert
 	// (default 2m): a run that crashed mid-publish is retried after it.
 	AlertLease time.Duration
+	// ResolveQuiet and TamperQuiet: how long a cause incident stays quiet
+	// before it resolves (DefaultResolveQuiet, DefaultTamperQuiet).
+	ResolveQuiet, TamperQuiet time.Duration
 }
 
 // OpenedIncident is one incident a pass opened.
@@ -157,16 +161,19 @@ type Report struct {
 	EnableOverdue   int              `json:"enableOverdue"` // alerts sent for accounts still not enabled
 	Opened          []OpenedIncident `json:"opened,omitempty"`
 	StillOpen       int              `json:"stillOpen"`
-	Resolved        []string         `json:"resolved,omitempty"`
-	Lulls           int              `json:"lulls"`    // suspects diagnosed healthy and quiet
-	Watched         int              `json:"watched"`  // known lulls not asked again
-	Deferred        int              `json:"deferred"` // diagnoses left for the next pass
-	Diagnoses       int              `json:"diagnoses"`
-	CloudTrailCalls int              `json:"cloudTrailCalls"`
-	RepairRequests  int              `json:"repairRequests"`
-	AlertsSent      int              `json:"alertsSent"`
-	Recoveries      int              `json:"recoveries"`
-	Mass            bool             `json:"mass"` // an organization-wide incident is open
+	// Recovered lists the per-Region items that deliver again; Resolved
+	// the incidents (cause, organization-wide) this pass closed.
+	Recovered       []string `json:"recovered,omitempty"`
+	Resolved        []string `json:"resolved,omitempty"`
+	Lulls           int      `json:"lulls"`    // suspects diagnosed healthy and quiet
+	Watched         int      `json:"watched"`  // known lulls not asked again
+	Deferred        int      `json:"deferred"` // diagnoses left for the next pass
+	Diagnoses       int      `json:"diagnoses"`
+	CloudTrailCalls int      `json:"cloudTrailCalls"`
+	RepairRequests  int      `json:"repairRequests"`
+	AlertsSent      int      `json:"alertsSent"`
+	Recoveries      int      `json:"recoveries"`
+	Mass            bool     `json:"mass"` // an organization-wide incident is open
 	// StaleAccountRegions and OpenIncidents are the metrics' values.
 	StaleAccountRegions int           `json:"staleAccountRegions"`
 	OpenIncidents       int           `json:"openIncidents"`
