@@ -86,7 +86,11 @@ func (p *Processor) drift(ctx context.Context, rec events.SQSMessage, d orgevent
 	if response == policy.TamperRepair {
 		repairNote = "in progress"
 	}
-	if err := p.alert(ctx, alert.Alert{Kind: alert.KindTampered, Severity: "critical", Account: d.Account, AccountName: info.Name,
+	if p.usesIncidents(ctx) {
+		if err := p.openTamper(ctx, d, info, trail.Name, t, response); err != nil {
+			return err
+		}
+	} else if err := p.alert(ctx, alert.Alert{Kind: alert.KindTampered, Severity: "critical", Account: d.Account, AccountName: info.Name,
 		OU: last(info.OUPath), Region: d.Region, Since: d.EventTime,
 		Reason: fmt.Sprintf("%s called %s on trail %s from %s", who, what, trail.Name, orDash(t.SourceIP)),
 		Detail: string(tj), Repair: repairNote,
@@ -137,15 +141,22 @@ func (p *Processor) repairAfterTamper(ctx context.Context, rec events.SQSMessage
 		if k := fault.KindOf(err); k == fault.Retryable || k == fault.Unknown {
 			p.backoff(ctx, rec, d.Account)
 		}
+		if p.usesIncidents(ctx) {
+			return p.tamperRepairFailed(ctx, d.Account, err)
+		}
 		return p.failed(ctx, d.Account, info, err)
 	}
 	log.InfoContext(ctx, "trail repaired after tampering", "writes", rep.Writes, "changes", len(rep.Changes))
-	if rep.Writes == 0 {
-		return nil
-	}
 	var fields []string
 	for _, c := range rep.Changes {
 		fields = append(fields, c.Field)
+	}
+	if p.usesIncidents(ctx) {
+		// No message: the incident's resolution says the trail was repaired.
+		return p.tamperRepaired(ctx, d.Account, fields)
+	}
+	if rep.Writes == 0 {
+		return nil
 	}
 	return p.alert(ctx, alert.Alert{Kind: alert.KindRepaired, Severity: "info", Account: d.Account, AccountName: info.Name,
 		OU: last(info.OUPath), Region: d.Region, Reason: "trail " + trailName + " restored after " + d.Event,

@@ -2,9 +2,7 @@ package watchdog
 
 import (
 	"context"
-	"fmt"
 	"slices"
-	"strings"
 	"time"
 
 	"github.com/trailwarden/trailwarden/shared/accounts"
@@ -148,7 +146,7 @@ func (p *pass) reviewCauses(ctx context.Context) {
 	}
 	slices.Sort(ids)
 	for _, id := range ids {
-		sent, err := p.w.Incidents.SendCause(ctx, p.w.Alerts, id, causeAlert, p.now, orDefault(p.w.AlertLease, 2*time.Minute))
+		sent, err := p.w.Incidents.SendCause(ctx, p.w.Alerts, id, incident.AlertOf, p.now, orDefault(p.w.AlertLease, 2*time.Minute))
 		if err != nil && fault.Code(err) != incident.CodeAlertInFlight {
 			p.w.failContext(ctx, &p.rep, err)
 		}
@@ -187,7 +185,7 @@ func (p *pass) tryResolve(ctx context.Context, inc incident.Incident) {
 
 // announceResolution publishes a resolved cause incident's one resolution.
 func (p *pass) announceResolution(ctx context.Context, inc incident.Incident) {
-	a := resolutionAlert(inc, p.now)
+	a := incident.ResolutionOf(inc, p.now)
 	sent, err := p.w.Incidents.SendRecovery(ctx, p.w.Alerts, a, p.now, orDefault(p.w.AlertLease, 2*time.Minute))
 	if err != nil {
 		p.w.failContext(ctx, &p.rep, err)
@@ -196,78 +194,4 @@ func (p *pass) announceResolution(ctx context.Context, inc incident.Incident) {
 		p.rep.Recoveries++
 		p.rep.AlertsSent++
 	}
-}
-
-// causeAlert is the opening or update alert of a cause incident as the
-// item holds it.
-func causeAlert(inc incident.Incident) alert.Alert {
-	kind := alert.KindDeliveryStopped
-	switch inc.Cause {
-	case incident.CauseTampered:
-		kind = alert.KindTampered
-	case incident.CauseNeverStarted:
-		kind = alert.KindNeverStarted
-	}
-	a := alert.Alert{Kind: kind, Severity: orString(inc.Severity, "high"), Account: inc.Account, AccountName: inc.AccountName,
-		OU: inc.OU, Regions: inc.Regions, TrailARN: inc.TrailARN, Code: inc.Reason, Cause: inc.Cause, Since: inc.Since,
-		Reason: orString(inc.Summary, inc.Reason), Detail: inc.Detail, Action: inc.Action, Repair: didText(inc)}
-	if inc.EventName != "" {
-		a.Event = &alert.Event{Name: inc.EventName, ID: inc.EventID, Time: inc.EventTime, Actor: inc.Actor,
-			InvokedBy: inc.InvokedBy, SourceIP: inc.SourceIP}
-	}
-	if n := len(inc.OpenRegions); n > 0 && n < len(inc.Regions) {
-		a.Reason += fmt.Sprintf(" (%d of %d Regions still silent: %s)", n, len(inc.Regions), strings.Join(inc.OpenRegions, ", "))
-	}
-	return a
-}
-
-// resolutionAlert is the one message that closes a cause incident.
-func resolutionAlert(inc incident.Incident, now time.Time) alert.Alert {
-	a := causeAlert(inc)
-	a.Kind, a.Severity, a.Transition, a.IncidentID, a.Version = alert.KindRecovered, "info", alert.TransitionResolved, inc.ID, inc.Version
-	a.At = now
-	a.Action = ""
-	end := orTime(inc.ResolvedAt, now)
-	switch {
-	case len(inc.Regions) > 0:
-		a.Reason = fmt.Sprintf("deliveries resumed in %s and stayed up; %s after it began (incident was: %s)",
-			regionsText(inc.Regions), durationText(end.Sub(inc.Since)), orString(inc.Summary, inc.Reason))
-	default:
-		a.Reason = fmt.Sprintf("closed after a quiet period with no silent Region; %s after it began (incident was: %s)",
-			durationText(end.Sub(inc.Since)), orString(inc.Summary, inc.Reason))
-	}
-	return a
-}
-
-// didText says what trailwarden did about a cause incident.
-func didText(inc incident.Incident) string {
-	var did []string
-	if !inc.RepairRequestedAt.IsZero() {
-		did = append(did, "re-converge requested through the enabler's request queue at "+inc.RepairRequestedAt.Format(time.RFC3339))
-	}
-	switch {
-	case !inc.RepairFailedAt.IsZero():
-		did = append(did, "repair failed at "+inc.RepairFailedAt.Format(time.RFC3339)+": "+inc.RepairDetail)
-	case !inc.RepairConfirmedAt.IsZero():
-		did = append(did, "trail repaired at "+inc.RepairConfirmedAt.Format(time.RFC3339))
-	case !inc.RepairAttemptAt.IsZero():
-		did = append(did, "repair started at "+inc.RepairAttemptAt.Format(time.RFC3339))
-	case inc.Cause == incident.CauseTampered:
-		did = append(did, "no repair (tamper response: alert only)")
-	}
-	return strings.Join(did, "; ")
-}
-
-func regionsText(rs []string) string {
-	if len(rs) == 1 {
-		return rs[0]
-	}
-	return fmt.Sprintf("all %d Regions (%s)", len(rs), strings.Join(rs, ", "))
-}
-
-func orTime(t, d time.Time) time.Time {
-	if t.IsZero() {
-		return d
-	}
-	return t
 }
