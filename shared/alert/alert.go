@@ -156,11 +156,7 @@ func (p *Publisher) Publish(ctx context.Context, a Alert) error {
 	if a.At.IsZero() {
 		a.At = time.Now().UTC()
 	}
-	if a.Event != nil {
-		e := *a.Event
-		e.Actor = NoEmail(e.Actor)
-		a.Event = &e
-	}
+	a = withoutEmail(a) // sinks included
 	if a.Summary == "" {
 		a.Summarize()
 	}

@@ -26,9 +26,20 @@ type Document struct {
 	Alert
 }
 
-// JSON encodes a as its Document, without HTML escaping (a "<" stays "<").
+// JSON encodes a as its Document, without HTML escaping (a "<" stays "<")
+// and without e-mail addresses.
 func JSON(a Alert) ([]byte, error) {
-	return encode(Document{SchemaVersion: SchemaVersion, Alert: a})
+	return encode(Document{SchemaVersion: SchemaVersion, Alert: withoutEmail(a)})
+}
+
+// withoutEmail withholds e-mail addresses from the event's principal.
+func withoutEmail(a Alert) Alert {
+	if a.Event != nil {
+		e := *a.Event
+		e.Actor = NoEmail(e.Actor)
+		a.Event = &e
+	}
+	return a
 }
 
 func encode(v any) ([]byte, error) {
@@ -171,6 +182,9 @@ func Email(a Alert, runbookBase string) string {
 	line("Account", acct)
 	line("Regions", strings.Join(a.AllRegions(), ", "))
 	line("Trail", a.TrailARN)
+	if a.Bucket != "" {
+		line("Object", "s3://"+a.Bucket+"/"+a.ObjectKey)
+	}
 	line("Diagnosis", diagnosis(a))
 	if e := a.Event; e != nil {
 		line("Call", strings.TrimSpace(e.Name+" "+timeText(e.Time)))
@@ -251,6 +265,9 @@ func ConsoleURL(a Alert) string {
 		if rs := a.AllRegions(); len(rs) > 0 {
 			region = rs[0]
 		}
+	}
+	if !awsid.IsRegion(region) {
+		return ""
 	}
 	var host string
 	switch awsid.Partition(region) {
