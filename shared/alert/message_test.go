@@ -50,7 +50,7 @@ var cases = map[string]Alert{
 	"security-finding": {Kind: KindSecurityFinding, Severity: "high", IncidentID: "finding#999999999999#foreign-account#56aa",
 		Account: "999999999999", Region: "us-east-1", Code: "foreign-account", Bucket: "acme-org-cloudtrail",
 		ObjectKey: "cloudtrail/AWSLogs/999999999999/CloudTrail/us-east-1/2026/03/01/x.json.gz",
-		Reason: "foreign-account: account 999999999999 is not a member of the organization <o-abc>", At: at},
+		Reason:    "foreign-account: account 999999999999 is not a member of the organization <o-abc>", At: at},
 	"enable-failed": {Kind: KindEnableFailed, Severity: "high", IncidentID: "alert#enable-failed#111122223333#msg-1", Account: "111122223333",
 		Region: "us-east-1", Reason: "converge failed: MaximumNumberOfTrailsExceededException", Detail: "the account already has 5 trails",
 		Action: "fix the cause named here, then run `trailwarden enable --account 111122223333 --yes`", At: at},
