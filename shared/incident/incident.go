@@ -1,11 +1,15 @@
-// Package incident keeps the watchdog's incident state in the DynamoDB
-// incidents table (partition key IncidentId), so that each incident raises
-// exactly one alert, stays quiet while open, and announces its recovery
-// once — even when two watchdog runs overlap.
+// Package incident keeps incident state in the DynamoDB incidents table
+// (partition key IncidentId). Cause incidents (cause.go: one per account
+// and cause) are what alerts: one opening with their Regions, an update per
+// material change, one resolution — even when watchdog runs and the
+// enabler's tamper path write at once. The watchdog's per-Region items
+// below are its detection state: each attaches its Region to its cause
+// incident once and detaches it once.
 //
 // Item layout (times are epoch seconds; absent when not set):
 //
 //	IncidentId         S  "stale#<account>#<region>" | "never#<account>" | "mass#organization"
+//	Group              S  the cause incident it attaches to (CauseID)
 //	Kind               S  stale | never-started | mass
 //	Account, Region    S
 //	State              S  watch | open | resolved
@@ -16,18 +20,18 @@
 //	Detail, Action     S  the diagnosis (reason code, one human line, details, suggestion)
 //	Severity           S  critical | high
 //	RepairRequestedAt  N  a converge request was sent to the request queue
-//	AlertClaimAt       N  lease taken by the run publishing the alert
-//	AlertedAt          N  the alert was published
+//	AlertClaimAt       N  lease taken by the run attaching (publishing, for mass)
+//	AlertedAt          N  attached to its cause incident (the mass alert published)
 //	ResolvedAt         N  deliveries resumed
-//	RecoveryClaimAt    N  lease taken by the run publishing the recovery
-//	RecoveredAlertedAt N  the recovery message was published
+//	RecoveryClaimAt    N  lease taken by the run detaching
+//	RecoveredAlertedAt N  detached from its cause incident (the mass recovery published)
 //	ExpiresAt          N  TTL for watch and resolved items
 //
 // The alert outbox (Outbox, outbox.go) writes "alert#…" items for the
 // enabler and "finding#…" items for the verifier to the same table; Active
 // reads only the watchdog's prefixes.
 //
-// Exactly-once alerts: Open is a conditional put (no item, or an item that
+// Exactly-once steps: Open is a conditional put (no item, or an item that
 // is not open), so only one run opens an incident; the run that opened it —
 // or a later run, when publishing failed — takes a lease (ClaimAlert) before
 // publishing and records AlertedAt after. A crash between publish and

@@ -303,7 +303,8 @@ func repairable(reason string) bool {
 	return false
 }
 
-// alertIncident publishes an open incident's alert once, through the
+// alertIncident publishes the organization-wide incident's alert once
+// (per-Region items alert through their cause incident), through the
 // store's claim → publish → release step. A repairable cause is sent to
 // the enabler's request queue under the claim, just before publishing, so
 // the alert says whether the repair was requested. A failed publish leaves
@@ -313,8 +314,9 @@ func (w *Watchdog) alertIncident(ctx context.Context, rep *Report, inc incident.
 	if inc.Kind == incident.KindNeverStarted {
 		kind = alert.KindNeverStarted
 	}
-	a := alert.Alert{Kind: kind, Severity: orString(d.Severity, "high"), IncidentID: inc.ID, Account: inc.Account,
-		Region: inc.Region, Since: inc.Since, Reason: d.Summary, Detail: joinDetail(d), Action: d.Action, At: now}
+	a := alert.Alert{Kind: kind, Severity: orString(d.Severity, "high"), IncidentID: inc.ID, Transition: alert.TransitionOpened,
+		Version: 1, Account: inc.Account, Region: inc.Region, Code: d.Reason, Cause: d.Reason, Since: inc.Since, Reason: d.Summary,
+		Detail: d.Detail, Action: d.Action, At: now}
 	if acct != nil {
 		a.AccountName = acct.Name
 		a.OU = lastOU(acct.OUPath)
@@ -362,14 +364,6 @@ func (w *Watchdog) repairStep(ctx context.Context, rep *Report, inc incident.Inc
 	return "re-converge requested through the enabler's request queue", true
 }
 
-func joinDetail(d Diagnosis) string {
-	s := "reason code: " + d.Reason
-	if d.Detail != "" {
-		s += "; " + d.Detail
-	}
-	return s
-}
-
 func (w *Watchdog) requestRepair(ctx context.Context, inc incident.Incident, d Diagnosis, now time.Time) error {
 	body, err := workitem.New(inc.Account, workitem.ReasonRepair, fmt.Sprintf("watchdog %s: %s", inc.ID, d.Summary), now).Marshal()
 	if err != nil {
@@ -406,8 +400,8 @@ func (w *Watchdog) announceRecovery(ctx context.Context, rep *Report, inc incide
 			reason = "the organization-wide silence ended: " + reason
 		}
 	}
-	a := alert.Alert{Kind: alert.KindRecovered, Severity: "info", IncidentID: inc.ID, Account: inc.Account, Region: inc.Region,
-		Since: inc.Since, Reason: reason, At: now}
+	a := alert.Alert{Kind: alert.KindRecovered, Severity: "info", IncidentID: inc.ID, Transition: alert.TransitionResolved,
+		Version: 1, Account: inc.Account, Region: inc.Region, Code: inc.Reason, Cause: inc.Reason, Since: inc.Since, Reason: reason, At: now}
 	if acct != nil {
 		a.AccountName, a.OU = acct.Name, lastOU(acct.OUPath)
 	}
