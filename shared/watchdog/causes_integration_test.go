@@ -1,12 +1,15 @@
 package watchdog_test
 
 import (
+	"context"
+	"errors"
 	"slices"
 	"testing"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/cloudtrail"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 
 	"github.com/trailwarden/trailwarden/shared/alert"
 	"github.com/trailwarden/trailwarden/shared/incident"
@@ -160,5 +163,58 @@ func TestStalenessJoinsTamperIncident(t *testing.T) {
 	}
 	if want := watchdog.DefaultResolveQuiet; got[0].At.Sub(t0.Add(35*time.Minute)) < want {
 		t.Fatalf("resolved at %s, before the quiet time %s", got[0].At, want)
+	}
+}
+
+// failAttachMark loses the write that records a Region's attach (the
+// per-Region item's AlertedAt), once.
+type failAttachMark struct {
+	incident.API
+	failed bool
+}
+
+func (f *failAttachMark) UpdateItem(ctx context.Context, in *dynamodb.UpdateItemInput, opts ...func(*dynamodb.Options)) (*dynamodb.UpdateItemOutput, error) {
+	if !f.failed && aws.ToString(in.UpdateExpression) == "SET AlertedAt = :now" {
+		f.failed = true
+		return nil, errors.New("fake: DynamoDB UpdateItem: InternalServerError")
+	}
+	return f.API.UpdateItem(ctx, in, opts...)
+}
+
+// TestLostAttachMarkStillResolves: the Region was attached but the mark
+// was lost and the Region recovered before a later pass re-attached it:
+// the Region is still detached, and the incident resolves once.
+func TestLostAttachMarkStillResolves(t *testing.T) {
+	h := newHarness(t, "busy")
+	ctx := t.Context()
+	busy := h.enable("busy", t0.Add(-72*time.Hour))
+	h.busy(busy, h.home, t0)
+	h.putLedger(busy, quietRegion, time.Time{}, t0.Truncate(time.Hour), nil)
+	store := h.wd.Incidents.(*incident.Store)
+	h.wd.Incidents = &incident.Store{DB: &failAttachMark{API: store.DB}, Table: store.Table}
+	h.wd.AlertLease = time.Hour // the lost mark's lease outlives the recovery
+	if _, err := h.memberTrail(busy).StopLogging(ctx, &cloudtrail.StopLoggingInput{Name: aws.String("org-audit")}); err != nil {
+		t.Fatal(err)
+	}
+	for at := t0.Add(5 * time.Minute); at.Sub(t0) <= 20*time.Minute; at = at.Add(5 * time.Minute) {
+		h.run(at)
+	}
+	if got := h.transitions(); len(got) != 1 {
+		t.Fatalf("opening %v", got)
+	}
+	if _, err := h.memberTrail(busy).StartLogging(ctx, &cloudtrail.StartLoggingInput{Name: aws.String("org-audit")}); err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for at := t0.Add(25 * time.Minute); at.Sub(t0) <= 70*time.Minute; at = at.Add(5 * time.Minute) {
+		h.busy(busy, h.home, at.Add(-2*time.Minute))
+		if d := at.Truncate(time.Hour).Add(3 * time.Minute); !d.After(at) {
+			h.putLedger(busy, quietRegion, time.Time{}, d, nil)
+		}
+		h.run(at)
+		got = append(got, h.transitions()...)
+	}
+	if !slices.Equal(got, []string{"recovered resolved " + h.home}) {
+		t.Fatalf("after the recovery: %v", got)
 	}
 }

@@ -214,8 +214,17 @@ func (p *pass) resolvePair(ctx context.Context, inc incident.Incident) {
 	delete(p.open, inc.ID)
 	p.rep.Recovered = append(p.rep.Recovered, inc.ID)
 	p.w.log().InfoContext(ctx, "deliveries resumed", "incident", inc.ID, "account", inc.Account, "region", inc.Region)
-	if res.RecoveryPending() {
+	switch {
+	case res.RecoveryPending():
 		p.detachPair(ctx, res)
+	case !res.AlertClaimAt.IsZero():
+		// Attached, but the mark was lost: detach directly (a no-op when
+		// the Region is not there), so the cause incident can close.
+		if err := p.w.Incidents.DetachRegion(ctx, groupOf(res), res.Region, p.now); err != nil {
+			p.w.failContext(ctx, &p.rep, err)
+		} else {
+			p.detached[groupOf(res)] = append(p.detached[groupOf(res)], res.Region)
+		}
 	}
 }
 
