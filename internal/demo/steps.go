@@ -285,7 +285,7 @@ func (r *run) repairAndRecover(s *Step) error {
 		}
 		for _, a := range alerts {
 			if a.Kind != alert.KindRecovered || a.Account != victim || a.Transition != alert.TransitionResolved ||
-				!slices.Equal(a.Regions, activeRegionsSorted()) {
+				!slices.Equal(a.Regions, activeRegionsSorted()) || !strings.Contains(a.Repair, "trail repaired at") {
 				return fmt.Errorf("unexpected message: %+v", a)
 			}
 			s.add("sim +%s incident resolved", t.Sub(r.simStart()).Round(time.Minute))

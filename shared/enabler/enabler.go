@@ -39,6 +39,7 @@ import (
 	"github.com/trailwarden/trailwarden/shared/policy"
 	"github.com/trailwarden/trailwarden/shared/sqsbatch"
 	"github.com/trailwarden/trailwarden/shared/telemetry"
+	"github.com/trailwarden/trailwarden/shared/workitem"
 )
 
 // Directory answers what the enabler asks Organizations.
@@ -203,7 +204,11 @@ func (p *Processor) Record(ctx context.Context, rec events.SQSMessage) error {
 	d := req.Decision
 	if it := req.Item; it != nil {
 		p.log().InfoContext(ctx, "converge requested", "messageId", rec.MessageId, "account", it.Account, "reason", it.Reason, "detail", it.Detail)
-		return p.enable(withEventKey(ctx, rec.MessageId), rec, it.Account, it.JoinedVia, it.Reason)
+		ctx = withEventKey(ctx, rec.MessageId)
+		if it.Reason == workitem.ReasonRepair {
+			return p.repairRequested(ctx, rec, it.Account)
+		}
+		return p.enable(ctx, rec, it.Account, it.JoinedVia, it.Reason)
 	}
 	p.log().InfoContext(ctx, "event decided", "messageId", rec.MessageId, "decision", d)
 	p.count("Decisions", 1, "Action", string(d.Action))

@@ -7,6 +7,9 @@ import (
 	"strings"
 	"time"
 
+	"github.com/aws/aws-lambda-go/events"
+
+	"github.com/trailwarden/trailwarden/shared/accounts"
 	"github.com/trailwarden/trailwarden/shared/alert"
 	"github.com/trailwarden/trailwarden/shared/awsenv"
 	"github.com/trailwarden/trailwarden/shared/fault"
@@ -14,6 +17,7 @@ import (
 	"github.com/trailwarden/trailwarden/shared/orgdir"
 	"github.com/trailwarden/trailwarden/shared/orgevent"
 	"github.com/trailwarden/trailwarden/shared/policy"
+	"github.com/trailwarden/trailwarden/shared/workitem"
 )
 
 // alertLease bounds how long a crashed publisher blocks a retry.
@@ -108,4 +112,27 @@ func (p *Processor) tamperRepairFailed(ctx context.Context, account string, caus
 		return errors.Join(cause, err)
 	}
 	return errors.Join(cause, p.sendIncident(ctx, id))
+}
+
+// repairRequested converges an account on the watchdog's repair request
+// (its trail stopped, was deleted or changed) and records the outcome on
+// the account's trail incident: a repair that worked (the incident's
+// resolution says so) or one that failed (one update, which the watchdog
+// publishes). Without an open incident the record is a plain converge.
+func (p *Processor) repairRequested(ctx context.Context, rec events.SQSMessage, account string) error {
+	out, err := p.ConvergeAccount(ctx, account, "", workitem.ReasonRepair)
+	if err != nil && (fault.KindOf(err) == fault.Retryable || fault.KindOf(err) == fault.Unknown) {
+		p.backoff(ctx, rec, account)
+	}
+	if p.Incidents == nil || p.DryRun || (err == nil && (out == nil || out.Status != accounts.StatusEnabled)) {
+		return err
+	}
+	detail := "re-converged on the watchdog's request"
+	if err != nil {
+		detail = fault.Code(err) + ": " + err.Error()
+	}
+	if _, merr := p.Incidents.MarkRepair(ctx, incident.CauseID(account, incident.CauseStopped), err == nil, detail, p.now()); merr != nil {
+		p.log().WarnContext(ctx, "repair outcome not recorded on the incident", "account", account, "error", merr.Error())
+	}
+	return err
 }
