@@ -46,6 +46,7 @@ type Alert struct {
 	// Version counts the incident's material changes: consumers keep the
 	// highest version of an incidentId.
 	Version     int       `json:"version,omitempty"`
+	Change      string    `json:"change,omitempty"` // an update's material change
 	Account     string    `json:"account,omitempty"`
 	AccountName string    `json:"accountName,omitempty"`
 	OU          string    `json:"ou,omitempty"`

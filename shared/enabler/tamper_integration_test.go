@@ -233,7 +233,8 @@ func TestTamperRepairFailsIsOneUpdate(t *testing.T) {
 	}
 	as := w.alerts()
 	if kinds(as) != "trail-tampered,trail-tampered" || as[0].Transition != alert.TransitionOpened ||
-		as[1].Transition != alert.TransitionUpdated || as[1].Version != 2 || !strings.Contains(as[1].Repair, "repair failed") {
+		as[1].Transition != alert.TransitionUpdated || as[1].Version != 2 || !strings.Contains(as[1].Repair, "repair failed") ||
+		!strings.HasPrefix(as[1].Change, "the repair failed: ") {
 		t.Fatalf("alerts %s %+v", kinds(as), as)
 	}
 	inc := w.incident(as[0].IncidentID)

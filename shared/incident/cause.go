@@ -31,6 +31,7 @@ import (
 //	Version           N   material changes so far (1 when opened)
 //	AlertedVersion    N   the last version published
 //	LastChangeAt      N   the last change of any kind (quiet time runs from it)
+//	LastChange        S   the last material change, for the update's message
 //	RepairAttemptAt, RepairConfirmedAt, RepairFailedAt N, RepairDetail S
 //	EventName, EventID, Actor, InvokedBy, SourceIP S, EventTime N, EventNames SS
 //
@@ -153,11 +154,11 @@ func (s *Store) AttachRegion(ctx context.Context, c Incident, region string, now
 			material   bool
 		}{
 			{"ADD Regions :r, OpenRegions :r SET LastChangeAt = :now", "Cause = :tampered", false},
-			{"ADD Regions :r, OpenRegions :r, Version :one SET LastChangeAt = :now", "Cause <> :tampered", true},
+			{"ADD Regions :r, OpenRegions :r, Version :one SET LastChangeAt = :now, LastChange = :chg", "Cause <> :tampered", true},
 		} {
 			_, ok, err := s.update(ctx, c.ID, step.expr, "#st = :open AND NOT contains(Regions, :rs) AND "+step.cond, nil,
 				map[string]ddbtypes.AttributeValue{":r": r, ":rs": str(region), ":now": num(now), ":one": numInt(1),
-					":tampered": str(CauseTampered)}, ddbtypes.ReturnValueNone)
+					":tampered": str(CauseTampered), ":chg": str("Region " + region + " went silent too")}, ddbtypes.ReturnValueNone)
 			if err != nil || ok {
 				return ok && step.material, err
 			}
@@ -195,7 +196,8 @@ func (s *Store) AttachTamper(ctx context.Context, c Incident, now time.Time) (bo
 		vals := map[string]ddbtypes.AttributeValue{":tampered": str(CauseTampered), ":now": num(now), ":one": numInt(1),
 			":en": &ddbtypes.AttributeValueMemberSS{Value: []string{c.EventName}}, ":ens": str(c.EventName),
 			":reason": str(c.Reason), ":summary": str(c.Summary), ":action": str(c.Action), ":sev": str(c.Severity)}
-		expr := "SET Cause = :tampered, LastChangeAt = :now, Reason = :reason, Summary = :summary, #action = :action, Severity = :sev"
+		vals[":chg"] = str("the call behind it: " + c.Summary)
+		expr := "SET Cause = :tampered, LastChangeAt = :now, LastChange = :chg, Reason = :reason, Summary = :summary, #action = :action, Severity = :sev"
 		for name, v := range map[string]string{"EventName": c.EventName, "EventID": c.EventID, "Actor": c.Actor,
 			"InvokedBy": c.InvokedBy, "SourceIP": c.SourceIP, "Detail": c.Detail, "TrailARN": c.TrailARN} {
 			if v != "" {
@@ -237,7 +239,8 @@ func (s *Store) MarkRepair(ctx context.Context, id string, ok bool, detail strin
 		return false, err
 	}
 	vals[":one"] = numInt(1)
-	_, changed, err := s.update(ctx, id, "SET RepairFailedAt = :now, LastChangeAt = :now, RepairDetail = :d ADD Version :one",
+	vals[":chg"] = str("the repair failed: " + orUnknown(detail))
+	_, changed, err := s.update(ctx, id, "SET RepairFailedAt = :now, LastChangeAt = :now, LastChange = :chg, RepairDetail = :d ADD Version :one",
 		"#st = :open AND attribute_not_exists(RepairFailedAt)", nil, vals, ddbtypes.ReturnValueNone)
 	return changed, err
 }

@@ -172,7 +172,8 @@ func TestTamperAndStalenessAreOneIncident(t *testing.T) {
 		t.Fatalf("repair failed update %v", got)
 	}
 	inc, _, _ := s.Get(t.Context(), tc.ID)
-	if inc.Cause != incident.CauseTampered || inc.EventID != "evt-StopLogging" || len(inc.OpenRegions) != 2 {
+	if inc.Cause != incident.CauseTampered || inc.EventID != "evt-StopLogging" || len(inc.OpenRegions) != 2 ||
+		inc.LastChange != "the repair failed: AccessDenied" {
 		t.Fatalf("incident %+v", inc)
 	}
 

@@ -21,6 +21,9 @@ func AlertOf(inc Incident) alert.Alert {
 	a := alert.Alert{Kind: kind, Severity: orString(inc.Severity, "high"), Account: inc.Account, AccountName: inc.AccountName,
 		OU: inc.OU, Regions: inc.Regions, TrailARN: inc.TrailARN, Code: inc.Reason, Cause: inc.Cause, Since: inc.Since,
 		Reason: orString(inc.Summary, inc.Reason), Detail: inc.Detail, Action: inc.Action, Repair: didText(inc)}
+	if inc.AlertedVersion > 0 {
+		a.Change = inc.LastChange // an update: what changed since the last message
+	}
 	if inc.EventName != "" {
 		a.Event = &alert.Event{Name: inc.EventName, ID: inc.EventID, Time: inc.EventTime, Actor: inc.Actor,
 			InvokedBy: inc.InvokedBy, SourceIP: inc.SourceIP}
@@ -36,7 +39,7 @@ func ResolutionOf(inc Incident, now time.Time) alert.Alert {
 	a := AlertOf(inc)
 	a.Kind, a.Severity, a.Transition, a.IncidentID, a.Version = alert.KindRecovered, "info", alert.TransitionResolved, inc.ID, inc.Version
 	a.At = now
-	a.Action = ""
+	a.Action, a.Change = "", ""
 	end := orTime(inc.ResolvedAt, now)
 	switch {
 	case len(inc.Regions) > 0:

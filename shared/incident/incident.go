@@ -131,6 +131,7 @@ type Incident struct {
 	RepairConfirmedAt                time.Time
 	RepairFailedAt                   time.Time
 	RepairDetail                     string
+	LastChange                       string // the last material change, in words
 	// The CloudTrail call behind a tamper incident.
 	EventName, EventID, Actor, InvokedBy, SourceIP string
 	EventTime                                      time.Time
@@ -194,7 +195,7 @@ func (i *Incident) strs() map[string]*string {
 	return map[string]*string{KeyAttribute: &i.ID, "Kind": &i.Kind, "Account": &i.Account, "Region": &i.Region,
 		"Reason": &i.Reason, "Summary": &i.Summary, "Detail": &i.Detail, "Action": &i.Action, "Severity": &i.Severity,
 		"Group": &i.Group, "Cause": &i.Cause, "AccountName": &i.AccountName, "OU": &i.OU, "TrailARN": &i.TrailARN,
-		"RepairDetail": &i.RepairDetail, "EventName": &i.EventName, "EventID": &i.EventID, "Actor": &i.Actor,
+		"RepairDetail": &i.RepairDetail, "LastChange": &i.LastChange, "EventName": &i.EventName, "EventID": &i.EventID, "Actor": &i.Actor,
 		"InvokedBy": &i.InvokedBy, "SourceIP": &i.SourceIP}
 }
 
