@@ -174,3 +174,34 @@ func TestNoEmail(t *testing.T) {
 		}
 	}
 }
+
+// FuzzSubject: whatever the fields hold, the subject is 1-99 printable
+// ASCII characters and the message is a JSON object with a string default.
+func FuzzSubject(f *testing.F) {
+	f.Add("analytics", "eu-west-1", "stopped", "logging stopped <now>")
+	f.Add(strings.Repeat("é", 200), "\n", "\x00", "\u2028")
+	f.Fuzz(func(t *testing.T, name, region, cause, reason string) {
+		a := Alert{Kind: KindDeliveryStopped, Severity: "high", Account: "111122223333", AccountName: name,
+			Regions: []string{region}, Cause: cause, Reason: reason}
+		s := Subject(a)
+		if s == "" || len(s) > MaxSubject {
+			t.Fatalf("subject %q", s)
+		}
+		for _, r := range s {
+			if r < 0x20 || r > 0x7e {
+				t.Fatalf("subject %q has %q", s, r)
+			}
+		}
+		msg, err := Message(a, base)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var m map[string]any
+		if err := json.Unmarshal([]byte(msg), &m); err != nil {
+			t.Fatal(err)
+		}
+		if _, ok := m["default"].(string); !ok {
+			t.Fatal("no default")
+		}
+	})
+}
