@@ -98,7 +98,7 @@ func (p *pass) attachPair(ctx context.Context, inc incident.Incident, acct *acco
 				w.failContext(ctx, &p.rep, err)
 			}
 		}
-		p.touched[group] = true
+		p.touched[group], p.open[group] = true, true
 		return nil
 	})
 	sent, err := w.Incidents.SendAlert(ctx, attach, alert.Alert{IncidentID: inc.ID}, now, orDefault(w.AlertLease, 2*time.Minute))
@@ -152,7 +152,6 @@ func (p *pass) reviewCauses(ctx context.Context) {
 		}
 		if sent {
 			p.rep.AlertsSent++
-			p.open[id] = true
 		}
 	}
 }

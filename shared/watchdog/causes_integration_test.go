@@ -218,3 +218,45 @@ func TestLostAttachMarkStillResolves(t *testing.T) {
 		t.Fatalf("after the recovery: %v", got)
 	}
 }
+
+// TestRediagnosisKeepsTheRegionsIncident: a per-Region item remembers the
+// incident it joined; a later diagnosis of another cause does not move its
+// Region (the recovery detaches it from the incident it is in).
+func TestRediagnosisKeepsTheRegionsIncident(t *testing.T) {
+	h := newHarness(t, "busy")
+	ctx := t.Context()
+	busy := h.enable("busy", t0.Add(-72*time.Hour))
+	h.busy(busy, h.home, t0)
+	h.putLedger(busy, quietRegion, time.Time{}, t0.Truncate(time.Hour), nil)
+	if _, err := h.memberTrail(busy).StopLogging(ctx, &cloudtrail.StopLoggingInput{Name: aws.String("org-audit")}); err != nil {
+		t.Fatal(err)
+	}
+	for at := t0.Add(5 * time.Minute); at.Sub(t0) <= 20*time.Minute; at = at.Add(5 * time.Minute) {
+		h.run(at)
+	}
+	store := h.wd.Incidents.(*incident.Store)
+	pair := incident.StaleID(busy, h.home)
+	if err := store.Rediagnosed(ctx, pair, t0.Add(21*time.Minute), watchdog.ReasonBucketDelivery, "bucket refuses", "", ""); err != nil {
+		t.Fatal(err)
+	}
+	inc, _, err := store.Get(ctx, pair)
+	if err != nil || inc.Group != incident.CauseID(busy, incident.CauseStopped) || inc.Reason != watchdog.ReasonBucketDelivery {
+		t.Fatalf("pair %+v (%v)", inc, err)
+	}
+	h.alerts()
+	if _, err := h.memberTrail(busy).StartLogging(ctx, &cloudtrail.StartLoggingInput{Name: aws.String("org-audit")}); err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for at := t0.Add(25 * time.Minute); at.Sub(t0) <= 70*time.Minute; at = at.Add(5 * time.Minute) {
+		h.busy(busy, h.home, at.Add(-2*time.Minute))
+		if d := at.Truncate(time.Hour).Add(3 * time.Minute); !d.After(at) {
+			h.putLedger(busy, quietRegion, time.Time{}, d, nil)
+		}
+		h.run(at)
+		got = append(got, h.transitions()...)
+	}
+	if !slices.Equal(got, []string{"recovered resolved " + h.home}) {
+		t.Fatalf("after the recovery: %v", got)
+	}
+}

@@ -290,8 +290,11 @@ func (w *Watchdog) diagnoseAll(ctx context.Context, dg *Diagnoser, todo []*candi
 
 func (w *Watchdog) newIncident(c *candidate) incident.Incident {
 	region := c.a.Region
+	// Group stays what the first diagnosis said: a later re-diagnosis
+	// (Rediagnosed) must not move the Region to another incident.
 	return incident.Incident{ID: c.id, Kind: c.kind, Account: c.acct.AccountID, Region: region, Since: c.a.Since,
-		Reason: c.diag.Reason, Summary: c.diag.Summary, Detail: c.diag.Detail, Action: c.diag.Action, Severity: c.diag.Severity}
+		Reason: c.diag.Reason, Summary: c.diag.Summary, Detail: c.diag.Detail, Action: c.diag.Action, Severity: c.diag.Severity,
+		Group: incident.CauseID(c.acct.AccountID, causeOf(c.kind, c.diag.Reason))}
 }
 
 // repairable says whether a converge fixes the cause.
