@@ -45,7 +45,10 @@ type Alert struct {
 	Transition string `json:"transition,omitempty"` // opened | updated | resolved
 	// Version counts the incident's material changes: consumers keep the
 	// highest version of an incidentId.
-	Version     int       `json:"version,omitempty"`
+	Version int `json:"version,omitempty"`
+	// OpenedAt tells apart successive incidents of one incidentId (the
+	// same account and cause, again after a resolution).
+	OpenedAt    time.Time `json:"openedAt,omitzero"`
 	Change      string    `json:"change,omitempty"` // an update's material change
 	Account     string    `json:"account,omitempty"`
 	AccountName string    `json:"accountName,omitempty"`

@@ -22,7 +22,7 @@ const base = "https://github.com/example/trailwarden/blob/main/docs/runbooks"
 // cases: one per alert kind and incident transition.
 var cases = map[string]Alert{
 	"delivery-stopped-opened": {Kind: KindDeliveryStopped, Severity: "high", IncidentID: "cause#111122223333#trail",
-		Transition: TransitionOpened, Version: 1, Account: "111122223333", AccountName: "analytics", OU: "ou-ab12-workloads",
+		Transition: TransitionOpened, Version: 1, OpenedAt: at, Account: "111122223333", AccountName: "analytics", OU: "ou-ab12-workloads",
 		Regions: []string{"eu-west-1", "us-east-1"}, TrailARN: "arn:aws:cloudtrail:us-east-1:111122223333:trail/org-audit",
 		Code: "logging-stopped", Cause: "stopped", Since: since, Reason: "logging stopped at 2026-03-01T09:57:00Z",
 		Action: "re-converge the account (StartLogging) and find out who stopped it (StopLogging events in the member account)",

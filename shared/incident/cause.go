@@ -122,11 +122,15 @@ func (s *Store) openCause(ctx context.Context, c Incident, now time.Time) (bool,
 	if c.DiagnosedAt.IsZero() {
 		c.DiagnosedAt = c.OpenedAt
 	}
+	// Not over an open incident, nor over a resolved one whose resolution
+	// is still owed (it goes out first; the caller retries).
 	_, err := s.DB.PutItem(ctx, &dynamodb.PutItemInput{
 		TableName: aws.String(s.Table), Item: Encode(c),
-		ConditionExpression:       aws.String("attribute_not_exists(IncidentId) OR #st <> :open"),
-		ExpressionAttributeNames:  map[string]string{"#st": "State"},
-		ExpressionAttributeValues: map[string]ddbtypes.AttributeValue{":open": str(string(StateOpen))},
+		ConditionExpression: aws.String("attribute_not_exists(IncidentId) OR (#st <> :open AND " +
+			"NOT (#st = :resolved AND attribute_exists(AlertedAt) AND attribute_not_exists(RecoveredAlertedAt)))"),
+		ExpressionAttributeNames: map[string]string{"#st": "State"},
+		ExpressionAttributeValues: map[string]ddbtypes.AttributeValue{":open": str(string(StateOpen)),
+			":resolved": str(string(StateResolved))},
 	})
 	if isConditionFailed(err) {
 		return false, nil

@@ -248,3 +248,35 @@ func TestTamperAndWatchdogRace(t *testing.T) {
 		t.Fatalf("alerted version %d of %d, %d openings (%d in flight)", inc.AlertedVersion, inc.Version, opened, inflight)
 	}
 }
+
+// TestNextIncidentWaitsForTheResolution: a resolved incident whose
+// resolution is still owed is not replaced by the next one of the same
+// cause: the resolution goes out first, then the next incident opens (a
+// new OpenedAt tells the two apart).
+func TestNextIncidentWaitsForTheResolution(t *testing.T) {
+	s := newStore(t)
+	r := &recorder{}
+	c := stopped()
+	attach(t, s, c, "eu-west-1", now)
+	send(t, s, r, c.ID, now)
+	if err := s.DetachRegion(t.Context(), c.ID, "eu-west-1", now.Add(5*time.Minute)); err != nil {
+		t.Fatal(err)
+	}
+	first, ok, err := s.ResolveCause(t.Context(), c.ID, now.Add(40*time.Minute), now.Add(10*time.Minute))
+	if !ok || err != nil {
+		t.Fatal(ok, err)
+	}
+	if _, err := s.AttachRegion(t.Context(), c, "eu-west-1", now.Add(45*time.Minute)); err == nil {
+		t.Fatal("the next incident replaced one whose resolution is owed")
+	}
+	if sent, err := s.SendRecovery(t.Context(), r, incident.ResolutionOf(first, now.Add(45*time.Minute)), now.Add(45*time.Minute), time.Minute); !sent || err != nil {
+		t.Fatal(sent, err)
+	}
+	if !attach(t, s, c, "eu-west-1", now.Add(50*time.Minute)) {
+		t.Fatal("the next incident did not open")
+	}
+	next, _, _ := s.Get(t.Context(), c.ID)
+	if next.Version != 1 || next.OpenedAt.Equal(first.OpenedAt) || next.AlertedVersion != 0 {
+		t.Fatalf("next %+v", next)
+	}
+}

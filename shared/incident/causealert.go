@@ -18,7 +18,7 @@ func AlertOf(inc Incident) alert.Alert {
 	case CauseNeverStarted:
 		kind = alert.KindNeverStarted
 	}
-	a := alert.Alert{Kind: kind, Severity: orString(inc.Severity, "high"), Account: inc.Account, AccountName: inc.AccountName,
+	a := alert.Alert{Kind: kind, Severity: orString(inc.Severity, "high"), OpenedAt: inc.OpenedAt, Account: inc.Account, AccountName: inc.AccountName,
 		OU: inc.OU, Regions: inc.Regions, TrailARN: inc.TrailARN, Code: inc.Reason, Cause: inc.Cause, Since: inc.Since,
 		Reason: orString(inc.Summary, inc.Reason), Detail: inc.Detail, Action: inc.Action, Repair: didText(inc)}
 	if inc.AlertedVersion > 0 {
@@ -34,7 +34,7 @@ func AlertOf(inc Incident) alert.Alert {
 	return a
 }
 
-// ResolutionOf is the one message that closes a cause
+// ResolutionOf is the one message that closes a cause incident.
 func ResolutionOf(inc Incident, now time.Time) alert.Alert {
 	a := AlertOf(inc)
 	a.Kind, a.Severity, a.Transition, a.IncidentID, a.Version = alert.KindRecovered, "info", alert.TransitionResolved, inc.ID, inc.Version
@@ -52,7 +52,7 @@ func ResolutionOf(inc Incident, now time.Time) alert.Alert {
 	return a
 }
 
-// didText says what trailwarden did about a cause
+// didText says what trailwarden did about a cause incident.
 func didText(inc Incident) string {
 	var did []string
 	if !inc.RepairRequestedAt.IsZero() {
