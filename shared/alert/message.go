@@ -16,8 +16,9 @@ import (
 // HTTP(S) and e-mail-json subscribers and the bus receive (docs/alerts.md).
 // Adding a field keeps the version; removing or renaming one, or changing
 // its meaning, takes a new one. Version 2 added transition, version,
-// openedAt, change, regions, trailArn, code, cause, event, bucket and objectKey: an incident's alert covers all
-// its Regions (regions), where version 1 had one alert per Region (region).
+// openedAt, change, regions, trailArn, code, cause, event, bucket and
+// objectKey: an incident's alert covers all its Regions (regions), where
+// version 1 had one alert per Region (region).
 const SchemaVersion = "2"
 
 // Document is an alert as JSON subscribers read it.
