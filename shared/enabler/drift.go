@@ -11,6 +11,7 @@ import (
 	"github.com/trailwarden/trailwarden/shared/accounts"
 	"github.com/trailwarden/trailwarden/shared/alert"
 	"github.com/trailwarden/trailwarden/shared/fault"
+	"github.com/trailwarden/trailwarden/shared/incident"
 	"github.com/trailwarden/trailwarden/shared/orgdir"
 	"github.com/trailwarden/trailwarden/shared/orgevent"
 	"github.com/trailwarden/trailwarden/shared/policy"
@@ -74,7 +75,7 @@ func (p *Processor) drift(ctx context.Context, rec events.SQSMessage, d orgevent
 		return err
 	}
 	p.count("TamperEvents", 1, "Response", string(response))
-	who := t.Actor
+	who := alert.NoEmail(t.Actor)
 	if who == "" {
 		who = "an unknown principal"
 	}
@@ -93,7 +94,8 @@ func (p *Processor) drift(ctx context.Context, rec events.SQSMessage, d orgevent
 	} else if err := p.alert(ctx, alert.Alert{Kind: alert.KindTampered, Severity: "critical", Account: d.Account, AccountName: info.Name,
 		OU: last(info.OUPath), Region: d.Region, Since: d.EventTime,
 		Reason: fmt.Sprintf("%s called %s on trail %s from %s", who, what, trail.Name, orDash(t.SourceIP)),
-		Detail: string(tj), Repair: repairNote,
+		Code:   d.Event, Cause: incident.CauseTampered, Repair: repairNote,
+		Event:  &alert.Event{Name: d.Event, ID: d.CloudTrailEventID, Time: d.EventTime.UTC(), Actor: who, InvokedBy: t.InvokedBy, SourceIP: t.SourceIP},
 		Action: "find out who made this change and why; trailwarden's own role is excluded from these alerts"}); err != nil {
 		return err
 	}
