@@ -145,7 +145,9 @@ type OpenedIncident struct {
 	Verdict    string    `json:"verdict,omitempty"`
 	Diagnosis  Diagnosis `json:"diagnosis"`
 	Repair     bool      `json:"repairRequested"`
-	Alerted    bool      `json:"alerted"`
+	// Alerted: the Region joined its cause incident (which alerts for it;
+	// for the organization-wide incident, its alert was published).
+	Alerted bool `json:"alerted"`
 }
 
 // Report says what one pass saw and did.
