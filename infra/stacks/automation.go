@@ -426,8 +426,10 @@ func (s *Automation) permissions() {
 	if !d.SingleAccount {
 		e.Allow("AssumeOrgReader", []string{"sts:AssumeRole"}, []*string{jsii.String(cfg.OrgReaderRoleARN())}, nil)
 	}
-	// The alert outbox: claim, mark or release one item per alerted event.
-	e.Allow("IncidentsAlerts", outboxActions, tableARNs(s.Incidents), nil)
+	// The alert outbox: claim, mark or release one item per alerted event;
+	// a tamper call opens the account's trail incident by conditional put
+	// (shared/incident, AttachTamper).
+	e.Allow("IncidentsAlerts", append(append([]string{}, outboxActions...), "dynamodb:PutItem"), tableARNs(s.Incidents), nil)
 	publish(e)
 	alertsBus(e)
 

@@ -360,6 +360,7 @@ func TestConformanceFunctions(t *testing.T) {
 	add(FnEnabler, "dynamodb:UpdateItem", accounts, nil)
 	add(FnEnabler, "dynamodb:UpdateItem", incidents, nil) // the alert outbox
 	add(FnEnabler, "dynamodb:GetItem", incidents, nil)
+	add(FnEnabler, "dynamodb:PutItem", incidents, nil) // a tamper call opens the trail incident
 	add(FnEnabler, "sts:AssumeRole", memberRole, inOrg)
 	add(FnEnabler, "sts:AssumeRole", orgReader, nil)
 	// reconciler: Organizations reader, SendMessageBatch (sqs:SendMessage).

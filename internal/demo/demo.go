@@ -96,15 +96,17 @@ type run struct {
 	enabler  *enabler.Processor
 	verifier *verifier.Processor
 	watchdog *watchdog.Watchdog
-	requests *eventsource.Mapping
-	deliver  *eventsource.Mapping
-	sim      *cloudtrailsim.Deliverer
-	clock    time.Time
-	start    time.Time
-	members  map[string]string // name → account id
-	logs     io.Writer
-	failed   bool
-	hub      hubSetup
+	// storyAlerts counts the StopLogging story's alert messages (want 2).
+	storyAlerts int
+	requests    *eventsource.Mapping
+	deliver     *eventsource.Mapping
+	sim         *cloudtrailsim.Deliverer
+	clock       time.Time
+	start       time.Time
+	members     map[string]string // name → account id
+	logs        io.Writer
+	failed      bool
+	hub         hubSetup
 }
 
 // Run tells the story. It returns an error if any step did not happen.

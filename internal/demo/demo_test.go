@@ -23,9 +23,13 @@ func TestDemoFlow(t *testing.T) {
 	for _, want := range []string{
 		"payments", "analytics", "partner", "Insights ApiCallRateInsight", // enabled trails, one with the OU override
 		"no alerts", // deliveries verified quietly
-		"security-finding in account 999999999999", // the foreign delivery
-		"delivery-stopped in account",              // the incident
-		"logging stopped at",                       // with the right reason
+		"security-finding in account 999999999999",   // the foreign delivery
+		"delivery-stopped in account",                // the incident
+		"Regions eu-west-1, us-east-1",               // one alert for both silent Regions
+		"logging stopped at",                         // with the right reason
+		"Subject: [HIGH] CloudTrail logging stopped", // the e-mail's readable form
+		"Runbook:               https://",
+		"incident resolved", // one resolution
 		"repair changed logging: stopped → started",
 		"recovered in account",
 		"0 need attention",

@@ -3,6 +3,7 @@ package demo
 import (
 	"encoding/json"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -15,8 +16,10 @@ import (
 	"github.com/trailwarden/trailwarden/internal/flow"
 	"github.com/trailwarden/trailwarden/shared/accounts"
 	"github.com/trailwarden/trailwarden/shared/alert"
+	"github.com/trailwarden/trailwarden/shared/deployment"
 	"github.com/trailwarden/trailwarden/shared/incident"
 	"github.com/trailwarden/trailwarden/shared/status"
+	"github.com/trailwarden/trailwarden/shared/watchdog"
 )
 
 // logging reports whether the member's trail is logging: CloudTrail
@@ -112,6 +115,13 @@ func (r *run) deliveries(s *Step) error {
 	return nil
 }
 
+// activeRegionsSorted are the busy Regions as an incident lists them.
+func activeRegionsSorted() []string {
+	rs := slices.Clone(activeRegions)
+	slices.Sort(rs)
+	return rs
+}
+
 func ago(now, t time.Time) string {
 	if t.IsZero() {
 		return "never"
@@ -193,20 +203,35 @@ func (r *run) stopAndDetect(s *Step) error {
 		}
 		s.add("sim +%s watchdog pass: %d pairs, %d stale, %d suspect, %d opened, %d repair request(s)",
 			t.Sub(r.simStart()).Round(time.Minute), rep.Pairs, rep.Stale, rep.Suspect, len(rep.Opened), rep.RepairRequests)
-		for _, a := range alerts {
-			if a.Kind == alert.KindDeliveryStopped && a.Account == victim {
-				s.add("ALERT %s", a.Summary)
-				s.add("detected %s after the last delivery", t.Sub(stoppedAt).Round(time.Minute))
-				if !strings.Contains(strings.ToLower(a.Reason+a.Summary), "logging stopped") {
-					return fmt.Errorf("alert does not say logging stopped: %+v", a)
-				}
-				if rep.RepairRequests == 0 {
-					return fmt.Errorf("no repair request sent")
-				}
-				return nil
-			}
-			s.add("other alert: %s", a.Summary)
+		if len(alerts) == 0 {
+			continue
 		}
+		// One incident: one alert that lists every silent Region.
+		if len(alerts) != 1 {
+			return fmt.Errorf("the stopped trail raised %d alerts in one pass, want 1: %+v", len(alerts), alerts)
+		}
+		a := alerts[0]
+		if a.Kind != alert.KindDeliveryStopped || a.Account != victim || a.Transition != alert.TransitionOpened {
+			return fmt.Errorf("unexpected alert: %+v", a)
+		}
+		if !slices.Equal(a.Regions, activeRegionsSorted()) {
+			return fmt.Errorf("the alert lists Regions %v, want every busy Region %v", a.Regions, activeRegionsSorted())
+		}
+		if !strings.Contains(strings.ToLower(a.Reason+a.Summary), "logging stopped") {
+			return fmt.Errorf("alert does not say logging stopped: %+v", a)
+		}
+		if rep.RepairRequests == 0 {
+			return fmt.Errorf("no repair request sent")
+		}
+		s.add("ALERT %s", a.Summary)
+		s.add("detected %s after the last delivery", t.Sub(stoppedAt).Round(time.Minute))
+		s.add("the e-mail subscribers read:")
+		s.add("  Subject: %s", alert.Subject(a))
+		for _, line := range strings.Split(strings.TrimRight(alert.Email(a, deployment.DefaultRunbookBaseURL), "\n"), "\n") {
+			s.add("  | %s", line)
+		}
+		r.storyAlerts = 1
+		return nil
 	}
 	return fmt.Errorf("the watchdog did not alert on the stopped trail")
 }
@@ -237,28 +262,39 @@ func (r *run) repairAndRecover(s *Step) error {
 	}
 	s.add("analytics %s: %s", victim, line)
 	start := r.clock
-	for k := 1; k <= 6; k++ {
+	for k := 1; k <= 14; k++ {
 		t := start.Add(time.Duration(k) * 5 * time.Minute)
 		if _, _, err := r.tick(t); err != nil {
 			return err
 		}
-		if _, err := r.watchdog.Run(r.ctx, t); err != nil {
+		rep, err := r.watchdog.Run(r.ctx, t)
+		if err != nil {
 			return err
+		}
+		if len(rep.Recovered) > 0 {
+			s.add("sim +%s deliveries resumed in %s; the incident stays open for the quiet time (%s)", t.Sub(r.simStart()).Round(time.Minute),
+				strings.Join(rep.Recovered, ", "), watchdog.DefaultResolveQuiet)
 		}
 		alerts, err := r.alerts()
 		if err != nil {
 			return err
 		}
+		// The story's messages: the opening and one resolution, nothing else.
+		if r.storyAlerts += len(alerts); r.storyAlerts > 2 {
+			return fmt.Errorf("the StopLogging story published %d alert messages, want 2 (one alert, one resolution): %+v", r.storyAlerts, alerts)
+		}
 		for _, a := range alerts {
-			if a.Kind == alert.KindRecovered && a.Account == victim {
-				s.add("sim +%s deliveries resumed", t.Sub(r.simStart()).Round(time.Minute))
-				s.add("ALERT %s", a.Summary)
-				return nil
+			if a.Kind != alert.KindRecovered || a.Account != victim || a.Transition != alert.TransitionResolved ||
+				!slices.Equal(a.Regions, activeRegionsSorted()) || !strings.Contains(a.Repair, "trail repaired at") {
+				return fmt.Errorf("unexpected message: %+v", a)
 			}
-			s.add("other alert: %s", a.Summary)
+			s.add("sim +%s incident resolved", t.Sub(r.simStart()).Round(time.Minute))
+			s.add("RESOLVED %s", a.Summary)
+			s.add("  Subject: %s", alert.Subject(a))
+			return nil
 		}
 	}
-	return fmt.Errorf("no recovery message")
+	return fmt.Errorf("no resolution message")
 }
 
 func (r *run) status(s *Step) error {

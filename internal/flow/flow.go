@@ -111,6 +111,7 @@ func Enabler(management, automation aws.Config, res *central.Resources, pol *pol
 		Alerts:    &alert.Publisher{SNS: sns.NewFromConfig(automation), TopicARN: res.AlertsTopicARN},
 		Outbox: &incident.Outbox{DB: dynamodb.NewFromConfig(automation), Table: IncidentsTable,
 			Alerts: &alert.Publisher{SNS: sns.NewFromConfig(automation), TopicARN: res.AlertsTopicARN}},
+		Incidents:      &incident.Store{DB: dynamodb.NewFromConfig(automation), Table: IncidentsTable},
 		Visibility:     sqs.NewFromConfig(automation),
 		QueueURL:       res.RequestQueueURL,
 		Metrics:        telemetry.NewMetrics(out, "Trailwarden", "enabler"),

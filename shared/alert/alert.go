@@ -1,12 +1,11 @@
 // Package alert publishes trailwarden's alerts on the alerts SNS topic: one
-// message per incident (and one when it recovers), as JSON with a human
-// summary, so that e-mail subscribers read the summary and machines read
-// the fields.
+// alert opens an incident, an update follows a material change, one
+// resolution closes it. Each message carries one body per protocol: plain
+// text for e-mail, a versioned JSON document for machines (message.go).
 package alert
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"strings"
 	"time"
@@ -28,28 +27,79 @@ const (
 	KindRepaired        = "trail-repaired"
 )
 
-// Alert is one message on the alerts topic.
+// Transitions of an incident's alert: the one that opens it, an update
+// when its picture changes materially, the one that closes it.
+const (
+	TransitionOpened   = "opened"
+	TransitionUpdated  = "updated"
+	TransitionResolved = "resolved"
+)
+
+// Alert is one message on the alerts topic. The structured fields (Code,
+// Cause, Regions, Event, Repair) are what sinks and subscribers read;
+// Reason and Summary are the human lines.
 type Alert struct {
-	Kind        string    `json:"kind"`
-	Severity    string    `json:"severity"` // critical | high | info
-	IncidentID  string    `json:"incidentId,omitempty"`
+	Kind       string `json:"kind"`
+	Severity   string `json:"severity"` // critical | high | info
+	IncidentID string `json:"incidentId,omitempty"`
+	Transition string `json:"transition,omitempty"` // opened | updated | resolved
+	// Version counts the incident's material changes: consumers keep the
+	// highest version of an incidentId.
+	Version int `json:"version,omitempty"`
+	// OpenedAt tells apart successive incidents of one incidentId (the
+	// same account and cause, again after a resolution).
+	OpenedAt    time.Time `json:"openedAt,omitzero"`
+	Change      string    `json:"change,omitempty"` // an update's material change
 	Account     string    `json:"account,omitempty"`
 	AccountName string    `json:"accountName,omitempty"`
 	OU          string    `json:"ou,omitempty"`
-	Region      string    `json:"region,omitempty"`
+	Region      string    `json:"region,omitempty"`  // the one Region of an alert about one
+	Regions     []string  `json:"regions,omitempty"` // the affected Regions of an incident, sorted
+	TrailARN    string    `json:"trailArn,omitempty"`
+	Code        string    `json:"code,omitempty"`      // the diagnosis or finding code, e.g. logging-stopped
+	Cause       string    `json:"cause,omitempty"`     // the incident's cause: stopped, deleted, tampered, …
+	Event       *Event    `json:"event,omitempty"`     // the CloudTrail call behind a tamper incident
+	Bucket      string    `json:"bucket,omitempty"`    // a finding's object: bucket
+	ObjectKey   string    `json:"objectKey,omitempty"` // and key
 	Since       time.Time `json:"since,omitzero"`
 	Reason      string    `json:"reason"`
 	Detail      string    `json:"detail,omitempty"`
 	Action      string    `json:"suggestedAction,omitempty"`
-	Repair      string    `json:"repair,omitempty"` // e.g. "requested", "done"
+	Repair      string    `json:"repair,omitempty"` // what trailwarden did
 	At          time.Time `json:"at"`
 	Summary     string    `json:"summary"`
+}
+
+// Event names the CloudTrail call behind a tamper incident: who, from
+// where, which call and when. Never the whole event, never an e-mail
+// address (NoEmail).
+type Event struct {
+	Name      string    `json:"name"`
+	ID        string    `json:"id,omitempty"` // CloudTrail eventID
+	Time      time.Time `json:"time,omitzero"`
+	Actor     string    `json:"actor,omitempty"` // principal ARN
+	InvokedBy string    `json:"invokedBy,omitempty"`
+	SourceIP  string    `json:"sourceIp,omitempty"`
+}
+
+// AllRegions returns the alert's Regions: Regions, else Region.
+func (a Alert) AllRegions() []string {
+	if len(a.Regions) > 0 {
+		return a.Regions
+	}
+	if a.Region != "" {
+		return []string{a.Region}
+	}
+	return nil
 }
 
 // Summarize fills Summary with one human sentence from the fields.
 func (a *Alert) Summarize() {
 	var b strings.Builder
 	fmt.Fprintf(&b, "[%s] %s", strings.ToUpper(a.Severity), a.Kind)
+	if a.Transition == TransitionUpdated {
+		b.WriteString(" (update)")
+	}
 	if a.Account != "" {
 		fmt.Fprintf(&b, " in account %s", a.Account)
 		if a.AccountName != "" {
@@ -59,8 +109,10 @@ func (a *Alert) Summarize() {
 	if a.OU != "" {
 		fmt.Fprintf(&b, ", OU %s", a.OU)
 	}
-	if a.Region != "" {
-		fmt.Fprintf(&b, ", Region %s", a.Region)
+	if rs := a.AllRegions(); len(rs) == 1 {
+		fmt.Fprintf(&b, ", Region %s", rs[0])
+	} else if len(rs) > 1 {
+		fmt.Fprintf(&b, ", Regions %s", strings.Join(rs, ", "))
 	}
 	if !a.Since.IsZero() {
 		fmt.Fprintf(&b, ", since %s", a.Since.UTC().Format(time.RFC3339))
@@ -96,14 +148,19 @@ type Publisher struct {
 	// repeats it to the sinks that took it, with a newer at; consumers
 	// deduplicate on incidentId and kind).
 	Sinks []Sink
+	// RunbookBase is the https URL of the deployment's docs/runbooks/ (the
+	// e-mail body links the alert's page).
+	RunbookBase string
 }
 
-// Publish sends a; the message body is the alert as JSON (with Summary),
-// the subject a short line (SNS subjects are at most 100 ASCII characters).
+// Publish sends a with one body per protocol (MessageStructure "json",
+// Message): plain text for e-mail, the versioned JSON Document for SQS,
+// Lambda, HTTP(S) and the default; the subject a short ASCII line.
 func (p *Publisher) Publish(ctx context.Context, a Alert) error {
 	if a.At.IsZero() {
 		a.At = time.Now().UTC()
 	}
+	a = withoutEmail(a) // sinks included
 	if a.Summary == "" {
 		a.Summarize()
 	}
@@ -115,18 +172,13 @@ func (p *Publisher) Publish(ctx context.Context, a Alert) error {
 			return err
 		}
 	}
-	body, err := json.Marshal(a)
+	msg, err := Message(a, p.RunbookBase)
 	if err != nil {
-		return fmt.Errorf("encode alert: %w", err)
-	}
-	subject := fmt.Sprintf("trailwarden %s %s %s", a.Kind, a.Account, a.Region)
-	subject = strings.TrimSpace(subject)
-	if len(subject) > 100 {
-		subject = subject[:100]
+		return err
 	}
 	_, err = p.SNS.Publish(ctx, &sns.PublishInput{
-		TopicArn: aws.String(p.TopicARN), Subject: aws.String(subject), Message: aws.String(string(body)),
-		MessageAttributes: Attributes(a),
+		TopicArn: aws.String(p.TopicARN), Subject: aws.String(Subject(a)), Message: aws.String(msg),
+		MessageStructure: aws.String("json"), MessageAttributes: Attributes(a),
 	})
 	if err != nil {
 		return fmt.Errorf("publish %s alert: %w", a.Kind, err)

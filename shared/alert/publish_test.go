@@ -2,6 +2,7 @@ package alert
 
 import (
 	"context"
+	"strings"
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -70,5 +71,28 @@ func TestPublishBus(t *testing.T) {
 	bus.err = context.DeadlineExceeded
 	if err := p.Publish(t.Context(), a); err == nil || len(f.in) != 1 {
 		t.Fatalf("bus failed: err %v, sns %d", err, len(f.in))
+	}
+}
+
+// TestPublishPerProtocol: one Publish carries every protocol's body
+// (MessageStructure json) and an ASCII subject; sinks and subscribers get
+// no e-mail address.
+func TestPublishPerProtocol(t *testing.T) {
+	f, bus := &fakeSNS{}, &fakeBus{}
+	a := cases["trail-tampered-opened"]
+	a.Summarize()
+	if err := (&Publisher{SNS: f, TopicARN: "arn:aws:sns:us-east-1:111111111111:alerts", Sinks: []Sink{bus}, RunbookBase: base}).Publish(t.Context(), a); err != nil {
+		t.Fatal(err)
+	}
+	in := f.in[0]
+	if aws.ToString(in.MessageStructure) != "json" || aws.ToString(in.Subject) != Subject(a) {
+		t.Fatalf("structure %q subject %q", aws.ToString(in.MessageStructure), aws.ToString(in.Subject))
+	}
+	want, _ := Message(a, base)
+	if aws.ToString(in.Message) != want {
+		t.Errorf("message differs from Message(a)")
+	}
+	if strings.Contains(aws.ToString(in.Message), "alice@") || strings.Contains(bus.got[0].Event.Actor, "@") {
+		t.Errorf("an e-mail address went out: %s / %s", aws.ToString(in.Message), bus.got[0].Event.Actor)
 	}
 }

@@ -5,7 +5,6 @@ package alertbus
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 
@@ -22,9 +21,10 @@ import (
 // "aws." (EventBridge PutEventsRequestEntry).
 const Source = "trailwarden.alerts"
 
-// SchemaVersion is the version of Detail. A change that removes or renames
-// a field, or changes its meaning, takes a new version.
-const SchemaVersion = "1"
+// SchemaVersion is the version of Detail: the alerts topic's JSON
+// document's (alert.SchemaVersion), so a rule and a queue subscriber read
+// one schema.
+const SchemaVersion = alert.SchemaVersion
 
 // DetailTypePrefix starts each detail-type: "trailwarden alert <kind>".
 const DetailTypePrefix = "trailwarden alert "
@@ -32,12 +32,9 @@ const DetailTypePrefix = "trailwarden alert "
 // DetailType is the detail-type of an alert of kind.
 func DetailType(kind string) string { return DetailTypePrefix + kind }
 
-// Detail is the event's detail: the alert's fields (the SNS JSON message's)
-// and the schema version.
-type Detail struct {
-	SchemaVersion string `json:"schemaVersion"`
-	alert.Alert
-}
+// Detail is the event's detail: the alert's JSON document, as SQS,
+// Lambda and HTTPS subscribers of the topic receive it.
+type Detail = alert.Document
 
 // PutEventsAPI is the EventBridge call the publisher makes.
 type PutEventsAPI interface {
@@ -60,7 +57,7 @@ func (p *Publisher) Entry(a alert.Alert) (ebtypes.PutEventsRequestEntry, error) 
 	if a.Summary == "" {
 		a.Summarize()
 	}
-	body, err := json.Marshal(Detail{SchemaVersion: SchemaVersion, Alert: a})
+	body, err := alert.JSON(a)
 	if err != nil {
 		return ebtypes.PutEventsRequestEntry{}, fmt.Errorf("encode alert event: %w", err)
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"strings"
 	"testing"
 	"time"
 
@@ -26,8 +27,9 @@ func (f *fakeEvents) PutEvents(_ context.Context, in *eventbridge.PutEventsInput
 
 var at = time.Date(2026, 3, 14, 12, 0, 0, 0, time.UTC)
 
-var sample = alert.Alert{Kind: alert.KindDeliveryStopped, Severity: "critical", IncidentID: "stale#111122223333#logging-stopped",
-	Account: "111122223333", Region: "eu-west-1", Reason: "logging stopped", At: at}
+var sample = alert.Alert{Kind: alert.KindDeliveryStopped, Severity: "critical", IncidentID: "cause#111122223333#trail",
+	Transition: alert.TransitionOpened, Version: 1, Account: "111122223333", Regions: []string{"eu-west-1", "us-east-1"},
+	Code: "logging-stopped", Cause: "stopped", Reason: "logging stopped <at 11:40>", At: at}
 
 // TestEntry: source, detail-type per kind, bus, time and a detail with the
 // schema version and the alert's fields.
@@ -45,11 +47,18 @@ func TestEntry(t *testing.T) {
 	if err := json.Unmarshal([]byte(aws.ToString(e.Detail)), &d); err != nil {
 		t.Fatal(err)
 	}
-	for k, want := range map[string]string{"schemaVersion": "1", "kind": "delivery-stopped", "severity": "critical",
-		"account": "111122223333", "region": "eu-west-1", "incidentId": "stale#111122223333#logging-stopped"} {
+	for k, want := range map[string]any{"schemaVersion": "2", "kind": "delivery-stopped", "severity": "critical",
+		"account": "111122223333", "incidentId": "cause#111122223333#trail", "transition": "opened", "version": 1.0,
+		"code": "logging-stopped", "cause": "stopped", "reason": "logging stopped <at 11:40>"} {
 		if d[k] != want {
-			t.Errorf("detail %s = %v, want %s", k, d[k], want)
+			t.Errorf("detail %s = %v, want %v", k, d[k], want)
 		}
+	}
+	if rs, _ := d["regions"].([]any); len(rs) != 2 || rs[0] != "eu-west-1" {
+		t.Errorf("regions %v", d["regions"])
+	}
+	if strings.Contains(aws.ToString(e.Detail), `\u003c`) {
+		t.Errorf("detail is HTML-escaped: %s", aws.ToString(e.Detail))
 	}
 	if s, _ := d["summary"].(string); s == "" {
 		t.Errorf("no summary: %v", d)

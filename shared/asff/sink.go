@@ -71,44 +71,63 @@ func (s *AlertSink) Publish(ctx context.Context, a alert.Alert) error {
 	return nil
 }
 
-// EventOf is the cause a describes; ok is false for alerts that are not
-// findings. A recovery resolves the incident its IncidentID names, with
-// the same Key and FirstObserved (the incident's Since), so it updates the
-// open finding to ARCHIVED.
+// EventOf is the cause a describes, from its structured fields; ok is
+// false for alerts that are not findings. An incident's update and its
+// resolution carry the same IncidentID and Since as its opening, so they
+// update the same finding (the resolution to ARCHIVED).
 func EventOf(a alert.Alert) (Event, bool) {
 	first := a.Since
 	if first.IsZero() {
 		first = a.At
 	}
 	e := Event{Key: a.IncidentID, Severity: orString(a.Severity, "info"), Summary: a.Reason, Detail: a.Detail,
-		Action: a.Action, Account: a.Account, Region: a.Region, FirstObserved: first, LastObserved: a.At}
+		Action: a.Action, Account: a.Account, Region: a.Region, TrailARN: a.TrailARN, Code: a.Code,
+		FirstObserved: first, LastObserved: a.At}
+	if rs := a.AllRegions(); len(rs) == 1 {
+		e.Region = rs[0]
+	} else if len(rs) > 1 {
+		e.Region = "" // account-wide: the Regions are in the description
+		e.Summary += " (Regions: " + strings.Join(rs, ", ") + ")"
+	}
+	if a.Transition == alert.TransitionResolved || a.Kind == alert.KindRecovered {
+		e.Resolved = a.At
+	}
 	switch a.Kind {
-	case alert.KindDeliveryStopped, alert.KindNeverStarted, alert.KindRecovered:
-		kind, _, _, ok := incident.ParseID(a.IncidentID)
+	case alert.KindDeliveryStopped, alert.KindNeverStarted, alert.KindRecovered, alert.KindTampered:
+		kind, ok := incidentKind(a)
 		if !ok {
 			return Event{}, false
 		}
 		e.Source, e.Kind = SourceWatchdog, kind
-		if a.Kind == alert.KindRecovered {
-			e.Resolved = a.At
-		}
-	case alert.KindSecurityFinding:
-		e.Source, e.Kind = SourceVerifier, KindFinding
-		e.Code, _, _ = strings.Cut(a.Reason, ":") // the verifier's "<code>: <reason>"
-		if b, k, ok := strings.Cut(strings.TrimPrefix(a.Detail, "s3://"), "/"); ok {
-			e.Bucket, e.Object = b, k
-		}
-	case alert.KindTampered:
-		e.Source, e.Kind = SourceEnabler, KindTampered
-		e.Code = "trail change"
-		if _, after, ok := strings.Cut(a.Reason, " called "); ok { // "<who> called <event> on trail ..."
-			if f := strings.Fields(after); len(f) > 0 {
-				e.Code = f[0]
+		if kind == KindTampered {
+			e.Source, e.Code, e.Detail = SourceEnabler, "trail change", "" // the call, never the whole event
+			if a.Event != nil && a.Event.Name != "" {
+				e.Code = a.Event.Name
 			}
 		}
-		e.Detail = "" // the whole event stays in the alert, not in the finding
+	case alert.KindSecurityFinding:
+		e.Source, e.Kind, e.Bucket, e.Object = SourceVerifier, KindFinding, a.Bucket, a.ObjectKey
 	default:
 		return Event{}, false
 	}
 	return e, true
+}
+
+// incidentKind is the runbook kind of an incident's alert: a tamper
+// incident, an account that never delivered, the organization-wide
+// silence, or a stale trail (its code picks the runbook section).
+func incidentKind(a alert.Alert) (string, bool) {
+	if a.Cause == incident.CauseTampered || a.Kind == alert.KindTampered {
+		return KindTampered, a.IncidentID != ""
+	}
+	kind, _, _, ok := incident.ParseID(a.IncidentID)
+	switch {
+	case !ok:
+		return "", false
+	case kind == incident.KindMass:
+		return KindMass, true
+	case a.Cause == incident.CauseNeverStarted || kind == incident.KindNeverStarted:
+		return KindNeverStarted, true
+	}
+	return KindStale, true
 }

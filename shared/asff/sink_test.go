@@ -1,6 +1,10 @@
 package asff
 
 import (
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -18,16 +22,22 @@ var (
 )
 
 var alerts = map[string]alert.Alert{
-	"stopped": {Kind: alert.KindDeliveryStopped, Severity: "high", IncidentID: "stale#222222222222#eu-central-1",
-		Account: "222222222222", Region: "eu-central-1", Since: sinceA, Reason: "logging stopped", At: atA},
-	"recovered": {Kind: alert.KindRecovered, Severity: "info", IncidentID: "stale#222222222222#eu-central-1",
-		Account: "222222222222", Region: "eu-central-1", Since: sinceA, Reason: "deliveries resumed", At: atA.Add(time.Hour)},
+	"stopped": {Kind: alert.KindDeliveryStopped, Severity: "high", IncidentID: "cause#222222222222#trail", Transition: alert.TransitionOpened,
+		Version: 1, Account: "222222222222", Regions: []string{"eu-central-1"}, Code: "logging-stopped", Cause: "stopped",
+		Since: sinceA, Reason: "logging stopped", At: atA},
+	"updated": {Kind: alert.KindDeliveryStopped, Severity: "high", IncidentID: "cause#222222222222#trail", Transition: alert.TransitionUpdated,
+		Version: 2, Account: "222222222222", Regions: []string{"eu-central-1", "us-east-1"}, Code: "logging-stopped", Cause: "stopped",
+		Since: sinceA, Reason: "logging stopped", At: atA.Add(10 * time.Minute)},
+	"recovered": {Kind: alert.KindRecovered, Severity: "info", IncidentID: "cause#222222222222#trail", Transition: alert.TransitionResolved,
+		Version: 2, Account: "222222222222", Regions: []string{"eu-central-1", "us-east-1"}, Code: "logging-stopped", Cause: "stopped",
+		Since: sinceA, Reason: "deliveries resumed", At: atA.Add(time.Hour)},
 	"finding": {Kind: alert.KindSecurityFinding, Severity: "high", IncidentID: "finding#444444444444#foreign-account",
-		Account: "444444444444", Region: "us-east-1", Reason: "foreign-account: not a member",
-		Detail: "s3://org-trail-logs/AWSLogs/o-abc/444444444444/x.json.gz", At: atA},
-	"tampered": {Kind: alert.KindTampered, Severity: "critical", IncidentID: "alert#trail-tampered#222222222222#ev1",
-		Account: "222222222222", Region: "eu-west-1", Since: sinceA,
-		Reason: "arn:aws:iam::222222222222:role/admin called StopLogging on trail org from 198.51.100.7", Detail: `{"eventID":"ev1"}`, At: atA},
+		Account: "444444444444", Region: "us-east-1", Code: "foreign-account", Reason: "foreign-account: not a member",
+		Bucket: "org-trail-logs", ObjectKey: "AWSLogs/o-abc/444444444444/x.json.gz", At: atA},
+	"tampered": {Kind: alert.KindTampered, Severity: "critical", IncidentID: "cause#222222222222#trail", Transition: alert.TransitionOpened,
+		Version: 1, Account: "222222222222", Cause: "tampered", Code: "StopLogging", Since: sinceA,
+		Event:  &alert.Event{Name: "StopLogging", ID: "ev1", Actor: "arn:aws:iam::222222222222:role/admin", SourceIP: "198.51.100.7"},
+		Reason: "arn:aws:iam::222222222222:role/admin called StopLogging on trail org from 198.51.100.7", At: atA},
 	"overdue": {Kind: alert.KindEnableOverdue, Severity: "high", Account: "222222222222", Reason: "late", At: atA},
 }
 
@@ -41,8 +51,9 @@ func TestEventOf(t *testing.T) {
 		resolved        bool
 		bucket          string
 	}{
-		"stopped":   {true, KindStale, "", SourceWatchdog, false, ""},
-		"recovered": {true, KindStale, "", SourceWatchdog, true, ""},
+		"stopped":   {true, KindStale, "logging-stopped", SourceWatchdog, false, ""},
+		"updated":   {true, KindStale, "logging-stopped", SourceWatchdog, false, ""},
+		"recovered": {true, KindStale, "logging-stopped", SourceWatchdog, true, ""},
 		"finding":   {true, KindFinding, "foreign-account", SourceVerifier, false, "org-trail-logs"},
 		"tampered":  {true, KindTampered, "StopLogging", SourceEnabler, false, ""},
 		"overdue":   {false, "", "", "", false, ""},
@@ -59,11 +70,16 @@ func TestEventOf(t *testing.T) {
 		}
 	}
 	open, _ := EventOf(alerts["stopped"])
+	upd, _ := EventOf(alerts["updated"])
 	res, _ := EventOf(alerts["recovered"])
 	fo, _ := cfg.Map(open, atA)
+	fu, _ := cfg.Map(upd, atA.Add(10*time.Minute))
 	fr, _ := cfg.Map(res, atA.Add(time.Hour))
-	if fo.ID != fr.ID || fr.RecordState != "ARCHIVED" || fo.RecordState != "ACTIVE" {
-		t.Errorf("open %s %s, recovery %s %s", fo.ID, fo.RecordState, fr.ID, fr.RecordState)
+	if fo.ID != fr.ID || fo.ID != fu.ID || fr.RecordState != "ARCHIVED" || fo.RecordState != "ACTIVE" || fu.RecordState != "ACTIVE" {
+		t.Errorf("open %s %s, update %s, recovery %s %s", fo.ID, fo.RecordState, fu.ID, fr.ID, fr.RecordState)
+	}
+	if open.Region != "eu-central-1" || upd.Region != "" || !strings.Contains(upd.Summary, "eu-central-1, us-east-1") {
+		t.Errorf("regions: open %q, update %q %q", open.Region, upd.Region, upd.Summary)
 	}
 }
 
@@ -131,5 +147,37 @@ func TestAlertSinkOnEmulator(t *testing.T) {
 		if states[g] != s {
 			t.Errorf("%s: %q, want %q", g, states[g], s)
 		}
+	}
+}
+
+// TestAlertSinkGolden: the finding each alert imports, from its structured
+// fields (testdata/golden/alert-<case>.json; -update rewrites).
+func TestAlertSinkGolden(t *testing.T) {
+	for name, a := range alerts {
+		e, ok := EventOf(a)
+		if !ok {
+			continue
+		}
+		t.Run(name, func(t *testing.T) {
+			f, err := cfg.Map(e, a.At)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got, _ := json.MarshalIndent(f, "", "  ")
+			got = append(got, '\n')
+			path := filepath.Join("testdata", "golden", "alert-"+name+".json")
+			if *update {
+				if err := os.WriteFile(path, got, 0o644); err != nil {
+					t.Fatal(err)
+				}
+			}
+			want, err := os.ReadFile(path)
+			if err != nil {
+				t.Fatalf("%v (run with -update)", err)
+			}
+			if string(got) != string(want) {
+				t.Errorf("%s differs from the golden file:\n%s", name, got)
+			}
+		})
 	}
 }

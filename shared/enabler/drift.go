@@ -11,6 +11,7 @@ import (
 	"github.com/trailwarden/trailwarden/shared/accounts"
 	"github.com/trailwarden/trailwarden/shared/alert"
 	"github.com/trailwarden/trailwarden/shared/fault"
+	"github.com/trailwarden/trailwarden/shared/incident"
 	"github.com/trailwarden/trailwarden/shared/orgdir"
 	"github.com/trailwarden/trailwarden/shared/orgevent"
 	"github.com/trailwarden/trailwarden/shared/policy"
@@ -74,7 +75,7 @@ func (p *Processor) drift(ctx context.Context, rec events.SQSMessage, d orgevent
 		return err
 	}
 	p.count("TamperEvents", 1, "Response", string(response))
-	who := t.Actor
+	who := alert.NoEmail(t.Actor)
 	if who == "" {
 		who = "an unknown principal"
 	}
@@ -86,10 +87,15 @@ func (p *Processor) drift(ctx context.Context, rec events.SQSMessage, d orgevent
 	if response == policy.TamperRepair {
 		repairNote = "in progress"
 	}
-	if err := p.alert(ctx, alert.Alert{Kind: alert.KindTampered, Severity: "critical", Account: d.Account, AccountName: info.Name,
+	if p.usesIncidents(ctx) {
+		if err := p.openTamper(ctx, d, info, trail.Name, t, response); err != nil {
+			return err
+		}
+	} else if err := p.alert(ctx, alert.Alert{Kind: alert.KindTampered, Severity: "critical", Account: d.Account, AccountName: info.Name,
 		OU: last(info.OUPath), Region: d.Region, Since: d.EventTime,
 		Reason: fmt.Sprintf("%s called %s on trail %s from %s", who, what, trail.Name, orDash(t.SourceIP)),
-		Detail: string(tj), Repair: repairNote,
+		Code:   d.Event, Cause: incident.CauseTampered, Repair: repairNote,
+		Event:  &alert.Event{Name: d.Event, ID: d.CloudTrailEventID, Time: d.EventTime.UTC(), Actor: who, InvokedBy: t.InvokedBy, SourceIP: t.SourceIP},
 		Action: "find out who made this change and why; trailwarden's own role is excluded from these alerts"}); err != nil {
 		return err
 	}
@@ -137,15 +143,22 @@ func (p *Processor) repairAfterTamper(ctx context.Context, rec events.SQSMessage
 		if k := fault.KindOf(err); k == fault.Retryable || k == fault.Unknown {
 			p.backoff(ctx, rec, d.Account)
 		}
+		if p.usesIncidents(ctx) {
+			return p.tamperRepairFailed(ctx, d.Account, err)
+		}
 		return p.failed(ctx, d.Account, info, err)
 	}
 	log.InfoContext(ctx, "trail repaired after tampering", "writes", rep.Writes, "changes", len(rep.Changes))
-	if rep.Writes == 0 {
-		return nil
-	}
 	var fields []string
 	for _, c := range rep.Changes {
 		fields = append(fields, c.Field)
+	}
+	if p.usesIncidents(ctx) {
+		// No message: the incident's resolution says the trail was repaired.
+		return p.tamperRepaired(ctx, d.Account, fields)
+	}
+	if rep.Writes == 0 {
+		return nil
 	}
 	return p.alert(ctx, alert.Alert{Kind: alert.KindRepaired, Severity: "info", Account: d.Account, AccountName: info.Name,
 		OU: last(info.OUPath), Region: d.Region, Reason: "trail " + trailName + " restored after " + d.Event,

@@ -39,6 +39,7 @@ import (
 	"github.com/trailwarden/trailwarden/shared/policy"
 	"github.com/trailwarden/trailwarden/shared/sqsbatch"
 	"github.com/trailwarden/trailwarden/shared/telemetry"
+	"github.com/trailwarden/trailwarden/shared/workitem"
 )
 
 // Directory answers what the enabler asks Organizations.
@@ -76,6 +77,15 @@ type Outbox interface {
 	Resend(ctx context.Context, id string) (bool, error)
 }
 
+// Incidents keeps cause incidents (incident.Store): a tamper call opens the
+// account's trail incident, which the silence it causes joins (the
+// watchdog), and the repair's outcome is recorded on it.
+type Incidents interface {
+	AttachTamper(ctx context.Context, c incident.Incident, now time.Time) (bool, error)
+	MarkRepair(ctx context.Context, id string, ok bool, detail string, now time.Time) (bool, error)
+	SendCause(ctx context.Context, pub incident.Publisher, id string, build func(incident.Incident) alert.Alert, now time.Time, lease time.Duration) (bool, error)
+}
+
 // VisibilityAPI changes a record's visibility timeout (retry backoff).
 type VisibilityAPI interface {
 	ChangeMessageVisibility(ctx context.Context, in *sqs.ChangeMessageVisibilityInput, optFns ...func(*sqs.Options)) (*sqs.ChangeMessageVisibilityOutput, error)
@@ -86,6 +96,7 @@ var (
 	_ Directory    = (*orgdir.Directory)(nil)
 	_ Sessions     = (*awsenv.Assumer)(nil)
 	_ Outbox       = (*incident.Outbox)(nil)
+	_ Incidents    = (*incident.Store)(nil)
 )
 
 // Processor handles request-queue batches.
@@ -101,6 +112,10 @@ type Processor struct {
 	// event, and fail the record until published.
 	Alerts Alerter
 	Outbox Outbox
+	// Incidents, when set, turns a tamper call into the account's trail
+	// incident (one alert for the call and the silence that follows;
+	// updates on a failed repair) instead of an alert per event.
+	Incidents Incidents
 	// Visibility and QueueURL enable backoff; without them retries follow
 	// the queue's visibility timeout.
 	Visibility VisibilityAPI
@@ -189,7 +204,11 @@ func (p *Processor) Record(ctx context.Context, rec events.SQSMessage) error {
 	d := req.Decision
 	if it := req.Item; it != nil {
 		p.log().InfoContext(ctx, "converge requested", "messageId", rec.MessageId, "account", it.Account, "reason", it.Reason, "detail", it.Detail)
-		return p.enable(withEventKey(ctx, rec.MessageId), rec, it.Account, it.JoinedVia, it.Reason)
+		ctx = withEventKey(ctx, rec.MessageId)
+		if it.Reason == workitem.ReasonRepair {
+			return p.repairRequested(ctx, rec, it.Account)
+		}
+		return p.enable(ctx, rec, it.Account, it.JoinedVia, it.Reason)
 	}
 	p.log().InfoContext(ctx, "event decided", "messageId", rec.MessageId, "decision", d)
 	p.count("Decisions", 1, "Action", string(d.Action))
@@ -336,13 +355,11 @@ func (p *Processor) converge(ctx context.Context, account string, ouPath []strin
 
 // failed records a failed converge and decides between retry and DLQ.
 func (p *Processor) failed(ctx context.Context, account string, info orgdir.Account, cause error) error {
-	kind := fault.KindOf(cause)
-	code := fault.Code(cause)
-	final := kind == fault.NeedsHuman || kind == fault.Poison
-	if err := p.store().Failed(ctx, account, cause, code, final); err != nil {
+	final, err := p.recordFailure(ctx, account, cause)
+	if err != nil {
 		return errors.Join(cause, err)
 	}
-	p.count("ConvergeFailures", 1, "Kind", kind.String())
+	code := fault.Code(cause)
 	if final {
 		// Once per request (the outbox remembers the event); redeliveries
 		// on their way to the DLQ are not alerted again.
@@ -353,6 +370,18 @@ func (p *Processor) failed(ctx context.Context, account string, info orgdir.Acco
 	}
 	p.checkDeadline(ctx, account, info, cause)
 	return cause
+}
+
+// recordFailure writes a failed converge to the accounts table; final is
+// true when retries cannot help (the record goes to the DLQ).
+func (p *Processor) recordFailure(ctx context.Context, account string, cause error) (final bool, err error) {
+	kind := fault.KindOf(cause)
+	final = kind == fault.NeedsHuman || kind == fault.Poison
+	if err := p.store().Failed(ctx, account, cause, fault.Code(cause), final); err != nil {
+		return final, err
+	}
+	p.count("ConvergeFailures", 1, "Kind", kind.String())
+	return final, nil
 }
 
 // backoff spaces the next delivery of a record that will be retried.

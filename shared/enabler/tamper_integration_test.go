@@ -8,13 +8,16 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/cloudtrail"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 
 	"github.com/trailwarden/trailwarden/internal/central"
 	"github.com/trailwarden/trailwarden/internal/emulator"
+	"github.com/trailwarden/trailwarden/internal/flow"
 	"github.com/trailwarden/trailwarden/shared/alert"
 	"github.com/trailwarden/trailwarden/shared/awsenv"
+	"github.com/trailwarden/trailwarden/shared/incident"
 	"github.com/trailwarden/trailwarden/shared/policy"
 )
 
@@ -67,6 +70,16 @@ func (w *tamperWorld) alerts() []alert.Alert {
 			q.DeleteMessage(w.t.Context(), &sqs.DeleteMessageInput{QueueUrl: aws.String(w.res.AlertsQueueURL), ReceiptHandle: m.ReceiptHandle})
 		}
 	}
+}
+
+// incident reads a cause incident.
+func (w *tamperWorld) incident(id string) incident.Incident {
+	w.t.Helper()
+	inc, ok, err := (&incident.Store{DB: dynamodb.NewFromConfig(w.env.Logging.Config), Table: flow.IncidentsTable}).Get(w.t.Context(), id)
+	if err != nil || !ok {
+		w.t.Fatalf("incident %s: %v %v", id, ok, err)
+	}
+	return inc
 }
 
 func kinds(as []alert.Alert) string {
@@ -131,12 +144,29 @@ func TestTamperIsRepairedWithAlerts(t *testing.T) {
 			if !tc.check(w) {
 				t.Fatalf("not repaired\n%s", w.logs.String())
 			}
+			// One alert: the incident's opening. The repair is recorded on
+			// the incident; its resolution (the watchdog's) says so.
 			as := w.alerts()
-			if kinds(as) != "trail-tampered,trail-repaired" {
+			if kinds(as) != "trail-tampered" {
 				t.Fatalf("alerts = %s", kinds(as))
 			}
-			if !strings.Contains(as[0].Reason, "called") || as[0].Account != w.member || as[0].Severity != "critical" {
-				t.Errorf("tamper alert: %+v", as[0])
+			a := as[0]
+			if !strings.Contains(a.Reason, "called") || a.Account != w.member || a.Severity != "critical" ||
+				a.IncidentID != incident.CauseID(w.member, incident.CauseTampered) || a.Transition != alert.TransitionOpened ||
+				a.Cause != incident.CauseTampered || a.Event == nil || a.Event.ID == "" || a.Event.Name != a.Code ||
+				a.Event.SourceIP != "203.0.113.77" || !strings.Contains(a.Event.Actor, "assumed-role/AWSReservedSSO_AdministratorAccess") ||
+				a.Event.Time.IsZero() || !strings.HasPrefix(a.TrailARN, "arn:aws:cloudtrail:") {
+				t.Errorf("tamper alert: %+v", a)
+				if a.Event != nil {
+					t.Errorf("event: %+v", *a.Event)
+				}
+			}
+			if b, _ := json.Marshal(a); strings.Contains(string(b), "@") {
+				t.Errorf("an e-mail address in the alert: %s", b)
+			}
+			inc := w.incident(a.IncidentID)
+			if inc.RepairConfirmedAt.IsZero() || inc.RepairAttemptAt.IsZero() || inc.EventName != a.Event.Name {
+				t.Errorf("incident after the repair: %+v", inc)
 			}
 			t.Logf("%s: alert and repair %v after the event reached the queue (goal ≤ 2 min); %d member session(s)", tc.name, elapsed.Round(time.Millisecond), w.sessions.Attempts.Load()-calls)
 			if elapsed > 2*time.Minute {
@@ -186,6 +216,30 @@ func TestTamperAlertOnly(t *testing.T) {
 	a := w.account(w.member)
 	if !strings.Contains(a.LastTamper, "StopLogging") {
 		t.Fatalf("tamper not recorded: %q", a.LastTamper)
+	}
+}
+
+// TestTamperRepairFailsIsOneUpdate: the repair fails twice, then works:
+// the incident's opening, one update saying the repair failed (not one per
+// retry), and the confirmed repair recorded without a message.
+func TestTamperRepairFailsIsOneUpdate(t *testing.T) {
+	w := newTamperWorld(t, central.PolicyOptions{})
+	w.stopLogging()
+	w.sessions.Failures.Store(2)
+	w.send(w.event("stop-logging.json"))
+	w.drain(5)
+	if !w.logging() {
+		t.Fatalf("not repaired after the retries\n%s", w.logs.String())
+	}
+	as := w.alerts()
+	if kinds(as) != "trail-tampered,trail-tampered" || as[0].Transition != alert.TransitionOpened ||
+		as[1].Transition != alert.TransitionUpdated || as[1].Version != 2 || !strings.Contains(as[1].Repair, "repair failed") ||
+		!strings.HasPrefix(as[1].Change, "the repair failed: ") {
+		t.Fatalf("alerts %s %+v", kinds(as), as)
+	}
+	inc := w.incident(as[0].IncidentID)
+	if inc.RepairConfirmedAt.IsZero() || !inc.RepairFailedAt.IsZero() || inc.AlertedVersion != 2 {
+		t.Fatalf("incident %+v", inc)
 	}
 }
 

@@ -48,11 +48,13 @@ func New(ctx context.Context, cfg settings.Enabler, home aws.Config, out io.Writ
 	if err != nil {
 		return nil, err
 	}
-	alerts := &alert.Publisher{SNS: sns.NewFromConfig(home), TopicARN: cfg.AlertsTopicARN,
+	alerts := &alert.Publisher{SNS: sns.NewFromConfig(home), TopicARN: cfg.AlertsTopicARN, RunbookBase: cfg.RunbookBaseURL,
 		Sinks: []alert.Sink{alertbus.New(eventbridge.NewFromConfig(home), cfg.AlertsBus), hub}}
 	var outbox Outbox
+	var incidents Incidents
 	if cfg.IncidentsTable != "" {
 		outbox = &incident.Outbox{DB: dynamodb.NewFromConfig(home), Table: cfg.IncidentsTable, Alerts: alerts}
+		incidents = &incident.Store{DB: dynamodb.NewFromConfig(home), Table: cfg.IncidentsTable}
 	}
 	return &Processor{
 		Policy:         pol,
@@ -62,6 +64,7 @@ func New(ctx context.Context, cfg settings.Enabler, home aws.Config, out io.Writ
 		Accounts:       &accounts.Store{DB: dynamodb.NewFromConfig(home), Table: cfg.AccountsTable},
 		Alerts:         alerts,
 		Outbox:         outbox,
+		Incidents:      incidents,
 		Visibility:     sqs.NewFromConfig(home),
 		QueueURL:       cfg.RequestQueueURL,
 		Metrics:        telemetry.NewMetrics(out, cfg.MetricsNamespace, "enabler"),

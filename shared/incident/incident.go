@@ -1,11 +1,15 @@
-// Package incident keeps the watchdog's incident state in the DynamoDB
-// incidents table (partition key IncidentId), so that each incident raises
-// exactly one alert, stays quiet while open, and announces its recovery
-// once — even when two watchdog runs overlap.
+// Package incident keeps incident state in the DynamoDB incidents table
+// (partition key IncidentId). Cause incidents (cause.go: one per account
+// and cause) are what alerts: one opening with their Regions, an update per
+// material change, one resolution — even when watchdog runs and the
+// enabler's tamper path write at once. The watchdog's per-Region items
+// below are its detection state: each attaches its Region to its cause
+// incident once and detaches it once.
 //
 // Item layout (times are epoch seconds; absent when not set):
 //
 //	IncidentId         S  "stale#<account>#<region>" | "never#<account>" | "mass#organization"
+//	Group              S  the cause incident it attaches to (CauseID)
 //	Kind               S  stale | never-started | mass
 //	Account, Region    S
 //	State              S  watch | open | resolved
@@ -16,18 +20,18 @@
 //	Detail, Action     S  the diagnosis (reason code, one human line, details, suggestion)
 //	Severity           S  critical | high
 //	RepairRequestedAt  N  a converge request was sent to the request queue
-//	AlertClaimAt       N  lease taken by the run publishing the alert
-//	AlertedAt          N  the alert was published
+//	AlertClaimAt       N  lease taken by the run attaching (publishing, for mass)
+//	AlertedAt          N  attached to its cause incident (the mass alert published)
 //	ResolvedAt         N  deliveries resumed
-//	RecoveryClaimAt    N  lease taken by the run publishing the recovery
-//	RecoveredAlertedAt N  the recovery message was published
+//	RecoveryClaimAt    N  lease taken by the run detaching
+//	RecoveredAlertedAt N  detached from its cause incident (the mass recovery published)
 //	ExpiresAt          N  TTL for watch and resolved items
 //
 // The alert outbox (Outbox, outbox.go) writes "alert#…" items for the
 // enabler and "finding#…" items for the verifier to the same table; Active
 // reads only the watchdog's prefixes.
 //
-// Exactly-once alerts: Open is a conditional put (no item, or an item that
+// Exactly-once steps: Open is a conditional put (no item, or an item that
 // is not open), so only one run opens an incident; the run that opened it —
 // or a later run, when publishing failed — takes a lease (ClaimAlert) before
 // publishing and records AlertedAt after. A crash between publish and
@@ -115,6 +119,22 @@ type Incident struct {
 	RecoveryClaimAt    time.Time
 	RecoveredAlertedAt time.Time
 	ExpiresAt          time.Time
+
+	// Group is a pair's cause incident (CauseID): the one that alerts.
+	Group string
+	// Cause incidents (cause.go).
+	Cause, AccountName, OU, TrailARN string
+	Regions, OpenRegions, EventNames []string
+	Version, AlertedVersion          int
+	LastChangeAt                     time.Time
+	RepairAttemptAt                  time.Time // the enabler is repairing a tampered trail
+	RepairConfirmedAt                time.Time
+	RepairFailedAt                   time.Time
+	RepairDetail                     string
+	LastChange                       string // the last material change, in words
+	// The CloudTrail call behind a tamper incident.
+	EventName, EventID, Actor, InvokedBy, SourceIP string
+	EventTime                                      time.Time
 }
 
 // Open reports whether the incident is open.
@@ -171,21 +191,54 @@ func isConditionFailed(err error) bool {
 	return errors.As(err, &ccf)
 }
 
+func (i *Incident) strs() map[string]*string {
+	return map[string]*string{KeyAttribute: &i.ID, "Kind": &i.Kind, "Account": &i.Account, "Region": &i.Region,
+		"Reason": &i.Reason, "Summary": &i.Summary, "Detail": &i.Detail, "Action": &i.Action, "Severity": &i.Severity,
+		"Group": &i.Group, "Cause": &i.Cause, "AccountName": &i.AccountName, "OU": &i.OU, "TrailARN": &i.TrailARN,
+		"RepairDetail": &i.RepairDetail, "LastChange": &i.LastChange, "EventName": &i.EventName, "EventID": &i.EventID, "Actor": &i.Actor,
+		"InvokedBy": &i.InvokedBy, "SourceIP": &i.SourceIP}
+}
+
+func (i *Incident) times() map[string]*time.Time {
+	return map[string]*time.Time{"Since": &i.Since, "OpenedAt": &i.OpenedAt, "DiagnosedAt": &i.DiagnosedAt,
+		"RepairRequestedAt": &i.RepairRequestedAt, "AlertClaimAt": &i.AlertClaimAt, "AlertedAt": &i.AlertedAt,
+		"ResolvedAt": &i.ResolvedAt, "RecoveryClaimAt": &i.RecoveryClaimAt, "RecoveredAlertedAt": &i.RecoveredAlertedAt,
+		"ExpiresAt": &i.ExpiresAt, "LastChangeAt": &i.LastChangeAt, "RepairAttemptAt": &i.RepairAttemptAt,
+		"RepairConfirmedAt": &i.RepairConfirmedAt, "RepairFailedAt": &i.RepairFailedAt, "EventTime": &i.EventTime}
+}
+
+func (i *Incident) sets() map[string]*[]string {
+	return map[string]*[]string{"Regions": &i.Regions, "OpenRegions": &i.OpenRegions, "EventNames": &i.EventNames}
+}
+
+func (i *Incident) ints() map[string]*int {
+	return map[string]*int{"Version": &i.Version, "AlertedVersion": &i.AlertedVersion}
+}
+
 // Encode renders an incident as DynamoDB attributes.
 func Encode(i Incident) map[string]ddbtypes.AttributeValue {
 	av := key(i.ID)
-	for name, v := range map[string]string{"Kind": i.Kind, "Account": i.Account, "Region": i.Region, "State": string(i.State),
-		"Reason": i.Reason, "Summary": i.Summary, "Detail": i.Detail, "Action": i.Action, "Severity": i.Severity} {
-		if v != "" {
-			av[name] = str(v)
+	for name, v := range i.strs() {
+		if *v != "" && name != KeyAttribute {
+			av[name] = str(*v)
 		}
 	}
-	for name, t := range map[string]time.Time{"Since": i.Since, "OpenedAt": i.OpenedAt, "DiagnosedAt": i.DiagnosedAt,
-		"RepairRequestedAt": i.RepairRequestedAt, "AlertClaimAt": i.AlertClaimAt, "AlertedAt": i.AlertedAt,
-		"ResolvedAt": i.ResolvedAt, "RecoveryClaimAt": i.RecoveryClaimAt, "RecoveredAlertedAt": i.RecoveredAlertedAt,
-		"ExpiresAt": i.ExpiresAt} {
+	if i.State != "" {
+		av["State"] = str(string(i.State))
+	}
+	for name, t := range i.times() {
 		if !t.IsZero() {
-			av[name] = num(t)
+			av[name] = num(*t)
+		}
+	}
+	for name, ss := range i.sets() {
+		if len(*ss) > 0 { // DynamoDB has no empty set
+			av[name] = &ddbtypes.AttributeValueMemberSS{Value: *ss}
+		}
+	}
+	for name, n := range i.ints() {
+		if *n != 0 {
+			av[name] = &ddbtypes.AttributeValueMemberN{Value: strconv.Itoa(*n)}
 		}
 	}
 	return av
@@ -195,31 +248,29 @@ func Encode(i Incident) map[string]ddbtypes.AttributeValue {
 // are ignored.
 func Decode(av map[string]ddbtypes.AttributeValue) (Incident, error) {
 	var i Incident
-	strs := map[string]*string{KeyAttribute: &i.ID, "Kind": &i.Kind, "Account": &i.Account, "Region": &i.Region,
-		"Reason": &i.Reason, "Summary": &i.Summary, "Detail": &i.Detail, "Action": &i.Action, "Severity": &i.Severity}
-	times := map[string]*time.Time{"Since": &i.Since, "OpenedAt": &i.OpenedAt, "DiagnosedAt": &i.DiagnosedAt,
-		"RepairRequestedAt": &i.RepairRequestedAt, "AlertClaimAt": &i.AlertClaimAt, "AlertedAt": &i.AlertedAt,
-		"ResolvedAt": &i.ResolvedAt, "RecoveryClaimAt": &i.RecoveryClaimAt, "RecoveredAlertedAt": &i.RecoveredAlertedAt,
-		"ExpiresAt": &i.ExpiresAt}
+	strs, times, sets, ints := i.strs(), i.times(), i.sets(), i.ints()
 	var state string
 	strs["State"] = &state
 	for name, v := range av {
+		var err error
 		if p, ok := strs[name]; ok {
-			s, ok := v.(*ddbtypes.AttributeValueMemberS)
-			if !ok {
-				return Incident{}, fmt.Errorf("incident: %s is not a string", name)
-			}
-			*p = s.Value
+			err = decodeString(v, p)
 		} else if p, ok := times[name]; ok {
-			n, ok := v.(*ddbtypes.AttributeValueMemberN)
+			err = decodeTime(v, p)
+		} else if p, ok := sets[name]; ok {
+			ss, ok := v.(*ddbtypes.AttributeValueMemberSS)
 			if !ok {
-				return Incident{}, fmt.Errorf("incident: %s is not a number", name)
+				return Incident{}, fmt.Errorf("incident: %s is not a string set", name)
 			}
-			f, err := strconv.ParseFloat(n.Value, 64)
-			if err != nil {
-				return Incident{}, fmt.Errorf("incident: %s: %w", name, err)
-			}
-			*p = time.Unix(int64(f), 0).UTC()
+			*p = append([]string(nil), ss.Value...)
+			sort.Strings(*p)
+		} else if p, ok := ints[name]; ok {
+			var t time.Time
+			err = decodeTime(v, &t)
+			*p = int(t.Unix())
+		}
+		if err != nil {
+			return Incident{}, fmt.Errorf("incident: %s: %w", name, err)
 		}
 	}
 	i.State = State(state)
@@ -227,6 +278,28 @@ func Decode(av map[string]ddbtypes.AttributeValue) (Incident, error) {
 		return Incident{}, fmt.Errorf("incident: item without %s", KeyAttribute)
 	}
 	return i, nil
+}
+
+func decodeString(v ddbtypes.AttributeValue, p *string) error {
+	s, ok := v.(*ddbtypes.AttributeValueMemberS)
+	if !ok {
+		return errors.New("not a string")
+	}
+	*p = s.Value
+	return nil
+}
+
+func decodeTime(v ddbtypes.AttributeValue, p *time.Time) error {
+	n, ok := v.(*ddbtypes.AttributeValueMemberN)
+	if !ok {
+		return errors.New("not a number")
+	}
+	f, err := strconv.ParseFloat(n.Value, 64)
+	if err != nil {
+		return err
+	}
+	*p = time.Unix(int64(f), 0).UTC()
+	return nil
 }
 
 // Open records inc as open, stamped at now. It reports whether this call
@@ -405,17 +478,19 @@ func (s *Store) Get(ctx context.Context, id string) (Incident, bool, error) {
 	return inc, err == nil, err
 }
 
-// Active returns the watchdog's live items: open and watch items, and
+// Active returns the watchdog's live items (per-Region items and cause
+// incidents): open and watch items, and
 // resolved items whose recovery message is still owed. It scans segments
 // segments in parallel; the verifier's items are filtered out.
 func (s *Store) Active(ctx context.Context, segments int) ([]Incident, error) {
 	in := dynamodb.ScanInput{
 		TableName: aws.String(s.Table),
-		FilterExpression: aws.String("(begins_with(IncidentId, :ps) OR begins_with(IncidentId, :pn) OR begins_with(IncidentId, :pm)) AND " +
+		FilterExpression: aws.String("(begins_with(IncidentId, :ps) OR begins_with(IncidentId, :pn) OR begins_with(IncidentId, :pm) OR begins_with(IncidentId, :pc)) AND " +
 			"(#st <> :resolved OR (attribute_exists(AlertedAt) AND attribute_not_exists(RecoveredAlertedAt)))"),
 		ExpressionAttributeNames: map[string]string{"#st": "State"},
 		ExpressionAttributeValues: map[string]ddbtypes.AttributeValue{
-			":ps": str(PrefixStale), ":pn": str(PrefixNever), ":pm": str(PrefixMass), ":resolved": str(string(StateResolved)),
+			":ps": str(PrefixStale), ":pn": str(PrefixNever), ":pm": str(PrefixMass), ":pc": str(PrefixCause),
+			":resolved": str(string(StateResolved)),
 		},
 	}
 	return ScanDecoded(ctx, s.DB, in, segments)
@@ -463,6 +538,12 @@ func ParseID(id string) (kind, account, region string, ok bool) {
 		return KindNeverStarted, id[len(PrefixNever):], "", true
 	case id == MassID:
 		return KindMass, "", "", true
+	case strings.HasPrefix(id, PrefixCause):
+		acct, k, ok := strings.Cut(id[len(PrefixCause):], "#")
+		if !ok || acct == "" || k == "" {
+			return "", "", "", false
+		}
+		return KindCause, acct, "", true
 	}
 	return "", "", "", false
 }

@@ -157,6 +157,9 @@ func TestParseID(t *testing.T) {
 		{"stale#111111111111#eu-west-1", incident.KindStale, "111111111111", "eu-west-1", true},
 		{"never#111111111111", incident.KindNeverStarted, "111111111111", "", true},
 		{incident.MassID, incident.KindMass, "", "", true},
+		{incident.CauseID("111111111111", incident.CauseTampered), incident.KindCause, "111111111111", "", true},
+		{"cause#111111111111#", "", "", "", false},
+		{"cause##trail", "", "", "", false},
 		{"stale#111111111111", "", "", "", false},
 		{"stale##eu-west-1", "", "", "", false},
 		{"never#", "", "", "", false},
@@ -174,6 +177,7 @@ func FuzzParseID(f *testing.F) {
 	f.Add("stale#111111111111#eu-west-1")
 	f.Add("never#111111111111")
 	f.Add("mass#organization")
+	f.Add("cause#111111111111#trail")
 	f.Fuzz(func(t *testing.T, id string) {
 		kind, account, region, ok := incident.ParseID(id)
 		if !ok {
@@ -187,6 +191,10 @@ func FuzzParseID(f *testing.F) {
 			back = incident.NeverID(account)
 		case incident.KindMass:
 			back = incident.MassID
+		case incident.KindCause:
+			if strings.HasPrefix(id, incident.PrefixCause+account+"#") && len(id) > len(incident.PrefixCause+account+"#") {
+				back = id
+			}
 		}
 		if back != id {
 			t.Fatalf("ParseID(%q) round-trips to %q", id, back)

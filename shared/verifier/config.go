@@ -166,7 +166,7 @@ func New(ctx context.Context, c Config, home aws.Config, out io.Writer) (*Proces
 		S3:        s3c,
 		GetObject: s3c,
 		Keys:      integritywatch.CloudTrailKeys{Config: home},
-		Alerts: &alert.Publisher{SNS: sns.NewFromConfig(home), TopicARN: c.AlertsTopicARN,
+		Alerts: &alert.Publisher{SNS: sns.NewFromConfig(home), TopicARN: c.AlertsTopicARN, RunbookBase: c.RunbookBaseURL,
 			Sinks: []alert.Sink{alertbus.New(eventbridge.NewFromConfig(home), c.AlertsBus), hub}},
 	}, out, nil), nil
 }

@@ -120,6 +120,7 @@ func (f *Findings) Report(ctx context.Context, fd Finding) (bool, error) {
 	f.mu.Unlock()
 	a := alert.Alert{
 		Kind: alert.KindSecurityFinding, Severity: "high", IncidentID: id, Account: fd.Account, Region: fd.Region,
+		Code: string(fd.Code), Bucket: fd.Bucket, ObjectKey: fd.Key,
 		Reason: fmt.Sprintf("%s: %s", fd.Code, fd.Reason), Detail: fmt.Sprintf("s3://%s/%s", fd.Bucket, fd.Key),
 		Action: "Find the writer of this object (bucket access logs, the account's trails); it did not come from a trail trailwarden configured.",
 		At:     now.UTC(),

@@ -146,6 +146,17 @@ func (fakeIncidents) SendRecovery(ctx context.Context, pub incident.Publisher, a
 	err := pub.Publish(ctx, a)
 	return err == nil, err
 }
+func (fakeIncidents) AttachRegion(context.Context, incident.Incident, string, time.Time) (bool, error) {
+	return true, nil
+}
+func (fakeIncidents) DetachRegion(context.Context, string, string, time.Time) error { return nil }
+func (fakeIncidents) ResolveCause(context.Context, string, time.Time, time.Time) (incident.Incident, bool, error) {
+	return incident.Incident{}, false, nil
+}
+func (fakeIncidents) SendCause(ctx context.Context, pub incident.Publisher, id string, build func(incident.Incident) alert.Alert, _ time.Time, _ time.Duration) (bool, error) {
+	err := pub.Publish(ctx, build(incident.Incident{ID: id}))
+	return err == nil, err
+}
 
 // scaleWorld is an organization of n accounts in the traffic model's shape
 // (cloudtrailsim.NewModel: 17 Regions, 3 active per account, median 12 log

@@ -29,6 +29,8 @@ type pass struct {
 	newStale int // new heartbeat-stale pairs
 	mass     int // the mass threshold
 	massOpen bool
+	touched  map[string]bool     // cause incidents that may owe a version
+	detached map[string][]string // Regions detached from cause incidents this pass
 }
 
 // Run performs one pass at now: read the accounts, the incidents and the
@@ -37,7 +39,7 @@ type pass struct {
 func (w *Watchdog) Run(ctx context.Context, now time.Time) (Report, error) {
 	started := time.Now()
 	p := &pass{w: w, now: now.UTC(), segs: orDefault(w.ScanSegments, DefaultScanSegments),
-		mass: orDefault(w.MassThreshold, DefaultMassThreshold)}
+		mass: orDefault(w.MassThreshold, DefaultMassThreshold), touched: map[string]bool{}, detached: map[string][]string{}}
 	p.rep.At = p.now
 	if err := p.readAccounts(ctx, w.Accounts); err != nil {
 		return p.rep, fmt.Errorf("watchdog: %w", err)
@@ -54,6 +56,7 @@ func (w *Watchdog) Run(ctx context.Context, now time.Time) (Report, error) {
 	p.checkMassSilence(ctx)
 	p.diagnose(ctx)
 	p.record(ctx, w.Incidents)
+	p.reviewCauses(ctx)
 	p.closeMass(ctx)
 	p.count()
 	p.rep.Duration = time.Since(started)
@@ -166,33 +169,25 @@ func (p *pass) reviewIncidents(ctx context.Context) {
 	w, now := p.w, p.now
 	for _, inc := range p.live {
 		switch {
-		case inc.ID == incident.MassID:
-			continue // decided by closeMass
+		case inc.ID == incident.MassID, inc.Kind == incident.KindCause:
+			continue // decided by closeMass, reviewCauses
 		case inc.State == incident.StateResolved:
 			if inc.RecoveryPending() {
-				w.announceRecovery(ctx, &p.rep, inc, p.enabled[inc.Account], now, "")
+				p.detachPair(ctx, inc)
 			}
 			continue
 		case inc.State != incident.StateOpen:
 			continue
 		}
 		acct := p.enabled[inc.Account]
-		if acct == nil {
-			if w.resolve(ctx, &p.rep, inc, nil, now, "the account is no longer enabled in trailwarden; it is not watched any more") {
-				delete(p.open, inc.ID)
-			}
-			continue
-		}
-		if p.recovered(inc) {
-			if w.resolve(ctx, &p.rep, inc, acct, now, "") {
-				delete(p.open, inc.ID)
-			}
+		if acct == nil || p.recovered(inc) {
+			p.resolvePair(ctx, inc)
 			continue
 		}
 		p.rep.StillOpen++
 		if inc.AlertPending() {
-			w.alertIncident(ctx, &p.rep, inc, acct, Diagnosis{Reason: inc.Reason, Summary: inc.Summary, Detail: inc.Detail,
-				Action: inc.Action, Severity: inc.Severity, Repairable: repairable(inc.Reason)}, now, nil)
+			p.attachPair(ctx, inc, acct, Diagnosis{Reason: inc.Reason, Summary: inc.Summary, Detail: inc.Detail,
+				Action: inc.Action, Severity: inc.Severity, Repairable: repairable(inc.Reason)}, nil)
 		}
 		if now.Sub(inc.DiagnosedAt) >= orDefault(w.RediagnoseEvery, DefaultRediagnoseEvery) {
 			a := p.st.tracked[inc.ID]
@@ -200,6 +195,35 @@ func (p *pass) reviewIncidents(ctx context.Context) {
 				a = Assessment{Region: orString(inc.Region, w.home(acct)), Since: inc.Since, Verdict: Stale}
 			}
 			p.rediag = append(p.rediag, &candidate{acct: acct, kind: inc.Kind, id: inc.ID, a: a, rediag: true})
+		}
+	}
+}
+
+// resolvePair closes a per-Region item whose deliveries resumed (or whose
+// account is no longer watched) and detaches its Region from its cause
+// incident.
+func (p *pass) resolvePair(ctx context.Context, inc incident.Incident) {
+	res, ok, err := p.w.Incidents.Resolve(ctx, inc.ID, p.now)
+	if err != nil {
+		p.w.failContext(ctx, &p.rep, err)
+		return
+	}
+	if !ok {
+		return
+	}
+	delete(p.open, inc.ID)
+	p.rep.Recovered = append(p.rep.Recovered, inc.ID)
+	p.w.log().InfoContext(ctx, "deliveries resumed", "incident", inc.ID, "account", inc.Account, "region", inc.Region)
+	switch {
+	case res.RecoveryPending():
+		p.detachPair(ctx, res)
+	case !res.AlertClaimAt.IsZero():
+		// Attached, but the mark was lost: detach directly (a no-op when
+		// the Region is not there), so the cause incident can close.
+		if err := p.w.Incidents.DetachRegion(ctx, groupOf(res), res.Region, p.now); err != nil {
+			p.w.failContext(ctx, &p.rep, err)
+		} else {
+			p.detached[groupOf(res)] = append(p.detached[groupOf(res)], res.Region)
 		}
 	}
 }
@@ -355,7 +379,7 @@ func (p *pass) openIncident(ctx context.Context, store IncidentRecorder, c *cand
 		Verdict: c.a.Verdict.String(), Diagnosis: c.diag}
 	w.log().WarnContext(ctx, "incident opened", "incident", inc.ID, "account", inc.Account, "region", inc.Region,
 		"since", inc.Since, "reason", c.diag.Reason, "summary", c.diag.Summary)
-	f.Repair, f.Alerted = w.alertIncident(ctx, &p.rep, inc, c.acct, c.diag, now, requested)
+	f.Repair, f.Alerted = p.attachPair(ctx, inc, c.acct, c.diag, requested)
 	p.rep.Opened = append(p.rep.Opened, f)
 }
 
@@ -374,9 +398,11 @@ func (p *pass) closeMass(ctx context.Context) {
 // count sets the metrics' values.
 func (p *pass) count() {
 	for id := range p.open {
-		p.rep.OpenIncidents++
-		if kind, _, _, ok := incident.ParseID(id); ok && kind == incident.KindStale {
+		switch kind, _, _, _ := incident.ParseID(id); kind {
+		case incident.KindStale:
 			p.rep.StaleAccountRegions++
+		case incident.KindCause, incident.KindMass:
+			p.rep.OpenIncidents++
 		}
 	}
 	if p.rep.Mass {

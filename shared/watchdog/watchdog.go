@@ -75,6 +75,7 @@ type IncidentStore interface {
 	IncidentRecorder
 	AlertLeases
 	RecoveryStore
+	CauseStore
 }
 
 // Alerter publishes alerts (alert.Publisher).
@@ -129,6 +130,9 @@ type Watchdog struct {
 	// AlertLease is how long a run holds the right to publish one alert
 	// (default 2m): a run that crashed mid-publish is retried after it.
 	AlertLease time.Duration
+	// ResolveQuiet and TamperQuiet: how long a cause incident stays quiet
+	// before it resolves (DefaultResolveQuiet, DefaultTamperQuiet).
+	ResolveQuiet, TamperQuiet time.Duration
 }
 
 // OpenedIncident is one incident a pass opened.
@@ -141,7 +145,9 @@ type OpenedIncident struct {
 	Verdict    string    `json:"verdict,omitempty"`
 	Diagnosis  Diagnosis `json:"diagnosis"`
 	Repair     bool      `json:"repairRequested"`
-	Alerted    bool      `json:"alerted"`
+	// Alerted: the Region joined its cause incident (which alerts for it;
+	// for the organization-wide incident, its alert was published).
+	Alerted bool `json:"alerted"`
 }
 
 // Report says what one pass saw and did.
@@ -157,16 +163,19 @@ type Report struct {
 	EnableOverdue   int              `json:"enableOverdue"` // alerts sent for accounts still not enabled
 	Opened          []OpenedIncident `json:"opened,omitempty"`
 	StillOpen       int              `json:"stillOpen"`
-	Resolved        []string         `json:"resolved,omitempty"`
-	Lulls           int              `json:"lulls"`    // suspects diagnosed healthy and quiet
-	Watched         int              `json:"watched"`  // known lulls not asked again
-	Deferred        int              `json:"deferred"` // diagnoses left for the next pass
-	Diagnoses       int              `json:"diagnoses"`
-	CloudTrailCalls int              `json:"cloudTrailCalls"`
-	RepairRequests  int              `json:"repairRequests"`
-	AlertsSent      int              `json:"alertsSent"`
-	Recoveries      int              `json:"recoveries"`
-	Mass            bool             `json:"mass"` // an organization-wide incident is open
+	// Recovered lists the per-Region items that deliver again; Resolved
+	// the incidents (cause, organization-wide) this pass closed.
+	Recovered       []string `json:"recovered,omitempty"`
+	Resolved        []string `json:"resolved,omitempty"`
+	Lulls           int      `json:"lulls"`    // suspects diagnosed healthy and quiet
+	Watched         int      `json:"watched"`  // known lulls not asked again
+	Deferred        int      `json:"deferred"` // diagnoses left for the next pass
+	Diagnoses       int      `json:"diagnoses"`
+	CloudTrailCalls int      `json:"cloudTrailCalls"`
+	RepairRequests  int      `json:"repairRequests"`
+	AlertsSent      int      `json:"alertsSent"`
+	Recoveries      int      `json:"recoveries"`
+	Mass            bool     `json:"mass"` // an organization-wide incident is open
 	// StaleAccountRegions and OpenIncidents are the metrics' values.
 	StaleAccountRegions int           `json:"staleAccountRegions"`
 	OpenIncidents       int           `json:"openIncidents"`
@@ -283,8 +292,11 @@ func (w *Watchdog) diagnoseAll(ctx context.Context, dg *Diagnoser, todo []*candi
 
 func (w *Watchdog) newIncident(c *candidate) incident.Incident {
 	region := c.a.Region
+	// Group stays what the first diagnosis said: a later re-diagnosis
+	// (Rediagnosed) must not move the Region to another incident.
 	return incident.Incident{ID: c.id, Kind: c.kind, Account: c.acct.AccountID, Region: region, Since: c.a.Since,
-		Reason: c.diag.Reason, Summary: c.diag.Summary, Detail: c.diag.Detail, Action: c.diag.Action, Severity: c.diag.Severity}
+		Reason: c.diag.Reason, Summary: c.diag.Summary, Detail: c.diag.Detail, Action: c.diag.Action, Severity: c.diag.Severity,
+		Group: incident.CauseID(c.acct.AccountID, causeOf(c.kind, c.diag.Reason))}
 }
 
 // repairable says whether a converge fixes the cause.
@@ -296,7 +308,8 @@ func repairable(reason string) bool {
 	return false
 }
 
-// alertIncident publishes an open incident's alert once, through the
+// alertIncident publishes the organization-wide incident's alert once
+// (per-Region items alert through their cause incident), through the
 // store's claim → publish → release step. A repairable cause is sent to
 // the enabler's request queue under the claim, just before publishing, so
 // the alert says whether the repair was requested. A failed publish leaves
@@ -306,8 +319,9 @@ func (w *Watchdog) alertIncident(ctx context.Context, rep *Report, inc incident.
 	if inc.Kind == incident.KindNeverStarted {
 		kind = alert.KindNeverStarted
 	}
-	a := alert.Alert{Kind: kind, Severity: orString(d.Severity, "high"), IncidentID: inc.ID, Account: inc.Account,
-		Region: inc.Region, Since: inc.Since, Reason: d.Summary, Detail: joinDetail(d), Action: d.Action, At: now}
+	a := alert.Alert{Kind: kind, Severity: orString(d.Severity, "high"), IncidentID: inc.ID, Transition: alert.TransitionOpened,
+		Version: 1, Account: inc.Account, Region: inc.Region, Code: d.Reason, Cause: d.Reason, Since: inc.Since, Reason: d.Summary,
+		Detail: d.Detail, Action: d.Action, At: now}
 	if acct != nil {
 		a.AccountName = acct.Name
 		a.OU = lastOU(acct.OUPath)
@@ -355,14 +369,6 @@ func (w *Watchdog) repairStep(ctx context.Context, rep *Report, inc incident.Inc
 	return "re-converge requested through the enabler's request queue", true
 }
 
-func joinDetail(d Diagnosis) string {
-	s := "reason code: " + d.Reason
-	if d.Detail != "" {
-		s += "; " + d.Detail
-	}
-	return s
-}
-
 func (w *Watchdog) requestRepair(ctx context.Context, inc incident.Incident, d Diagnosis, now time.Time) error {
 	body, err := workitem.New(inc.Account, workitem.ReasonRepair, fmt.Sprintf("watchdog %s: %s", inc.ID, d.Summary), now).Marshal()
 	if err != nil {
@@ -399,8 +405,8 @@ func (w *Watchdog) announceRecovery(ctx context.Context, rep *Report, inc incide
 			reason = "the organization-wide silence ended: " + reason
 		}
 	}
-	a := alert.Alert{Kind: alert.KindRecovered, Severity: "info", IncidentID: inc.ID, Account: inc.Account, Region: inc.Region,
-		Since: inc.Since, Reason: reason, At: now}
+	a := alert.Alert{Kind: alert.KindRecovered, Severity: "info", IncidentID: inc.ID, Transition: alert.TransitionResolved,
+		Version: 1, Account: inc.Account, Region: inc.Region, Code: inc.Reason, Cause: inc.Reason, Since: inc.Since, Reason: reason, At: now}
 	if acct != nil {
 		a.AccountName, a.OU = acct.Name, lastOU(acct.OUPath)
 	}

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -324,8 +325,10 @@ func TestStoppedTrailDetectedThenRecovers(t *testing.T) {
 	}
 	a := got[0]
 	if a.Kind != alert.KindDeliveryStopped || a.Account != busy || a.AccountName != "busy" || a.OU != "ou-root-workloads" ||
-		a.Region != h.home || !a.Since.Equal(t0) || !strings.HasPrefix(a.Reason, "logging stopped at ") ||
-		!strings.Contains(a.Repair, "re-converge requested") || a.Action == "" || !strings.Contains(a.Summary, busy) {
+		!slices.Equal(a.Regions, []string{h.home}) || !a.Since.Equal(t0) || !strings.HasPrefix(a.Reason, "logging stopped at ") ||
+		!strings.Contains(a.Repair, "re-converge requested") || a.Action == "" || !strings.Contains(a.Summary, busy) ||
+		a.IncidentID != incident.CauseID(busy, incident.CauseStopped) || a.Transition != alert.TransitionOpened ||
+		a.Code != watchdog.ReasonLoggingStopped || a.Cause != incident.CauseStopped || !a.At.Equal(detected) {
 		t.Fatalf("alert = %+v", a)
 	}
 	reps := h.repairs()
@@ -351,16 +354,33 @@ func TestStoppedTrailDetectedThenRecovers(t *testing.T) {
 	}
 	h.busy(busy, h.home, t0.Add(32*time.Minute))
 	rep = h.run(t0.Add(35 * time.Minute))
-	if len(rep.Resolved) != 1 || rep.OpenIncidents != 0 {
+	if len(rep.Recovered) != 1 || len(rep.Resolved) != 0 || rep.OpenIncidents != 1 || len(h.alerts()) != 0 {
 		t.Fatalf("after resume: %+v\n%s", rep, h.logs.String())
 	}
-	got = h.alerts()
-	if len(got) != 1 || got[0].Kind != alert.KindRecovered || got[0].Account != busy || got[0].Region != h.home {
-		t.Fatalf("recovery alerts = %+v", got)
+	// The incident resolves once its Region delivered for the quiet time.
+	var resolvedAt time.Time
+	for at := t0.Add(40 * time.Minute); at.Sub(t0) <= 75*time.Minute; at = at.Add(5 * time.Minute) {
+		h.busy(busy, h.home, at.Add(-2*time.Minute))
+		if d := at.Truncate(time.Hour).Add(3 * time.Minute); !d.After(at) {
+			h.putLedger(busy, quietRegion, time.Time{}, d, nil)
+			for _, r := range []string{h.home, quietRegion} {
+				h.putLedger(quiet, r, time.Time{}, d, nil)
+			}
+		}
+		rep = h.run(at)
+		got = h.alerts()
+		if len(got) == 0 {
+			continue
+		}
+		if !resolvedAt.IsZero() || len(got) != 1 || got[0].Kind != alert.KindRecovered || got[0].Transition != alert.TransitionResolved ||
+			got[0].Account != busy || !slices.Equal(got[0].Regions, []string{h.home}) || got[0].IncidentID != a.IncidentID ||
+			len(rep.Resolved) != 1 || rep.OpenIncidents != 0 {
+			t.Fatalf("resolution at %s: %+v (%+v)", at, got, rep)
+		}
+		resolvedAt = at
 	}
-	h.run(t0.Add(40 * time.Minute))
-	if n := len(h.alerts()); n != 0 {
-		t.Fatalf("recovery announced again: %d alerts", n)
+	if want := t0.Add(35*time.Minute + watchdog.DefaultResolveQuiet); !resolvedAt.Equal(want) {
+		t.Fatalf("resolved at %s, want %s (the quiet time after the Region delivered again)", resolvedAt, want)
 	}
 
 	// The quiet account never raised anything; metrics were emitted.
@@ -531,8 +551,8 @@ func TestRoleNotAssumableAndNeverStarted(t *testing.T) {
 	// The silent account's first delivery resolves never-started.
 	h.putLedger(silent, h.home, t0.Add(22*time.Minute), time.Time{}, map[string]int64{t0.Format("20060102"): 1})
 	rep = h.run(t0.Add(25 * time.Minute))
-	if len(rep.Resolved) != 1 || rep.Resolved[0] != incident.NeverID(silent) {
-		t.Fatalf("resolved = %v", rep.Resolved)
+	if len(rep.Recovered) != 1 || rep.Recovered[0] != incident.NeverID(silent) {
+		t.Fatalf("recovered = %v", rep.Recovered)
 	}
 }
 
@@ -637,12 +657,7 @@ func TestAlertAndRecoverySurvivePublishFailure(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		for _, f := range rep.Opened {
-			opened++
-			if f.Alerted {
-				t.Fatalf("alerted while the topic fails: %+v", f)
-			}
-		}
+		opened += len(rep.Opened)
 	}
 	if opened != 1 || flaky.tries == 0 {
 		t.Fatalf("opened %d incidents, %d publish tries", opened, flaky.tries)
@@ -670,21 +685,25 @@ func TestAlertAndRecoverySurvivePublishFailure(t *testing.T) {
 	}
 	h.busy(busy, h.home, t0.Add(32*time.Minute))
 	flaky.down = true
-	if rep := pass(t0.Add(35*time.Minute), true); len(rep.Resolved) != 1 || rep.Recoveries != 0 {
+	h.wd.ResolveQuiet = 5 * time.Minute
+	if rep := pass(t0.Add(35*time.Minute), false); len(rep.Recovered) != 1 || len(rep.Resolved) != 0 {
+		t.Fatalf("recovered pass: %+v", rep)
+	}
+	if rep := pass(t0.Add(40*time.Minute), true); len(rep.Resolved) != 1 || rep.Recoveries != 0 {
 		t.Fatalf("resolve pass: %+v", rep)
 	}
 	if n := len(h.alerts()); n != 0 {
 		t.Fatalf("%d alerts while the topic fails", n)
 	}
 	flaky.down = false
-	if rep := pass(t0.Add(40*time.Minute), false); rep.Recoveries != 1 {
+	if rep := pass(t0.Add(45*time.Minute), false); rep.Recoveries != 1 {
 		t.Fatalf("recovery pass: %+v", rep)
 	}
 	got = h.alerts()
 	if len(got) != 1 || got[0].Kind != alert.KindRecovered || got[0].Account != busy {
 		t.Fatalf("recovery alerts = %+v", got)
 	}
-	pass(t0.Add(45*time.Minute), false)
+	pass(t0.Add(50*time.Minute), false)
 	if n := len(h.alerts()); n != 0 {
 		t.Fatalf("recovery announced again: %d", n)
 	}

@@ -61,7 +61,7 @@ func New(ctx context.Context, cfg Config, home aws.Config, out io.Writer) (*Watc
 		Incidents: &incident.Store{DB: db, Table: cfg.IncidentsTable},
 		Sessions:  readerSessions{awsenv.NewAssumer(home, sts.NewFromConfig(home), SessionName)},
 		NewTrail:  func(c aws.Config) TrailAPI { return cloudtrail.NewFromConfig(c) },
-		Alerts: &alert.Publisher{SNS: sns.NewFromConfig(home), TopicARN: cfg.AlertsTopicARN,
+		Alerts: &alert.Publisher{SNS: sns.NewFromConfig(home), TopicARN: cfg.AlertsTopicARN, RunbookBase: cfg.RunbookBaseURL,
 			Sinks: []alert.Sink{alertbus.New(eventbridge.NewFromConfig(home), cfg.AlertsBus), hub}},
 		Repair:  cfg.Repair,
 		Metrics: telemetry.NewMetrics(out, cfg.MetricsNamespace, "watchdog"),

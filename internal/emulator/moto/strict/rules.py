@@ -8,6 +8,7 @@ tests/test_strict.py (accepted at the limit, refused past it with AWS's code).
 from __future__ import annotations
 
 import ipaddress
+import json
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -159,7 +160,48 @@ def _trail_settings(p: dict[str, Any]) -> list[Refusal]:
     return out
 
 
+# --- SNS -------------------------------------------------------------------
+
+# Amazon SNS API Reference, Publish (API_Publish.html), MessageStructure: with
+# "json", Message must "be a syntactically valid JSON object" and "contain at
+# least a top-level JSON key of 'default' with a value that is a string";
+# "keys in the JSON object that correspond to supported transport protocols
+# must have simple JSON string values". SNS answers InvalidParameter, "Invalid
+# parameter: Message Structure - JSON message body failed to parse" / "- No
+# default entry in JSON message body". moto parses the body only when it
+# delivers, per subscription, and falls back to "default" for an empty
+# protocol value, so a topic without subscribers took any body.
+SNS_PROTOCOLS = ("default", "http", "https", "email", "email-json", "sqs", "sms", "lambda", "application", "firehose")
+
+
+def _sns_message_structure(p: dict[str, Any]) -> list[Refusal]:
+    if p.get("MessageStructure") != "json":
+        return []
+    try:
+        body = json.loads(p.get("Message") or "")
+    except ValueError:
+        body = None
+    if not isinstance(body, dict):
+        return [Refusal("InvalidParameter", "Invalid parameter: Message Structure - JSON message body failed to parse")]
+    if not isinstance(body.get("default"), str):
+        return [Refusal("InvalidParameter", "Invalid parameter: Message Structure - No default entry in JSON message body")]
+    for proto in SNS_PROTOCOLS:
+        if proto in body and not isinstance(body[proto], str):
+            return [Refusal("InvalidParameter", f"Invalid parameter: Message Structure - {proto} entry is not a string")]
+    return []
+
+
+# Publish, Subject: "no line breaks or control characters" (moto checks only
+# the length). SNS answers "Invalid parameter: Subject".
+def _sns_subject(p: dict[str, Any]) -> list[Refusal]:
+    subject = p.get("Subject")
+    if isinstance(subject, str) and any(ord(c) < 0x20 or ord(c) == 0x7F for c in subject):
+        return [Refusal("InvalidParameter", "Invalid parameter: Subject")]
+    return []
+
+
 RULES: dict[tuple[str, str], list[Rule]] = {
+    ("sns", "Publish"): [_sns_message_structure, _sns_subject],
     ("cloudtrail", "CreateTrail"): [_name_or_arn("Name", creating=True), _trail_settings, _tags(True)],
     ("cloudtrail", "UpdateTrail"): [_name_or_arn("Name"), _trail_settings],
     ("cloudtrail", "AddTags"): [_resource_arns("ResourceId"), _tags(False)],

@@ -253,6 +253,33 @@ class ModelChecks(StrictCase):
         self.assertEqual(ctx.exception.response["ResponseMetadata"]["HTTPStatusCode"], 500)
 
 
+class SNSMessageStructure(StrictCase):
+    """Publish with MessageStructure json (API_Publish.html): a JSON object
+    with a string "default", protocol entries strings; a subject without
+    control characters."""
+
+    def topic(self, which: str) -> tuple[Any, str]:
+        sns = Trails(which).client("sns")
+        return sns, sns.create_topic(Name="alerts")["TopicArn"]
+
+    def test_refused_patched(self) -> None:
+        sns, arn = self.topic(P)
+        for body in ("not json", "[]", json.dumps({"email": "x"}), json.dumps({"default": 1}),
+                     json.dumps({"default": "x", "sqs": {"a": 1}})):
+            self.refused("InvalidParameter", sns.publish, TopicArn=arn, Message=body, MessageStructure="json")
+        self.refused("InvalidParameter", sns.publish, TopicArn=arn, Message="m", Subject="line\nbreak")
+
+    def test_accepted_patched(self) -> None:
+        sns, arn = self.topic(P)
+        sns.publish(TopicArn=arn, Message=json.dumps({"default": "", "email": "text", "sqs": "{}", "custom": 1}),
+                    MessageStructure="json", Subject="[HIGH] " + "x" * 92)
+        sns.publish(TopicArn=arn, Message="not json")  # without MessageStructure, any text
+
+    def test_upstream_quirk(self) -> None:
+        sns, arn = self.topic(U)  # no subscriber: moto never parses the body
+        sns.publish(TopicArn=arn, Message=json.dumps({"email": "x"}), MessageStructure="json", Subject="a\nb")
+
+
 class RawRequests(unittest.TestCase):
     """What SDKs other than boto3 send: the Go SDK's short X-Amz-Target
     ("CloudTrail_20131101.CreateTrail"), and a body that is not JSON."""
