@@ -222,6 +222,12 @@ func TestCostModelCountsTheTemplates(t *testing.T) {
 			}
 		}
 	}
+	if b.Automation.Refresher != nil {
+		// testdata/org.yaml opts in to Security Hub: the refresher's
+		// errors alarm is not in the default deployment the model prices
+		// (docs/cost.md prices it with the opt-in).
+		alarms[true]--
+	}
 	dashboards := len(resources(t, b.Automation.Stack, "AWS::CloudWatch::Dashboard"))
 	d := costmodel.Deployed
 	if alarms[true] != d.AlarmMetrics || alarms[false] != d.OtherAlarmMetrics || len(metrics) != d.CustomMetrics || dashboards != d.Dashboards {

@@ -34,7 +34,7 @@ func TestDemoFlow(t *testing.T) {
 		"recovered in account",
 		"0 need attention",
 		"findings imported under arn:aws:securityhub:", // Security Hub on in the deployment
-		"GetFindings: trailwarden/stale#",              // the incident's finding, read back
+		"GetFindings: trailwarden/cause#",              // the incident's finding, read back
 		"foreign-account",                              // and the verifier's
 		"tickets ← trailwarden.alerts",                 // the bus event through the example rule
 		"organization-map.html",                        // the map's path

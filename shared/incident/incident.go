@@ -140,6 +140,12 @@ type Incident struct {
 // Open reports whether the incident is open.
 func (i Incident) Open() bool { return i.State == StateOpen }
 
+// PerRegion reports whether i is one of the watchdog's per account × Region
+// items, which views listing incidents (status, the HTML report) show. A
+// cause incident groups those items (docs/alerts.md): listing both would
+// count one cause twice.
+func (i Incident) PerRegion() bool { return i.Kind != KindCause }
+
 // RecoveryPending reports whether a resolved incident still owes its
 // recovery message (only alerted incidents announce a recovery).
 func (i Incident) RecoveryPending() bool {

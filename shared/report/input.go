@@ -18,7 +18,7 @@ func FromStatus(v status.View, open []incident.Incident, org []string) Input {
 	never := map[string]bool{}
 	regions := map[string]bool{}
 	for _, i := range open {
-		if !i.Open() {
+		if !i.PerRegion() || !i.Open() {
 			continue
 		}
 		switch i.Kind {

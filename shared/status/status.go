@@ -177,12 +177,7 @@ func BuildFiltered(ctx context.Context, src Sources, now time.Time, f Filter) (V
 			return View{}, fmt.Errorf("incidents table: %w", err)
 		}
 		for _, in := range incs {
-			// Cause incidents group the per-Region items listed here
-			// (docs/alerts.md); listing both would count one cause twice.
-			if in.Kind == incident.KindCause {
-				continue
-			}
-			if in.Open() && f.keeps(in.Account, in.Region) {
+			if in.PerRegion() && in.Open() && f.keeps(in.Account, in.Region) {
 				v.Incidents = append(v.Incidents, item(in, in.Summary))
 			}
 		}
