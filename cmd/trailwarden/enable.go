@@ -106,7 +106,7 @@ func runConverge(ctx context.Context, env *cmdEnv, args []string, planOnly bool)
 // decisions and converge path as the function. It records in the accounts
 // table only when one is named, and plans only when dry.
 func cliProcessor(s *session, d *deployFlags, env *cmdEnv, dry bool) *enabler.Processor {
-	p := &enabler.Processor{Policy: s.pol, Directory: s.dir, Sessions: operatorSessions{s.asm, s.memberRole(!dry)}, NewEngine: enabler.NewEngine,
+	p := &enabler.Processor{Policy: s.pol, Directory: s.dir, Sessions: operatorSessions{s.op.Assumer, s.op.RoleFor(!dry)}, NewEngine: enabler.NewEngine,
 		Logger: telemetry.NewLogger(io.Discard, "error"), OwnRoles: enabler.OwnRoles(s.pol), DryRun: dry}
 	if d.accountsTable != "" {
 		p.Accounts = &accounts.Store{DB: dynamodb.NewFromConfig(s.home), Table: d.accountsTable}
