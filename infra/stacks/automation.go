@@ -30,8 +30,8 @@ import (
 const (
 	VisibilityFactor = 6
 
-	EnablerTimeoutSeconds    = 300 // AssumeRole + converge at ~1 TPS per write API, with retries
-	VerifierTimeoutSeconds   = 60
+	EnablerTimeoutSeconds  = 300 // AssumeRole + converge at ~1 TPS per write API, with retries
+	VerifierTimeoutSeconds = 60
 	// The scheduled functions' timeouts: the configuration's schedules are
 	// validated against them (shared/deployment).
 	ReconcilerTimeoutSeconds = deployment.ReconcilerTimeoutSeconds
