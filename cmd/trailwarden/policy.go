@@ -15,9 +15,12 @@ const policyUsage = `Usage:
   trailwarden policy validate FILE
   trailwarden policy render FILE --account ID [--ou OU_ID]...
 
-validate checks every rule (naming, ARNs, Insights needs write management
-events, log groups in the member account, ...) and prints every problem on
-stderr; it exits 0 when the policy is valid (warnings are printed too).
+validate checks the whole configuration file, the deployment section
+included, with the same validation as the CDK app's synth: structure (unknown
+keys, with the nearest known one), types, and every rule (naming, ARNs,
+Insights needs write management events, log groups in the member account,
+...). It prints every problem at once on stderr as FILE:LINE:COLUMN: PATH:
+MESSAGE, and exits 0 when the file is valid (warnings are printed too).
 
 render prints {"effectivePolicy": ..., "requests": ...}: the account's
 effective trail after overrides and the exact API inputs (CreateTrail,
@@ -60,7 +63,7 @@ func policyValidate(env *cmdEnv, args []string) int {
 	}
 	_, warnings, err := policy.LoadWarn(pos[0])
 	for _, w := range warnings {
-		fmt.Fprintf(env.stderr, "%s: warning: %s\n", pos[0], w)
+		fmt.Fprintln(env.stderr, w.WarningAt(pos[0]))
 	}
 	if err != nil {
 		printProblems(env, pos[0], err)
@@ -74,7 +77,7 @@ func printProblems(env *cmdEnv, file string, err error) {
 	var ps policy.Problems
 	if errors.As(err, &ps) {
 		for _, p := range ps {
-			fmt.Fprintf(env.stderr, "%s: %s\n", file, p)
+			fmt.Fprintln(env.stderr, p.At(file))
 		}
 		fmt.Fprintf(env.stderr, "%s: %d problem(s)\n", file, len(ps))
 		return

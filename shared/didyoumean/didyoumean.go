@@ -5,6 +5,7 @@ package didyoumean
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 )
 
@@ -14,20 +15,29 @@ const maxLen = 64
 
 // Nearest returns the known word nearest to word, or "" when none is near:
 // one that differs only in case, else the one with the fewest single-letter
-// edits (at most 2, and at most a third of word's length, rounded up), the
-// alphabetically first on a tie.
+// edits (at most 2, and at most a third of word's length, rounded up), else
+// the shortest that word of 4 letters or more begins ("readOnly" for
+// "readOnlyPrincipals"); the alphabetically first on a tie.
 func Nearest(word string, known []string) string {
+	if slices.Contains(known, word) {
+		return ""
+	}
 	best, bestD := "", limit(word)+1
+	prefixed := ""
 	for _, k := range known {
-		if k == word {
-			return ""
-		}
 		if strings.EqualFold(k, word) {
 			return k
+		}
+		if len(word) >= 4 && len(k) > len(word) && strings.EqualFold(k[:len(word)], word) &&
+			(prefixed == "" || len(k) < len(prefixed) || len(k) == len(prefixed) && k < prefixed) {
+			prefixed = k
 		}
 		if d := distance(strings.ToLower(k), strings.ToLower(word)); d < bestD || d == bestD && k < best {
 			best, bestD = k, d
 		}
+	}
+	if best == "" {
+		return prefixed
 	}
 	return best
 }

@@ -165,7 +165,7 @@ func (p *Policy) validateDeployment(v *validator, opts ValidateOptions) {
 func (p *Policy) deploymentRules(d *deployment.Deployment, dp *deployment.Problems) {
 	o := p.Organization
 	if awsid.IsAccountID(d.AutomationAccount) {
-		if d.SingleAccount && d.AutomationAccount != o.LoggingAccount {
+		if d.SingleAccount && awsid.IsAccountID(o.LoggingAccount) && d.AutomationAccount != o.LoggingAccount {
 			dp.Addf("deployment.automationAccount", "single-account mode deploys everything into one account: it must equal organization.loggingAccount (%s), got %s", o.LoggingAccount, d.AutomationAccount)
 		}
 		if !d.SingleAccount && d.AutomationAccount == o.ManagementAccount {
@@ -179,10 +179,21 @@ func (p *Policy) deploymentRules(d *deployment.Deployment, dp *deployment.Proble
 	if len(d.Regions) > 0 && awsid.IsRegion(o.HomeRegion) && !slices.Contains(d.Regions, o.HomeRegion) {
 		dp.Addf("deployment.regions", "must include the home Region %s", o.HomeRegion)
 	}
-	t := p.Trail
+	p.centralRules(dp)
+}
+
+// centralRules: the deliveries topic and the key are the central stack's,
+// in the logging account (checked once the organization's own values are
+// valid, so that one mistake is reported once).
+func (p *Policy) centralRules(dp *deployment.Problems) {
+	o, t := p.Organization, p.Trail
 	if t.SNS.TopicArn == "" {
 		dp.Addf("trail.sns.topicArn", "is required by trailwarden: every delivery is verified through the deliveries topic, which the central stack creates")
-	} else if a, err := ParseARN(t.SNS.TopicArn); err == nil && (a.Account != o.LoggingAccount || a.Region != o.HomeRegion) {
+	}
+	if !awsid.IsAccountID(o.LoggingAccount) || !awsid.IsRegion(o.HomeRegion) {
+		return
+	}
+	if a, err := ParseARN(t.SNS.TopicArn); err == nil && (a.Account != o.LoggingAccount || a.Region != o.HomeRegion) {
 		dp.Addf("trail.sns.topicArn", "%q must be in the logging account %s and the home Region %s: the central stack creates it there", t.SNS.TopicArn, o.LoggingAccount, o.HomeRegion)
 	}
 	if a, err := ParseARN(t.KMS.KeyArn); err == nil && a.Account != o.LoggingAccount {

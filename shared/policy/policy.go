@@ -15,9 +15,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"regexp"
 	"slices"
-	"strconv"
 
 	"gopkg.in/yaml.v3"
 
@@ -301,9 +299,6 @@ func Parse(data []byte) (*Policy, error) {
 	return p, nil
 }
 
-// yamlErrLine is yaml.v3's syntax error: "yaml: line N: …".
-var yamlErrLine = regexp.MustCompile(`^yaml: line (\d+): (.*)$`)
-
 // read parses the file as far as it can: what the shape check refuses is
 // reported and taken out, and the rest is decoded, so that Validate can
 // still check it. Only a file that is not one YAML mapping is an error.
@@ -314,10 +309,9 @@ func read(data []byte) (*Policy, *shapeCheck, error) {
 		if errors.Is(err, io.EOF) {
 			return nil, nil, Problems{{Message: "the policy file is empty"}}
 		}
-		if m := yamlErrLine.FindStringSubmatch(err.Error()); m != nil {
-			line, _ := strconv.Atoi(m[1])
-			return nil, nil, Problems{{Line: line, Message: "not valid YAML: " + m[2]}}
-		}
+		// yaml.v3's own words: the line it names is where the construct it
+		// was reading began, sometimes one line early, so it is not taken
+		// as the problem's position.
 		return nil, nil, Problems{{Message: "not valid YAML: " + err.Error()}}
 	}
 	var extra yaml.Node

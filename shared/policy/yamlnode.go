@@ -113,7 +113,8 @@ func mergeNodes(base, over *yaml.Node) *yaml.Node {
 // posAt finds the position of path ("a.b[2].c", under root whose path is
 // prefix): a scalar value's own, a mapping's or list's key (so that a
 // problem points at "dataEvents:", not at its first child), or the deepest
-// ancestor's when the path goes on past the file (a missing key).
+// ancestor's when the path goes on past the file (a missing key); none for
+// a missing top-level section.
 func posAt(root *yaml.Node, prefix, path string) (line, col int) {
 	if root == nil {
 		return 0, 0
@@ -124,8 +125,11 @@ func posAt(root *yaml.Node, prefix, path string) (line, col int) {
 	}
 	n := deref(root)
 	line, col = n.Line, n.Column
-	for _, seg := range splitPath(rest) {
+	for i, seg := range splitPath(rest) {
 		k, v := child(n, seg)
+		if v == nil && i == 0 && prefix == "" {
+			return 0, 0 // a missing section: no place in the file
+		}
 		if v == nil {
 			break
 		}
