@@ -42,7 +42,8 @@ all: build
 ## ---- tools ---------------------------------------------------------------
 tools: venv node
 
-# The emulator alone (the demo): moto and its pinned botocore.
+# The emulator alone, for the demo: moto and its pinned botocore, without the
+# CloudFormation support (cfn-lint) that deploy-local and the tests use.
 venv-emulator: $(EMULATOR_STAMP)
 $(EMULATOR_STAMP): requirements-emulator.txt
 	$(PYTHON) -m venv $(VENV)
@@ -91,7 +92,7 @@ test: tools build check test-emulator test-go
 	$(MAKE) --no-print-directory browser-test
 
 # The moto fidelity patches: each gap's AWS behaviour (patched) and upstream quirk (unpatched).
-test-emulator: $(EMULATOR_STAMP)
+test-emulator: $(VENV_STAMP)
 	$(VENV)/bin/python -m unittest discover -s internal/emulator/moto/tests
 
 vet:
