@@ -164,3 +164,36 @@ func parseSection(data []byte) (*Deployment, error) {
 	doc.D.ApplyDefaults()
 	return doc.D, nil
 }
+
+// TestSchedulesAndEnums: a schedule must outlast its function's timeout,
+// and an enum problem names the nearest allowed value.
+func TestSchedulesAndEnums(t *testing.T) {
+	base := "deployment:\n  automationAccount: '111111111111'\n  regions: [us-east-1]\n  singleAccount: true\n"
+	tests := []struct {
+		name, extra, want string
+	}{
+		{"watchdog at its timeout", "  schedules: {watchdog: 4m}\n", "deployment.schedules.watchdog: 4m0s must be longer than the watchdog's timeout (4m0s)"},
+		{"reconcile at its timeout", "  schedules: {reconcile: 5m}\n", "deployment.schedules.reconcile: 5m0s must be longer than the reconciler's timeout (5m0s)"},
+		{"watchdog past its timeout", "  schedules: {watchdog: 5m, reconcile: 6m}\n", ""},
+		{"misspelt enum", "  objectCheck: sampel\n", `deployment.objectCheck: want none, sample or all, got "sampel" (did you mean "sample"?)`},
+		{"far enum", "  logLevel: loud\n", `deployment.logLevel: want debug, info, warn or error, got "loud"` + "\n"},
+		{"case of an enum", "  bucket: {objectLock: {enabled: true, mode: compliance, days: 1}}\n", `(did you mean "COMPLIANCE"?)`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			d, err := parseSection([]byte(base + tt.extra))
+			if err != nil {
+				t.Fatal(err)
+			}
+			var p Problems
+			d.ValidateInto(&p)
+			var got strings.Builder
+			for _, pr := range p.List() {
+				got.WriteString(pr.Path + ": " + pr.Message + "\n")
+			}
+			if tt.want == "" && got.Len() > 0 || !strings.Contains(got.String(), tt.want) {
+				t.Errorf("problems:\n%s\nwant %q", got.String(), tt.want)
+			}
+		})
+	}
+}
