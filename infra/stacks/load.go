@@ -13,8 +13,9 @@ import (
 // section) and validates it with policy validate's one validation
 // (policy.Check: both sections and the rules that tie them together, every
 // problem at once with its position), then the app's own needs (the
-// functions' builds). Policy warnings are returned for the app to surface
-// as synth warnings, in policy validate's words.
+// functions' builds). Warnings are returned for the app to print, each a
+// whole line ("FILE:LINE:COLUMN: warning: PATH: MESSAGE", policy validate's
+// words).
 func Load(path, buildDir string) (*Config, []string, error) {
 	pol, warnings, err := policy.LoadWith(path, policy.ValidateOptions{RequireDeployment: true})
 	var warns []string
@@ -28,7 +29,7 @@ func Load(path, buildDir string) (*Config, []string, error) {
 	cfg.PolicyFile = path
 	cfg.BuildDir = buildDir
 	if cfg.KMSKeyARN == "" || cfg.KMSKeyARN == policy.KMSNone {
-		warns = append(warns, "trail.kms.keyArn: trails will use SSE-S3 until it names the key TrailwardenCentral creates (its output LogKeyArn); see docs/deploy.md")
+		warns = append(warns, path+": warning: trail.kms.keyArn: trails will use SSE-S3 until it names the key TrailwardenCentral creates (its output LogKeyArn); see docs/deploy.md")
 	}
 	if err := cfg.Validate(); err != nil {
 		return nil, warns, fmt.Errorf("configuration %s: %w", path, err)
