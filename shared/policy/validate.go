@@ -321,7 +321,7 @@ func (v *validator) trail(t *Trail, env trailEnv, path string, root *yaml.Node) 
 	}
 
 	cw := t.CloudWatchLogs
-	if cw.Enabled || cw.LogGroup != DefaultLogGroupPrefix+t.Name {
+	if cw.Enabled || cw.LogGroup != "" && cw.LogGroup != DefaultLogGroupPrefix+t.Name {
 		v.err(at("cloudWatchLogs.logGroup"), CheckLogGroupName(cw.LogGroup))
 	}
 	v.err(at("cloudWatchLogs.retentionDays"), checkRetention(cw.RetentionDays))
