@@ -22,9 +22,10 @@ const planUsage = `Usage:
 
 Makes the enabler's decision for the account (skipped, excluded by the
 policy, covered by the organization trail, or converged) and, for a
-converge, reads the account's live trail (assuming the policy's memberRole)
-and prints the difference to its effective policy as JSON: every change and
-the calls made to find it. Nothing is written, not even the accounts table.
+converge, reads the account's live trail (through the read-only operator
+role, trailwarden-operator-read, or --role) and prints the difference to its
+effective policy as JSON: every change and the calls made to find it.
+Nothing is written, not even the accounts table.
 
 Example:
   trailwarden plan --account 333333333333 --policy policy.yaml
