@@ -1,7 +1,8 @@
 # trailwarden — the single entry point. Every target installs what it needs,
 # pinned and repo-local: Go modules (go.sum), the CDK CLI (package-lock.json,
-# npm ci), and a Python venv .venv (requirements.txt: moto[server], cfn-lint,
-# a pinned botocore; checkov in .venv/checkov from requirements-checkov.txt).
+# npm ci), and a Python venv .venv (requirements-emulator.txt: moto and a pinned
+# botocore, all the demo needs; requirements-test.txt: cfn-lint and the rest of
+# the test set; checkov in .venv/checkov from requirements-checkov.txt).
 # Nothing else is assumed beyond Go, Node/npm, Python 3 and make.
 
 SHELL        := /bin/bash
@@ -10,6 +11,7 @@ GO           ?= go
 PYTHON       ?= python3
 VENV         := .venv
 VENV_STAMP   := $(VENV)/.installed
+EMULATOR_STAMP := $(VENV)/.emulator-installed
 AWSCLI_VENV  := .venv-awscli
 AWSCLI_STAMP := $(AWSCLI_VENV)/.installed
 NODE_STAMP   := node_modules/.installed
@@ -33,17 +35,25 @@ VERSION_LDFLAGS := $(if $(VERSION),-X $(VERSION_PKG).Version=$(VERSION)) $(if $(
 LAMBDA_ENV   := CGO_ENABLED=0 GOOS=linux GOARCH=arm64 GOFLAGS=-buildvcs=false
 LAMBDA_FLAGS := -trimpath -buildvcs=false -tags lambda.norpc -ldflags "-s -w -buildid= $(VERSION_LDFLAGS)"
 
-.PHONY: all tools venv venv-awscli requirements-awscli node build cli test test-go browser-test test-emulator vet check lint demo synth deploy deploy-local bench fuzz clean requirements
+.PHONY: all tools venv venv-emulator venv-awscli requirements-awscli node build cli test test-go browser-test test-emulator vet check lint demo synth deploy deploy-local bench fuzz clean requirements
 
 all: build
 
 ## ---- tools ---------------------------------------------------------------
 tools: venv node
 
-venv: $(VENV_STAMP)
-$(VENV_STAMP): requirements.txt requirements-checkov.txt
+# The emulator alone, for the demo: moto and its pinned botocore, without the
+# CloudFormation support (cfn-lint) that deploy-local and the tests use.
+venv-emulator: $(EMULATOR_STAMP)
+$(EMULATOR_STAMP): requirements-emulator.txt
 	$(PYTHON) -m venv $(VENV)
-	$(VENV)/bin/pip install --quiet --disable-pip-version-check -r requirements.txt
+	$(VENV)/bin/pip install --quiet --disable-pip-version-check -r requirements-emulator.txt
+	touch $@
+
+# Everything the tests use: the emulator, cfn-lint, checkov.
+venv: $(VENV_STAMP)
+$(VENV_STAMP): $(EMULATOR_STAMP) requirements-test.txt requirements-checkov.txt
+	$(VENV)/bin/pip install --quiet --disable-pip-version-check -r requirements-emulator.txt -r requirements-test.txt
 	@# checkov pins an older boto3 than the emulator's botocore: its own venv.
 	$(PYTHON) -m venv $(VENV)/checkov
 	$(VENV)/checkov/bin/pip install --quiet --disable-pip-version-check -r requirements-checkov.txt
@@ -115,7 +125,8 @@ browser-test:
 lint: check
 
 ## ---- run -----------------------------------------------------------------
-demo: venv
+# Installs only the emulator's packages (no cfn-lint, no checkov).
+demo: $(EMULATOR_STAMP)
 	$(GO) run ./cmd/trailwarden-demo
 
 # The AWS CLI venv: BenchmarkIntegrityVsValidateLogs (internal/integritybench) runs
@@ -136,13 +147,16 @@ include infra/infra.mk
 clean:
 	rm -rf build cdk.out .test-output.log
 
+EMULATOR_REQS := 'moto[dynamodb,events,s3]==5.2.5' flask flask-cors 'botocore==1.44.18' 'boto3==1.44.18' 'regex==2026.11.19'
 requirements:
-	rm -rf /tmp/trailwarden-req /tmp/trailwarden-req-checkov
-	$(PYTHON) -m venv /tmp/trailwarden-req && $(PYTHON) -m venv /tmp/trailwarden-req-checkov
-	/tmp/trailwarden-req/bin/pip install 'moto[server]==5.2.5' 'cfn-lint==1.58.0' 'botocore==1.44.18' 'boto3==1.44.18' 'regex==2026.11.19'
+	rm -rf /tmp/trailwarden-req /tmp/trailwarden-req-emulator /tmp/trailwarden-req-checkov
+	$(PYTHON) -m venv /tmp/trailwarden-req && $(PYTHON) -m venv /tmp/trailwarden-req-emulator && $(PYTHON) -m venv /tmp/trailwarden-req-checkov
+	/tmp/trailwarden-req/bin/pip install 'moto[server]==5.2.5' 'cfn-lint==1.58.0' $(EMULATOR_REQS)
+	/tmp/trailwarden-req-emulator/bin/pip install -c <(/tmp/trailwarden-req/bin/pip freeze) $(EMULATOR_REQS)
 	/tmp/trailwarden-req-checkov/bin/pip install 'checkov==3.3.30'
-	@echo "pip freeze into requirements.txt and requirements-checkov.txt below their header comments"
-	{ sed -n '/^#/p' requirements.txt; /tmp/trailwarden-req/bin/pip freeze; } > requirements.txt.new && mv requirements.txt.new requirements.txt
+	@echo "pip freeze into requirements-emulator.txt, requirements-test.txt and requirements-checkov.txt below their header comments"
+	{ sed -n '/^#/p' requirements-emulator.txt; /tmp/trailwarden-req-emulator/bin/pip freeze; } > requirements-emulator.txt.new && mv requirements-emulator.txt.new requirements-emulator.txt
+	{ sed -n '/^#/p' requirements-test.txt; /tmp/trailwarden-req/bin/pip freeze | grep -vixF -f <(/tmp/trailwarden-req-emulator/bin/pip freeze); } > requirements-test.txt.new && mv requirements-test.txt.new requirements-test.txt
 	{ sed -n '/^#/p' requirements-checkov.txt; /tmp/trailwarden-req-checkov/bin/pip freeze; } > requirements-checkov.txt.new && mv requirements-checkov.txt.new requirements-checkov.txt
 
 requirements-awscli:

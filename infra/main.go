@@ -40,7 +40,7 @@ func run() error {
 	buildDir := setting(app, CtxBuildDir, EnvBuildDir, defaultBuildDir)
 	cfg, warnings, err := stacks.Load(configPath, buildDir)
 	for _, w := range warnings {
-		fmt.Fprintln(os.Stderr, "warning:", w)
+		fmt.Fprintln(os.Stderr, w) // each says "warning:" (stacks.Load)
 	}
 	if err != nil {
 		return err

@@ -2,11 +2,9 @@ package main
 
 import (
 	"context"
-	"fmt"
 	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/sts"
 	"github.com/spf13/pflag"
 
 	"github.com/trailwarden/trailwarden/shared/awsenv"
@@ -79,8 +77,8 @@ type session struct {
 	pol  *policy.Policy
 	home aws.Config
 	dir  orgdir.Org
-	asm  *awsenv.Assumer
-	role string // --role, or "" for the operator roles
+	// op reaches members: the operator roles, or --role.
+	op *awsenv.Operator
 }
 
 func (d *deployFlags) open(ctx context.Context, env *cmdEnv) (*session, error) {
@@ -100,7 +98,7 @@ func (d *deployFlags) open(ctx context.Context, env *cmdEnv) (*session, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &session{pol: pol, home: home, dir: dir, role: d.role, asm: awsenv.NewAssumer(home, sts.NewFromConfig(home), cliSession(env))}, nil
+	return &session{pol: pol, home: home, dir: dir, op: awsenv.NewOperator(home, cliUser(env), d.role)}, nil
 }
 
 // desired resolves and renders one account's trail.
@@ -121,30 +119,15 @@ func (s *session) desired(ctx context.Context, account string) (*converge.Desire
 	return req, info, nil
 }
 
-// engine converges (write) or plans one account through an operator role:
-// the converge role to write, the read-only role otherwise (docs/deploy.md,
-// "Operator access"), with the CLI's own session name.
+// engine converges (write) or plans one account through the operator's
+// access (awsenv.Operator: the converge role to write, the read-only role
+// otherwise, or --role).
 func (s *session) engine(ctx context.Context, account string, write bool) (*converge.Engine, error) {
-	role := s.memberRole(write)
-	cfg, err := s.asm.Config(ctx, account, role, s.pol.Organization.HomeRegion)
+	cfg, err := s.op.Config(ctx, account, s.pol.Organization.HomeRegion, write)
 	if err != nil {
-		return nil, fmt.Errorf("assume %s in %s (is your principal in deployment.operators, and the member stack deployed there?): %w", role, account, err)
+		return nil, err
 	}
 	return enabler.NewEngine(cfg), nil
-}
-
-// memberRole is the role the CLI assumes in a member: --role when given,
-// else the operator converge role to write and the read-only operator role
-// to read (docs/deploy.md, "Operator access").
-func (s *session) memberRole(write bool) string {
-	switch {
-	case s.role != "":
-		return s.role
-	case write:
-		return deployment.OperatorConvergeRole
-	default:
-		return deployment.OperatorReadRole
-	}
 }
 
 // operatorSessions hands the enabler's processor the operator's role
@@ -159,11 +142,15 @@ func (o operatorSessions) Config(ctx context.Context, account, _, region string)
 	return o.inner.Config(ctx, account, o.role, region)
 }
 
-// cliSession is the CLI's member-role session name (settings.CLISessionName
-// of $USER): an operator's changes are never taken for the functions' own.
-func cliSession(env *cmdEnv) string {
+// cliUser is the user the CLI's session name names (awsenv.NewOperator):
+// $USER, else the local user.
+func cliUser(env *cmdEnv) string {
 	if u := env.getenv("USER"); u != "" {
-		return settings.CLISessionName(u)
+		return u
 	}
-	return settings.CLISessionName(currentUser())
+	return currentUser()
 }
+
+// cliSession is the CLI's session name (settings.CLISessionName of
+// cliUser), also the requester of the work items it enqueues.
+func cliSession(env *cmdEnv) string { return settings.CLISessionName(cliUser(env)) }

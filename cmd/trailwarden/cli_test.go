@@ -69,12 +69,13 @@ func TestPolicyValidate(t *testing.T) {
 		t.Fatalf("example policy: %+v", r)
 	}
 	bad := filepath.Join(t.TempDir(), "bad.yaml")
-	os.WriteFile(bad, []byte("version: 1\norganization: {id: o-x, homeRegion: mars-1}\ntrail: {name: my--trail}\n"), 0o600)
+	os.WriteFile(bad, []byte("version: 1\norganization: {id: o-x, homeRegion: mars-1}\ntrail: {name: my--trail}\ndeployment: {objectChek: all}\n"), 0o600)
 	r := runCLI(t, nil, "policy", "validate", bad)
 	if r.code != exitProblem {
 		t.Fatalf("bad policy: %+v", r)
 	}
-	for _, want := range []string{"trail.name", "organization.homeRegion", "problem(s)"} {
+	for _, want := range []string{"trail.name", "organization.homeRegion", "problem(s)",
+		bad + `:4:14: deployment.objectChek: unknown field (did you mean "objectCheck"?)`} {
 		if !strings.Contains(r.stderr, want) {
 			t.Errorf("stderr lacks %q:\n%s", want, r.stderr)
 		}

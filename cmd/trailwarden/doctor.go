@@ -30,14 +30,18 @@ import (
 )
 
 const doctorLong = `Checks, against the real organization, what the emulator cannot prove: trusted
-access for StackSets (and for CloudTrail in organization-trail mode), the
-policy's memberRole assumable in a sample of ACTIVE member accounts, the
-Lambda concurrency quota of the automation account, and the central bucket,
-key and topic policies as deployed. Run it with the automation account's
-credentials (as 'status'); --org-reader-role-arn reads Organizations,
---logging-role-arn reads the logging account's policies and bucket, and
---member-via-role-arn is the role the member role trusts (its trust admits
-only roles under the enabler's IAM path in the automation account).
+access for StackSets (and for CloudTrail in organization-trail mode), member
+accounts reachable in a sample of ACTIVE members, the Lambda concurrency quota
+of the automation account, and the central bucket, key and topic policies as
+deployed. Run it with the automation account's credentials (as 'status');
+--org-reader-role-arn reads Organizations and --logging-role-arn reads the
+logging account's policies and bucket.
+
+Members are reached as 'status' and 'plan' reach them: through the read-only
+operator role (trailwarden-operator-read; the converge role for the canary),
+with the CLI's session name; --role names another role. --member-via-role-arn
+instead assumes the policy's memberRole from that role (one the member role
+trusts: under the enabler's IAM path in the automation account).
 
 --canary ACCOUNT then converges that account's trail (the policy's own trail,
 as 'enable --yes' does) and waits for its first log file and first digest in
@@ -58,9 +62,10 @@ func newDoctorCmd(env *cmdEnv) *cobra.Command {
 	return c
 }
 
-// doctorSessionName is the doctor's session in member roles: distinct in
-// CloudTrail, and not the functions' own (enabler.OwnRoles), so a change the
-// canary's converge makes is judged as an operator's.
+// doctorSessionName is the doctor's session in the policy's member role
+// (--member-via-role-arn): distinct in CloudTrail, and not the functions'
+// own (enabler.OwnRoles), so a change the canary's converge makes is judged
+// as an operator's.
 const doctorSessionName = "trailwarden-doctor"
 
 // enablerMaxConcurrency mirrors infra's enabler event source
@@ -81,7 +86,7 @@ func (f *doctorFlags) register(c *cobra.Command, env *cmdEnv) {
 	fs := c.Flags()
 	f.deployFlags.register(fs, env)
 	fs.StringVar(&f.loggingRoleARN, "logging-role-arn", "", "role in the logging account to read the bucket, key and topic policies and list the bucket (empty: own credentials)")
-	fs.StringVar(&f.viaRoleARN, "member-via-role-arn", "", "role in the automation account, on the enabler's IAM path, to assume the member role from (empty: own credentials)")
+	fs.StringVar(&f.viaRoleARN, "member-via-role-arn", "", "role in the automation account, on the enabler's IAM path, to assume the policy's member role from (empty: the operator roles, as status and plan)")
 	addOutput(c, &f.output)
 	fs.IntVar(&f.sample, "sample", 5, "member accounts to assume the member role in")
 	fs.IntVar(&f.needConcurrency, "need-concurrency", 0, "unreserved Lambda concurrency the deployment needs (default: enabler 5 + deployment.verifierConcurrency)")
@@ -117,8 +122,7 @@ func runDoctor(ctx context.Context, env *cmdEnv, f *doctorFlags) error {
 	if f.canary != "" && s.pol.Mode == policy.ModeOrganizationTrail {
 		return usageErrorf("doctor: --canary converges one account's own trail; the policy is in organization-trail mode")
 	}
-	via := assumed(s.home, f.viaRoleARN)
-	s.asm = awsenv.NewAssumer(via, sts.NewFromConfig(via), doctorSessionName)
+	f.memberAccess(s)
 	checker, central, logging := f.wire(s)
 	rep, err := checker.Run(ctx, f.config(s, central))
 	if err == nil && f.canary != "" {
@@ -134,6 +138,18 @@ func runDoctor(ctx context.Context, env *cmdEnv, f *doctorFlags) error {
 		return errProblemSilent
 	}
 	return nil
+}
+
+// memberAccess is how doctor reaches members: the session's operator
+// access (the read-only operator role, as status and plan; the converge
+// role for the canary), or with --member-via-role-arn the policy's member
+// role assumed from that role under doctor's own session name.
+func (f *doctorFlags) memberAccess(s *session) {
+	if f.viaRoleARN == "" {
+		return
+	}
+	via := assumed(s.home, f.viaRoleARN)
+	s.op = &awsenv.Operator{Assumer: awsenv.NewAssumer(via, sts.NewFromConfig(via), doctorSessionName), Role: s.pol.Organization.MemberRole}
 }
 
 // assumed is cfg acting through roleARN (cfg itself when roleARN is empty).
@@ -181,13 +197,13 @@ func (f *doctorFlags) config(s *session, central doctor.Central) doctor.Config {
 	need := f.needConcurrency
 	if need == 0 {
 		v := deployment.DefaultVerifierConcurrency
-		if d, err := deployment.Load(f.policyFile); err == nil {
+		if d := s.pol.Deployment; d != nil {
 			v = d.VerifierConcurrency
 		}
 		need = enablerMaxConcurrency + v
 	}
 	return doctor.Config{OrganizationTrail: central.OrganizationTrail, ManagementAccount: s.pol.Organization.ManagementAccount,
-		Excluded: s.pol.Organization.Exclude.Accounts, MemberRole: s.pol.Organization.MemberRole, Sample: f.sample,
+		Excluded: s.pol.Organization.Exclude.Accounts, MemberRole: s.op.RoleFor(false), Sample: f.sample,
 		NeedConcurrency: need, Central: central}
 }
 
@@ -199,11 +215,12 @@ func (f *doctorFlags) runCanary(ctx context.Context, s *session, central doctor.
 		Timeout: f.timeout, Poll: f.poll})
 }
 
-// memberProber assumes the member role with the doctor's session name.
+// memberProber assumes the read-only operator role in a member, as status
+// and plan do (or, with --member-via-role-arn, the policy's member role).
 type memberProber struct{ s *session }
 
 func (m memberProber) Probe(ctx context.Context, account string) error {
-	_, err := m.s.asm.Config(ctx, account, m.s.pol.Organization.MemberRole, m.s.pol.Organization.HomeRegion)
+	_, err := m.s.op.Config(ctx, account, m.s.pol.Organization.HomeRegion, false)
 	return err
 }
 

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"flag"
+	"github.com/spf13/cobra"
 	"os"
 	"strconv"
 	"strings"
@@ -18,6 +19,7 @@ import (
 	lambdatypes "github.com/aws/aws-sdk-go-v2/service/lambda/types"
 	"github.com/aws/aws-sdk-go-v2/service/organizations"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/aws/aws-sdk-go-v2/service/sts"
 
 	"github.com/trailwarden/trailwarden/internal/central"
 	"github.com/trailwarden/trailwarden/internal/cloudtrailsim"
@@ -279,5 +281,63 @@ func TestDoctorCanaryTimeout(t *testing.T) {
 		"--timeout", "100ms", "--poll", "10ms")...)
 	if r.code != exitProblem || !strings.Contains(r.stdout, "timed out after 100ms waiting for log-file-in-bucket") {
 		t.Fatalf("timeout: %+v", r)
+	}
+}
+
+// TestDoctorMemberAccess: doctor reaches members as status and plan do,
+// through the read-only operator role with the CLI's session name (the
+// only one the operator roles trust), and the canary through the converge
+// role; --member-via-role-arn switches to the policy's member role under
+// doctor's own session name. STS's GetCallerIdentity with the assumed
+// credentials names the role and the session.
+func TestDoctorMemberAccess(t *testing.T) {
+	env, _, vars, args := doctorEnv(t, nil)
+	vars["USER"] = "alice"
+	member := env.MustMember("member-1").ID
+	whoAmI := func(t *testing.T, extra []string, write bool) string {
+		t.Helper()
+		var out, errb strings.Builder
+		cenv := &cmdEnv{stdin: strings.NewReader(""), stdout: &out, stderr: &errb, getenv: func(k string) string { return vars[k] }}
+		var f doctorFlags
+		c := &cobra.Command{Use: "doctor"}
+		f.register(c, cenv)
+		if err := c.ParseFlags(append(args[1:], extra...)); err != nil {
+			t.Fatalf("parse: %v", err)
+		}
+		if err := f.check(cenv); err != nil {
+			t.Fatalf("check: %v", err)
+		}
+		s, err := f.open(t.Context(), cenv)
+		if err != nil {
+			t.Fatalf("open: %v %s", err, errb.String())
+		}
+		f.memberAccess(s)
+		cfg, err := s.op.Config(t.Context(), member, env.Region, write)
+		if err != nil {
+			t.Fatal(err)
+		}
+		id, err := sts.NewFromConfig(cfg).GetCallerIdentity(t.Context(), &sts.GetCallerIdentityInput{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return aws.ToString(id.Arn)
+	}
+	for _, tc := range []struct {
+		name  string
+		extra []string
+		write bool
+		want  string
+	}{
+		{"checks", nil, false, ":assumed-role/trailwarden-operator-read/trailwarden-cli-alice"},
+		{"canary", nil, true, ":assumed-role/trailwarden-operator-converge/trailwarden-cli-alice"},
+		{"--role", []string{"--role", "AuditRead"}, false, ":assumed-role/AuditRead/trailwarden-cli-alice"},
+		{"--member-via-role-arn", []string{"--member-via-role-arn", awsenv.RoleARN(env.Region, emulator.ManagementAccountID, "trailwarden/enabler/ops")},
+			false, ":assumed-role/TrailwardenMember/trailwarden-doctor"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := whoAmI(t, tc.extra, tc.write); !strings.HasSuffix(got, tc.want) || !strings.Contains(got, member) {
+				t.Errorf("doctor reaches %s as %s, want …%s…%s", member, got, member, tc.want)
+			}
+		})
 	}
 }

@@ -19,9 +19,9 @@ import (
 const planLong = `Makes the enabler's decision for the account (skipped, excluded by the
 policy, covered by the organization trail, or converged) and, for a
 converge, reads the account's live trail (through the read-only operator
-role) and prints the difference to its effective policy as JSON: every
-change and the calls made to find it. Nothing is written, not even the
-accounts table.
+role, trailwarden-operator-read, or --role) and prints the difference to its
+effective policy as JSON: every change and the calls made to find it.
+Nothing is written, not even the accounts table.
 
 ` + planAllLong
 
@@ -131,7 +131,7 @@ func runConverge(ctx context.Context, env *cmdEnv, o *convergeOptions, planOnly 
 // decisions and converge path as the function. It records in the accounts
 // table only when one is named, and plans only when dry.
 func cliProcessor(s *session, d *deployFlags, env *cmdEnv, dry bool) *enabler.Processor {
-	p := &enabler.Processor{Policy: s.pol, Directory: s.dir, Sessions: operatorSessions{s.asm, s.memberRole(!dry)}, NewEngine: enabler.NewEngine,
+	p := &enabler.Processor{Policy: s.pol, Directory: s.dir, Sessions: operatorSessions{s.op.Assumer, s.op.RoleFor(!dry)}, NewEngine: enabler.NewEngine,
 		Logger: telemetry.NewLogger(io.Discard, "error"), OwnRoles: enabler.OwnRoles(s.pol), DryRun: dry}
 	if d.accountsTable != "" {
 		p.Accounts = &accounts.Store{DB: newDynamoDB(s.home), Table: d.accountsTable}

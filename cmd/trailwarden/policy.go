@@ -12,10 +12,12 @@ import (
 	"github.com/trailwarden/trailwarden/shared/policy"
 )
 
-const policyLong = `validate checks every rule (naming, ARNs, Insights needs write management
-events, log groups in the member account, ...) and prints every problem on
-stderr; it exits 0 when the policy is valid (warnings are printed too), 1
-when it has a problem.
+const policyLong = `validate checks the whole configuration file, the deployment section
+included, with the same validation as the CDK app's synth: structure (unknown
+keys, with the nearest known one), types, and every rule (naming, ARNs,
+Insights needs write management events, log groups in the member account,
+...). It prints every problem at once on stderr as FILE:LINE:COLUMN: PATH:
+MESSAGE, and exits 0 when the file is valid (warnings are printed too).
 
 render prints {"effectivePolicy": ..., "requests": ...}: the account's
 effective trail after overrides and the exact API inputs (CreateTrail,
@@ -51,7 +53,7 @@ func exactFile(c *cobra.Command, args []string) error {
 func policyValidate(env *cmdEnv, file string) error {
 	_, warnings, err := policy.LoadWarn(file)
 	for _, w := range warnings {
-		fmt.Fprintf(env.stderr, "%s: warning: %s\n", file, w)
+		fmt.Fprintln(env.stderr, w.WarningAt(file))
 	}
 	if err != nil {
 		printProblems(env, file, err)
@@ -65,7 +67,7 @@ func printProblems(env *cmdEnv, file string, err error) {
 	var ps policy.Problems
 	if errors.As(err, &ps) {
 		for _, p := range ps {
-			fmt.Fprintf(env.stderr, "%s: %s\n", file, p)
+			fmt.Fprintln(env.stderr, p.At(file))
 		}
 		fmt.Fprintf(env.stderr, "%s: %d problem(s)\n", file, len(ps))
 		return

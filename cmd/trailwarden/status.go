@@ -8,12 +8,10 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/aws/arn"
 	"github.com/aws/aws-sdk-go-v2/service/cloudtrail"
-	"github.com/aws/aws-sdk-go-v2/service/sts"
 	"github.com/spf13/cobra"
 
 	"github.com/trailwarden/trailwarden/shared/accounts"
 	"github.com/trailwarden/trailwarden/shared/awsenv"
-	"github.com/trailwarden/trailwarden/shared/deployment"
 	"github.com/trailwarden/trailwarden/shared/incident"
 	"github.com/trailwarden/trailwarden/shared/ledger"
 	"github.com/trailwarden/trailwarden/shared/orgdir"
@@ -130,11 +128,7 @@ func buildStatus(ctx context.Context, env *cmdEnv, d *deployFlags, o statusOptio
 		src.Organization = activeMembers{dir}
 	}
 	if o.live {
-		role := d.role
-		if role == "" {
-			role = deployment.OperatorReadRole
-		}
-		src.Live = liveTrails{asm: awsenv.NewAssumer(home, sts.NewFromConfig(home), cliSession(env)), role: role}
+		src.Live = liveTrails{op: awsenv.NewOperator(home, cliUser(env), d.role)}
 	}
 	return status.BuildFiltered(ctx, src, now, o.filter)
 }
@@ -160,8 +154,7 @@ func (m activeMembers) ActiveAccounts(ctx context.Context) ([]string, error) {
 // through the operator role in the member.
 // https://docs.aws.amazon.com/awscloudtrail/latest/APIReference/API_GetTrailStatus.html
 type liveTrails struct {
-	asm  *awsenv.Assumer
-	role string
+	op *awsenv.Operator
 }
 
 func (l liveTrails) IsLogging(ctx context.Context, account, trailARN string) (bool, error) {
@@ -169,13 +162,13 @@ func (l liveTrails) IsLogging(ctx context.Context, account, trailARN string) (bo
 	if err != nil {
 		return false, fmt.Errorf("trail %q: %w", trailARN, err)
 	}
-	cfg, err := l.asm.Config(ctx, account, l.role, a.Region)
+	cfg, err := l.op.Config(ctx, account, a.Region, false)
 	if err != nil {
-		return false, fmt.Errorf("assume %s in %s (is your principal in deployment.operators, and the member stack deployed there?): %w", l.role, account, err)
+		return false, err
 	}
 	out, err := cloudtrail.NewFromConfig(cfg).GetTrailStatus(ctx, &cloudtrail.GetTrailStatusInput{Name: aws.String(trailARN)})
 	if err != nil {
-		return false, fmt.Errorf("cloudtrail:GetTrailStatus %s as %s: %w", trailARN, l.role, err)
+		return false, fmt.Errorf("cloudtrail:GetTrailStatus %s as %s: %w", trailARN, l.op.RoleFor(false), err)
 	}
 	return aws.ToBool(out.IsLogging), nil
 }

@@ -2,6 +2,7 @@ package stacks
 
 import (
 	"github.com/trailwarden/trailwarden/shared/accounts"
+	"github.com/trailwarden/trailwarden/shared/deployment"
 	"github.com/trailwarden/trailwarden/shared/ledger"
 
 	"fmt"
@@ -29,10 +30,12 @@ import (
 const (
 	VisibilityFactor = 6
 
-	EnablerTimeoutSeconds    = 300 // AssumeRole + converge at ~1 TPS per write API, with retries
-	VerifierTimeoutSeconds   = 60
-	ReconcilerTimeoutSeconds = 300
-	WatchdogTimeoutSeconds   = 240 // below the 5-minute schedule
+	EnablerTimeoutSeconds  = 300 // AssumeRole + converge at ~1 TPS per write API, with retries
+	VerifierTimeoutSeconds = 60
+	// The scheduled functions' timeouts: the configuration's schedules are
+	// validated against them (shared/deployment).
+	ReconcilerTimeoutSeconds = deployment.ReconcilerTimeoutSeconds
+	WatchdogTimeoutSeconds   = deployment.WatchdogTimeoutSeconds
 
 	DefaultMemoryMB = 256
 	// WatchdogMemoryMB: one pass holds the journal's overlay and decodes

@@ -81,56 +81,18 @@ const (
 	FnWatchdog   = "watchdog"
 )
 
-// Validate checks the combined configuration and reports every problem with
-// its field path.
+// Validate checks what the app needs beyond the configuration file's own
+// rules (policy.Check, which Load runs): the deployment section, a member
+// role name that cannot collide with AWS's (the same rule, for a Config
+// built without Load), the functions' builds and the file to bundle.
 func (c *Config) Validate() error {
 	var p deployment.Problems
-	d := c.Deployment
-	if d == nil {
+	if c.Deployment == nil {
 		p.Addf("deployment", "missing")
 		return p.Err()
 	}
-	d.ValidateInto(&p)
-	if d.SingleAccount {
-		if d.AutomationAccount != c.LoggingAccount {
-			p.Addf("deployment.automationAccount", "single-account mode deploys everything into one account: it must equal organization.loggingAccount (%s), got %s", c.LoggingAccount, d.AutomationAccount)
-		}
-	} else if d.AutomationAccount == c.ManagementAccount {
-		p.Addf("deployment.automationAccount", "must not be the management account (%s): keep workloads out of it", c.ManagementAccount)
-	}
-	// The member template creates this role in every account: the same rule
-	// as policy validate's, so a config built without the policy file's
-	// validation still cannot synthesize a colliding name.
 	if err := policy.CheckMemberRoleName(c.MemberRole); err != nil {
 		p.Addf("organization.memberRole", "%v", err)
-	}
-	if !d.SingleAccount && !c.OrganizationTrail && d.Bucket.WriterScope == deployment.WriterScopeAccounts && len(d.Bucket.WriterAccounts) == 0 {
-		p.Addf("deployment.bucket.writerAccounts", "list the accounts whose trails write to the central bucket (aws:SourceAccount, which CloudTrail documents), "+
-			"or set writerScope: organization (aws:SourceOrgID, which CloudTrail does not document for trails: prove it on AWS first); see docs/deploy.md, \"Bucket policy decision\"")
-	}
-	if w := d.Schedules.Watchdog.Duration; w > 0 && w.Seconds() <= WatchdogTimeoutSeconds {
-		p.Addf("deployment.schedules.watchdog", "%s must be longer than the watchdog's timeout (%ds), so that one run ends before the next starts", w, WatchdogTimeoutSeconds)
-	}
-	if r := d.Schedules.Reconcile.Duration; r > 0 && r.Seconds() <= ReconcilerTimeoutSeconds {
-		p.Addf("deployment.schedules.reconcile", "%s must be longer than the reconciler's timeout (%ds), so that one run ends before the next starts", r, ReconcilerTimeoutSeconds)
-	}
-	if len(d.Regions) > 0 {
-		home := false
-		for _, r := range d.Regions {
-			home = home || r == c.HomeRegion
-		}
-		if !home {
-			p.Addf("deployment.regions", "must include the home Region %s", c.HomeRegion)
-		}
-	}
-	switch {
-	case c.TopicARN == "" || c.TopicName == "":
-		p.Addf("trail.sns.topicArn", "is required by trailwarden: every delivery is verified through the deliveries topic, which the central stack creates")
-	case c.topicAccount != c.LoggingAccount || c.topicRegion != c.HomeRegion:
-		p.Addf("trail.sns.topicArn", "%q must be in the logging account %s and the home Region %s: the central stack creates it there", c.TopicARN, c.LoggingAccount, c.HomeRegion)
-	}
-	if c.keyAccount != "" && c.keyAccount != c.LoggingAccount {
-		p.Addf("trail.kms.keyArn", "%q must be the key the central stack creates in the logging account %s", c.KMSKeyARN, c.LoggingAccount)
 	}
 	if c.BuildDir == "" {
 		p.Addf("buildDir", "missing")

@@ -1,9 +1,7 @@
 package stacks
 
 import (
-	"errors"
 	"fmt"
-	"os"
 	"slices"
 	"strings"
 
@@ -12,52 +10,29 @@ import (
 )
 
 // Load reads the configuration file (the policy file with its deployment
-// section), validates both sections and the rules that tie them together, and
-// reports every problem at once. Policy warnings are returned for the app to
-// surface as synth warnings.
+// section) and validates it with policy validate's one validation
+// (policy.Check: both sections and the rules that tie them together, every
+// problem at once with its position), then the app's own needs (the
+// functions' builds). Warnings are returned for the app to print, each a
+// whole line ("FILE:LINE:COLUMN: warning: PATH: MESSAGE", policy validate's
+// words).
 func Load(path, buildDir string) (*Config, []string, error) {
-	data, err := os.ReadFile(path)
-	if err != nil {
-		return nil, nil, fmt.Errorf("configuration: %w", err)
-	}
-	pol, err := policy.Parse(data)
-	if err != nil {
-		return nil, nil, fmt.Errorf("configuration %s: %w", path, err)
-	}
-	var problems []string
-	warnings, verr := pol.Validate(policy.ValidateOptions{})
-	var pp policy.Problems
-	if errors.As(verr, &pp) {
-		for _, p := range pp {
-			problems = append(problems, p.String())
-		}
-	} else if verr != nil {
-		problems = append(problems, verr.Error())
-	}
+	pol, warnings, err := policy.LoadWith(path, policy.ValidateOptions{RequireDeployment: true})
 	var warns []string
 	for _, w := range warnings {
-		warns = append(warns, w.String())
+		warns = append(warns, w.WarningAt(path))
 	}
-	dep, err := deployment.Parse(data)
 	if err != nil {
-		return nil, warns, fmt.Errorf("configuration %s: %w", path, err)
+		return nil, warns, fmt.Errorf("configuration %w", err)
 	}
-	cfg := FromPolicy(pol, dep)
+	cfg := FromPolicy(pol, pol.Deployment)
 	cfg.PolicyFile = path
 	cfg.BuildDir = buildDir
 	if cfg.KMSKeyARN == "" || cfg.KMSKeyARN == policy.KMSNone {
-		warns = append(warns, "trail.kms.keyArn: trails will use SSE-S3 until it names the key TrailwardenCentral creates (its output LogKeyArn); see docs/deploy.md")
+		warns = append(warns, path+": warning: trail.kms.keyArn: trails will use SSE-S3 until it names the key TrailwardenCentral creates (its output LogKeyArn); see docs/deploy.md")
 	}
 	if err := cfg.Validate(); err != nil {
-		var ve *deployment.ValidationError
-		if errors.As(err, &ve) {
-			problems = append(problems, ve.Problems...)
-		} else {
-			problems = append(problems, err.Error())
-		}
-	}
-	if len(problems) > 0 {
-		return nil, warns, fmt.Errorf("configuration %s: %w", path, &deployment.ValidationError{Problems: problems})
+		return nil, warns, fmt.Errorf("configuration %s: %w", path, err)
 	}
 	return cfg, warns, nil
 }

@@ -1,13 +1,16 @@
 package stacks
 
 import (
+	"errors"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
 
 	"github.com/trailwarden/trailwarden/shared/alertbus"
+	"github.com/trailwarden/trailwarden/shared/policy"
 	"github.com/trailwarden/trailwarden/shared/settings"
 )
 
@@ -38,36 +41,31 @@ func TestNoReservedConcurrency(t *testing.T) {
 	}
 }
 
-func TestConfigRules(t *testing.T) {
-	cases := []struct {
-		name, want string
-		edit       func(c *Config)
-	}{
-		{"watchdog schedule within its timeout", "deployment.schedules.watchdog", func(c *Config) { c.Deployment.Schedules.Watchdog.Duration = 4 * time.Minute }},
-		{"reconcile schedule within its timeout", "deployment.schedules.reconcile", func(c *Config) { c.Deployment.Schedules.Reconcile.Duration = 5 * time.Minute }},
-		{"account trails without writer accounts", "deployment.bucket.writerAccounts", func(c *Config) { c.Deployment.Bucket.WriterAccounts = nil }},
+// TestSynthUsesPolicyValidation: synth refuses a configuration with
+// policy validate's own problems, positions included (the rules themselves
+// are tested in shared/policy and shared/deployment).
+func TestSynthUsesPolicyValidation(t *testing.T) {
+	data, err := os.ReadFile("testdata/org.yaml")
+	if err != nil {
+		t.Fatal(err)
 	}
-	for _, tc := range cases {
-		cfg, _, err := Load("testdata/org.yaml", fakeBuild(t))
-		if err != nil {
-			t.Fatal(err)
-		}
-		tc.edit(cfg)
-		if err := cfg.Validate(); err == nil || !strings.Contains(err.Error(), tc.want) {
-			t.Errorf("%s: %v", tc.name, err)
-		}
+	bad := strings.Replace(string(data), "objectCheck: sample", "objectCheck: sampel", 1)
+	if bad == string(data) {
+		t.Fatal("testdata/org.yaml no longer sets objectCheck: sample")
 	}
-	// The organization option and organization-trail mode need no list.
-	for _, edit := range []func(c *Config){
-		func(c *Config) { c.Deployment.Bucket.WriterScope = "organization" },
-		func(c *Config) { c.OrganizationTrail = true },
-	} {
-		cfg, _, _ := Load("testdata/org.yaml", fakeBuild(t))
-		cfg.Deployment.Bucket.WriterAccounts = nil
-		edit(cfg)
-		if err := cfg.Validate(); err != nil {
-			t.Errorf("Validate: %v", err)
-		}
+	path := filepath.Join(t.TempDir(), "org.yaml")
+	if err := os.WriteFile(path, []byte(bad), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	_, _, synthErr := Load(path, fakeBuild(t))
+	_, _, cliErr := policy.LoadWarn(path)
+	var fe *policy.FileError
+	if !errors.As(cliErr, &fe) || len(fe.Problems) != 1 {
+		t.Fatalf("policy validate: %v", cliErr)
+	}
+	want := fe.Problems[0].At(path)
+	if synthErr == nil || !strings.Contains(synthErr.Error(), want) || !strings.Contains(want, `did you mean "sample"`) {
+		t.Fatalf("synth error %v\nwant it to hold %q", synthErr, want)
 	}
 }
 

@@ -10,12 +10,10 @@
 package deployment
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
 	"net/mail"
 	"net/url"
-	"os"
 	"regexp"
 	"slices"
 	"sort"
@@ -25,6 +23,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/trailwarden/trailwarden/shared/awsid"
+	"github.com/trailwarden/trailwarden/shared/didyoumean"
 	"github.com/trailwarden/trailwarden/shared/ledger"
 )
 
@@ -228,11 +227,11 @@ type Duration struct{ time.Duration }
 func (d *Duration) UnmarshalYAML(n *yaml.Node) error {
 	var s string
 	if err := n.Decode(&s); err != nil {
-		return fmt.Errorf("line %d: want a duration like \"5m\" or \"6h\"", n.Line)
+		return errors.New(`want a duration like "5m" or "6h"`)
 	}
 	v, err := time.ParseDuration(strings.TrimSpace(s))
 	if err != nil {
-		return fmt.Errorf("line %d: %q is not a duration like \"5m\" or \"6h\"", n.Line, s)
+		return fmt.Errorf(`%q is not a duration like "5m" or "6h"`, s)
 	}
 	d.Duration = v
 	return nil
@@ -244,49 +243,10 @@ func (d Duration) MarshalYAML() (any, error) { return d.String(), nil }
 // RepairOn reports whether repairs are on.
 func (d *Deployment) RepairOn() bool { return d.Repair == nil || *d.Repair }
 
-// Load reads the deployment section of the configuration file at path.
-func Load(path string) (*Deployment, error) {
-	data, err := os.ReadFile(path)
-	if err != nil {
-		return nil, fmt.Errorf("deployment: read %s: %w", path, err)
-	}
-	d, err := Parse(data)
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", path, err)
-	}
-	return d, nil
-}
-
-// Parse reads the `deployment:` section of a configuration file (other
-// top-level sections are ignored: they belong to the policy) and fills in
-// defaults. It does not validate; call Validate.
-func Parse(data []byte) (*Deployment, error) {
-	var doc struct {
-		Deployment yaml.Node `yaml:"deployment"`
-	}
-	if err := yaml.Unmarshal(data, &doc); err != nil {
-		return nil, fmt.Errorf("deployment: parse: %w", err)
-	}
-	if doc.Deployment.Kind == 0 {
-		return nil, errors.New("deployment: the configuration file has no `deployment:` section")
-	}
-	// Re-encode the section so it can be decoded strictly: unknown keys are
-	// typos, not extensions.
-	raw, err := yaml.Marshal(&doc.Deployment)
-	if err != nil {
-		return nil, fmt.Errorf("deployment: parse: %w", err)
-	}
-	var d Deployment
-	dec := yaml.NewDecoder(bytes.NewReader(raw))
-	dec.KnownFields(true)
-	if err := dec.Decode(&d); err != nil {
-		return nil, fmt.Errorf("deployment: %w", err)
-	}
-	d.applyDefaults()
-	return &d, nil
-}
-
-func (d *Deployment) applyDefaults() {
+// ApplyDefaults fills in every optional field left at its zero value. The
+// configuration file is read, shape-checked and decoded by shared/policy
+// (the one reader of the file); it calls ApplyDefaults, then ValidateInto.
+func (d *Deployment) ApplyDefaults() {
 	setDur := func(p *Duration, v time.Duration) {
 		if p.Duration == 0 {
 			p.Duration = v
@@ -348,20 +308,49 @@ func (e *ValidationError) Error() string {
 	return fmt.Sprintf("invalid configuration (%d problem(s)):\n  %s", len(e.Problems), strings.Join(e.Problems, "\n  "))
 }
 
+// Problem is one finding: a field path and what is wrong there.
+type Problem struct {
+	Path, Message string
+}
+
 // Problems collects field-path problems; a nil *Problems is not usable.
-type Problems struct{ list []string }
+type Problems struct{ list []Problem }
 
 // Addf records a problem at path.
 func (p *Problems) Addf(path, format string, args ...any) {
-	p.list = append(p.list, path+": "+fmt.Sprintf(format, args...))
+	p.list = append(p.list, Problem{Path: path, Message: fmt.Sprintf(format, args...)})
 }
+
+// Enum records a problem at path unless got is one of allowed, naming the
+// allowed values and the nearest of them.
+func (p *Problems) Enum(path, got string, allowed ...string) {
+	if slices.Contains(allowed, got) {
+		return
+	}
+	p.Addf(path, "want %s, got %q%s", orList(allowed), got, didyoumean.Hint(got, allowed))
+}
+
+// orList writes "a, b or c".
+func orList(words []string) string {
+	if len(words) < 2 {
+		return strings.Join(words, "")
+	}
+	return strings.Join(words[:len(words)-1], ", ") + " or " + words[len(words)-1]
+}
+
+// List returns the problems recorded so far, in order.
+func (p *Problems) List() []Problem { return slices.Clone(p.list) }
 
 // Err returns a *ValidationError with every problem, or nil.
 func (p *Problems) Err() error {
 	if len(p.list) == 0 {
 		return nil
 	}
-	return &ValidationError{Problems: append([]string(nil), p.list...)}
+	lines := make([]string, len(p.list))
+	for i, pr := range p.list {
+		lines[i] = pr.Path + ": " + pr.Message
+	}
+	return &ValidationError{Problems: lines}
 }
 
 var (
@@ -417,19 +406,7 @@ func (d *Deployment) ValidateInto(p *Problems) {
 			p.Addf(fmt.Sprintf("%s.alerts.https[%d]", s, i), "%q is not an https:// URL", h)
 		}
 	}
-	checkSchedule := func(path string, v time.Duration) {
-		switch {
-		case v < time.Minute:
-			p.Addf(path, "at least 1m, got %s", v)
-		case v%time.Minute != 0:
-			p.Addf(path, "whole minutes only (EventBridge rates), got %s", v)
-		}
-	}
-	checkSchedule(s+".schedules.reconcile", d.Schedules.Reconcile.Duration)
-	checkSchedule(s+".schedules.watchdog", d.Schedules.Watchdog.Duration)
-	if d.Schedules.Watchdog.Duration > time.Hour {
-		p.Addf(s+".schedules.watchdog", "at most 1h (digests arrive hourly), got %s", d.Schedules.Watchdog.Duration)
-	}
+	d.Schedules.validateInto(p, s+".schedules")
 	positive := func(path string, v time.Duration) {
 		if v <= 0 {
 			p.Addf(path, "must be positive, got %s", v)
@@ -443,27 +420,15 @@ func (d *Deployment) ValidateInto(p *Problems) {
 	if d.StaleFloor.Duration > 0 && d.StaleFloor.Duration < time.Hour {
 		p.Addf(s+".staleFloor", "at least 1h: digest files, the heartbeat, arrive hourly; got %s", d.StaleFloor.Duration)
 	}
-	switch d.ObjectCheck {
-	case ObjectCheckNone, ObjectCheckSample, ObjectCheckAll:
-	default:
-		p.Addf(s+".objectCheck", "want none, sample or all, got %q", d.ObjectCheck)
-	}
-	switch d.Integrity.LogFiles {
-	case ObjectCheckNone, ObjectCheckSample, ObjectCheckAll:
-	default:
-		p.Addf(s+".integrity.logFiles", "want none, sample or all, got %q", d.Integrity.LogFiles)
-	}
+	p.Enum(s+".objectCheck", d.ObjectCheck, ObjectCheckNone, ObjectCheckSample, ObjectCheckAll)
+	p.Enum(s+".integrity.logFiles", d.Integrity.LogFiles, ObjectCheckNone, ObjectCheckSample, ObjectCheckAll)
 	if d.VerifierConcurrency < 2 || d.VerifierConcurrency > 1000 {
 		p.Addf(s+".verifierConcurrency", "%d must be between 2 and 1000 (an SQS event source's MaximumConcurrency)", d.VerifierConcurrency)
 	}
 	if !slices.Contains(RetentionDays, d.LogRetentionDays) {
 		p.Addf(s+".logRetentionDays", "%d is not a CloudWatch Logs retention (one of %v)", d.LogRetentionDays, RetentionDays)
 	}
-	switch d.LogLevel {
-	case "debug", "info", "warn", "error":
-	default:
-		p.Addf(s+".logLevel", "want debug, info, warn or error, got %q", d.LogLevel)
-	}
+	p.Enum(s+".logLevel", d.LogLevel, "debug", "info", "warn", "error")
 	d.Bucket.validateInto(p, s+".bucket")
 	for i, t := range d.MemberRoleStackSet.Targets {
 		if !targetRe.MatchString(t) {
@@ -481,11 +446,38 @@ func (d *Deployment) ValidateInto(p *Problems) {
 	}
 }
 
+// Function timeouts the schedules depend on: a scheduled function's run must
+// end before the next one starts. The CDK app gives the functions these
+// timeouts.
+const (
+	ReconcilerTimeoutSeconds = 300
+	WatchdogTimeoutSeconds   = 240 // below the default 5-minute schedule
+
+	ReconcilerTimeout = ReconcilerTimeoutSeconds * time.Second
+	WatchdogTimeout   = WatchdogTimeoutSeconds * time.Second
+)
+
+func (sc Schedules) validateInto(p *Problems, s string) {
+	check := func(path, fn string, v, timeout time.Duration) {
+		switch {
+		case v < time.Minute:
+			p.Addf(path, "at least 1m, got %s", v)
+		case v%time.Minute != 0:
+			p.Addf(path, "whole minutes only (EventBridge rates), got %s", v)
+		case v <= timeout:
+			p.Addf(path, "%s must be longer than the %s's timeout (%s), so that one run ends before the next starts", v, fn, timeout)
+		}
+	}
+	check(s+".reconcile", "reconciler", sc.Reconcile.Duration, ReconcilerTimeout)
+	check(s+".watchdog", "watchdog", sc.Watchdog.Duration, WatchdogTimeout)
+	if sc.Watchdog.Duration > time.Hour {
+		p.Addf(s+".watchdog", "at most 1h (digests arrive hourly), got %s", sc.Watchdog.Duration)
+	}
+}
+
 func (b *Bucket) validateInto(p *Problems, s string) {
 	if b.ObjectLock.Enabled {
-		if b.ObjectLock.Mode != "GOVERNANCE" && b.ObjectLock.Mode != "COMPLIANCE" {
-			p.Addf(s+".objectLock.mode", "want GOVERNANCE or COMPLIANCE, got %q", b.ObjectLock.Mode)
-		}
+		p.Enum(s+".objectLock.mode", b.ObjectLock.Mode, "GOVERNANCE", "COMPLIANCE")
 		if b.ObjectLock.Days < 1 {
 			p.Addf(s+".objectLock.days", "a default retention of at least 1 day is required when Object Lock is enabled")
 		}
@@ -530,7 +522,7 @@ func (b *Bucket) validateInto(p *Problems, s string) {
 			}
 		}
 	default:
-		p.Addf(s+".writerScope", "want organization or accounts, got %q", b.WriterScope)
+		p.Enum(s+".writerScope", b.WriterScope, WriterScopeOrganization, WriterScopeAccounts)
 	}
 }
 

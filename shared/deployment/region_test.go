@@ -12,7 +12,7 @@ func TestRegionsShape(t *testing.T) {
 		"[us-east-1, ap-southeast-12, us-isof-south-1, eusc-de-east-1]": true,
 		"[us-east-123]": false, "[Us-east-1]": false,
 	} {
-		d, err := Parse([]byte("deployment:\n  automationAccount: '111111111111'\n  regions: " + regions + "\n  singleAccount: true\n"))
+		d, err := parseSection([]byte("deployment:\n  automationAccount: '111111111111'\n  regions: " + regions + "\n  singleAccount: true\n"))
 		if err != nil {
 			t.Fatal(err)
 		}

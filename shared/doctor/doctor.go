@@ -73,7 +73,8 @@ type OrganizationsAPI interface {
 	ListAccounts(ctx context.Context, in *organizations.ListAccountsInput, opts ...func(*organizations.Options)) (*organizations.ListAccountsOutput, error)
 }
 
-// RoleProber assumes the member role in one account (and only that).
+// RoleProber assumes the role that reaches members (the read-only
+// operator role, or the member role) in one account, and only that.
 type RoleProber interface {
 	Probe(ctx context.Context, account string) error
 }
@@ -88,8 +89,8 @@ type Config struct {
 	OrganizationTrail bool     // policy mode organization-trail: CloudTrail trusted access is needed
 	ManagementAccount string   // never sampled for the member role
 	Excluded          []string // accounts the policy leaves alone
-	MemberRole        string
-	Sample            int // accounts to try the member role in
+	MemberRole        string   // the role probed in members, for the report
+	Sample            int      // accounts to try MemberRole in
 	// NeedConcurrency is the unreserved concurrency the deployment's
 	// event-source functions can use at once.
 	NeedConcurrency int
@@ -233,7 +234,8 @@ func (c *Checker) memberRole(ctx context.Context, cfg Config, rep *Report) ([]st
 	if len(failed) > 0 {
 		ch.Status = Fail
 		ch.Detail = fmt.Sprintf("%s not assumable in %d of %d sampled account(s): %s", cfg.MemberRole, len(failed), len(sample), strings.Join(failed, "; "))
-		ch.Next = "AccessDenied everywhere: run doctor through a role the member role trusts (--member-via-role-arn, a role under the enabler's IAM path); " +
+		ch.Next = "AccessDenied everywhere: add your principal to deployment.operators and deploy the member template " +
+			"(or pass --member-via-role-arn, a role under the enabler's IAM path that the member role trusts); " +
 			"in some accounts only: check the member StackSet's instances there (aws cloudformation list-stack-instances)"
 	}
 	rep.Add(ch)

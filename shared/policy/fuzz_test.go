@@ -1,6 +1,8 @@
 package policy
 
 import (
+	"bytes"
+	"errors"
 	"os"
 	"path/filepath"
 	"testing"
@@ -54,6 +56,57 @@ func FuzzManagedTags(f *testing.F) {
 		v := ManagedTagsValue([]string{key, value})
 		if !ParseManagedTags(v).Manages(key) || CheckTag("k", v) != nil {
 			t.Fatalf("ManagedTagsValue(%q, %q) = %q does not round-trip or is refused", key, value, v)
+		}
+	})
+}
+
+// FuzzCheck feeds arbitrary bytes through Check, the one validation of the
+// configuration file (both sections): it never panics; it returns a policy
+// or Problems, never both; every problem names what is wrong, inside the
+// file; the same input gives the same answer; and a file Check accepts is
+// one Parse accepts, with the deployment section's defaults filled in.
+func FuzzCheck(f *testing.F) {
+	for _, dir := range []string{"testdata/check/*.yaml", "testdata/variants/*.yaml", "../../examples/*.yaml",
+		"../deployment/testdata/*.yaml", "../../infra/stacks/testdata/*.yaml", "../../infra/*.yaml"} {
+		files, _ := filepath.Glob(dir)
+		for _, name := range files {
+			if b, err := os.ReadFile(name); err == nil {
+				f.Add(b)
+			}
+		}
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		p, warnings, err := Check(data, ValidateOptions{})
+		p2, _, err2 := Check(data, ValidateOptions{})
+		if (err == nil) != (err2 == nil) || err != nil && err.Error() != err2.Error() {
+			t.Fatalf("not deterministic: %v / %v", err, err2)
+		}
+		lines := bytes.Count(data, []byte("\n")) + 1
+		for _, w := range warnings {
+			if w.Message == "" || w.Line > lines {
+				t.Fatalf("warning %+v (file of %d lines)", w, lines)
+			}
+		}
+		if err != nil {
+			var ps Problems
+			if !errors.As(err, &ps) || len(ps) == 0 || p != nil {
+				t.Fatalf("Check = %v, %T %v", p, err, err)
+			}
+			for _, pr := range ps {
+				if pr.Message == "" || pr.Line > lines || pr.Line < 0 || pr.Column < 0 {
+					t.Fatalf("problem %+v (file of %d lines)", pr, lines)
+				}
+			}
+			return
+		}
+		if p == nil || p2 == nil {
+			t.Fatal("no policy and no problem")
+		}
+		if _, err := Parse(data); err != nil {
+			t.Fatalf("Check accepts what Parse refuses: %v", err)
+		}
+		if d := p.Deployment; d != nil && (d.Schedules.Watchdog.Duration == 0 || d.ObjectCheck == "" || d.Names.EventBus == "") {
+			t.Fatalf("deployment defaults missing: %+v", d)
 		}
 	})
 }

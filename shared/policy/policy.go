@@ -15,10 +15,11 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"slices"
 
 	"gopkg.in/yaml.v3"
+
+	"github.com/trailwarden/trailwarden/shared/deployment"
 )
 
 // Version is the only policy file version this package reads.
@@ -73,10 +74,13 @@ type Policy struct {
 	Mode         Mode
 	Trail        Trail
 	Overrides    []Override
-	// Deployment is the CDK app's section, kept unparsed (Kind 0 when absent).
-	Deployment yaml.Node
+	// Deployment is the CDK app's section with its defaults (nil when the
+	// file has none): read and validated with the rest of the file.
+	Deployment *deployment.Deployment
 
 	trailNode *yaml.Node
+	// root is the file's top-level mapping, for the positions of problems.
+	root *yaml.Node
 }
 
 // Organization describes the AWS organization trailwarden serves.
@@ -264,32 +268,6 @@ type overrideEntry struct {
 // ErrExcluded is returned by Effective for an account the policy excludes.
 var ErrExcluded = errors.New("account is excluded by the policy")
 
-// Load reads, parses and validates a policy file: the one way a program
-// gets a policy to use. Problems come back as Problems (with the file's
-// name); warnings are dropped (LoadWarn returns them).
-func Load(path string) (*Policy, error) {
-	p, _, err := LoadWarn(path)
-	return p, err
-}
-
-// LoadWarn is Load that also returns the validation warnings, for the
-// programs that show them (policy validate, the CDK app).
-func LoadWarn(path string) (*Policy, Warnings, error) {
-	data, err := os.ReadFile(path)
-	if err != nil {
-		return nil, nil, fmt.Errorf("read policy: %w", err)
-	}
-	p, err := Parse(data)
-	if err != nil {
-		return nil, nil, fmt.Errorf("policy %s: %w", path, err)
-	}
-	warnings, err := p.Validate(ValidateOptions{})
-	if err != nil {
-		return nil, warnings, fmt.Errorf("policy %s: %w", path, err)
-	}
-	return p, warnings, nil
-}
-
 // TrailNames lists the trail names the policy can give an account: the
 // base trail's first, then each other name an override sets, once each.
 func (p *Policy) TrailNames() []string {
@@ -307,40 +285,54 @@ func (p *Policy) TrailNames() []string {
 }
 
 // Parse reads a policy file's structure: YAML syntax, unknown keys (typos) and
-// value types, each reported with its field path and line, as Problems. It
-// applies defaults. The rules on values are checked by Validate.
+// value types, each reported with its field path and position, as Problems.
+// It applies defaults. The rules on values are checked by Validate; Check
+// does both and reports every problem at once.
 func Parse(data []byte) (*Policy, error) {
+	p, shape, err := read(data)
+	if err != nil {
+		return nil, err
+	}
+	if len(shape.probs) > 0 {
+		return nil, shape.probs
+	}
+	return p, nil
+}
+
+// read parses the file as far as it can: what the shape check refuses is
+// reported and taken out, and the rest is decoded, so that Validate can
+// still check it. Only a file that is not one YAML mapping is an error.
+func read(data []byte) (*Policy, *shapeCheck, error) {
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	var root yaml.Node
 	if err := dec.Decode(&root); err != nil {
 		if errors.Is(err, io.EOF) {
-			return nil, Problems{{Message: "the policy file is empty"}}
+			return nil, nil, Problems{{Message: "the policy file is empty"}}
 		}
-		return nil, Problems{{Message: "not valid YAML: " + err.Error()}}
+		// yaml.v3's own words: the line it names is where the construct it
+		// was reading began, sometimes one line early, so it is not taken
+		// as the problem's position.
+		return nil, nil, Problems{{Message: "not valid YAML: " + err.Error()}}
 	}
 	var extra yaml.Node
 	if err := dec.Decode(&extra); !errors.Is(err, io.EOF) {
-		return nil, Problems{{Line: extra.Line, Message: "the policy file must hold exactly one YAML document"}}
+		return nil, nil, Problems{{Line: extra.Line, Column: extra.Column, Message: "the policy file must hold exactly one YAML document"}}
 	}
 	doc := &root
 	if doc.Kind == yaml.DocumentNode && len(doc.Content) == 1 {
 		doc = doc.Content[0]
 	}
-	var probs Problems
-	checkShape(doc, typeOf[document](), "", &probs)
-	if len(probs) > 0 {
-		return nil, probs
+	shape := newShapeCheck()
+	shape.walk(doc, typeOf[schema](), "", 0)
+	if shape.null[deref(doc)] {
+		return nil, nil, shape.probs
 	}
+	shape.clean(doc, map[*yaml.Node]bool{})
 	var d document
 	if err := doc.Decode(&d); err != nil {
-		return nil, Problems{{Message: err.Error()}}
+		return nil, nil, Problems{{Message: err.Error()}}
 	}
-	p := &Policy{
-		Version:      d.Version,
-		Organization: d.Organization,
-		Mode:         d.Mode,
-		Deployment:   d.Deployment,
-	}
+	p := &Policy{Version: d.Version, Organization: d.Organization, Mode: d.Mode, root: doc}
 	if p.Mode == "" {
 		p.Mode = ModeAccountTrails
 	}
@@ -348,25 +340,28 @@ func Parse(data []byte) (*Policy, error) {
 		p.Organization.MemberRole = DefaultMemberRole
 	}
 	p.trailNode = pruneNulls(&d.Trail)
-	checkShape(p.trailNode, typeOf[Trail](), "trail", &probs)
-	for i, o := range d.Overrides {
+	for _, o := range d.Overrides {
 		n := &yaml.Node{Kind: yaml.MappingNode, Tag: "!!map"}
 		if !isNull(deref(&o.Trail)) {
 			n = cloneKeepNulls(&o.Trail)
 		}
-		checkShape(n, typeOf[Trail](), fmt.Sprintf("overrides[%d].trail", i), &probs)
 		p.Overrides = append(p.Overrides, Override{Match: o.Match, Trail: *n})
 	}
-	if len(probs) > 0 {
-		return nil, probs
+	if !isNull(deref(&d.Deployment)) {
+		var dep deployment.Deployment
+		if err := d.Deployment.Decode(&dep); err != nil {
+			return nil, nil, Problems{{Path: "deployment", Message: err.Error()}}
+		}
+		dep.ApplyDefaults()
+		p.Deployment = &dep
 	}
 	t, err := decodeTrail(p.trailNode)
 	if err != nil {
-		return nil, Problems{{Path: "trail", Message: err.Error()}}
+		return nil, nil, Problems{{Path: "trail", Message: err.Error()}}
 	}
 	p.Trail = *t
 	p.Trail.IsOrganizationTrail = p.Mode == ModeOrganizationTrail
-	return p, nil
+	return p, shape, nil
 }
 
 // decodeTrail decodes a (merged) trail node over the defaults.

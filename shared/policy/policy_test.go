@@ -4,8 +4,6 @@ import (
 	"errors"
 	"strings"
 	"testing"
-
-	"gopkg.in/yaml.v3"
 )
 
 func TestExampleIsValid(t *testing.T) {
@@ -17,8 +15,8 @@ func TestExampleIsValid(t *testing.T) {
 	if err != nil || len(warns) > 0 {
 		t.Fatalf("example: %v %v", warns, err)
 	}
-	if p.Deployment.Kind != yaml.MappingNode {
-		t.Errorf("deployment not kept: kind %v", p.Deployment.Kind)
+	if p.Deployment == nil || p.Deployment.AutomationAccount != "222222222222" || p.Deployment.LogLevel != "info" {
+		t.Errorf("deployment not read with its defaults: %+v", p.Deployment)
 	}
 }
 
@@ -35,7 +33,7 @@ func TestParseStructure(t *testing.T) {
 		{"two documents", baseYAML + "---\nversion: 1\n", "", "exactly one YAML document", 0},
 		{"top-level list", "- a\n", "", "must be a mapping", 0},
 		{"unknown top-level key", baseYAML + "overides: []\n", "overides", `did you mean "overrides"`, 0},
-		{"deployment accepted", baseYAML + "deployment:\n  anything: [1, {x: y}]\n", "", "", 0},
+		{"deployment checked", baseYAML + "deployment:\n  objectChek: all\n", "deployment.objectChek", `did you mean "objectCheck"`, 13},
 		{"typo in trail", "trail:\n  name: x\n  logFileValidaton: true\n", "trail.logFileValidaton", `did you mean "logFileValidation"`, 3},
 		{"case typo", "trail:\n  multiregion: true\n", "trail.multiregion", `did you mean "multiRegion"`, 2},
 		{"typo in override", "overrides:\n  - match: {ou: ou-ab12-cdef3456}\n    trail:\n      insights: {apiCalRate: true}\n", "overrides[0].trail.insights.apiCalRate", "unknown field", 4},

@@ -7,13 +7,17 @@ import (
 	"strings"
 
 	"gopkg.in/yaml.v3"
+
+	"github.com/trailwarden/trailwarden/shared/didyoumean"
 )
 
 // Problem is one finding, named by its field path ("trail.name",
-// "overrides[1].trail.insights") and, when known, its line in the file.
+// "overrides[1].trail.insights") and, when known, its line and column in
+// the file.
 type Problem struct {
 	Path    string `json:"path"`
 	Line    int    `json:"line,omitempty"`
+	Column  int    `json:"column,omitempty"`
 	Message string `json:"message"`
 }
 
@@ -25,7 +29,11 @@ func (p Problem) String() string {
 		b.WriteString("policy")
 	}
 	if p.Line > 0 {
-		b.WriteString(" (line " + strconv.Itoa(p.Line) + ")")
+		b.WriteString(" (line " + strconv.Itoa(p.Line))
+		if p.Column > 0 {
+			b.WriteString(", column " + strconv.Itoa(p.Column))
+		}
+		b.WriteString(")")
 	}
 	b.WriteString(": ")
 	b.WriteString(p.Message)
@@ -58,6 +66,9 @@ type Warnings []Problem
 type ValidateOptions struct {
 	KnownAccounts []string
 	KnownOUs      []string
+	// RequireDeployment makes a missing deployment section a problem (the
+	// CDK app); otherwise the section is validated when present.
+	RequireDeployment bool
 }
 
 // trailEnv is what trail validation needs from the rest of the policy.
@@ -115,7 +126,8 @@ func (p *Policy) Validate(opts ValidateOptions) (Warnings, error) {
 	switch p.Mode {
 	case ModeAccountTrails, ModeOrganizationTrail:
 	default:
-		v.errf("mode", "%q is not a mode; use %q or %q", p.Mode, ModeAccountTrails, ModeOrganizationTrail)
+		v.errf("mode", "%q is not a mode; use %q or %q%s", p.Mode, ModeAccountTrails, ModeOrganizationTrail,
+			hint(p.Mode, ModeAccountTrails, ModeOrganizationTrail))
 	}
 	env := p.env()
 	var base validator
@@ -123,7 +135,29 @@ func (p *Policy) Validate(opts ValidateOptions) (Warnings, error) {
 	v.problems = append(v.problems, base.problems...)
 	v.warnings = append(v.warnings, base.warnings...)
 	p.validateOverrides(&v, opts, env, base)
+	p.validateDeployment(&v, opts)
+	p.locate(v.problems)
+	p.locate(v.warnings)
 	return v.warnings, v.result()
+}
+
+// hint suggests the allowed value nearest to got.
+func hint[T ~string](got T, allowed ...T) string {
+	words := make([]string, len(allowed))
+	for i, a := range allowed {
+		words[i] = string(a)
+	}
+	return didyoumean.Hint(string(got), words)
+}
+
+// locate gives every finding the position of its path in the file.
+func (p *Policy) locate(ps []Problem) {
+	if p.root == nil {
+		return
+	}
+	for i := range ps {
+		ps[i].Line, ps[i].Column = posAt(p.root, "", ps[i].Path)
+	}
 }
 
 func (v *validator) result() error {
@@ -226,7 +260,7 @@ func (p *Policy) validateOverrides(v *validator, opts ValidateOptions, env trail
 				continue
 			}
 			pr.Path = path + "." + pr.Path
-			pr.Line = lineAt(&o.Trail, path+".trail", pr.Path)
+			pr.Line, pr.Column = posAt(&o.Trail, path+".trail", pr.Path)
 			v.problems = append(v.problems, pr)
 		}
 		for _, w := range ov.warnings {
@@ -234,7 +268,7 @@ func (p *Policy) validateOverrides(v *validator, opts ValidateOptions, env trail
 				continue
 			}
 			w.Path = path + "." + w.Path
-			w.Line = lineAt(&o.Trail, path+".trail", w.Path)
+			w.Line, w.Column = posAt(&o.Trail, path+".trail", w.Path)
 			v.warnings = append(v.warnings, w)
 		}
 	}
@@ -246,10 +280,10 @@ func (v *validator) trail(t *Trail, env trailEnv, path string, root *yaml.Node) 
 	p0, w0 := len(v.problems), len(v.warnings)
 	defer func() {
 		for i := p0; i < len(v.problems); i++ {
-			v.problems[i].Line = lineAt(root, path, v.problems[i].Path)
+			v.problems[i].Line, v.problems[i].Column = posAt(root, path, v.problems[i].Path)
 		}
 		for i := w0; i < len(v.warnings); i++ {
-			v.warnings[i].Line = lineAt(root, path, v.warnings[i].Path)
+			v.warnings[i].Line, v.warnings[i].Column = posAt(root, path, v.warnings[i].Path)
 		}
 	}()
 	at := func(s string) string { return path + "." + s }
@@ -287,7 +321,7 @@ func (v *validator) trail(t *Trail, env trailEnv, path string, root *yaml.Node) 
 	}
 
 	cw := t.CloudWatchLogs
-	if cw.Enabled || cw.LogGroup != DefaultLogGroupPrefix+t.Name {
+	if cw.Enabled || cw.LogGroup != "" && cw.LogGroup != DefaultLogGroupPrefix+t.Name {
 		v.err(at("cloudWatchLogs.logGroup"), CheckLogGroupName(cw.LogGroup))
 	}
 	v.err(at("cloudWatchLogs.retentionDays"), checkRetention(cw.RetentionDays))
@@ -300,7 +334,7 @@ func (v *validator) trail(t *Trail, env trailEnv, path string, root *yaml.Node) 
 
 	me := t.ManagementEvents
 	if !me.ReadWrite.valid() {
-		v.errf(at("managementEvents.readWrite"), "%q is not one of all, read, write, none", me.ReadWrite)
+		v.errf(at("managementEvents.readWrite"), "%q is not one of all, read, write, none%s", me.ReadWrite, hint(me.ReadWrite, All, Read, Write, None))
 	}
 	if me.ReadWrite == None && (me.ExcludeKMS || me.ExcludeRDSData) {
 		v.warnf(at("managementEvents"), "excludeKms and excludeRdsData have no effect when no management events are logged")
@@ -329,7 +363,7 @@ func (v *validator) trail(t *Trail, env trailEnv, path string, root *yaml.Node) 
 	switch t.TamperResponse {
 	case TamperRepair, TamperAlertOnly, TamperIgnore:
 	default:
-		v.errf(at("tamperResponse"), "%q is not one of repair, alert-only, ignore", t.TamperResponse)
+		v.errf(at("tamperResponse"), "%q is not one of repair, alert-only, ignore%s", t.TamperResponse, hint(t.TamperResponse, TamperRepair, TamperAlertOnly, TamperIgnore))
 	}
 
 	if n := countConditions(t); n > MaxSelectorValues {
@@ -362,13 +396,13 @@ func (v *validator) tags(tags map[string]string, path string) {
 // resources.
 func (v *validator) resources(kind string, all ReadWrite, list []Resource, path, allKey, listKey string, env trailEnv, multiRegion bool) {
 	if !all.valid() {
-		v.errf(path+"."+allKey, "%q is not one of all, read, write, none", all)
+		v.errf(path+"."+allKey, "%q is not one of all, read, write, none%s", all, hint(all, All, Read, Write, None))
 	}
 	seen := map[string]int{}
 	for i, r := range list {
 		rp := fmt.Sprintf("%s.%s[%d]", path, listKey, i)
 		if !r.ReadWrite.valid() || r.ReadWrite == None {
-			v.errf(rp+".readWrite", "%q is not one of all, read, write", r.ReadWrite)
+			v.errf(rp+".readWrite", "%q is not one of all, read, write%s", r.ReadWrite, hint(r.ReadWrite, All, Read, Write))
 			continue
 		}
 		if j, dup := seen[r.ARN]; dup {

@@ -239,7 +239,7 @@ overrides:
 	if lines["overrides[0].trail.s3.keyPrefix"] != 14 {
 		t.Errorf("override prefix line = %d, want 14 (%v)", lines["overrides[0].trail.s3.keyPrefix"], probs)
 	}
-	if !strings.Contains(probs.Error(), "trail.name (line 8):") {
+	if !strings.Contains(probs.Error(), "trail.name (line 8, column 9):") {
 		t.Errorf("error text: %v", probs)
 	}
 }

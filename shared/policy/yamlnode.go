@@ -1,19 +1,10 @@
 package policy
 
 import (
-	"fmt"
-	"reflect"
 	"strconv"
 	"strings"
 
 	"gopkg.in/yaml.v3"
-)
-
-func typeOf[T any]() reflect.Type { return reflect.TypeFor[T]() }
-
-var (
-	nodeType     = typeOf[yaml.Node]()
-	resourceType = typeOf[Resource]()
 )
 
 func deref(n *yaml.Node) *yaml.Node {
@@ -32,164 +23,6 @@ func joinPath(path, key string) string {
 		return key
 	}
 	return path + "." + key
-}
-
-// yamlFields maps a struct's YAML keys to its field types.
-func yamlFields(t reflect.Type) map[string]reflect.Type {
-	out := map[string]reflect.Type{}
-	for i := 0; i < t.NumField(); i++ {
-		f := t.Field(i)
-		if !f.IsExported() {
-			continue
-		}
-		name, _, _ := strings.Cut(f.Tag.Get("yaml"), ",")
-		if name == "-" {
-			continue
-		}
-		if name == "" {
-			name = strings.ToLower(f.Name)
-		}
-		out[name] = f.Type
-	}
-	return out
-}
-
-// checkShape walks n against the Go type t and reports unknown keys (typos),
-// duplicate keys and values of the wrong kind, each with its path and line.
-// yaml.Node fields (such as deployment) accept anything. Null means "default".
-func checkShape(n *yaml.Node, t reflect.Type, path string, probs *Problems) {
-	checkShapeDepth(n, t, path, probs, 0)
-}
-
-func checkShapeDepth(n *yaml.Node, t reflect.Type, path string, probs *Problems, depth int) {
-	n = deref(n)
-	if t == nodeType || isNull(n) {
-		return
-	}
-	if depth > 32 {
-		*probs = append(*probs, Problem{Path: path, Line: n.Line, Message: "nested too deeply"})
-		return
-	}
-	bad := func(msg string) { *probs = append(*probs, Problem{Path: path, Line: n.Line, Message: msg}) }
-	if t == resourceType && n.Kind == yaml.ScalarNode {
-		return
-	}
-	switch t.Kind() {
-	case reflect.Struct:
-		if n.Kind != yaml.MappingNode {
-			bad("must be a mapping")
-			return
-		}
-		fields := yamlFields(t)
-		seen := map[string]bool{}
-		for i := 0; i+1 < len(n.Content); i += 2 {
-			k, v := deref(n.Content[i]), n.Content[i+1]
-			if k.Kind != yaml.ScalarNode {
-				*probs = append(*probs, Problem{Path: path, Line: k.Line, Message: "keys must be plain names"})
-				continue
-			}
-			if k.Value == "<<" {
-				*probs = append(*probs, Problem{Path: path, Line: k.Line, Message: "YAML merge keys (<<) are not supported; use overrides"})
-				continue
-			}
-			kp := joinPath(path, k.Value)
-			if seen[k.Value] {
-				*probs = append(*probs, Problem{Path: kp, Line: k.Line, Message: "is given twice"})
-				continue
-			}
-			seen[k.Value] = true
-			ft, ok := fields[k.Value]
-			if !ok {
-				*probs = append(*probs, Problem{Path: kp, Line: k.Line, Message: "unknown field" + suggest(k.Value, fields)})
-				continue
-			}
-			checkShapeDepth(v, ft, kp, probs, depth+1)
-		}
-	case reflect.Map:
-		if n.Kind != yaml.MappingNode {
-			bad("must be a mapping")
-			return
-		}
-		seen := map[string]bool{}
-		for i := 0; i+1 < len(n.Content); i += 2 {
-			k, v := deref(n.Content[i]), deref(n.Content[i+1])
-			if k.Kind != yaml.ScalarNode {
-				*probs = append(*probs, Problem{Path: path, Line: k.Line, Message: "keys must be strings"})
-				continue
-			}
-			kp := joinPath(path, k.Value)
-			if seen[k.Value] {
-				*probs = append(*probs, Problem{Path: kp, Line: k.Line, Message: "is given twice"})
-				continue
-			}
-			seen[k.Value] = true
-			if v.Kind != yaml.ScalarNode {
-				*probs = append(*probs, Problem{Path: kp, Line: v.Line, Message: "must be a string"})
-			}
-		}
-	case reflect.Slice:
-		if n.Kind != yaml.SequenceNode {
-			bad("must be a list")
-			return
-		}
-		for i, e := range n.Content {
-			checkShapeDepth(e, t.Elem(), fmt.Sprintf("%s[%d]", path, i), probs, depth+1)
-		}
-	case reflect.String:
-		if n.Kind != yaml.ScalarNode {
-			bad("must be a string")
-		}
-	case reflect.Bool:
-		var b bool
-		if n.Kind != yaml.ScalarNode || n.Tag != "!!bool" || n.Decode(&b) != nil {
-			bad("must be true or false")
-		}
-	case reflect.Int:
-		var i int
-		if n.Kind != yaml.ScalarNode || n.Tag != "!!int" || n.Decode(&i) != nil {
-			bad("must be a whole number")
-		}
-	}
-}
-
-// suggest names a known field that differs only in case or by a small edit.
-func suggest(key string, fields map[string]reflect.Type) string {
-	best, bestD := "", 3
-	for f := range fields {
-		if strings.EqualFold(f, key) {
-			return fmt.Sprintf(" (did you mean %q?)", f)
-		}
-		if d := editDistance(strings.ToLower(f), strings.ToLower(key)); d < bestD || d == bestD && f < best {
-			best, bestD = f, d
-		}
-	}
-	if best != "" {
-		return fmt.Sprintf(" (did you mean %q?)", best)
-	}
-	return ""
-}
-
-func editDistance(a, b string) int {
-	if len(a) > 64 || len(b) > 64 {
-		return 99
-	}
-	prev := make([]int, len(b)+1)
-	cur := make([]int, len(b)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(a); i++ {
-		cur[0] = i
-		for j := 1; j <= len(b); j++ {
-			c := prev[j-1]
-			if a[i-1] != b[j-1] {
-				c++
-			}
-			cur[j] = min(c, prev[j]+1, cur[j-1]+1)
-		}
-		prev, cur = cur, prev
-	}
-	return prev[len(b)]
 }
 
 // pruneNulls returns a copy of a mapping with null values removed at every
@@ -277,26 +110,36 @@ func mergeNodes(base, over *yaml.Node) *yaml.Node {
 	return base
 }
 
-// lineAt finds the line of the deepest node on path ("a.b[2].c") under root,
-// whose path is prefix.
-func lineAt(root *yaml.Node, prefix, path string) int {
+// posAt finds the position of path ("a.b[2].c", under root whose path is
+// prefix): a scalar value's own, a mapping's or list's key (so that a
+// problem points at "dataEvents:", not at its first child), or the deepest
+// ancestor's when the path goes on past the file (a missing key); none for
+// a missing top-level section.
+func posAt(root *yaml.Node, prefix, path string) (line, col int) {
 	if root == nil {
-		return 0
+		return 0, 0
 	}
 	rest, ok := strings.CutPrefix(path, prefix)
 	if !ok {
-		return 0
+		return 0, 0
 	}
 	n := deref(root)
-	line := n.Line
-	for _, seg := range splitPath(rest) {
-		n = child(n, seg)
-		if n == nil {
+	line, col = n.Line, n.Column
+	for i, seg := range splitPath(rest) {
+		k, v := child(n, seg)
+		if v == nil && i == 0 && prefix == "" {
+			return 0, 0 // a missing section: no place in the file
+		}
+		if v == nil {
 			break
 		}
-		line = n.Line
+		n = v
+		line, col = k.Line, k.Column
+		if v.Kind == yaml.ScalarNode {
+			line, col = v.Line, v.Column
+		}
 	}
-	return line
+	return line, col
 }
 
 func splitPath(p string) []string {
@@ -319,25 +162,28 @@ func splitPath(p string) []string {
 	return out
 }
 
-func child(n *yaml.Node, seg string) *yaml.Node {
+// child returns the key (for a list item, the item) and the value of one
+// path segment under n, or nils.
+func child(n *yaml.Node, seg string) (key, value *yaml.Node) {
 	n = deref(n)
 	if n == nil {
-		return nil
+		return nil, nil
 	}
 	if strings.HasPrefix(seg, "[") {
 		i, err := strconv.Atoi(strings.Trim(seg, "[]"))
 		if err != nil || n.Kind != yaml.SequenceNode || i < 0 || i >= len(n.Content) {
-			return nil
+			return nil, nil
 		}
-		return deref(n.Content[i])
+		v := deref(n.Content[i])
+		return v, v
 	}
 	if n.Kind != yaml.MappingNode {
-		return nil
+		return nil, nil
 	}
 	for i := 0; i+1 < len(n.Content); i += 2 {
-		if deref(n.Content[i]).Value == seg {
-			return deref(n.Content[i+1])
+		if k := deref(n.Content[i]); k.Value == seg {
+			return k, deref(n.Content[i+1])
 		}
 	}
-	return nil
+	return nil, nil
 }
