@@ -115,7 +115,7 @@ func (wd *world) verify(t *testing.T, keys ...string) []string {
 	t.Helper()
 	var got []string
 	for _, k := range keys {
-		fs, err := wd.w.Digest(t.Context(), bucket, k)
+		fs, err := wd.w.Digest(t.Context(), bucket, k, "")
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -210,7 +210,7 @@ func TestConcurrentDeliveriesReadADigestOnce(t *testing.T) {
 		go func() {
 			defer wg.Done()
 			for _, k := range []string{digests[1], digests[0]} {
-				if fs, err := wd.w.Digest(context.Background(), bucket, k); err != nil || len(fs) != 0 {
+				if fs, err := wd.w.Digest(context.Background(), bucket, k, ""); err != nil || len(fs) != 0 {
 					t.Errorf("%s: findings %v, error %v", k, fs, err)
 				}
 			}
