@@ -55,6 +55,7 @@ func (w *Watchdog) Run(ctx context.Context, now time.Time) (Report, error) {
 	p.diagnose(ctx)
 	p.record(ctx, w.Incidents)
 	p.closeMass(ctx)
+	p.checkDigests(ctx)
 	p.count()
 	p.rep.Duration = time.Since(started)
 	w.emit(ctx, p.rep)

@@ -129,6 +129,13 @@ type Watchdog struct {
 	// AlertLease is how long a run holds the right to publish one alert
 	// (default 2m): a run that crashed mid-publish is retried after it.
 	AlertLease time.Duration
+
+	// Heads and Findings run the digest step (expected-but-missing
+	// digests, digests.go); nil: not run. MaxDigestChecks bounds its
+	// GetTrailStatus calls per pass (DefaultMaxDigestChecks when 0).
+	Heads           HeadScanner
+	Findings        FindingReporter
+	MaxDigestChecks int
 }
 
 // OpenedIncident is one incident a pass opened.
@@ -172,6 +179,8 @@ type Report struct {
 	OpenIncidents       int           `json:"openIncidents"`
 	Duration            time.Duration `json:"duration"`
 	Errors              []string      `json:"errors,omitempty"`
+	// Digests is the digest step's part (expected-but-missing digests).
+	Digests DigestsReport `json:"digests"`
 }
 
 func (w *Watchdog) log() *slog.Logger {
