@@ -181,11 +181,11 @@ func TestDeployToEmulator(t *testing.T) {
 		}
 		return names
 	}
-	if got := rules(b.cfg.Deployment.Names.EventBus); len(got) != 2 {
-		t.Errorf("central bus rules: %v, want the request and digest rules", got)
+	if got := rules(b.cfg.Deployment.Names.EventBus); len(got) != 3 {
+		t.Errorf("central bus rules: %v, want the request, digest and log-deletion rules", got)
 	}
-	if got := rules("default"); len(got) != 4 {
-		t.Errorf("default bus rules: %v, want digest forwarding, two schedules, tamper guard", got)
+	if got := rules("default"); len(got) != 5 {
+		t.Errorf("default bus rules: %v, want digest and log-deletion forwarding, two schedules, tamper guard", got)
 	}
 
 	// Roles: the member role trusts the enabler and watchdog paths; the
