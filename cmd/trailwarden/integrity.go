@@ -228,7 +228,7 @@ func openIntegrity(ctx context.Context, env *cmdEnv, f *verifyFlags, opts *integ
 	}
 	// With the bucket, trails' status is read where access allows (stopped gaps).
 	opts.Status = &trailStatuses{cfg: cfg, cache: map[string]*integrity.TrailStatus{}}
-	return &bucketSource{api: integrityS3(cfg), bucket: f.bucket}, keys, exitOK
+	return &bucketSource{API: integrityS3(cfg), Name: f.bucket}, keys, exitOK
 }
 
 // integrityS3 makes the S3 client of verify and mirror (tests replace it).
@@ -260,7 +260,7 @@ func runIntegrityMirror(ctx context.Context, env *cmdEnv, args []string) int {
 		env.errorf("integrity mirror: %v", err)
 		return exitUsage
 	}
-	src := &bucketSource{api: integrityS3(cfg), bucket: bucket}
+	src := &bucketSource{API: integrityS3(cfg), Name: bucket}
 	listPrefix := "AWSLogs/"
 	if p := strings.Trim(prefix, "/"); p != "" {
 		listPrefix = p + "/AWSLogs/"

@@ -28,12 +28,15 @@ func TestDemoFlow(t *testing.T) {
 		"repair changed logging: stopped → started",
 		"recovered in account",
 		"0 need attention",
+		"ALERT log-object-deleted: deleted by",   // the deleted log file, from S3's event
+		"ALERT digests-missing: trail org-audit", // the truncated chain, from the watchdog
+		"the stateless check agrees",
 	} {
 		if !strings.Contains(text, want) {
 			t.Errorf("timeline lacks %q", want)
 		}
 	}
-	if len(res.Steps) != 10 || res.Status.Problems() != 0 {
+	if len(res.Steps) != 12 || res.Status.Problems() != 0 {
 		t.Errorf("steps=%d problems=%d", len(res.Steps), res.Status.Problems())
 	}
 	if t.Failed() {
