@@ -57,4 +57,3 @@ func (p *Processor) objectEvent(ctx context.Context, rec events.SQSMessage, m *n
 	}
 	return nil
 }
-
