@@ -27,12 +27,12 @@ func (t *Table) Advance(ctx context.Context, h Head) error {
 	}
 	_, err := t.DB.UpdateItem(ctx, &dynamodb.UpdateItemInput{
 		TableName: aws.String(t.Heads), Key: map[string]ddb.AttributeValue{HeadsKey: s(h.Scope)},
-		UpdateExpression:    aws.String("SET #e = :e, #k = :k, #h = :h, #sig = :sig, #a = :a, #r = :r, #t = :t, #hr = :hr"),
+		UpdateExpression:    aws.String("SET #e = :e, #k = :k, #a = :a, #r = :r, #t = :t, #hr = :hr"),
 		ConditionExpression: aws.String("attribute_not_exists(#e) OR #e < :e"),
-		ExpressionAttributeNames: map[string]string{"#e": attrEnd, "#k": attrKey, "#h": attrHash, "#sig": attrSig,
+		ExpressionAttributeNames: map[string]string{"#e": attrEnd, "#k": attrKey,
 			"#a": attrAccount, "#r": attrRegion, "#t": attrTrail, "#hr": attrHome},
-		ExpressionAttributeValues: map[string]ddb.AttributeValue{":e": n(h.End.Unix()), ":k": s(h.ID), ":h": s(h.Hash),
-			":sig": s(h.Signature), ":a": s(h.Account), ":r": s(h.Region), ":t": s(h.Trail), ":hr": s(h.Home)},
+		ExpressionAttributeValues: map[string]ddb.AttributeValue{":e": n(h.End.Unix()), ":k": s(h.ID),
+			":a": s(h.Account), ":r": s(h.Region), ":t": s(h.Trail), ":hr": s(h.Home)},
 	})
 	if err != nil && !conditionFailed(err) {
 		return fmt.Errorf("advance %s: %w", h.Scope, err)
@@ -62,18 +62,19 @@ func headOf(c integrity.DigestCheck, id string) (Head, bool) {
 	}
 	return Head{Scope: fmt.Sprintf("%s|%s|%s|%s|%s|%s", k.Prefix, k.OrgID, k.Account, k.Region, k.TrailName, k.HomeRegion),
 		Account: k.Account, Region: k.Region, Trail: k.TrailName, Home: k.HomeRegion,
-		End: c.Digest.EndTime, ID: id, Hash: c.Hash, Signature: c.Signature}, true
+		End: c.Digest.EndTime, ID: id}, true
 }
 
 // HeadScanAPI is the DynamoDB call HeadReader makes.
 type HeadScanAPI = tablescan.API
 
 // HeadReader reads every head, with a parallel scan of the heads table.
-// Read cost: each item is ~0.9 KB (its key, two times, the digest's
-// location, hash and signature), and a scan is charged by the bytes it
-// reads (one read unit per 4 KB, half for eventually consistent reads):
-// about 0.11 read units per head, so 100,000 accounts × 17 Regions (1.7
-// million heads) cost about 190,000 read units per scan.
+// Read cost: an item is ~0.35 KB (its scope, end time, the digest's
+// location, account, Region, trail and home Region; the hash and signature
+// stay in the digest's item), and a scan is charged by the bytes it reads
+// (one read unit per 4 KB, half for an eventually consistent scan): about
+// 0.045 read units per head, so 100,000 accounts × 17 Regions (1.7
+// million heads) cost about 76,000 read units per scan.
 type HeadReader struct {
 	DB       HeadScanAPI
 	Table    string
@@ -101,7 +102,7 @@ func (r *HeadReader) Scan(ctx context.Context, fn func(Head) error) (tablescan.S
 
 func decodeHead(it map[string]ddb.AttributeValue) (Head, error) {
 	h := Head{Scope: str(it, HeadsKey), Account: str(it, attrAccount), Region: str(it, attrRegion), Trail: str(it, attrTrail),
-		Home: str(it, attrHome), ID: str(it, attrKey), Hash: str(it, attrHash), Signature: str(it, attrSig)}
+		Home: str(it, attrHome), ID: str(it, attrKey)}
 	v, ok := it[attrEnd].(*ddb.AttributeValueMemberN)
 	if !ok {
 		return h, fmt.Errorf("head %q: no %s", h.Scope, attrEnd)

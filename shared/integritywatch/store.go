@@ -21,15 +21,15 @@ type Side struct{ ID, Hash, Signature, ETag string }
 type Expect struct{ Successor, Hash, Signature string }
 
 // Head is the newest verified digest of one regular chain (one account ×
-// Region × trail): its end time, location ("bucket/key"), hash and
-// signature.
+// Region × trail): its end time and location ("bucket/key"); the digest's
+// own item holds its hash and signature.
 type Head struct {
 	Scope                  string
 	Account, Region, Trail string
 	// Home is the trail's home Region.
-	Home                string
-	End                 time.Time
-	ID, Hash, Signature string
+	Home string
+	End  time.Time
+	ID   string
 }
 
 // Store keeps the watch's state. Table implements it on DynamoDB.
