@@ -227,7 +227,7 @@ func (p *pass) judgeDigest(ctx context.Context, d *overdueHead) {
 		return
 	}
 	p.rep.Digests.Missing++
-	fd := verifier.Finding{Account: h.Account, Region: h.Region, Code: verifier.CodeDigestsMissing, Bucket: h.Bucket(), Key: h.Key(),
+	fd := verifier.Finding{At: p.now, Account: h.Account, Region: h.Region, Code: verifier.CodeDigestsMissing, Bucket: h.Bucket(), Key: h.Key(),
 		Reason: fmt.Sprintf("trail %s: digests missing since %s: %s", h.Trail, since.Format(time.RFC3339), reason)}
 	log.WarnContext(ctx, "security finding", "code", string(fd.Code), "reason", fd.Reason)
 	sent, err := w.Findings.Report(ctx, fd)

@@ -224,7 +224,7 @@ func TestMissingDigestFoundWithin75Minutes(t *testing.T) {
 		t.Errorf("found %s after the missing digest's hour ended, want within (60m, 75m]", lat)
 	}
 	f := w.findings.got[0]
-	if f.Code != verifier.CodeDigestsMissing || f.Account != dAccount || f.Region != dRegion || f.Bucket != dBucket ||
+	if !f.At.Equal(found) || f.Code != verifier.CodeDigestsMissing || f.Account != dAccount || f.Region != dRegion || f.Bucket != dBucket ||
 		!strings.Contains(f.Key, "CloudTrail-Digest/"+dRegion) || !strings.Contains(f.Reason, "trail org-trail") ||
 		!strings.Contains(f.Reason, "since "+dStart.Add((gone-1)*time.Hour).Format("2006-01-02T15")) {
 		t.Errorf("finding %+v", f)
