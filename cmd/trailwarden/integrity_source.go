@@ -22,16 +22,14 @@ import (
 // user metadata; such files are never objects.
 const metadataSuffix = ".metadata.json"
 
-// errAccess marks an S3 or CloudTrail call refused for access (HTTP 403):
-// exit 2, never "missing".
-var errAccess = integrity.ErrAccess
-
 // s3API is the part of the S3 client integrity verify and mirror use.
 type s3API = integrity.BucketAPI
 
 // bucketSource reads a bucket through the SDK.
 type bucketSource = integrity.Bucket
 
+// classify wraps an SDK error: 404 as integrity.ErrNotFound, 403 as
+// integrity.ErrAccess (exit 2, never "missing").
 var classify = integrity.Classify
 
 // dirSource reads a local mirror: object key K is the file DIR/K, its user
