@@ -476,6 +476,12 @@ func (w *Watchdog) emit(ctx context.Context, rep Report) {
 		"LedgerFoldFailures": rep.Ledger.Fold.Failed} {
 		m.Property(k, v)
 	}
+	// The digest step (digests.go): for Logs Insights, like the others.
+	d := rep.Digests
+	m.Property("DigestHeadsScanned", d.Heads)
+	m.Property("DigestChainsOverdue", d.Overdue)
+	m.Property("DigestsMissingFindings", d.Missing)
+	m.Property("digestHeadsRCU", d.ReadUnits)
 	if err := m.Flush(ctx); err != nil {
 		w.log().ErrorContext(ctx, "flush metrics", "error", err)
 	}
