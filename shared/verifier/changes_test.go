@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-lambda-go/events"
 
@@ -87,5 +88,20 @@ func TestIntegrityCodesAgree(t *testing.T) {
 		if string(v) != w {
 			t.Errorf("verifier %q, integritywatch %q", v, w)
 		}
+	}
+}
+
+// A finding that carries its time (the watchdog's pass) is alerted and
+// deduplicated at that time, not at the Findings clock.
+func TestFindingAt(t *testing.T) {
+	r := newRig(t)
+	at := r.now.Add(3 * time.Hour)
+	fd := verifier.Finding{At: at, Account: "333333333333", Region: "eu-west-1", Code: verifier.CodeDigestsMissing, Reason: "x",
+		Bucket: "acme-org-cloudtrail", Key: "cloudtrail/AWSLogs/333333333333/CloudTrail-Digest/eu-west-1/2026/03/14/d.json.gz"}
+	if sent, err := r.p.Findings.Report(context.Background(), fd); err != nil || !sent {
+		t.Fatalf("sent %v, %v", sent, err)
+	}
+	if got := r.alerts.got[0].At; !got.Equal(at) {
+		t.Errorf("alert at %s, want %s", got, at)
 	}
 }
