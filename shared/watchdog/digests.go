@@ -3,6 +3,7 @@ package watchdog
 import (
 	"context"
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -101,8 +102,8 @@ func (p *pass) overdueHeads(ctx context.Context) ([]*overdueHead, error) {
 		if acct == nil || !integritywatch.Overdue(h, time.Time{}, p.now) {
 			return nil
 		}
-		if t := trails.get(acct); t != nil && !t.LogFileValidation {
-			return nil // no digests expected
+		if !p.expectsDigests(trails, acct, h.Region) {
+			return nil
 		}
 		p.rep.Digests.Overdue++
 		if p.silent(h.Account, h.Region) {
@@ -120,6 +121,24 @@ func (p *pass) overdueHeads(ctx context.Context) ([]*overdueHead, error) {
 		return due[i].h.Scope < due[j].h.Scope
 	})
 	return due, err
+}
+
+// expectsDigests reports whether the account's trail delivers digests in
+// region: log file validation on, and the Region logged (a single-Region
+// trail logs its home Region only; the deployment's enabled Regions, when
+// listed, bound the rest).
+func (p *pass) expectsDigests(trails *trailCache, acct *accounts.Account, region string) bool {
+	t := trails.get(acct)
+	if t != nil && !t.LogFileValidation {
+		return false
+	}
+	if region == p.w.home(acct) {
+		return true
+	}
+	if t != nil && !t.MultiRegion {
+		return false
+	}
+	return len(p.w.EnabledRegions) == 0 || slices.Contains(p.w.EnabledRegions, region)
 }
 
 // silent reports whether the ledger says every delivery of the pair (or

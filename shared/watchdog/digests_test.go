@@ -242,6 +242,10 @@ func TestStoppedOrSilentIsNoFinding(t *testing.T) {
 			w.status = &cloudtrail.GetTrailStatusOutput{IsLogging: aws.Bool(false), StopLoggingTime: aws.Time(dStart.Add(2*time.Hour + 10*time.Minute))}
 		},
 		"silent": func(w *digestWorld) { w.silent = true },
+		"single-Region trail": func(w *digestWorld) {
+			w.wd.Policy.Trail.MultiRegion = false // logs us-east-1 only: eu-west-1's old chain is not expected to grow
+		},
+		"Region not enabled": func(w *digestWorld) { w.wd.EnabledRegions = []string{"us-east-1"} },
 	} {
 		t.Run(name, func(t *testing.T) {
 			w := newDigestWorld(t)
@@ -253,7 +257,11 @@ func TestStoppedOrSilentIsNoFinding(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if d := rep.Digests; d.Overdue != 1 || (name == "stopped") != (d.Stopped == 1) || (name == "silent") != (d.Silent == 1) {
+			wantOverdue := 1
+			if strings.Contains(name, "Region") {
+				wantOverdue = 0
+			}
+			if d := rep.Digests; d.Overdue != wantOverdue || (name == "stopped") != (d.Stopped == 1) || (name == "silent") != (d.Silent == 1) {
 				t.Errorf("digest report %+v", d)
 			}
 		})
