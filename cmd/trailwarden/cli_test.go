@@ -247,7 +247,10 @@ func TestStatusAfterDemo(t *testing.T) {
 	if r.code != exitProblem {
 		t.Fatalf("status: %+v", r)
 	}
-	for _, name := range []string{"payments", "analytics", "555555555555", "enabled", "on (", "0 need attention", "1 open finding(s)", "finding#999999999999#"} {
+	// The demo ends with the integrity steps' findings: a deleted log file
+	// (payments) and a truncated digest chain (555555555555).
+	for _, name := range []string{"payments", "analytics", "555555555555", "enabled", "on (", "2 need attention", "5 open finding(s)",
+		"finding#999999999999#", "#log-object-deleted#", "#digests-missing#"} {
 		if !strings.Contains(r.stdout, name) {
 			t.Errorf("status lacks %q:\n%s", name, r.stdout)
 		}

@@ -211,7 +211,7 @@ func openIntegrity(ctx context.Context, f *verifyFlags, opts *integrity.Options)
 	}
 	// With the bucket, trails' status is read where access allows (stopped gaps).
 	opts.Status = &trailStatuses{cfg: cfg, cache: map[string]*integrity.TrailStatus{}}
-	return &bucketSource{api: integrityS3(cfg), bucket: f.bucket}, keys, nil
+	return &bucketSource{API: integrityS3(cfg), Name: f.bucket}, keys, nil
 }
 
 // integrityS3 makes the S3 client of verify and mirror (tests replace it).
@@ -230,7 +230,7 @@ func runIntegrityMirror(ctx context.Context, env *cmdEnv, f *mirrorFlags) error 
 	if err != nil {
 		return fmt.Errorf("integrity mirror: %w", err)
 	}
-	src := &bucketSource{api: integrityS3(cfg), bucket: bucket}
+	src := &bucketSource{API: integrityS3(cfg), Name: bucket}
 	listPrefix := "AWSLogs/"
 	if p := strings.Trim(prefix, "/"); p != "" {
 		listPrefix = p + "/AWSLogs/"

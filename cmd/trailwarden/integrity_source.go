@@ -5,18 +5,14 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"io/fs"
-	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	"github.com/aws/aws-sdk-go-v2/service/cloudtrail"
-	"github.com/aws/aws-sdk-go-v2/service/s3"
 
 	"github.com/trailwarden/trailwarden/shared/awsenv"
 	"github.com/trailwarden/trailwarden/shared/integrity"
@@ -26,67 +22,15 @@ import (
 // user metadata; such files are never objects.
 const metadataSuffix = ".metadata.json"
 
-// errAccess marks an S3 or CloudTrail call refused for access (HTTP 403):
-// exit 2, never "missing".
-var errAccess = errors.New("access denied")
-
 // s3API is the part of the S3 client integrity verify and mirror use.
-type s3API interface {
-	ListObjectsV2(ctx context.Context, in *s3.ListObjectsV2Input, optFns ...func(*s3.Options)) (*s3.ListObjectsV2Output, error)
-	GetObject(ctx context.Context, in *s3.GetObjectInput, optFns ...func(*s3.Options)) (*s3.GetObjectOutput, error)
-}
+type s3API = integrity.BucketAPI
 
 // bucketSource reads a bucket through the SDK.
-type bucketSource struct {
-	api    s3API
-	bucket string
-}
+type bucketSource = integrity.Bucket
 
-func classify(err error, what string) error {
-	var re *awshttp.ResponseError
-	if errors.As(err, &re) {
-		switch re.HTTPStatusCode() {
-		case http.StatusNotFound:
-			return fmt.Errorf("%s: %w", what, integrity.ErrNotFound)
-		case http.StatusForbidden:
-			return fmt.Errorf("%s: %w: %w", what, errAccess, err)
-		}
-	}
-	return fmt.Errorf("%s: %w", what, err)
-}
-
-func (b *bucketSource) List(ctx context.Context, prefix string, fn func(string) error) error {
-	p := s3.NewListObjectsV2Paginator(b.api, &s3.ListObjectsV2Input{Bucket: aws.String(b.bucket), Prefix: aws.String(prefix)})
-	for p.HasMorePages() {
-		page, err := p.NextPage(ctx)
-		if err != nil {
-			return classify(err, "list s3://"+b.bucket+"/"+prefix)
-		}
-		for _, o := range page.Contents {
-			if err := fn(aws.ToString(o.Key)); err != nil {
-				return err
-			}
-		}
-	}
-	return nil
-}
-
-func (b *bucketSource) Get(ctx context.Context, key string) (integrity.Object, error) {
-	out, err := b.api.GetObject(ctx, &s3.GetObjectInput{Bucket: aws.String(b.bucket), Key: aws.String(key)})
-	if err != nil {
-		return integrity.Object{}, classify(err, "get s3://"+b.bucket+"/"+key)
-	}
-	defer out.Body.Close()
-	body, err := io.ReadAll(out.Body)
-	if err != nil {
-		return integrity.Object{}, fmt.Errorf("read s3://%s/%s: %w", b.bucket, key, err)
-	}
-	meta := make(map[string]string, len(out.Metadata))
-	for k, v := range out.Metadata {
-		meta[strings.ToLower(k)] = v
-	}
-	return integrity.Object{Body: body, Metadata: meta}, nil
-}
+// classify wraps an SDK error: 404 as integrity.ErrNotFound, 403 as
+// integrity.ErrAccess (exit 2, never "missing").
+var classify = integrity.Classify
 
 // dirSource reads a local mirror: object key K is the file DIR/K, its user
 // metadata the JSON object in DIR/K.metadata.json.

@@ -3,6 +3,7 @@ package stacks
 import (
 	"github.com/trailwarden/trailwarden/shared/accounts"
 	"github.com/trailwarden/trailwarden/shared/deployment"
+	"github.com/trailwarden/trailwarden/shared/integritywatch"
 	"github.com/trailwarden/trailwarden/shared/ledger"
 
 	"fmt"
@@ -70,7 +71,10 @@ type Automation struct {
 	Accounts, Ledger, Incidents awsdynamodb.Table
 	Journal                     awsdynamodb.Table
 	// Integrity is the digest-verification state (shared/integritywatch).
-	Integrity           awsdynamodb.Table
+	Integrity awsdynamodb.Table
+	// IntegrityHeads is each digest chain's newest verified digest (the
+	// watchdog's expected-but-missing digests).
+	IntegrityHeads      awsdynamodb.Table
 	AlertsKey           awskms.Key
 	Alerts              awssns.Topic
 	Bus                 awsevents.EventBus
@@ -158,6 +162,9 @@ func (s *Automation) tables() {
 	// Digest-verification state, outside the ledger items: one small item
 	// per digest (expiring) and one per chain.
 	s.Integrity = s.table("Integrity", "id", "", "ttl")
+	// One item per account × Region × trail, scanned by every watchdog
+	// pass: a table of its own, so the scan reads only heads.
+	s.IntegrityHeads = s.table("IntegrityHeads", integritywatch.HeadsKey, "")
 	// The arrival journal: one item per verifier invocation, partitioned
 	// by 5-minute slot (a number), expiring after the readers' horizon.
 	s.Journal = awsdynamodb.NewTable(s.Stack, jsii.String("Journal"), &awsdynamodb.TableProps{
@@ -265,6 +272,7 @@ func (s *Automation) functionsFrom(assetDirs map[string]string) {
 	env[settings.EnvJournalTable] = s.Journal.TableName()
 	env[settings.EnvIntegrityTable] = s.Integrity.TableName()
 	env[settings.EnvIntegrityLogFiles] = jsii.String(d.Integrity.LogFiles)
+	env[settings.EnvIntegrityHeadsTable] = s.IntegrityHeads.TableName()
 	env[settings.EnvLedgerItemInterval] = jsii.String(d.Ledger.ItemInterval.String())
 	env[settings.EnvVerifierBatchSize] = jsii.String(strconv.Itoa(DeliveryBatchSize))
 	env[settings.EnvEnableDeadline] = jsii.String(d.EnableDeadline.String())
@@ -485,6 +493,8 @@ func (s *Automation) permissions() {
 	}
 	w.Allow("AssumeMemberRole", []string{"sts:AssumeRole"}, readerRole, assumeMember)
 	w.Allow("EnqueueRepairs", []string{"sqs:SendMessage"}, []*string{s.RequestQueue.QueueArn()}, nil)
+	// Expected-but-missing digests: one scan of the heads per pass.
+	w.Allow("IntegrityHeadsRead", []string{"dynamodb:Scan"}, []*string{s.IntegrityHeads.TableArn()}, nil)
 	publish(w)
 	alertsBus(w)
 }
@@ -505,7 +515,8 @@ func (s *Automation) schedules() {
 }
 
 // verifierIntegrity grants the continuous digest verification
-// (shared/integritywatch): its state table (conditional UpdateItem only),
+// (shared/integritywatch): its state table (conditional UpdateItem, and
+// GetItem for a digest announced again), its heads table (UpdateItem),
 // GetObject on digest keys (and on log files when
 // deployment.integrity.logFiles is not none), ListPublicKeys (no
 // resource-level permissions: Service Authorization Reference, AWS
@@ -513,7 +524,10 @@ func (s *Automation) schedules() {
 // an SSE-KMS object).
 func (s *Automation) verifierIntegrity(v *Function) {
 	cfg, d := s.cfg, s.cfg.Deployment
-	v.Allow("IntegrityState", []string{"dynamodb:UpdateItem"}, []*string{s.Integrity.TableArn()}, nil)
+	// GetItem: only for a digest announced again after it was verified
+	// (an overwrite is told by its ETag).
+	v.Allow("IntegrityState", []string{"dynamodb:UpdateItem", "dynamodb:GetItem"}, []*string{s.Integrity.TableArn()}, nil)
+	v.Allow("IntegrityHeads", []string{"dynamodb:UpdateItem"}, []*string{s.IntegrityHeads.TableArn()}, nil)
 	v.Allow("ListPublicKeys", []string{"cloudtrail:ListPublicKeys"}, []*string{jsii.String("*")}, nil)
 	v.Allow("GetDigests", []string{"s3:GetObject"}, []*string{jsii.String(cfg.DigestObjectsARN())}, nil)
 	if d.Integrity.LogFiles != "none" && d.ObjectCheck == "none" {

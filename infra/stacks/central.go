@@ -9,8 +9,10 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2/awssns"
 	"github.com/aws/constructs-go/constructs/v10"
 	"github.com/aws/jsii-runtime-go"
+	"strings"
 
 	"github.com/trailwarden/trailwarden/shared/centralpolicy"
+	"github.com/trailwarden/trailwarden/shared/integritywatch"
 	"github.com/trailwarden/trailwarden/shared/stackout"
 )
 
@@ -25,6 +27,8 @@ type Central struct {
 	Bucket    awss3.Bucket
 	Topic     awssns.Topic
 	DigestFwd awsevents.Rule
+	// DeletionFwd forwards deletions under AWSLogs/ to the central bus.
+	DeletionFwd awsevents.Rule
 }
 
 // NewCentral builds the central stack.
@@ -287,7 +291,7 @@ func (s *Central) digestForwarding() {
 	role := awsiam.NewRole(s.Stack, jsii.String("ForwardRole"), &awsiam.RoleProps{
 		AssumedBy:   awsiam.NewServicePrincipal(jsii.String("events.amazonaws.com"), nil),
 		Path:        jsii.String(ForwarderRolePath),
-		Description: jsii.String("trailwarden: sends digest-object events to the delivery queue"),
+		Description: jsii.String("trailwarden: sends digest-object and log-deletion events to the delivery queue"),
 	})
 	role.AddToPolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
 		Sid:       jsii.String("SendToDeliveryQueue"),
@@ -298,7 +302,34 @@ func (s *Central) digestForwarding() {
 		Description:  jsii.String("trailwarden: CloudTrail digest objects created in the central bucket"),
 		EventPattern: DigestEventPattern(cfg),
 	})
-	queueTarget(s.Stack, s.DigestFwd, cfg.DeliveryQueueARN(), role)
+	// Deletions under AWSLogs/: a verified log or digest file deleted
+	// later is otherwise never seen again (docs/integrity.md).
+	s.DeletionFwd = awsevents.NewRule(s.Stack, jsii.String("LogDeletions"), &awsevents.RuleProps{
+		Description:  jsii.String("trailwarden: objects deleted under AWSLogs/ in the central bucket"),
+		EventPattern: LogDeletionEventPattern(cfg),
+	})
+	// One target role and dead-letter queue for both rules.
+	queueTarget(s.Stack, []awsevents.Rule{s.DigestFwd, s.DeletionFwd}, cfg.DeliveryQueueARN(), role)
+}
+
+// LogDeletionEventPattern matches S3 "Object Deleted" events under
+// [prefix/]AWSLogs/ in the central bucket caused by an S3 API call (detail
+// reason DeleteObject). A lifecycle expiration (reason "Lifecycle
+// Expiration", requester s3.amazonaws.com: S3 User Guide, "EventBridge
+// event message structure") is the bucket owner's own retention, not
+// tampering, and is not forwarded.
+func LogDeletionEventPattern(cfg *Config) *awsevents.EventPattern {
+	in := cfg.centralInputs()
+	logs := in.LogObjectsARN()[len(in.BucketARN())+1:] // "[prefix/]AWSLogs/*"
+	return &awsevents.EventPattern{
+		Source:     jsii.Strings("aws.s3"),
+		DetailType: jsii.Strings("Object Deleted"),
+		Detail: &map[string]any{
+			"bucket": map[string]any{"name": []string{cfg.Bucket}},
+			"object": map[string]any{"key": awsevents.Match_Prefix(jsii.String(strings.TrimSuffix(logs, "*")))},
+			"reason": []string{integritywatch.ReasonDeleteObject},
+		},
+	}
 }
 
 // DigestEventPattern matches S3 "Object Created" events for CloudTrail

@@ -228,6 +228,7 @@ func TestConformanceServiceDeliveries(t *testing.T) {
 	foreignAlarm := map[string][]string{"aws:SourceArn": {"arn:aws:cloudwatch:eu-west-1:" + cfForeign + ":alarm:x"}, "aws:SourceAccount": {cfForeign}}
 	deliveryQ := c.arn(t, "automation", "AWS::SQS::Queue", "Deliveries", "Arn")
 	requestQ := c.arn(t, "automation", "AWS::SQS::Queue", "Requests", "Arn")
+	deletionFwdRule := c.arn(t, "central", "AWS::Events::Rule", "LogDeletions", "Arn")
 	requestRule := c.arn(t, "automation", "AWS::Events::Rule", "RequestEvents", "Arn")
 	sns := iameval.ServiceCaller("sns.amazonaws.com")
 	events := iameval.ServiceCaller("events.amazonaws.com")
@@ -252,6 +253,7 @@ func TestConformanceServiceDeliveries(t *testing.T) {
 		{"CloudWatch alarm → alerts key GenerateDataKey", cw, "kms:GenerateDataKey", alertsKey, alarm, true},
 		{"CloudWatch alarm → alerts key Decrypt", cw, "kms:Decrypt", alertsKey, alarm, true},
 		{"deliveries topic → delivery queue", sns, "sqs:SendMessage", deliveryQ, src(cfDeliveries), true},
+		{"deletion forwarder's dead letters", events, "sqs:SendMessage", digestFwdDLQ, src(deletionFwdRule), true},
 		{"request rule → request queue", events, "sqs:SendMessage", requestQ, src(requestRule), true},
 
 		{"a foreign account's alarm → alerts topic", cw, "sns:Publish", alerts, foreignAlarm, false},
@@ -388,6 +390,10 @@ func TestConformanceFunctions(t *testing.T) {
 	add(FnVerifier, "s3:GetObject", cfBucket+"/"+cfOrgDigestKey, nil)
 	add(FnVerifier, "cloudtrail:ListPublicKeys", "*", nil)
 	add(FnVerifier, "dynamodb:UpdateItem", integrityT, nil)
+	add(FnVerifier, "dynamodb:GetItem", integrityT, nil) // a digest announced again: overwritten?
+	headsT := table("IntegrityHeads")
+	add(FnVerifier, "dynamodb:UpdateItem", headsT, nil)
+	add(FnWatchdog, "dynamodb:Scan", headsT, nil) // expected-but-missing digests
 	add(FnVerifier, "kms:Decrypt", c.arn(t, "central", "AWS::KMS::Key", "LogKey", "Arn"), map[string][]string{"kms:ViaService": {"s3.eu-west-1.amazonaws.com"}})
 	// watchdog: ledger, journal, accounts, incidents, member role, repairs.
 	for _, a := range []string{"dynamodb:Scan", "dynamodb:GetItem", "dynamodb:UpdateItem"} {
@@ -463,6 +469,10 @@ func TestConformanceFunctions(t *testing.T) {
 	deny("verifier HEAD without TLS", roles[FnVerifier], "s3:GetObject", cfBucket+"/"+cfLogKey, map[string][]string{"aws:SecureTransport": {"false"}})
 	deny("verifier deletes incidents", roles[FnVerifier], "dynamodb:DeleteItem", incidents, nil)
 	deny("verifier deletes integrity state", roles[FnVerifier], "dynamodb:DeleteItem", table("Integrity"), nil)
+	deny("verifier scans integrity state", roles[FnVerifier], "dynamodb:Scan", table("Integrity"), nil)
+	deny("verifier deletes a head", roles[FnVerifier], "dynamodb:DeleteItem", headsT, nil)
+	deny("watchdog writes a head", roles[FnWatchdog], "dynamodb:UpdateItem", headsT, nil)
+	deny("watchdog reads digest state", roles[FnWatchdog], "dynamodb:Scan", table("Integrity"), nil)
 	deny("verifier decrypts outside S3", roles[FnVerifier], "kms:Decrypt", c.arn(t, "central", "AWS::KMS::Key", "LogKey", "Arn"), nil)
 	deny("verifier writes log objects", roles[FnVerifier], "s3:PutObject", cfBucket+"/"+cfLogKey, nil)
 	deny("reconciler (sends no alert) puts events on the central bus", roles[FnReconciler], "events:PutEvents", cfBus, nil)

@@ -186,12 +186,12 @@ func TestDeployToEmulator(t *testing.T) {
 		}
 		return names
 	}
-	// Digests go from the default bus straight to the delivery queue.
+	// Digests and log deletions go from the default bus straight to the delivery queue.
 	if got := rules(b.cfg.Deployment.Names.EventBus); len(got) != 1 {
 		t.Errorf("central bus rules: %v, want the request rule", got)
 	}
-	if got := rules("default"); len(got) != 4 {
-		t.Errorf("default bus rules: %v, want digest forwarding, two schedules, tamper guard", got)
+	if got := rules("default"); len(got) != 5 {
+		t.Errorf("default bus rules: %v, want digest and log-deletion forwarding, two schedules, tamper guard", got)
 	}
 
 	// Roles: the member role trusts the enabler and watchdog paths; the

@@ -38,7 +38,7 @@ func busTarget(scope constructs.Construct, cfg *Config, role awsiam.IRole, withA
 	)
 }
 
-// queueTarget makes a queue in another account (by ARN) the rule's target,
+// queueTarget makes a queue in another account (by ARN) the rules' target,
 // sent as role, with the same dead-letter queue and alarm as busTarget.
 // CDK's target classes refuse a cross-account target other than a bus
 // (they predate EventBridge's cross-account targets), so the target is
@@ -47,25 +47,31 @@ func busTarget(scope constructs.Construct, cfg *Config, role awsiam.IRole, withA
 // mode, accepts one too: EventBridge User Guide, "Using resource-based
 // policies for Amazon EventBridge"), DeadLetterConfig. The queue is
 // SSE-SQS, not SSE-KMS, which that page warns against with a role.
-func queueTarget(scope constructs.Construct, rule awsevents.Rule, queueARN string, role awsiam.IRole) {
+func queueTarget(scope constructs.Construct, rules []awsevents.Rule, queueARN string, role awsiam.IRole) {
 	dlq := forwardDLQ(scope)
 	forwardDLQAlarm(scope, dlq)
-	// EventBridge writes dead letters as the service, for this rule only
+	// EventBridge writes dead letters as the service, for these rules only
 	// (EventBridge User Guide, "Granting permissions to the dead-letter queue").
+	sources := []*string{}
+	for _, r := range rules {
+		sources = append(sources, r.RuleArn())
+	}
 	dlq.AddToResourcePolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
 		Sid:        jsii.String("RuleDeadLetters"),
 		Principals: &[]awsiam.IPrincipal{awsiam.NewServicePrincipal(jsii.String("events.amazonaws.com"), nil)},
 		Actions:    jsii.Strings("sqs:SendMessage"),
 		Resources:  &[]*string{dlq.QueueArn()},
-		Conditions: &map[string]any{"ArnEquals": map[string]any{"aws:SourceArn": rule.RuleArn()}},
+		Conditions: &map[string]any{"ArnEquals": map[string]any{"aws:SourceArn": sources}},
 	}))
-	cfn := rule.Node().DefaultChild().(awsevents.CfnRule)
-	cfn.AddPropertyOverride(jsii.String("Targets"), []map[string]any{{
-		"Id":               "DeliveryQueue",
-		"Arn":              queueARN,
-		"RoleArn":          role.RoleArn(),
-		"DeadLetterConfig": map[string]any{"Arn": dlq.QueueArn()},
-	}})
+	for _, r := range rules {
+		cfn := r.Node().DefaultChild().(awsevents.CfnRule)
+		cfn.AddPropertyOverride(jsii.String("Targets"), []map[string]any{{
+			"Id":               "DeliveryQueue",
+			"Arn":              queueARN,
+			"RoleArn":          role.RoleArn(),
+			"DeadLetterConfig": map[string]any{"Arn": dlq.QueueArn()},
+		}})
+	}
 }
 
 func forwardDLQ(scope constructs.Construct) awssqs.Queue {

@@ -551,6 +551,14 @@ func TestDeliveriesTopicPolicy(t *testing.T) {
 			"detail": map[string]any{"bucket": map[string]any{"name": []any{"acme-org-cloudtrail"}}, "object": map[string]any{"key": []any{map[string]any{"wildcard": "*CloudTrail-Digest*"}}}},
 		},
 	})
+	// Deletions under AWSLogs/ by an S3 API call, not lifecycle expirations.
+	assertions.Template_FromStack(c.Stack, nil).HasResourceProperties(jsii.String("AWS::Events::Rule"), map[string]any{
+		"EventPattern": map[string]any{
+			"source": []any{"aws.s3"}, "detail-type": []any{"Object Deleted"},
+			"detail": map[string]any{"bucket": map[string]any{"name": []any{"acme-org-cloudtrail"}},
+				"object": map[string]any{"key": []any{map[string]any{"prefix": "cloudtrail/AWSLogs/"}}}, "reason": []any{"DeleteObject"}},
+		},
+	})
 }
 
 func TestAssumeRoleScoping(t *testing.T) {

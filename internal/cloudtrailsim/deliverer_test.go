@@ -20,6 +20,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sns"
 
 	"github.com/trailwarden/trailwarden/internal/cloudtrailsim"
+	"github.com/trailwarden/trailwarden/shared/integritywatch"
 )
 
 var (
@@ -335,4 +336,29 @@ func FuzzVerifyDigest(f *testing.F) {
 			t.Errorf("random digest verified: %q %q", body, sig)
 		}
 	})
+}
+
+// The Object Deleted event is what the deletion watch parses and judges.
+func TestDeleteObjectEvent(t *testing.T) {
+	d, err := cloudtrailsim.New(s3.New(s3.Options{Region: "us-east-1"}), nil, cloudtrailsim.Trail{Name: "org-audit", HomeRegion: "us-east-1", Bucket: "central", Prefix: "cloudtrail",
+		BucketAccount: "222222222222", BucketRegion: "us-east-1"}, cloudtrailsim.Options{Seed: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	key := "cloudtrail/AWSLogs/333333333333/CloudTrail/eu-west-1/2026/03/14/333333333333_CloudTrail_eu-west-1_20260314T1205Z_aBcDeFgHiJkLmNoP.json.gz"
+	at := time.Date(2026, 3, 14, 15, 0, 0, 0, time.UTC)
+	c, err := integritywatch.ParseChange(d.DeleteObjectEvent(key, "333333333333", "203.0.113.9", at))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Key != key || c.Bucket != "central" || c.Account != "222222222222" || c.Requester != "333333333333" || c.SourceIP != "203.0.113.9" ||
+		c.Reason != integritywatch.ReasonDeleteObject || c.DeletionType != integritywatch.DeletionPermanentlyDeleted || !c.Time.Equal(at) {
+		t.Errorf("change %+v", c)
+	}
+	lc := cloudtrailsim.ObjectDeleted{ID: "x", Bucket: "central", Key: key, Requester: "s3.amazonaws.com", Reason: integritywatch.ReasonLifecycleExpiration,
+		VersionID: "v1", Time: at, Region: "us-east-1"}
+	c, err = integritywatch.ParseChange(lc.Bytes())
+	if err != nil || c.DeletionType != integritywatch.DeletionMarkerCreated || c.SourceIP != "" {
+		t.Errorf("lifecycle change %+v, %v", c, err)
+	}
 }

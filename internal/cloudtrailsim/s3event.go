@@ -145,3 +145,101 @@ func (d *Deliverer) SendDigestEvent(ctx context.Context, q SQSAPI, queueURL stri
 	}
 	return nil
 }
+
+// ObjectDeleted describes an S3 "Object Deleted" event as S3 sends it to
+// EventBridge (S3 user guide, "EventBridge event message structure":
+// reason DeleteObject or "Lifecycle Expiration"; deletion-type "Permanently
+// Deleted" or "Delete Marker Created"; source-ip-address only for events
+// caused by an S3 request).
+type ObjectDeleted struct {
+	ID        string
+	Account   string // bucket owner
+	Region    string // bucket Region
+	Time      time.Time
+	Bucket    string
+	Key       string
+	VersionID string // "" when the bucket is not versioned (field omitted)
+	Sequencer string
+	RequestID string
+	Requester string // the deleter's account id, or s3.amazonaws.com for lifecycle
+	SourceIP  string // "" for lifecycle expirations (field omitted)
+	Reason    string // "DeleteObject" when ""
+	// DeletionType is "Permanently Deleted" when "" and VersionID is "",
+	// else "Delete Marker Created".
+	DeletionType string
+}
+
+type deletedDetail struct {
+	Version string `json:"version"`
+	Bucket  struct {
+		Name string `json:"name"`
+	} `json:"bucket"`
+	Object struct {
+		Key       string `json:"key"`
+		ETag      string `json:"etag"`
+		VersionID string `json:"version-id,omitempty"`
+		Sequencer string `json:"sequencer"`
+	} `json:"object"`
+	RequestID    string `json:"request-id"`
+	Requester    string `json:"requester"`
+	SourceIP     string `json:"source-ip-address,omitempty"`
+	Reason       string `json:"reason"`
+	DeletionType string `json:"deletion-type"`
+}
+
+// Bytes renders the event JSON. The key is written as is (S3 URL-encodes
+// event keys; CloudTrail's keys have no character that encoding changes,
+// as for ObjectCreated); the etag is the empty object's, as in AWS's
+// example.
+func (e ObjectDeleted) Bytes() []byte {
+	var dt deletedDetail
+	dt.Version = "0"
+	dt.Bucket.Name = e.Bucket
+	dt.Object.Key = e.Key
+	dt.Object.ETag = "d41d8cd98f00b204e9800998ecf8427e"
+	dt.Object.VersionID, dt.Object.Sequencer = e.VersionID, e.Sequencer
+	dt.RequestID, dt.Requester, dt.SourceIP = e.RequestID, e.Requester, e.SourceIP
+	dt.Reason, dt.DeletionType = e.Reason, e.DeletionType
+	if dt.Reason == "" {
+		dt.Reason = "DeleteObject"
+	}
+	if dt.DeletionType == "" {
+		dt.DeletionType = "Delete Marker Created"
+		if e.VersionID == "" {
+			dt.DeletionType = "Permanently Deleted"
+		}
+	}
+	return marshalNoEscape(struct {
+		Version    string        `json:"version"`
+		ID         string        `json:"id"`
+		DetailType string        `json:"detail-type"`
+		Source     string        `json:"source"`
+		Account    string        `json:"account"`
+		Time       string        `json:"time"`
+		Region     string        `json:"region"`
+		Resources  []string      `json:"resources"`
+		Detail     deletedDetail `json:"detail"`
+	}{"0", e.ID, "Object Deleted", "aws.s3", e.Account, e.Time.UTC().Format(isoSeconds), e.Region,
+		[]string{"arn:" + partition(e.Region) + ":s3:::" + e.Bucket}, dt})
+}
+
+// DeleteObjectEvent builds the Object Deleted event of a DeleteObject call
+// on key in the trail's bucket by requester (an account id) from sourceIP,
+// unversioned (Permanently Deleted).
+func (d *Deliverer) DeleteObjectEvent(key, requester, sourceIP string, at time.Time) []byte {
+	d.mu.Lock()
+	ev := ObjectDeleted{ID: newUUID(d.rng), Account: d.trail.BucketAccount, Region: d.trail.BucketRegion, Time: at,
+		Bucket: d.trail.Bucket, Key: key, Sequencer: fmt.Sprintf("%016X", d.rng.Uint64()), RequestID: upperID(d.rng, 16),
+		Requester: requester, SourceIP: sourceIP}
+	d.mu.Unlock()
+	return ev.Bytes()
+}
+
+// SendEvent sends an event body to the SQS queue at queueURL, as an
+// EventBridge rule with an SQS target would.
+func SendEvent(ctx context.Context, q SQSAPI, queueURL string, body []byte) error {
+	if _, err := q.SendMessage(ctx, &sqs.SendMessageInput{QueueUrl: aws.String(queueURL), MessageBody: aws.String(string(body))}); err != nil {
+		return fmt.Errorf("cloudtrailsim: send event to %s: %w", queueURL, err)
+	}
+	return nil
+}

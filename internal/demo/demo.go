@@ -40,6 +40,8 @@ import (
 	"github.com/trailwarden/trailwarden/shared/alert"
 	"github.com/trailwarden/trailwarden/shared/awsenv"
 	"github.com/trailwarden/trailwarden/shared/enabler"
+	"github.com/trailwarden/trailwarden/shared/integrity"
+	"github.com/trailwarden/trailwarden/shared/integritywatch"
 	"github.com/trailwarden/trailwarden/shared/policy"
 	"github.com/trailwarden/trailwarden/shared/status"
 	"github.com/trailwarden/trailwarden/shared/verifier"
@@ -107,6 +109,10 @@ type run struct {
 	logs        io.Writer
 	failed      bool
 	hub         hubSetup
+	// onDigest, when set, runs after each digest CloudTrail delivers (and
+	// announces), before the verifier drains the queue.
+	onDigest func(account, region string, df cloudtrailsim.DigestFile) error
+	integ    *integrityDemo
 }
 
 // Run tells the story. It returns an error if any step did not happen.
@@ -143,6 +149,8 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 		{"Someone stops logging in a member account; the watchdog notices", r.stopAndDetect},
 		{"The repair converges the trail again; deliveries resume; recovery", r.repairAndRecover},
 		{"trailwarden status", r.status},
+		{"Someone deletes a log file; S3's deletion event makes it a finding", r.deleteLogFile},
+		{"Someone truncates a digest chain; the watchdog finds the missing digests, and integrity verify agrees", r.truncateChain},
 		{"Security Hub CSPM holds the findings", r.findingsInSecurityHub},
 		{"The central bus delivered the alerts through the documented rule", r.eventOnBus},
 		{"trailwarden report --html: the organization's map", r.organizationMap},
@@ -406,8 +414,10 @@ func (r *run) wire() error {
 	r.verifier = verifier.NewFromPolicy(r.pol, verifier.Config{
 		AccountsTable: flow.AccountsTable, LedgerTable: flow.LedgerTable, JournalTable: flow.JournalTable, IncidentsTable: flow.IncidentsTable,
 		AlertsTopicARN: r.central.AlertsTopicARN, ObjectCheck: verifier.CheckAll,
+		IntegrityTable: flow.IntegrityTable, IntegrityHeadsTable: flow.IntegrityHeadsTable, IntegrityLogFiles: integrity.LogFilesNone,
 		MetricsNamespace: "Trailwarden", LogLevel: "debug",
 	}, verifier.Clients{DynamoDB: db, S3: s3.NewFromConfig(logging, awsenv.S3Options(logging)),
+		GetObject: s3.NewFromConfig(logging, awsenv.S3Options(logging)), Keys: integritywatch.CloudTrailKeys{Config: mgmt},
 		Alerts: &alert.Publisher{SNS: sns.NewFromConfig(mgmt), TopicARN: r.central.AlertsTopicARN, Sinks: sinks}}, r.logs, now)
 	r.deliver = &eventsource.Mapping{SQS: sqs.NewFromConfig(mgmt), QueueURL: r.central.DeliveryQueueURL, QueueARN: r.central.DeliveryQueueARN,
 		Region: r.world.Region, RetryNow: true}
@@ -419,10 +429,15 @@ func (r *run) wire() error {
 		return err
 	}
 	r.sim = sim
+	// ListPublicKeys (emulator) returns the keys the simulator signs with:
+	// the verifier checks every digest's signature.
+	if err := sim.RegisterPublicKeys(r.ctx); err != nil {
+		return err
+	}
 	wd, err := watchdog.New(r.ctx, watchdog.Config{
 		PolicyFile: r.res.PolicyFile, AlertsTopicARN: r.central.AlertsTopicARN, MetricsNamespace: "Trailwarden", LogLevel: "debug",
 		AccountsTable: flow.AccountsTable, LedgerTable: flow.LedgerTable, JournalTable: flow.JournalTable, IncidentsTable: flow.IncidentsTable,
-		RequestQueueURL: r.central.RequestQueueURL, Repair: true,
+		RequestQueueURL: r.central.RequestQueueURL, Repair: true, IntegrityHeadsTable: flow.IntegrityHeadsTable,
 		AlertsBus: r.hub.bus, SecurityHubARN: r.hub.productARN, RunbookBaseURL: r.hub.runbooks,
 		EnabledRegions: append(append([]string{}, activeRegions...), quietRegion),
 	}, mgmt, r.logs)

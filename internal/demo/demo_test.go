@@ -38,6 +38,9 @@ func TestDemoFlow(t *testing.T) {
 		"foreign-account",                              // and the verifier's
 		"tickets ← trailwarden.alerts",                 // the bus event through the example rule
 		"organization-map.html",                        // the map's path
+		"ALERT log-object-deleted: deleted by",         // the deleted log file, from S3's event
+		"ALERT digests-missing: trail org-audit",       // the truncated chain, from the watchdog
+		"the stateless check agrees",
 	} {
 		if !strings.Contains(text, want) {
 			t.Errorf("timeline lacks %q", want)
@@ -46,7 +49,7 @@ func TestDemoFlow(t *testing.T) {
 	if page, err := os.ReadFile(res.MapFile); err != nil || !strings.Contains(string(page), `id="matrix"`) {
 		t.Errorf("map %s: %v", res.MapFile, err)
 	}
-	if len(res.Steps) != 14 || res.Status.Problems() != 0 {
+	if len(res.Steps) != 16 || res.Status.Problems() != 0 {
 		t.Errorf("steps=%d problems=%d", len(res.Steps), res.Status.Problems())
 	}
 	if t.Failed() {

@@ -65,6 +65,11 @@ func (r *run) tick(t time.Time) (files, digests int, err error) {
 				if err := r.sim.SendDigestEvent(r.ctx, r.deliver.SQS, r.central.DeliveryQueueURL, df); err != nil {
 					return files, digests, err
 				}
+				if r.onDigest != nil { // someone acting on new digests (integrity steps)
+					if err := r.onDigest(acct, region, df); err != nil {
+						return files, digests, err
+					}
+				}
 				digests++
 			}
 		}

@@ -23,6 +23,7 @@ import (
 	"github.com/trailwarden/trailwarden/shared/awsenv"
 	"github.com/trailwarden/trailwarden/shared/enabler"
 	"github.com/trailwarden/trailwarden/shared/incident"
+	"github.com/trailwarden/trailwarden/shared/integritywatch"
 	"github.com/trailwarden/trailwarden/shared/ledger"
 	"github.com/trailwarden/trailwarden/shared/orgdir"
 	"github.com/trailwarden/trailwarden/shared/policy"
@@ -35,6 +36,10 @@ const (
 	LedgerTable    = "trailwarden-ledger"
 	JournalTable   = "trailwarden-journal"
 	IncidentsTable = "trailwarden-incidents"
+	// IntegrityTable and IntegrityHeadsTable are the continuous digest
+	// verification's state (shared/integritywatch).
+	IntegrityTable      = "trailwarden-integrity"
+	IntegrityHeadsTable = "trailwarden-integrity-heads"
 )
 
 // Tables is the key schema of trailwarden's tables.
@@ -44,6 +49,8 @@ func Tables() []central.Table {
 		{Name: LedgerTable, PartitionKey: "AccountId"},
 		{Name: JournalTable, PartitionKey: ledger.JournalSlotAttribute, SortKey: ledger.JournalWriterAttribute, NumericPartitionKey: true},
 		{Name: IncidentsTable, PartitionKey: "IncidentId"},
+		{Name: IntegrityTable, PartitionKey: "id"},
+		{Name: IntegrityHeadsTable, PartitionKey: integritywatch.HeadsKey},
 	}
 }
 

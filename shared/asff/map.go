@@ -81,7 +81,8 @@ var findingTypes = map[string]string{
 	"object-missing": typeDestruction, "object-empty": typeDestruction,
 	// Log file integrity: logs altered or deleted after delivery.
 	"digest-invalid": typeEvasion, "digest-link-broken": typeEvasion, "log-file-invalid": typeEvasion,
-	"log-file-missing": typeEvasion,
+	"log-file-missing": typeEvasion, "log-object-deleted": typeEvasion, "log-object-overwritten": typeEvasion,
+	"digests-missing": typeEvasion,
 }
 
 // findingType is the one ASFF type of e.

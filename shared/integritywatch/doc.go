@@ -21,7 +21,13 @@
 // being verified by another instance); a claim left by a failed attempt is
 // released, or taken over after ClaimTimeout.
 //
-// Per account × Region × trail, a head item keeps the newest verified
-// digest's end time, key, hash and signature (written only forward, with a
-// condition on the end time), for the expected-digest check.
+// Per account × Region × trail, a head item in the heads table keeps the
+// newest verified digest's end time and location (written only forward,
+// with a condition on the end time); the watchdog scans the heads for
+// expected-but-missing digests (HeadReader, Overdue).
+//
+// After verification: an S3 "Object Deleted" event under AWSLogs/ is a
+// log-object-deleted finding (ParseChange, JudgeChange; a lifecycle
+// expiration is not), and an "Object Created" event for a verified digest
+// whose ETag is not the verified object's is log-object-overwritten.
 package integritywatch

@@ -10,22 +10,26 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	ddb "github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
-
-	"github.com/trailwarden/trailwarden/shared/integrity"
 )
 
 // Side is a verified digest's own side of its link: the SHA-256 of its
-// uncompressed bytes and its signature. ID is "bucket/key".
-type Side struct{ ID, Hash, Signature string }
+// uncompressed bytes and its signature. ID is "bucket/key". ETag is the
+// verified object's (kept to tell a later write of the key).
+type Side struct{ ID, Hash, Signature, ETag string }
 
 // Expect is what a successor says of its predecessor.
 type Expect struct{ Successor, Hash, Signature string }
 
-// Head is the newest verified digest of one chain.
+// Head is the newest verified digest of one regular chain (one account ×
+// Region × trail): its end time and location ("bucket/key"); the digest's
+// own item holds its hash and signature.
 type Head struct {
-	Scope               string
-	End                 time.Time
-	ID, Hash, Signature string
+	Scope                  string
+	Account, Region, Trail string
+	// Home is the trail's home Region.
+	Home string
+	End  time.Time
+	ID   string
 }
 
 // Store keeps the watch's state. Table implements it on DynamoDB.
@@ -43,6 +47,9 @@ type Store interface {
 	Verified(ctx context.Context, s Side, now time.Time) (*Expect, error)
 	// Advance moves a chain's head forward (never back).
 	Advance(ctx context.Context, h Head) error
+	// Seen reads a digest's item: whether it was verified, and the ETag
+	// of the object that was.
+	Seen(ctx context.Context, id string) (verified bool, etag string, err error)
 }
 
 // ClaimTimeout is how long a claim holds: longer than the verifier's
@@ -56,23 +63,28 @@ const Retention = 30 * 24 * time.Hour
 // DynamoDBAPI is the part of the DynamoDB client Table uses.
 type DynamoDBAPI interface {
 	UpdateItem(ctx context.Context, in *dynamodb.UpdateItemInput, optFns ...func(*dynamodb.Options)) (*dynamodb.UpdateItemOutput, error)
+	GetItem(ctx context.Context, in *dynamodb.GetItemInput, optFns ...func(*dynamodb.Options)) (*dynamodb.GetItemOutput, error)
 }
 
-// Table is the state table: partition key "id" (string); items
-// "digest#<bucket>/<key>" and "head#<scope>", with a ttl attribute.
+// Table is the state: the table Name, partition key "id" (string), one
+// item "digest#<bucket>/<key>" per digest with a ttl attribute; and the
+// table Heads, partition key "scope" (string), one item per regular chain
+// (HeadsTable; "" keeps no heads).
 type Table struct {
-	DB   DynamoDBAPI
-	Name string
+	DB    DynamoDBAPI
+	Name  string
+	Heads string
 }
 
 const (
 	attrID = "id"
 	// digest items
-	attrClaimed, attrHash, attrSig, attrVerified = "claimedAt", "hash", "signature", "verifiedAt"
-	attrSucc, attrExpHash, attrExpSig            = "successor", "expectedHash", "expectedSignature"
-	attrTTL                                      = "ttl"
+	attrClaimed, attrHash, attrSig, attrVerified, attrETag = "claimedAt", "hash", "signature", "verifiedAt", "etag"
+	attrSucc, attrExpHash, attrExpSig                      = "successor", "expectedHash", "expectedSignature"
+	attrTTL                                                = "ttl"
 	// head items
-	attrEnd, attrKey = "endTime", "digest"
+	attrEnd, attrKey                             = "endTime", "digest"
+	attrAccount, attrRegion, attrTrail, attrHome = "account", "region", "trail", "home"
 )
 
 func digestID(id string) map[string]ddb.AttributeValue {
@@ -153,10 +165,11 @@ func (t *Table) Expect(ctx context.Context, predID string, e Expect, now time.Ti
 func (t *Table) Verified(ctx context.Context, sd Side, now time.Time) (*Expect, error) {
 	out, err := t.DB.UpdateItem(ctx, &dynamodb.UpdateItemInput{
 		TableName: aws.String(t.Name), Key: digestID(sd.ID),
-		UpdateExpression:         aws.String("SET #h = :h, #sig = :sig, #v = :now, #ttl = :ttl REMOVE #c"),
-		ExpressionAttributeNames: map[string]string{"#h": attrHash, "#sig": attrSig, "#v": attrVerified, "#ttl": attrTTL, "#c": attrClaimed},
+		UpdateExpression: aws.String("SET #h = :h, #sig = :sig, #v = :now, #ttl = :ttl, #et = :et REMOVE #c"),
+		ExpressionAttributeNames: map[string]string{"#h": attrHash, "#sig": attrSig, "#v": attrVerified, "#ttl": attrTTL, "#c": attrClaimed,
+			"#et": attrETag},
 		ExpressionAttributeValues: map[string]ddb.AttributeValue{":h": s(sd.Hash), ":sig": s(sd.Signature),
-			":now": n(now.Unix()), ":ttl": n(now.Add(Retention).Unix())},
+			":now": n(now.Unix()), ":ttl": n(now.Add(Retention).Unix()), ":et": s(sd.ETag)},
 		ReturnValues: ddb.ReturnValueAllNew,
 	})
 	if err != nil {
@@ -167,28 +180,4 @@ func (t *Table) Verified(ctx context.Context, sd Side, now time.Time) (*Expect, 
 	}
 	return &Expect{Successor: str(out.Attributes, attrSucc), Hash: str(out.Attributes, attrExpHash),
 		Signature: str(out.Attributes, attrExpSig)}, nil
-}
-
-// Advance implements Store: a conditional write, so an older digest
-// verified late never moves the head back.
-func (t *Table) Advance(ctx context.Context, h Head) error {
-	_, err := t.DB.UpdateItem(ctx, &dynamodb.UpdateItemInput{
-		TableName: aws.String(t.Name), Key: map[string]ddb.AttributeValue{attrID: s("head#" + h.Scope)},
-		UpdateExpression:         aws.String("SET #e = :e, #k = :k, #h = :h, #sig = :sig"),
-		ConditionExpression:      aws.String("attribute_not_exists(#e) OR #e < :e"),
-		ExpressionAttributeNames: map[string]string{"#e": attrEnd, "#k": attrKey, "#h": attrHash, "#sig": attrSig},
-		ExpressionAttributeValues: map[string]ddb.AttributeValue{":e": n(h.End.Unix()), ":k": s(h.ID), ":h": s(h.Hash),
-			":sig": s(h.Signature)},
-	})
-	if err != nil && !conditionFailed(err) {
-		return fmt.Errorf("advance %s: %w", h.Scope, err)
-	}
-	return nil
-}
-
-// scopeOf names a digest's chain: account × Region × trail (with its
-// prefix, organization and home Region), backfill digests apart.
-func scopeOf(c integrity.DigestCheck) string {
-	k := c.Key
-	return fmt.Sprintf("%s|%s|%s|%s|%s|%s|%t", k.Prefix, k.OrgID, k.Account, k.Region, k.TrailName, k.HomeRegion, k.Backfill)
 }

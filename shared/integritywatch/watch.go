@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strings"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -12,6 +13,7 @@ import (
 	s3types "github.com/aws/aws-sdk-go-v2/service/s3/types"
 
 	"github.com/trailwarden/trailwarden/shared/integrity"
+	"github.com/trailwarden/trailwarden/shared/logkey"
 )
 
 // Finding codes (the verifier declares each as a Code, with a runbook).
@@ -20,6 +22,9 @@ const (
 	CodeDigestLinkBroken = "digest-link-broken"
 	CodeLogFileInvalid   = "log-file-invalid"
 	CodeLogFileMissing   = "log-file-missing"
+	// CodeLogObjectOverwritten: a digest verified earlier was written
+	// again with other bytes (CloudTrail writes each object once).
+	CodeLogObjectOverwritten = "log-object-overwritten"
 )
 
 // Finding is one integrity failure.
@@ -53,14 +58,20 @@ func (w *Watcher) now() time.Time {
 const MaxObjectSize = 64 << 20
 
 // Digest verifies the digest at bucket/key once, whatever the number of
-// deliveries of its notification, and returns its findings. An error is
-// transient (S3, DynamoDB, ListPublicKeys): the claim is released and a
-// retry reads the digest again.
-func (w *Watcher) Digest(ctx context.Context, bucket, key string) (_ []Finding, err error) {
+// deliveries of its notification, and returns its findings. etag is the
+// announcing S3 event's object ETag ("" for other notifications): an event
+// for a digest verified earlier whose ETag differs from the verified
+// object's is an overwrite. An error is transient (S3, DynamoDB,
+// ListPublicKeys): the claim is released and a retry reads the digest
+// again.
+func (w *Watcher) Digest(ctx context.Context, bucket, key, etag string) (_ []Finding, err error) {
 	id := bucket + "/" + key
 	claimed, err := w.State.Claim(ctx, id, w.now())
-	if err != nil || !claimed {
+	if err != nil {
 		return nil, err
+	}
+	if !claimed {
+		return w.rewritten(ctx, bucket, key, etag)
 	}
 	defer func() {
 		if err != nil {
@@ -69,7 +80,7 @@ func (w *Watcher) Digest(ctx context.Context, bucket, key string) (_ []Finding, 
 			}
 		}
 	}()
-	obj, found, err := w.get(ctx, bucket, key)
+	obj, objETag, found, err := w.get(ctx, bucket, key)
 	if err != nil || !found {
 		return nil, err // a digest announced but gone is the deletion watch's case
 	}
@@ -85,7 +96,7 @@ func (w *Watcher) Digest(ctx context.Context, bucket, key string) (_ []Finding, 
 		find(CodeDigestInvalid, key, c.Reason)
 	}
 	if c.Hash == "" { // not even gzip: its successor's link is broken
-		_, err := w.State.Verified(ctx, Side{ID: id, Hash: "-", Signature: c.Signature}, w.now())
+		_, err := w.State.Verified(ctx, Side{ID: id, Hash: "-", Signature: c.Signature, ETag: objETag}, w.now())
 		return out, err
 	}
 	// Only a signed digest's claims about its predecessor are recorded: an
@@ -102,7 +113,7 @@ func (w *Watcher) Digest(ctx context.Context, bucket, key string) (_ []Finding, 
 			find(CodeDigestLinkBroken, key, reason)
 		}
 	}
-	exp, err := w.State.Verified(ctx, Side{ID: id, Hash: c.Hash, Signature: c.Signature}, w.now())
+	exp, err := w.State.Verified(ctx, Side{ID: id, Hash: c.Hash, Signature: c.Signature, ETag: objETag}, w.now())
 	if err != nil {
 		return nil, err
 	}
@@ -111,9 +122,10 @@ func (w *Watcher) Digest(ctx context.Context, bucket, key string) (_ []Finding, 
 			Key: trimBucket(exp.Successor, bucket), Reason: reason})
 	}
 	if c.Verdict == integrity.Valid {
-		h := Head{Scope: scopeOf(c), End: c.Digest.EndTime, ID: id, Hash: c.Hash, Signature: c.Signature}
-		if err := w.State.Advance(ctx, h); err != nil {
-			return nil, err
+		if h, ok := headOf(c, id); ok {
+			if err := w.State.Advance(ctx, h); err != nil {
+				return nil, err
+			}
 		}
 		lf, err := w.logFiles(ctx, bucket, key, c)
 		if err != nil {
@@ -168,7 +180,7 @@ func (w *Watcher) logFiles(ctx context.Context, bucket, digestKey string, c inte
 		case w.LogFiles == integrity.LogFilesSample && !integrity.Sampled(e.S3Object):
 			continue
 		}
-		obj, found, err := w.get(ctx, bucket, e.S3Object)
+		obj, _, found, err := w.get(ctx, bucket, e.S3Object)
 		if err != nil {
 			return nil, err
 		}
@@ -186,25 +198,50 @@ func (w *Watcher) logFiles(ctx context.Context, bucket, digestKey string, c inte
 	return out, nil
 }
 
-// get reads one object; found is false when S3 says it does not exist.
-func (w *Watcher) get(ctx context.Context, bucket, key string) (integrity.Object, bool, error) {
+// get reads one object and its ETag (unquoted); found is false when S3
+// says it does not exist.
+func (w *Watcher) get(ctx context.Context, bucket, key string) (integrity.Object, string, bool, error) {
 	out, err := w.S3.GetObject(ctx, &s3.GetObjectInput{Bucket: aws.String(bucket), Key: aws.String(key)})
 	var nsk *s3types.NoSuchKey
 	if errors.As(err, &nsk) {
-		return integrity.Object{}, false, nil
+		return integrity.Object{}, "", false, nil
 	}
 	if err != nil {
-		return integrity.Object{}, false, fmt.Errorf("get s3://%s/%s: %w", bucket, key, err)
+		return integrity.Object{}, "", false, fmt.Errorf("get s3://%s/%s: %w", bucket, key, err)
 	}
 	defer out.Body.Close()
 	body, err := io.ReadAll(io.LimitReader(out.Body, MaxObjectSize+1))
 	if err != nil {
-		return integrity.Object{}, false, fmt.Errorf("read s3://%s/%s: %w", bucket, key, err)
+		return integrity.Object{}, "", false, fmt.Errorf("read s3://%s/%s: %w", bucket, key, err)
 	}
 	if len(body) > MaxObjectSize {
-		return integrity.Object{}, false, fmt.Errorf("s3://%s/%s is larger than %d bytes", bucket, key, MaxObjectSize)
+		return integrity.Object{}, "", false, fmt.Errorf("s3://%s/%s is larger than %d bytes", bucket, key, MaxObjectSize)
 	}
-	return integrity.Object{Body: body, Metadata: out.Metadata}, true, nil
+	return integrity.Object{Body: body, Metadata: out.Metadata}, unquote(aws.ToString(out.ETag)), true, nil
+}
+
+// unquote drops the double quotes S3 puts around an ETag in responses
+// (S3 events carry it bare).
+func unquote(etag string) string { return strings.Trim(etag, `"`) }
+
+// rewritten reports an S3 event for a digest already verified whose ETag
+// is not the verified object's: the key was written again. A redelivered
+// event, or another notification of the same object, carries the same
+// ETag (or none) and is not read again.
+func (w *Watcher) rewritten(ctx context.Context, bucket, key, etag string) ([]Finding, error) {
+	if etag == "" {
+		return nil, nil
+	}
+	verified, was, err := w.State.Seen(ctx, bucket+"/"+key)
+	if err != nil || !verified || was == "" || unquote(etag) == was {
+		return nil, err
+	}
+	f := Finding{Code: CodeLogObjectOverwritten, Bucket: bucket, Key: key,
+		Reason: fmt.Sprintf("digest verified with ETag %s was written again (ETag %s); CloudTrail writes each digest once", was, unquote(etag))}
+	if k, perr := logkey.Parse(key); perr == nil {
+		f.Account, f.Region = k.Account, k.Region
+	}
+	return []Finding{f}, nil
 }
 
 func deref[T any](p *T) T {

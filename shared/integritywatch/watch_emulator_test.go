@@ -47,6 +47,7 @@ func (c *countingS3) GetObject(ctx context.Context, in *s3.GetObjectInput, o ...
 }
 
 type world struct {
+	db  *dynamodb.Client
 	s3  *countingS3
 	sim *cloudtrailsim.Deliverer
 	w   *integritywatch.Watcher
@@ -61,10 +62,12 @@ func newWorld(t *testing.T, mode integrity.LogFileMode) *world {
 		t.Fatal(err)
 	}
 	db := dynamodb.NewFromConfig(cfg)
-	if _, err := db.CreateTable(t.Context(), &dynamodb.CreateTableInput{TableName: aws.String("integrity"), BillingMode: ddbtypes.BillingModePayPerRequest,
-		AttributeDefinitions: []ddbtypes.AttributeDefinition{{AttributeName: aws.String("id"), AttributeType: ddbtypes.ScalarAttributeTypeS}},
-		KeySchema:            []ddbtypes.KeySchemaElement{{AttributeName: aws.String("id"), KeyType: ddbtypes.KeyTypeHash}}}); err != nil {
-		t.Fatal(err)
+	for name, key := range map[string]string{"integrity": "id", "heads": integritywatch.HeadsKey} {
+		if _, err := db.CreateTable(t.Context(), &dynamodb.CreateTableInput{TableName: aws.String(name), BillingMode: ddbtypes.BillingModePayPerRequest,
+			AttributeDefinitions: []ddbtypes.AttributeDefinition{{AttributeName: aws.String(key), AttributeType: ddbtypes.ScalarAttributeTypeS}},
+			KeySchema:            []ddbtypes.KeySchemaElement{{AttributeName: aws.String(key), KeyType: ddbtypes.KeyTypeHash}}}); err != nil {
+			t.Fatal(err)
+		}
 	}
 	sim, err := cloudtrailsim.New(sc, nil, cloudtrailsim.Trail{Name: "org-trail", HomeRegion: "us-east-1", Bucket: bucket}, cloudtrailsim.Options{Seed: 7})
 	if err != nil {
@@ -79,9 +82,9 @@ func newWorld(t *testing.T, mode integrity.LogFileMode) *world {
 		keys = append(keys, integrity.PublicKey{Fingerprint: k.Fingerprint, Key: pub, Start: k.Start, End: k.End})
 	}
 	cs := &countingS3{Client: sc, gets: map[string]int{}}
-	w := &integritywatch.Watcher{S3: cs, Keys: &integritywatch.CachedKeys{Source: keys}, State: &integritywatch.Table{DB: db, Name: "integrity"},
+	w := &integritywatch.Watcher{S3: cs, Keys: &integritywatch.CachedKeys{Source: keys}, State: &integritywatch.Table{DB: db, Name: "integrity", Heads: "heads"},
 		LogFiles: mode, Now: func() time.Time { return start.Add(6 * time.Hour) }}
-	return &world{s3: cs, sim: sim, w: w}
+	return &world{s3: cs, sim: sim, w: w, db: db}
 }
 
 var start = time.Date(2026, 5, 1, 10, 0, 30, 0, time.UTC)
@@ -115,7 +118,7 @@ func (wd *world) verify(t *testing.T, keys ...string) []string {
 	t.Helper()
 	var got []string
 	for _, k := range keys {
-		fs, err := wd.w.Digest(t.Context(), bucket, k)
+		fs, err := wd.w.Digest(t.Context(), bucket, k, "")
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -210,7 +213,7 @@ func TestConcurrentDeliveriesReadADigestOnce(t *testing.T) {
 		go func() {
 			defer wg.Done()
 			for _, k := range []string{digests[1], digests[0]} {
-				if fs, err := wd.w.Digest(context.Background(), bucket, k); err != nil || len(fs) != 0 {
+				if fs, err := wd.w.Digest(context.Background(), bucket, k, ""); err != nil || len(fs) != 0 {
 					t.Errorf("%s: findings %v, error %v", k, fs, err)
 				}
 			}

@@ -36,6 +36,10 @@ const (
 	// EnvIntegrityLogFiles is which log files a verified digest's hashes
 	// are checked for: none | sample | all.
 	EnvIntegrityLogFiles = "TRAILWARDEN_INTEGRITY_LOG_FILES"
+	// EnvIntegrityHeadsTable is the table of each digest chain's newest
+	// verified digest: the verifier writes it, the watchdog reads it for
+	// expected-but-missing digests; unset, neither does.
+	EnvIntegrityHeadsTable = "TRAILWARDEN_INTEGRITY_HEADS_TABLE"
 	// EnvJournalTable is the DynamoDB arrival journal table name (see
 	// shared/ledger: the verifier appends, the watchdog and status read).
 	EnvJournalTable = "TRAILWARDEN_JOURNAL_TABLE"

@@ -49,6 +49,9 @@ type Config struct {
 	// hashed (none when "").
 	IntegrityTable    string
 	IntegrityLogFiles integrity.LogFileMode
+	// IntegrityHeadsTable keeps each chain's newest verified digest, for
+	// the watchdog's expected-but-missing digests ("": not kept).
+	IntegrityHeadsTable string
 	// Deprecated: CoalesceWindow is ignored. The journal carries every
 	// time before an invocation returns, so the verifier has no
 	// coalescing window any more; the setting is still accepted, with a
@@ -68,23 +71,24 @@ type Config struct {
 func LoadConfig(get settings.Getenv) (Config, error) {
 	e := settings.NewEnv(get)
 	c := Config{
-		PolicyFile:        settings.PolicyPath(e.Getenv()),
-		AccountsTable:     e.String(settings.EnvAccountsTable),
-		LedgerTable:       e.String(settings.EnvLedgerTable),
-		JournalTable:      e.String(settings.EnvJournalTable),
-		ItemInterval:      e.Duration(settings.EnvLedgerItemInterval, ledger.DefaultItemInterval),
-		IncidentsTable:    e.String(settings.EnvIncidentsTable),
-		AlertsTopicARN:    e.String(settings.EnvAlertsTopicARN),
-		AlertsBus:         e.String(settings.EnvAlertsBus),
-		SecurityHubARN:    e.String(settings.EnvSecurityHubProductARN),
-		RunbookBaseURL:    e.String(settings.EnvRunbookBaseURL),
-		ObjectCheck:       CheckSample,
-		IntegrityTable:    e.String(settings.EnvIntegrityTable),
-		IntegrityLogFiles: integrity.LogFileMode(e.String(settings.EnvIntegrityLogFiles)),
-		SampleRate:        e.Float(settings.EnvObjectCheckSampleRate, 0.01),
-		BatchSize:         e.Int(settings.EnvVerifierBatchSize, 10),
-		MetricsNamespace:  e.String(settings.EnvMetricsNamespace),
-		LogLevel:          e.String(settings.EnvLogLevel),
+		PolicyFile:          settings.PolicyPath(e.Getenv()),
+		AccountsTable:       e.String(settings.EnvAccountsTable),
+		LedgerTable:         e.String(settings.EnvLedgerTable),
+		JournalTable:        e.String(settings.EnvJournalTable),
+		ItemInterval:        e.Duration(settings.EnvLedgerItemInterval, ledger.DefaultItemInterval),
+		IncidentsTable:      e.String(settings.EnvIncidentsTable),
+		AlertsTopicARN:      e.String(settings.EnvAlertsTopicARN),
+		AlertsBus:           e.String(settings.EnvAlertsBus),
+		SecurityHubARN:      e.String(settings.EnvSecurityHubProductARN),
+		RunbookBaseURL:      e.String(settings.EnvRunbookBaseURL),
+		ObjectCheck:         CheckSample,
+		IntegrityTable:      e.String(settings.EnvIntegrityTable),
+		IntegrityLogFiles:   integrity.LogFileMode(e.String(settings.EnvIntegrityLogFiles)),
+		IntegrityHeadsTable: e.String(settings.EnvIntegrityHeadsTable),
+		SampleRate:          e.Float(settings.EnvObjectCheckSampleRate, 0.01),
+		BatchSize:           e.Int(settings.EnvVerifierBatchSize, 10),
+		MetricsNamespace:    e.String(settings.EnvMetricsNamespace),
+		LogLevel:            e.String(settings.EnvLogLevel),
 	}
 	if c.MetricsNamespace == "" {
 		c.MetricsNamespace = settings.DefaultMetricsNamespace
@@ -205,7 +209,7 @@ func NewFromPolicy(pol *policy.Policy, c Config, cl Clients, out io.Writer, now 
 	var watch DigestWatcher
 	if c.IntegrityTable != "" {
 		watch = &integritywatch.Watcher{S3: cl.GetObject, Keys: &integritywatch.CachedKeys{Source: cl.Keys, Now: now},
-			State: &integritywatch.Table{DB: cl.DynamoDB, Name: c.IntegrityTable}, LogFiles: c.IntegrityLogFiles, Now: now}
+			State: &integritywatch.Table{DB: cl.DynamoDB, Name: c.IntegrityTable, Heads: c.IntegrityHeadsTable}, LogFiles: c.IntegrityLogFiles, Now: now}
 	}
 	return &Processor{
 		Integrity:   watch,

@@ -162,6 +162,17 @@ func explainBody(ex *Explanation, messageID, body string, rules *Rules, members 
 	case notification.OutcomeMalformed:
 		reason += "; left for the DLQ"
 	}
+	if m.Outcome == notification.OutcomeNotCloudTrail && m.Source == notification.SourceS3EventBridge {
+		// A deletion under AWSLogs/: its finding follows the message.
+		at := len(ex.Messages)
+		ex.Messages = append(ex.Messages, ExplainedMessage{MessageID: messageID})
+		outcome, why, ok := explainObjectChange(ex, messageID, body, rules)
+		if !ok {
+			outcome, why = m.Outcome.String(), reason
+		}
+		ex.Messages[at].Outcome, ex.Messages[at].Reason = outcome, why
+		return
+	}
 	ex.Messages = append(ex.Messages, ExplainedMessage{MessageID: messageID, Outcome: m.Outcome.String(), Reason: reason})
 	if m.Outcome != notification.OutcomeOK {
 		return

@@ -70,6 +70,9 @@ type Finding struct {
 	Reason          string
 	Bucket, Key     string
 	MessageID       string
+	// At is when it was found (zero: the Findings clock); the watchdog's
+	// findings carry its pass's time.
+	At time.Time
 }
 
 // AlertPublisher publishes an alert (alert.Publisher satisfies it).
@@ -110,6 +113,9 @@ func (f *Findings) Report(ctx context.Context, fd Finding) (bool, error) {
 	now := time.Now()
 	if f.Now != nil {
 		now = f.Now()
+	}
+	if !fd.At.IsZero() {
+		now = fd.At
 	}
 	id := FindingID(fd)
 	f.mu.Lock()

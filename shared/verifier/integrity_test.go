@@ -16,7 +16,7 @@ import (
 // watchFunc is a fake digest watcher.
 type watchFunc func(bucket, key string) ([]integritywatch.Finding, error)
 
-func (f watchFunc) Digest(_ context.Context, bucket, key string) ([]integritywatch.Finding, error) {
+func (f watchFunc) Digest(_ context.Context, bucket, key, _ string) ([]integritywatch.Finding, error) {
 	return f(bucket, key)
 }
 

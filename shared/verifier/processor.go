@@ -75,6 +75,8 @@ type batch struct {
 	// msgFindings counts the current message's findings: only the first
 	// MaxFindingsPerMessage are logged and reported.
 	msgFindings int
+	// etag is the current message's object ETag (S3 events).
+	etag string
 }
 
 // MaxFindingsPerMessage bounds what one message can cost: its first
@@ -180,6 +182,9 @@ func (p *Processor) record(ctx context.Context, rec events.SQSMessage, b *batch)
 		p.Logger.InfoContext(ctx, "CloudTrail validation message", "messageId", rec.MessageId, "topicArn", m.TopicArn)
 		return nil
 	case notification.OutcomeNotCloudTrail:
+		if m.Source == notification.SourceS3EventBridge {
+			return p.objectEvent(ctx, rec, &m, b)
+		}
 		b.notCloudTrail++
 		p.Logger.InfoContext(ctx, "not a CloudTrail notification; deleted", "messageId", rec.MessageId, "reason", m.Reason,
 			"source", m.Source.String(), "topicArn", m.TopicArn)
@@ -195,6 +200,7 @@ func (p *Processor) record(ctx context.Context, rec events.SQSMessage, b *batch)
 			return err
 		}
 	}
+	b.etag = m.ETag // an S3 event's; "" for SNS
 	for _, key := range m.Keys {
 		if err := p.object(ctx, rec.MessageId, m.Bucket, key, now, b); err != nil {
 			return err
@@ -240,7 +246,7 @@ func (p *Processor) object(ctx context.Context, messageID, bucket, key string, n
 	case logkey.KindDigest:
 		b.digests++
 		a.Kind = ledger.ArrivalDigest
-		if err := p.integrity(ctx, messageID, bucket, key, b); err != nil {
+		if err := p.integrity(ctx, messageID, bucket, key, b.etag, b); err != nil {
 			return err
 		}
 	default: // Insights: a genuine delivery with no ledger attribute
@@ -309,20 +315,21 @@ func (p *Processor) finding(ctx context.Context, log *slog.Logger, fd Finding, b
 	return nil
 }
 
-// DigestWatcher verifies one digest (integritywatch.Watcher).
+// DigestWatcher verifies one digest (integritywatch.Watcher); etag is the
+// announcing S3 event's ("" for other notifications).
 type DigestWatcher interface {
-	Digest(ctx context.Context, bucket, key string) ([]integritywatch.Finding, error)
+	Digest(ctx context.Context, bucket, key, etag string) ([]integritywatch.Finding, error)
 }
 
 var _ DigestWatcher = (*integritywatch.Watcher)(nil)
 
 // integrity verifies an accepted digest and reports its findings. An error
 // is transient: the record is retried, and the digest read again.
-func (p *Processor) integrity(ctx context.Context, messageID, bucket, key string, b *batch) error {
+func (p *Processor) integrity(ctx context.Context, messageID, bucket, key, etag string, b *batch) error {
 	if p.Integrity == nil {
 		return nil
 	}
-	fs, err := p.Integrity.Digest(ctx, bucket, key)
+	fs, err := p.Integrity.Digest(ctx, bucket, key, etag)
 	if err != nil {
 		return fault.New(fault.Retryable, "DigestNotVerified", fmt.Errorf("verify digest %s: %w", key, err))
 	}

@@ -246,7 +246,7 @@ func TestFixtures(t *testing.T) {
 		"sqs-marker.json":                {},
 		"sqs-s3-eventbridge-digest.json": {digests: 2, ledger: map[string][]string{"333333333333": {"us-east-1"}, "444444444444": {"us-east-1"}}},
 		"sqs-truncated-json.json":        {failed: 1},
-		"sqs-not-cloudtrail.json":        {},
+		"sqs-not-cloudtrail.json":        {findings: []string{"log-object-deleted"}},
 		"sqs-mixed-batch.json": {failed: 3, logs: 2, digests: 1,
 			ledger: map[string][]string{"333333333333": {"us-east-1"}, "444444444444": {"eu-west-1"}}},
 	}

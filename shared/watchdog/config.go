@@ -28,6 +28,9 @@ type Config struct {
 	ItemInterval    time.Duration // the verifier's ledger item interval; default 1h
 	IncidentsTable  string
 	RequestQueueURL string // required when Repair is on
+	// IntegrityHeadsTable is the digest chains' heads table ("": the
+	// digest step does not run).
+	IntegrityHeadsTable string
 
 	StaleFloor        time.Duration // default 10m
 	Allowance         time.Duration // the ledger's lag allowed on every threshold; default DefaultAllowance
@@ -74,6 +77,7 @@ func LoadConfig(get settings.Getenv) (Config, error) {
 		ItemInterval:        e.Duration(settings.EnvLedgerItemInterval, ledger.DefaultItemInterval),
 		IncidentsTable:      e.String(settings.EnvIncidentsTable),
 		RequestQueueURL:     e.String(settings.EnvRequestQueueURL),
+		IntegrityHeadsTable: e.String(settings.EnvIntegrityHeadsTable),
 		StaleFloor:          e.Duration(settings.EnvStaleFloor, DefaultStaleFloor),
 		Allowance:           e.Duration(settings.EnvCoalesceWindow, DefaultAllowance),
 		NeverStartedAfter:   e.Duration(settings.EnvNeverStartedAfter, DefaultNeverStartedAfter),

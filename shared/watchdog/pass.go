@@ -58,6 +58,7 @@ func (w *Watchdog) Run(ctx context.Context, now time.Time) (Report, error) {
 	p.record(ctx, w.Incidents)
 	p.reviewCauses(ctx)
 	p.closeMass(ctx)
+	p.checkDigests(ctx)
 	p.count()
 	p.rep.Duration = time.Since(started)
 	w.emit(ctx, p.rep)

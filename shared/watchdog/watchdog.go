@@ -133,6 +133,13 @@ type Watchdog struct {
 	// ResolveQuiet and TamperQuiet: how long a cause incident stays quiet
 	// before it resolves (DefaultResolveQuiet, DefaultTamperQuiet).
 	ResolveQuiet, TamperQuiet time.Duration
+
+	// Heads and Findings run the digest step (expected-but-missing
+	// digests, digests.go); nil: not run. MaxDigestChecks bounds its
+	// GetTrailStatus calls per pass (DefaultMaxDigestChecks when 0).
+	Heads           HeadScanner
+	Findings        FindingReporter
+	MaxDigestChecks int
 }
 
 // OpenedIncident is one incident a pass opened.
@@ -181,6 +188,8 @@ type Report struct {
 	OpenIncidents       int           `json:"openIncidents"`
 	Duration            time.Duration `json:"duration"`
 	Errors              []string      `json:"errors,omitempty"`
+	// Digests is the digest step's part (expected-but-missing digests).
+	Digests DigestsReport `json:"digests"`
 }
 
 func (w *Watchdog) log() *slog.Logger {
@@ -473,6 +482,12 @@ func (w *Watchdog) emit(ctx context.Context, rep Report) {
 		"LedgerFoldFailures": rep.Ledger.Fold.Failed} {
 		m.Property(k, v)
 	}
+	// The digest step (digests.go): for Logs Insights, like the others.
+	d := rep.Digests
+	m.Property("DigestHeadsScanned", d.Heads)
+	m.Property("DigestChainsOverdue", d.Overdue)
+	m.Property("DigestsMissingFindings", d.Missing)
+	m.Property("digestHeadsRCU", d.ReadUnits)
 	if err := m.Flush(ctx); err != nil {
 		w.log().ErrorContext(ctx, "flush metrics", "error", err)
 	}

@@ -20,10 +20,12 @@ import (
 	"github.com/trailwarden/trailwarden/shared/asff"
 	"github.com/trailwarden/trailwarden/shared/awsenv"
 	"github.com/trailwarden/trailwarden/shared/incident"
+	"github.com/trailwarden/trailwarden/shared/integritywatch"
 	"github.com/trailwarden/trailwarden/shared/ledger"
 	"github.com/trailwarden/trailwarden/shared/policy"
 	"github.com/trailwarden/trailwarden/shared/settings"
 	"github.com/trailwarden/trailwarden/shared/telemetry"
+	"github.com/trailwarden/trailwarden/shared/verifier"
 )
 
 // SessionName is the role session the watchdog uses in member accounts
@@ -78,6 +80,11 @@ func New(ctx context.Context, cfg Config, home aws.Config, out io.Writer) (*Watc
 	}
 	if cfg.Repair {
 		w.Requests, w.RequestQueueURL = sqs.NewFromConfig(home), cfg.RequestQueueURL
+	}
+	if cfg.IntegrityHeadsTable != "" {
+		// Expected-but-missing digests are findings on the verifier's path.
+		w.Heads = &integritywatch.HeadReader{DB: db, Table: cfg.IntegrityHeadsTable, Segments: orDefault(cfg.ScanSegments, DefaultScanSegments)}
+		w.Findings = &verifier.Findings{DB: db, Table: cfg.IncidentsTable, Alerts: w.Alerts}
 	}
 	return w, nil
 }
