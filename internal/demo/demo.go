@@ -390,7 +390,7 @@ func (r *run) wire() error {
 	db := dynamodb.NewFromConfig(mgmt)
 	now := func() time.Time { return r.clock }
 	r.verifier = verifier.NewFromPolicy(r.pol, verifier.Config{
-		AccountsTable: flow.AccountsTable, LedgerTable: flow.LedgerTable, JournalTable: flow.JournalTable, IncidentsTable: flow.IncidentsTable,
+		AccountsTable: flow.AccountsTable, JournalTable: flow.JournalTable, IncidentsTable: flow.IncidentsTable,
 		AlertsTopicARN: r.central.AlertsTopicARN, ObjectCheck: verifier.CheckAll,
 		MetricsNamespace: "Trailwarden", LogLevel: "debug",
 	}, verifier.Clients{DynamoDB: db, S3: s3.NewFromConfig(logging, awsenv.S3Options(logging)),

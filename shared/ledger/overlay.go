@@ -30,11 +30,15 @@ type Overlay struct {
 	regMu  sync.Mutex
 	names  []string
 	ids    map[string]uint16
+	// plan, when the read is a fold's, selects the entries whose keys and
+	// counts are kept (each account's fold window; fold.go).
+	plan *foldPlan
 }
 
 type overlayShard struct {
-	mu sync.Mutex
-	m  map[uint64][]pairSlot
+	mu   sync.Mutex
+	m    map[uint64][]pairSlot
+	fold map[uint64][]foldPair
 }
 
 // pairSlot is one Region's newest journaled times and the journal slots
@@ -56,8 +60,63 @@ func newOverlay() *Overlay {
 	o := &Overlay{ids: map[string]uint16{}}
 	for i := range o.shards {
 		o.shards[i].m = map[uint64][]pairSlot{}
+		o.shards[i].fold = map[uint64][]foldPair{}
 	}
 	return o
+}
+
+// addFold keeps a log entry's key and counts for the account's fold.
+func (o *Overlay) addFold(e *rawEntry, region uint16) {
+	sh := o.shard(e.account)
+	sh.mu.Lock()
+	defer sh.mu.Unlock()
+	pairs := sh.fold[e.account]
+	i := 0
+	for i < len(pairs) && pairs[i].region != region {
+		i++
+	}
+	if i == len(pairs) {
+		pairs = append(pairs, foldPair{region: region})
+		sh.fold[e.account] = pairs
+	}
+	p := &pairs[i]
+	if len(e.key) > 0 && uint32(e.t) >= p.keyT {
+		p.keyT, p.key = uint32(e.t), e.keyName()
+	}
+	for _, c := range e.files {
+		if c.N > 0 {
+			addFiles(&p.files, c.Day, c.N)
+		}
+	}
+}
+
+// windowPair is one Region of an account's fold window.
+type windowPair struct {
+	name  string
+	keyT  uint32
+	key   string
+	files [countDays]DayCount
+}
+
+// foldPairs returns an account's fold window.
+func (o *Overlay) foldPairs(account uint64) []windowPair {
+	if o == nil {
+		return nil
+	}
+	sh := o.shard(account)
+	sh.mu.Lock()
+	pairs := sh.fold[account]
+	sh.mu.Unlock()
+	if len(pairs) == 0 {
+		return nil
+	}
+	o.regMu.Lock()
+	defer o.regMu.Unlock()
+	out := make([]windowPair, len(pairs))
+	for i, p := range pairs {
+		out[i] = windowPair{name: o.names[p.region], keyT: p.keyT, key: p.key, files: p.files}
+	}
+	return out
 }
 
 // regionIDs interns an item's Region names.
@@ -186,18 +245,10 @@ func (o *Overlay) Apply(it *Item) bool {
 	return len(pairs) > 0
 }
 
-// decoded is one journal entry before it joins an overlay.
-type decoded struct {
-	account uint64
-	region  int
-	kind    ArrivalKind
-	t       uint32
-}
-
 // decoder decodes journal items into an overlay, reusing its buffers.
 type decoder struct {
 	o       *Overlay
-	entries []decoded
+	entries []rawEntry
 	names   []string
 	ids     []uint16
 }
@@ -207,15 +258,18 @@ type decoder struct {
 func (d *decoder) item(b []byte, slot uint32) (int, error) {
 	d.entries = d.entries[:0]
 	n, err := decodeJournal(b, func(regions []string, _ int) { d.names = regions },
-		func(account uint64, region int, kind ArrivalKind, t int64) {
-			d.entries = append(d.entries, decoded{account: account, region: region, kind: kind, t: uint32(t)})
-		})
+		func(e *rawEntry) { d.entries = append(d.entries, *e) })
 	if err != nil {
 		return 0, err
 	}
 	d.ids = d.o.regionIDs(d.names, d.ids)
-	for _, e := range d.entries {
-		d.o.add(e.account, d.ids[e.region], e.kind, e.t, slot)
+	plan := d.o.plan
+	for i := range d.entries {
+		e := &d.entries[i]
+		d.o.add(e.account, d.ids[e.region], e.kind, uint32(e.t), slot)
+		if plan != nil && e.kind == ArrivalLog && (len(e.key) > 0 || e.files[0].N > 0) && plan.inWindow(e.account, int64(slot)) {
+			d.o.addFold(e, d.ids[e.region])
+		}
 	}
 	return n, nil
 }
@@ -241,6 +295,12 @@ type JournalReader struct {
 // stats and skipped: one bad item must not blind the watchdog to every
 // other account.
 func (j *JournalReader) Read(ctx context.Context, asOf time.Time) (*Overlay, JournalStats, error) {
+	return j.read(ctx, asOf, 0)
+}
+
+// read is Read; with foldEvery, the overlay also keeps what the accounts'
+// folds need (fold.go).
+func (j *JournalReader) read(ctx context.Context, asOf time.Time, foldEvery time.Duration) (*Overlay, JournalStats, error) {
 	if asOf.IsZero() {
 		asOf = time.Now()
 	}
@@ -262,6 +322,9 @@ func (j *JournalReader) Read(ctx context.Context, asOf time.Time) (*Overlay, Jou
 		slots = append(slots, s)
 	}
 	ov := newOverlay()
+	if foldEvery > 0 {
+		ov.plan = newFoldPlan(foldEvery, asOf, start.Unix())
+	}
 	var st JournalStats
 	var mu sync.Mutex
 	var firstErr error

@@ -271,7 +271,7 @@ func (w *scaleWorld) watchdog(segments int) *watchdog.Watchdog {
 		Accounts: &accounts.Store{DB: w.accounts, Table: "accounts"},
 		Ledger: &ledger.Reader{DB: w.ledger, Table: "ledger",
 			Journal: &ledger.JournalReader{DB: w.journal, Table: "journal", Horizon: ledger.JournalHorizon(ledger.DefaultItemInterval)},
-			Fold:    &ledger.Folder{DB: w.ledger, Table: "ledger", After: ledger.FoldAfter(ledger.DefaultItemInterval)}},
+			Fold:    &ledger.Folder{DB: w.ledger, Table: "ledger", Interval: ledger.DefaultItemInterval}},
 		Incidents:      fakeIncidents{},
 		Cadence:        watchdog.DefaultCadence(),
 		EnabledRegions: w.model.Regions,
