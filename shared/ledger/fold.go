@@ -77,7 +77,7 @@ type FoldStats struct {
 	WCU                                  float64
 }
 
-// foldPlan is one pass's fold arithmetic (epoch seconds).
+// foldPlan is one read's fold arithmetic (epoch seconds).
 type foldPlan struct {
 	every, phases int64
 	cut           int64 // the newest complete slot
@@ -98,6 +98,16 @@ func newFoldPlan(interval time.Duration, asOf time.Time, start int64) *foldPlan 
 	return &foldPlan{every: phases * slotSeconds, phases: phases, cut: cut, start: start, asOf: asOf}
 }
 
+// intervalOf is the item interval a reader that does not fold assumes
+// from its horizon (JournalHorizon's inverse; the default below 75
+// minutes).
+func intervalOf(horizon time.Duration) time.Duration {
+	if horizon > MinJournalHorizon {
+		return horizon - 15*time.Minute
+	}
+	return DefaultItemInterval
+}
+
 // cutOf is an account's newest cut: the newest complete slot of its phase.
 func (p *foldPlan) cutOf(account uint64) int64 {
 	idx := p.cut / slotSeconds
@@ -108,20 +118,60 @@ func (p *foldPlan) cutOf(account uint64) int64 {
 	return (idx - back) * slotSeconds
 }
 
-// inWindow reports whether a slot is in the account's fold window, read
-// whole.
-func (p *foldPlan) inWindow(account uint64, slot int64) bool {
+// The buckets of an account's journaled log files, by journal slot
+// relative to its cut.
+const (
+	bucketBefore = iota // slots up to the cut's previous one (cut − interval)
+	bucketWindow        // (cut − interval, cut]: what the fold at the cut adds
+	bucketAfter         // after the cut: the next fold's
+	buckets
+)
+
+func (p *foldPlan) bucket(account uint64, slot int64) int {
 	c := p.cutOf(account)
-	return c-p.every+slotSeconds >= p.start && slot > c-p.every && slot <= c
+	switch {
+	case slot > c:
+		return bucketAfter
+	case slot > c-p.every:
+		return bucketWindow
+	}
+	return bucketBefore
 }
 
-// foldPair is what the window holds for one Region of an account: the
-// newest key journaled and the files counted.
+// readable reports whether the account's window was read whole.
+func (p *foldPlan) readable(account uint64) bool {
+	return p.cutOf(account)-p.every+slotSeconds >= p.start
+}
+
+// since selects the buckets that hold the log files journaled after the
+// item's last fold (F). exact is false when some of them cannot be told
+// apart (the item's last fold was not at one of its cuts, or the watchdog
+// missed a cut while the journal still holds what it folded): then the
+// window is left out, short rather than counted twice.
+func (p *foldPlan) since(account uint64, meta itemMeta) (use [buckets]bool, exact bool) {
+	c := p.cutOf(account)
+	f := meta.folded
+	switch {
+	case !meta.hasFolded || f < p.start:
+		return [buckets]bool{true, true, true}, true
+	case f == c:
+		return [buckets]bool{false, false, true}, true
+	case f == c-p.every:
+		return [buckets]bool{false, true, true}, true
+	case f < c-p.every:
+		return [buckets]bool{false, true, true}, false
+	}
+	return [buckets]bool{false, false, true}, false
+}
+
+// foldPair is what the journal holds of one Region's log files for an
+// account: the newest key (kept for folds only) and the files counted, by
+// bucket.
 type foldPair struct {
 	region uint16
 	keyT   uint32 // the log time the key came with
 	key    string
-	files  [countDays]DayCount
+	files  [buckets][countDays]DayCount
 }
 
 type foldJob struct {
@@ -131,23 +181,27 @@ type foldJob struct {
 	meta    itemMeta
 }
 
-// due returns the write that folds the journal into it, if one is due.
+// due returns the write that folds the journal into it, if one is due:
+// the account has not been folded at its cut yet and the journal holds
+// something its item lacks.
 func (f *Folder) due(p *foldPlan, ov *Overlay, it Item, meta itemMeta, st *FoldStats) (foldJob, bool) {
 	if !awsid.IsAccountID(it.AccountID) {
 		return foldJob{}, false
 	}
 	num := accountNumber(it.AccountID)
 	cut := p.cutOf(num)
-	if cut-p.every+slotSeconds < p.start || meta.hasFolded && meta.folded >= cut {
+	if meta.hasFolded && meta.folded >= cut {
 		return foldJob{}, false
 	}
-	times, window := ov.pairs(it.AccountID), ov.foldPairs(num)
+	times, logs := ov.pairs(it.AccountID), ov.logPairs(num)
+	use, exact := p.since(num, meta)
+	use[bucketAfter] = false
 	job := foldJob{account: it.AccountID, cut: cut, meta: meta, regions: make(map[string]RegionState, len(it.Regions)+len(times))}
 	for r, rs := range it.Regions {
 		rs.Counts = maps.Clone(rs.Counts)
 		job.regions[r] = rs
 	}
-	changed := len(meta.legacy) > 0 || len(window) > 0
+	changed := len(meta.legacy) > 0
 	for _, t := range times {
 		rs := job.regions[t.Region]
 		if l := time.Unix(t.Log, 0).UTC(); t.Log > 0 && l.After(rs.LastLog) {
@@ -158,27 +212,21 @@ func (f *Folder) due(p *foldPlan, ov *Overlay, it Item, meta itemMeta, st *FoldS
 		}
 		job.regions[t.Region] = rs
 	}
+	for _, l := range logs {
+		rs := job.regions[l.name]
+		if l.key != "" && int64(l.keyT) >= keyTime(it.AccountID, l.name, rs) && expandKeyName(it.AccountID, l.name, l.key) != rs.LastKey {
+			rs.LastKey, changed = expandKeyName(it.AccountID, l.name, l.key), true
+		}
+		before := len(rs.Counts)
+		rs.Counts = addBuckets(rs.Counts, l.files, use)
+		changed = changed || len(rs.Counts) != before || l.files[bucketWindow][0].N > 0 && use[bucketWindow] || l.files[bucketBefore][0].N > 0 && use[bucketBefore]
+		job.regions[l.name] = rs
+	}
 	if !changed {
 		return foldJob{}, false
 	}
-	counts := !meta.hasFolded || meta.folded <= cut-p.every
-	if !counts && len(window) > 0 {
+	if !exact {
 		st.Partial++
-	}
-	for _, w := range window {
-		rs := job.regions[w.name]
-		if w.key != "" && int64(w.keyT) >= keyTime(it.AccountID, w.name, rs) {
-			rs.LastKey = expandKeyName(it.AccountID, w.name, w.key)
-		}
-		for _, c := range w.files {
-			if counts && c.N > 0 {
-				if rs.Counts == nil {
-					rs.Counts = map[string]int64{}
-				}
-				rs.Counts[dayName(c.Day)] += int64(c.N)
-			}
-		}
-		job.regions[w.name] = rs
 	}
 	keep := dayName(dayOf(p.asOf.Unix()) - (countDays - 1))
 	for r, rs := range job.regions {

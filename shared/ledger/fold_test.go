@@ -22,6 +22,7 @@ var foldAccounts = []string{"111111111111", "222222222222", "333333333333", "444
 // to the instances in turn. It returns the log files per account × Region.
 func traffic(p *pipeline, hours int) map[string]int {
 	files := map[string]int{}
+	p.files = files
 	start := p.now
 	n := 0
 	for m := 0; m < hours*60; m++ {
@@ -46,9 +47,11 @@ func traffic(p *pipeline, hours int) map[string]int {
 }
 
 // The watchdog writes each account's item about once per interval
-// whatever the number of verifier instances, and once the journal has been
-// folded the items alone hold every time, every count and a recent key:
-// nothing is lost though no verifier ever writes an item.
+// whatever the number of verifier instances; every pass reads every log
+// file counted so far (items and the journal since their fold); and once
+// the journal has been folded the items alone hold every time, every count
+// and a recent key: nothing is lost though no verifier ever writes an
+// item.
 func TestFoldOncePerIntervalWhateverTheInstances(t *testing.T) {
 	const hours = 3
 	var writes []int
@@ -233,4 +236,24 @@ func binaryUvarint(b []byte, v uint64) []byte {
 		v >>= 7
 	}
 	return append(b, byte(v))
+}
+
+// An account quiet for longer than the journal's horizon (its last fold
+// is older than anything read) reads and folds its next files exactly.
+func TestFoldAfterALongQuiet(t *testing.T) {
+	p := newPipeline(t, 1, t0)
+	const a = "222222222222"
+	p.files = map[string]int{a + "/us-east-1": 1}
+	p.writers[0].Record(logOf(a, "us-east-1", t0, unique16(1)))
+	p.flush(0)
+	p.advance(t0.Add(4 * time.Hour))
+	p.files[a+"/us-east-1"] = 3
+	for i := range 2 {
+		p.writers[0].Record(logOf(a, "us-east-1", p.now.Truncate(time.Minute), unique16(10+i)))
+	}
+	p.flush(0)
+	p.advance(p.now.Add(2 * time.Hour))
+	if got := p.item(a).Regions["us-east-1"].Counts["20260314"]; got != 3 || p.fold.Partial != 0 {
+		t.Fatalf("%d files folded (want 3); folds %+v", got, p.fold)
+	}
 }

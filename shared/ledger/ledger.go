@@ -261,8 +261,9 @@ func (r *Reader) Get(ctx context.Context, asOf time.Time, account string) (Item,
 		return Item{}, fmt.Errorf("get ledger of %s: %w", account, err)
 	}
 	it := Item{AccountID: account, Regions: map[string]RegionState{}}
+	var meta itemMeta
 	if len(out.Item) > 0 {
-		if it, err = Decode(out.Item); err != nil {
+		if it, meta, err = decodeItem(out.Item); err != nil {
 			return Item{}, err
 		}
 	}
@@ -271,7 +272,7 @@ func (r *Reader) Get(ctx context.Context, asOf time.Time, account string) (Item,
 		if err != nil {
 			return Item{}, err
 		}
-		ov.Apply(&it)
+		ov.apply(&it, meta)
 	}
 	return it, nil
 }
@@ -314,7 +315,7 @@ func (r *Reader) Scan(ctx context.Context, asOf time.Time, segments int, fn func
 	seen := map[uint64]struct{}{}
 	var folds []foldJob
 	fold := func(it Item, meta itemMeta) {
-		if ov == nil || ov.plan == nil {
+		if ov == nil || !ov.fold {
 			return
 		}
 		mu.Lock()
@@ -332,7 +333,7 @@ func (r *Reader) Scan(ctx context.Context, asOf time.Time, segments int, fn func
 					return err
 				}
 				fold(it, meta)
-				if ov.Apply(&it) {
+				if ov.apply(&it, meta) {
 					mu.Lock()
 					seen[accountNumber(it.AccountID)] = struct{}{}
 					mu.Unlock()
@@ -349,7 +350,7 @@ func (r *Reader) Scan(ctx context.Context, asOf time.Time, segments int, fn func
 	for _, id := range ov.accounts(func(n uint64) bool { _, ok := seen[n]; return ok }) {
 		it := Item{AccountID: id, Regions: map[string]RegionState{}}
 		fold(it, itemMeta{})
-		ov.Apply(&it)
+		ov.apply(&it, itemMeta{})
 		if err := fn(it); err != nil {
 			return st, err
 		}

@@ -2,6 +2,7 @@ package ledger
 
 import (
 	"context"
+	"maps"
 	"fmt"
 	"sort"
 	"sync"
@@ -30,15 +31,17 @@ type Overlay struct {
 	regMu  sync.Mutex
 	names  []string
 	ids    map[string]uint16
-	// plan, when the read is a fold's, selects the entries whose keys and
-	// counts are kept (each account's fold window; fold.go).
+	// plan places each log file count relative to its account's fold cut
+	// (fold.go); with fold set, the keys of the accounts whose cut is
+	// readable are kept for their fold.
 	plan *foldPlan
+	fold bool
 }
 
 type overlayShard struct {
 	mu   sync.Mutex
 	m    map[uint64][]pairSlot
-	fold map[uint64][]foldPair
+	logs map[uint64][]foldPair
 }
 
 // pairSlot is one Region's newest journaled times and the journal slots
@@ -60,61 +63,63 @@ func newOverlay() *Overlay {
 	o := &Overlay{ids: map[string]uint16{}}
 	for i := range o.shards {
 		o.shards[i].m = map[uint64][]pairSlot{}
-		o.shards[i].fold = map[uint64][]foldPair{}
+		o.shards[i].logs = map[uint64][]foldPair{}
 	}
 	return o
 }
 
-// addFold keeps a log entry's key and counts for the account's fold.
-func (o *Overlay) addFold(e *rawEntry, region uint16) {
+// addLogs keeps a log entry's counts, in its bucket (fold.go), and its key
+// when keep.
+func (o *Overlay) addLogs(e *rawEntry, region uint16, bucket int, keep bool) {
 	sh := o.shard(e.account)
 	sh.mu.Lock()
 	defer sh.mu.Unlock()
-	pairs := sh.fold[e.account]
+	pairs := sh.logs[e.account]
 	i := 0
 	for i < len(pairs) && pairs[i].region != region {
 		i++
 	}
 	if i == len(pairs) {
 		pairs = append(pairs, foldPair{region: region})
-		sh.fold[e.account] = pairs
+		sh.logs[e.account] = pairs
 	}
 	p := &pairs[i]
-	if len(e.key) > 0 && uint32(e.t) >= p.keyT {
+	if keep && len(e.key) > 0 && uint32(e.t) >= p.keyT {
 		p.keyT, p.key = uint32(e.t), e.keyName()
 	}
 	for _, c := range e.files {
 		if c.N > 0 {
-			addFiles(&p.files, c.Day, c.N)
+			addFiles(&p.files[bucket], c.Day, c.N)
 		}
 	}
 }
 
-// windowPair is one Region of an account's fold window.
-type windowPair struct {
+// logPair is one Region's journaled log files and newest key of an
+// account.
+type logPair struct {
 	name  string
 	keyT  uint32
 	key   string
-	files [countDays]DayCount
+	files [buckets][countDays]DayCount
 }
 
-// foldPairs returns an account's fold window.
-func (o *Overlay) foldPairs(account uint64) []windowPair {
+// logPairs returns an account's journaled log files and keys.
+func (o *Overlay) logPairs(account uint64) []logPair {
 	if o == nil {
 		return nil
 	}
 	sh := o.shard(account)
 	sh.mu.Lock()
-	pairs := sh.fold[account]
+	pairs := sh.logs[account]
 	sh.mu.Unlock()
 	if len(pairs) == 0 {
 		return nil
 	}
 	o.regMu.Lock()
 	defer o.regMu.Unlock()
-	out := make([]windowPair, len(pairs))
+	out := make([]logPair, len(pairs))
 	for i, p := range pairs {
-		out[i] = windowPair{name: o.names[p.region], keyT: p.keyT, key: p.key, files: p.files}
+		out[i] = logPair{name: o.names[p.region], keyT: p.keyT, key: p.key, files: p.files}
 	}
 	return out
 }
@@ -225,9 +230,13 @@ func (o *Overlay) accounts(seen func(uint64) bool) []string {
 	return out
 }
 
-// Apply raises an item's times to the overlay's for its account, and
-// reports whether the overlay holds the account.
-func (o *Overlay) Apply(it *Item) bool {
+// Apply raises an item's times to the overlay's for its account, adds the
+// log files journaled since the item's last fold, and reports whether the
+// overlay holds the account. The item is taken as never folded: Reader
+// applies what it read of the item's fold instead.
+func (o *Overlay) Apply(it *Item) bool { return o.apply(it, itemMeta{}) }
+
+func (o *Overlay) apply(it *Item, meta itemMeta) bool {
 	pairs := o.pairs(it.AccountID)
 	for _, p := range pairs {
 		if it.Regions == nil {
@@ -242,7 +251,32 @@ func (o *Overlay) Apply(it *Item) bool {
 		}
 		it.Regions[p.Region] = rs
 	}
-	return len(pairs) > 0
+	if len(pairs) == 0 || o.plan == nil {
+		return len(pairs) > 0
+	}
+	use, _ := o.plan.since(accountNumber(it.AccountID), meta)
+	for _, l := range o.logPairs(accountNumber(it.AccountID)) {
+		rs := it.Regions[l.name]
+		rs.Counts = addBuckets(rs.Counts, l.files, use)
+		it.Regions[l.name] = rs
+	}
+	return true
+}
+
+// addBuckets adds the selected buckets' counts to counts (a copy).
+func addBuckets(counts map[string]int64, files [buckets][countDays]DayCount, use [buckets]bool) map[string]int64 {
+	out := maps.Clone(counts)
+	for b, ok := range use {
+		for _, c := range files[b] {
+			if ok && c.N > 0 {
+				if out == nil {
+					out = map[string]int64{}
+				}
+				out[dayName(c.Day)] += int64(c.N)
+			}
+		}
+	}
+	return out
 }
 
 // decoder decodes journal items into an overlay, reusing its buffers.
@@ -267,9 +301,11 @@ func (d *decoder) item(b []byte, slot uint32) (int, error) {
 	for i := range d.entries {
 		e := &d.entries[i]
 		d.o.add(e.account, d.ids[e.region], e.kind, uint32(e.t), slot)
-		if plan != nil && e.kind == ArrivalLog && (len(e.key) > 0 || e.files[0].N > 0) && plan.inWindow(e.account, int64(slot)) {
-			d.o.addFold(e, d.ids[e.region])
+		if e.kind != ArrivalLog || len(e.key) == 0 && e.files[0].N == 0 {
+			continue
 		}
+		b := plan.bucket(e.account, int64(slot))
+		d.o.addLogs(e, d.ids[e.region], b, d.o.fold && b != bucketAfter && plan.readable(e.account))
 	}
 	return n, nil
 }
@@ -298,8 +334,8 @@ func (j *JournalReader) Read(ctx context.Context, asOf time.Time) (*Overlay, Jou
 	return j.read(ctx, asOf, 0)
 }
 
-// read is Read; with foldEvery, the overlay also keeps what the accounts'
-// folds need (fold.go).
+// read is Read; with foldEvery (the Folder's interval), the overlay also
+// keeps what the accounts' folds need (fold.go).
 func (j *JournalReader) read(ctx context.Context, asOf time.Time, foldEvery time.Duration) (*Overlay, JournalStats, error) {
 	if asOf.IsZero() {
 		asOf = time.Now()
@@ -322,9 +358,11 @@ func (j *JournalReader) read(ctx context.Context, asOf time.Time, foldEvery time
 		slots = append(slots, s)
 	}
 	ov := newOverlay()
-	if foldEvery > 0 {
-		ov.plan = newFoldPlan(foldEvery, asOf, start.Unix())
+	ov.fold = foldEvery > 0
+	if !ov.fold {
+		foldEvery = intervalOf(horizon)
 	}
+	ov.plan = newFoldPlan(foldEvery, asOf, start.Unix())
 	var st JournalStats
 	var mu sync.Mutex
 	var firstErr error

@@ -3,6 +3,7 @@ package ledger_test
 import (
 	"context"
 	"fmt"
+	"sync"
 	"testing"
 	"time"
 
@@ -21,6 +22,9 @@ type pipeline struct {
 	// lastPass is the clock of the last watchdog pass.
 	lastPass time.Time
 	fold     ledger.FoldStats
+	// files, when set, is what every pass must read: log files of
+	// 2026-03-14 by account/Region, items and journal merged.
+	files map[string]int
 }
 
 func newPipeline(t testing.TB, instances int, start time.Time) *pipeline {
@@ -53,7 +57,17 @@ func (p *pipeline) reader() *ledger.Reader {
 // pass is one watchdog pass at the pipeline's clock.
 func (p *pipeline) pass() ledger.ScanStats {
 	p.t.Helper()
-	st, err := p.reader().Scan(context.Background(), p.now, 2, func(ledger.Item) error { return nil })
+	var mu sync.Mutex
+	st, err := p.reader().Scan(context.Background(), p.now, 2, func(it ledger.Item) error {
+		mu.Lock()
+		defer mu.Unlock()
+		for r, rs := range it.Regions {
+			if want, ok := p.files[it.AccountID+"/"+r]; ok && rs.Counts["20260314"] != int64(want) {
+				p.t.Errorf("pass at %s: %s %s reads %d files, want %d", p.now.Format("15:04"), it.AccountID, r, rs.Counts["20260314"], want)
+			}
+		}
+		return nil
+	})
 	if err != nil {
 		p.t.Fatal(err)
 	}
