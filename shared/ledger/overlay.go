@@ -2,8 +2,8 @@ package ledger
 
 import (
 	"context"
-	"maps"
 	"fmt"
+	"maps"
 	"sort"
 	"sync"
 	"time"
