@@ -98,6 +98,13 @@ func newFoldPlan(interval time.Duration, asOf time.Time, start int64) *foldPlan 
 	return &foldPlan{every: phases * slotSeconds, phases: phases, cut: cut, start: start, asOf: asOf}
 }
 
+// FoldCut is the journal slot up to which a watchdog pass at asOf folds
+// an account's item (its F attribute after that fold), for an item
+// interval.
+func FoldCut(account string, interval time.Duration, asOf time.Time) time.Time {
+	return time.Unix(newFoldPlan(interval, asOf, 0).cutOf(accountNumber(account)), 0).UTC()
+}
+
 // intervalOf is the item interval a reader that does not fold assumes
 // from its horizon (JournalHorizon's inverse; the default below 75
 // minutes).
