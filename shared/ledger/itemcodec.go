@@ -293,14 +293,14 @@ func (d *byteReader) region(account string, base int64) (string, RegionState, er
 	var rs RegionState
 	id, ok := d.uvarint()
 	if !ok || id >= uint64(len(regionNames)) {
-		return "", rs, errors.New("Region id")
+		return "", rs, errors.New("unknown Region id")
 	}
 	name := regionNames[id]
 	if id == 0 {
 		l, ok := d.uvarint()
 		raw, ok2 := d.bytes(l)
 		if !ok || !ok2 || l == 0 || l > maxJournalRegionBytes {
-			return "", rs, errors.New("Region name")
+			return "", rs, errors.New("bad Region name")
 		}
 		if name = string(raw); regionIDs[name] != 0 {
 			return "", rs, errors.New("named Region that has an id")

@@ -1,28 +1,31 @@
 // Package ledger is the arrival ledger: per account × Region, when CloudTrail
-// last delivered a log file and a digest file, the last key, and per-day
-// counts. The verifier writes it; the watchdog and `trailwarden status` read it.
+// last delivered a log file and a digest file, the newest log file's name,
+// and per-day counts of log files. The verifier appends what it processed
+// to the journal (journal.go, writer.go); the watchdog folds the journal
+// into one item per account (fold.go) and, like `trailwarden status`,
+// reads the items raised by the journal (Reader).
 //
-// Physical layout (DynamoDB, one item per account, partition key AccountId):
+// Item layout (DynamoDB, partition key AccountId), as the watchdog writes
+// it (itemcodec.go):
 //
-//	AccountId            S   "333333333333"
+//	AccountId  S  "333333333333"
+//	R          B  every Region: newest log and digest times, the newest log
+//	              file's unique string, log files of the last two UTC days
+//	F          N  the last journal slot folded into R
+//	UpdatedAt  N  epoch seconds of the last write
+//
+// An item with 17 Regions of digests and 17 of log files is 491 B, one
+// write unit (TestItemSizeByActiveRegions). Items of the previous layout
+// read the same and are rewritten by their first fold:
+//
 //	L#<region>           N   epoch seconds of the newest log file delivered
 //	D#<region>           N   epoch seconds of the newest digest delivered
-//	K#<region>           S   the newest log file's name: <YYYYMMDDTHHmmZ>_<unique> (keyname.go; the full key with WriterOptions.FullKeys; items of earlier releases: the whole file name)
+//	K#<region>           S   the newest log file's name: <YYYYMMDDTHHmmZ>_<unique> (keyname.go; items of earlier releases: the whole file name)
 //	C#<yyyymmdd>#<region> N  log files counted that UTC day
-//	UpdatedAt            N   epoch seconds of the last write
 //
-// One item per account (not per account × Region) because an account's
-// Regions deliver digests in the same hour: one coalesced write covers all
-// of them, and a watchdog scan reads one item per account. With digests in
-// 17 Regions and log files (two days of counts) in 3 an item is 649 B, one
-// write unit; it crosses 1 KB at 7 Regions with log files and is 2,223 B,
-// three units per write, at 17 (TestItemSizeByActiveRegions).
-// Times never move backwards: writes are conditional (see Writer).
-//
-// The items are the ledger's long memory; the journal (journal.go, a second
-// table) its short one: the newest times of every invocation, which readers
-// (Reader with a JournalReader) fold into the items. See writer.go for when
-// each is written.
+// One item per account (not per account × Region): one write covers all
+// of an account's Regions, and a watchdog scan reads one item per account.
+// Times never move backwards.
 package ledger
 
 import (
