@@ -200,6 +200,12 @@ func (f *Folder) due(p *foldPlan, ov *Overlay, it Item, meta itemMeta, st *FoldS
 	if meta.hasFolded && meta.folded >= cut {
 		return foldJob{}, false
 	}
+	// An item never folded (the previous release's) is folded in the two
+	// passes after its cut, like the others: an upgrade rewrites the
+	// items over one interval, not in its first pass.
+	if meta.exists && !meta.hasFolded && p.cut-cut > slotSeconds {
+		return foldJob{}, false
+	}
 	times, logs := ov.pairs(it.AccountID), ov.logPairs(num)
 	use, exact := p.since(num, meta)
 	use[bucketAfter] = false

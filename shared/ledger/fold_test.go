@@ -257,3 +257,36 @@ func TestFoldAfterALongQuiet(t *testing.T) {
 		t.Fatalf("%d files folded (want 3); folds %+v", got, p.fold)
 	}
 }
+
+// After an upgrade the items of the previous layout are rewritten over
+// one interval, a twelfth per pass, not all in the first pass.
+func TestUpgradeSpreadsOverAnInterval(t *testing.T) {
+	p := newPipeline(t, 1, t0)
+	ctx := context.Background()
+	const n = 120
+	for i := range n {
+		if _, err := p.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{TableName: aws.String("ledger"),
+			Key:                       map[string]ddbtypes.AttributeValue{ledger.KeyAttribute: str(fmt.Sprintf("%012d", 100000000000+i))},
+			UpdateExpression:          aws.String("SET #d = :d"),
+			ExpressionAttributeNames:  map[string]string{"#d": "D#us-east-1"},
+			ExpressionAttributeValues: map[string]ddbtypes.AttributeValue{":d": num(t0.Add(-time.Hour).Unix())}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var per []int
+	for range 13 {
+		p.advance(p.now.Add(5 * time.Minute))
+		per = append(per, p.fold.Accounts)
+		p.fold.Accounts = 0
+	}
+	total := 0
+	for _, k := range per {
+		if k > 2*n/12 {
+			t.Fatalf("items rewritten per pass %v: more than two twelfths in one pass", per)
+		}
+		total += k
+	}
+	if total != n || p.db.Stats().UpdateItem != 2*n {
+		t.Fatalf("items rewritten per pass %v (%d writes): want every item once", per, p.db.Stats().UpdateItem)
+	}
+}
