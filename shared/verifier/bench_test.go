@@ -250,7 +250,31 @@ func BenchmarkLedgerModel(b *testing.B) {
 	}
 }
 
-func runModel(b *testing.B, model cloudtrailsim.Model, accounts, instances int) {
+// modelReporter is where runModel reports: a benchmark, or a test that
+// discards the metrics.
+type modelReporter interface {
+	testing.TB
+	ReportMetric(n float64, unit string)
+}
+
+type quietT struct{ *testing.T }
+
+func (quietT) ReportMetric(float64, string) {}
+
+// TestItemWritesDoNotGrowWithInstances runs a small model through 1, 2
+// and 5 warm instances: the watchdog writes the same items whatever the
+// number of instances.
+func TestItemWritesDoNotGrowWithInstances(t *testing.T) {
+	var writes []int
+	for _, instances := range []int{1, 2, 5} {
+		writes = append(writes, runModel(quietT{t}, benchModel(20, 4), 20, instances).UpdateItem)
+	}
+	if writes[0] == 0 || writes[1] != writes[0] || writes[2] != writes[0] {
+		t.Fatalf("item writes with 1, 2 and 5 instances: %v", writes)
+	}
+}
+
+func runModel(b modelReporter, model cloudtrailsim.Model, accounts, instances int) ledgertest.TableStats {
 	var now time.Time
 	clock := func() time.Time { return now }
 	coalescing := ledgertest.NewTable()
@@ -357,4 +381,5 @@ func runModel(b *testing.B, model cloudtrailsim.Model, accounts, instances int) 
 		accounts, model.Hours, instances, messages, objects, logFiles, digests, batches, js.PutItem, js.WCU, js.Bytes, js.MaxItemBytes,
 		cs.UpdateItem, cs.WCU, cs.ConditionalFailures, cs.MaxItemBytes,
 		ns.UpdateItem, ns.WCU, head.n.Load(), members.scans.Load(), elapsed.Round(time.Millisecond))
+	return cs
 }
