@@ -75,7 +75,7 @@ func TestFoldOncePerIntervalWhateverTheInstances(t *testing.T) {
 				if !rs.LastLog.Equal(last) || rs.Counts["20260314"] != int64(files[a+"/"+r]) {
 					t.Fatalf("%d instances, %s %s: %+v, want last log %v and %d files", instances, a, r, rs, last, files[a+"/"+r])
 				}
-				if !strings.HasPrefix(rs.LastKey, a+"_CloudTrail_"+r+"_") || rs.LastLog.Sub(keyStamp(t, rs.LastKey)) > 2*ledger.DefaultKeyEvery {
+				if !strings.HasPrefix(rs.LastKey, a+"_CloudTrail_"+r+"_") || rs.LastLog.Sub(keyStamp(t, rs.LastKey)) > ledger.DefaultKeyEvery {
 					t.Fatalf("%d instances, %s %s: key %q too old for %v", instances, a, r, rs.LastKey, rs.LastLog)
 				}
 			}

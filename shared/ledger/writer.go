@@ -42,10 +42,10 @@ const UpdatedAtAttribute = "UpdatedAt"
 const countDays = 2
 
 // DefaultKeyEvery is how often a verifier instance journals one
-// account × Region's newest log file name (again one to two periods
-// later): a name is 16 bytes, twice an entry without it, and the item
-// keeps only the newest.
-const DefaultKeyEvery = 10 * time.Minute
+// account × Region's newest log file name: a name is 16 bytes, twice an
+// entry without it, and the item keeps only the newest (the watchdog folds
+// once an interval).
+const DefaultKeyEvery = 30 * time.Minute
 
 // ArrivalKind is what arrived.
 type ArrivalKind uint8
@@ -276,7 +276,7 @@ func (w *Writer) Flush(ctx context.Context) FlushResult {
 	if err == nil {
 		res.Entries = len(entries)
 		for _, k := range keyed {
-			w.keyed.add(k)
+			w.keyed.mark(k, now.Unix())
 		}
 		return res
 	}
@@ -302,7 +302,8 @@ func (w *Writer) entriesLocked(taken map[pairKey]pairBuf, now time.Time) ([]Jour
 		}
 		return w.regions.names[keys[i].region] < w.regions.names[keys[j].region]
 	})
-	w.keyed.rotate(now.Unix(), int64(w.opt.KeyEvery/time.Second))
+	every := int64(w.opt.KeyEvery / time.Second)
+	w.keyed.sweep(now.Unix(), every)
 	out := make([]JournalEntry, 0, len(taken)+len(taken)/4)
 	var keyed []pairKey
 	for _, k := range keys {
@@ -310,7 +311,7 @@ func (w *Writer) entriesLocked(taken map[pairKey]pairBuf, now time.Time) ([]Jour
 		account, region := accountID(k.account), w.regions.names[k.region]
 		if b.log > 0 {
 			e := JournalEntry{Account: account, Region: region, Kind: ArrivalLog, Time: time.Unix(int64(b.log), 0).UTC(), Files: b.files}
-			if b.key != "" && !w.keyed.has(k) {
+			if b.key != "" && w.keyed.due(k, now.Unix(), every) {
 				e.Key = b.key
 				keyed = append(keyed, k)
 			}
@@ -338,31 +339,38 @@ func mergeBuf(a, b pairBuf) pairBuf {
 	return a
 }
 
-// keyedPairs remembers the pairs whose key was journaled in the current
-// and the previous KeyEvery period: a pair's key is journaled again at
-// most one to two periods later.
+// keyedPairs remembers when each pair's key was last journaled, for
+// KeyEvery; older entries are swept once per period, so it holds only the
+// pairs keyed in the last one or two periods. Pairs fall due at their own
+// times, so keys do not come in bursts.
 type keyedPairs struct {
-	since    int64
-	cur, old map[pairKey]struct{}
+	at    map[pairKey]uint32
+	swept int64
 }
 
-func (p *keyedPairs) rotate(now, every int64) {
-	if p.cur == nil || now-p.since >= every || now < p.since {
-		p.old, p.cur, p.since = p.cur, map[pairKey]struct{}{}, now
+func (p *keyedPairs) due(k pairKey, now, every int64) bool {
+	t, ok := p.at[k]
+	return !ok || now-int64(t) >= every || now < int64(t)
+}
+
+func (p *keyedPairs) mark(k pairKey, now int64) {
+	if p.at == nil {
+		p.at = map[pairKey]uint32{}
 	}
+	p.at[k] = uint32(now)
 }
 
-func (p *keyedPairs) has(k pairKey) bool {
-	_, a := p.cur[k]
-	_, b := p.old[k]
-	return a || b
-}
-
-func (p *keyedPairs) add(k pairKey) {
-	if p.cur == nil {
-		p.cur = map[pairKey]struct{}{}
+// sweep forgets the pairs whose key is due again.
+func (p *keyedPairs) sweep(now, every int64) {
+	if now-p.swept < every && now >= p.swept {
+		return
 	}
-	p.cur[k] = struct{}{}
+	for k, t := range p.at {
+		if now-int64(t) >= every {
+			delete(p.at, k)
+		}
+	}
+	p.swept = now
 }
 
 // regionTable interns Region names as one-byte ids (at most 256 Regions,
