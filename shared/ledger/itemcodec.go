@@ -168,7 +168,7 @@ func packKey(account, region string, rs RegionState) (string, uint64, bool) {
 		return v, 0, false
 	}
 	d := rs.LastLog.Unix() - stamp.Unix()
-	if d < 0 || d%60 != 0 {
+	if d < 0 || d%60 != 0 || stamp.Unix() < 0 {
 		return v, 0, false
 	}
 	return v[15:], uint64(d / 60), true
