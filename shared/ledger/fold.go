@@ -152,9 +152,10 @@ func (p *foldPlan) readable(account uint64) bool {
 
 // since selects the buckets that hold the log files journaled after the
 // item's last fold (F). exact is false when some of them cannot be told
-// apart (the item's last fold was not at one of its cuts, or the watchdog
-// missed a cut while the journal still holds what it folded): then the
-// window is left out, short rather than counted twice.
+// apart (the item's last fold was not at one of its cuts, the watchdog
+// missed a cut while the journal still holds what it folded, or the item
+// was folded past this read's cut): then what cannot be told apart is
+// left out, short rather than counted twice.
 func (p *foldPlan) since(account uint64, meta itemMeta) (use [buckets]bool, exact bool) {
 	c := p.cutOf(account)
 	f := meta.folded
@@ -167,8 +168,12 @@ func (p *foldPlan) since(account uint64, meta itemMeta) (use [buckets]bool, exac
 		return [buckets]bool{false, true, true}, true
 	case f < c-p.every:
 		return [buckets]bool{false, true, true}, false
+	case f < c:
+		return [buckets]bool{false, false, true}, false
 	}
-	return [buckets]bool{false, false, true}, false
+	// Folded past this read's cut (a reader whose clock is behind the
+	// watchdog's): what is after the cut may be folded already.
+	return [buckets]bool{}, false
 }
 
 // foldPair is what the journal holds of one Region's log files for an

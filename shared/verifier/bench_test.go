@@ -276,7 +276,9 @@ func TestItemWritesDoNotGrowWithInstances(t *testing.T) {
 
 func runModel(b modelReporter, model cloudtrailsim.Model, accounts, instances int) ledgertest.TableStats {
 	var now time.Time
-	clock := func() time.Time { return now }
+	// The members' background refresh reads the clock too.
+	var clockNs atomic.Int64
+	clock := func() time.Time { return time.Unix(0, clockNs.Load()).UTC() }
 	coalescing := ledgertest.NewTable()
 	journal := ledgertest.NewJournal()
 	naive := &naiveLedger{db: ledgertest.NewTable()}
@@ -317,6 +319,7 @@ func runModel(b modelReporter, model cloudtrailsim.Model, accounts, instances in
 	start := time.Now()
 	err := model.Run(func(m cloudtrailsim.Message) error {
 		now = m.At.Add(20 * time.Second) // delivery and polling latency
+		clockNs.Store(now.UnixNano())
 		if nextPass.IsZero() {
 			nextPass = now.Truncate(5 * time.Minute).Add(5 * time.Minute)
 		}
