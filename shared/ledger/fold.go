@@ -176,16 +176,6 @@ func (p *foldPlan) since(account uint64, meta itemMeta) (use [buckets]bool, exac
 	return [buckets]bool{}, false
 }
 
-// foldPair is what the journal holds of one Region's log files for an
-// account: the newest key (kept for folds only) and the files counted, by
-// bucket.
-type foldPair struct {
-	region uint16
-	keyT   uint32 // the log time the key came with
-	key    string
-	files  [buckets][countDays]DayCount
-}
-
 type foldJob struct {
 	account string
 	cut     int64

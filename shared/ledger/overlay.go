@@ -39,10 +39,24 @@ type Overlay struct {
 }
 
 type overlayShard struct {
-	mu   sync.Mutex
-	m    map[uint64][]pairSlot
-	logs map[uint64][]foldPair
+	mu sync.Mutex
+	m  map[uint64][]pairSlot
+	// logs holds log file counts by pair (account << 16 | Region id), by
+	// bucket (fold.go) and by day (yesterday and today of the read: the
+	// days an item keeps); keys the newest name of the pairs a fold may
+	// write.
+	logs map[uint64]logCounts
+	keys map[uint64]keyRef
 }
+
+type logCounts [buckets][countDays]uint32
+
+type keyRef struct {
+	t   uint32 // the log time the name came with
+	key string
+}
+
+func pairID(account uint64, region uint16) uint64 { return account<<16 | uint64(region) }
 
 // pairSlot is one Region's newest journaled times and the journal slots
 // (epoch seconds of their start) that carried them; 0 when none.
@@ -63,7 +77,8 @@ func newOverlay() *Overlay {
 	o := &Overlay{ids: map[string]uint16{}}
 	for i := range o.shards {
 		o.shards[i].m = map[uint64][]pairSlot{}
-		o.shards[i].logs = map[uint64][]foldPair{}
+		o.shards[i].logs = map[uint64]logCounts{}
+		o.shards[i].keys = map[uint64]keyRef{}
 	}
 	return o
 }
@@ -71,36 +86,36 @@ func newOverlay() *Overlay {
 // addLogs keeps a log entry's counts, in its bucket (fold.go), and its key
 // when keep.
 func (o *Overlay) addLogs(e *rawEntry, region uint16, bucket int, keep bool) {
+	first := int64(dayOf(o.plan.asOf.Unix())) - (countDays - 1)
+	id := pairID(e.account, region)
 	sh := o.shard(e.account)
 	sh.mu.Lock()
 	defer sh.mu.Unlock()
-	pairs := sh.logs[e.account]
-	i := 0
-	for i < len(pairs) && pairs[i].region != region {
-		i++
-	}
-	if i == len(pairs) {
-		pairs = append(pairs, foldPair{region: region})
-		sh.logs[e.account] = pairs
-	}
-	p := &pairs[i]
-	if keep && len(e.key) > 0 && uint32(e.t) >= p.keyT {
-		p.keyT, p.key = uint32(e.t), e.keyName()
-	}
-	for _, c := range e.files {
-		if c.N > 0 {
-			addFiles(&p.files[bucket], c.Day, c.N)
+	if keep && len(e.key) > 0 {
+		if k := sh.keys[id]; uint32(e.t) >= k.t {
+			sh.keys[id] = keyRef{t: uint32(e.t), key: e.keyName()}
 		}
+	}
+	c, counted := sh.logs[id], false
+	for _, f := range e.files {
+		if i := int64(f.Day) - first; f.N > 0 && i >= 0 && i < countDays {
+			c[bucket][i] += f.N
+			counted = true
+		}
+	}
+	if counted {
+		sh.logs[id] = c
 	}
 }
 
 // logPair is one Region's journaled log files and newest key of an
 // account.
 type logPair struct {
-	name  string
-	keyT  uint32
-	key   string
-	files [buckets][countDays]DayCount
+	region uint16
+	name   string
+	keyT   uint32
+	key    string
+	files  [buckets][countDays]DayCount
 }
 
 // logPairs returns an account's journaled log files and keys.
@@ -108,18 +123,34 @@ func (o *Overlay) logPairs(account uint64) []logPair {
 	if o == nil {
 		return nil
 	}
+	first := dayOf(o.plan.asOf.Unix()) - (countDays - 1)
 	sh := o.shard(account)
 	sh.mu.Lock()
-	pairs := sh.logs[account]
-	sh.mu.Unlock()
-	if len(pairs) == 0 {
-		return nil
+	var out []logPair
+	for _, p := range sh.m[account] {
+		id := pairID(account, p.region)
+		c, ok := sh.logs[id]
+		k, keyed := sh.keys[id]
+		if !ok && !keyed {
+			continue
+		}
+		l := logPair{region: p.region, keyT: k.t, key: k.key}
+		for b := range c {
+			n := 0
+			for i, files := range c[b] {
+				if files > 0 {
+					l.files[b][n] = DayCount{Day: first + uint32(i), N: files}
+					n++
+				}
+			}
+		}
+		out = append(out, l)
 	}
+	sh.mu.Unlock()
 	o.regMu.Lock()
 	defer o.regMu.Unlock()
-	out := make([]logPair, len(pairs))
-	for i, p := range pairs {
-		out[i] = logPair{name: o.names[p.region], keyT: p.keyT, key: p.key, files: p.files}
+	for i := range out {
+		out[i].name = o.names[out[i].region]
 	}
 	return out
 }
