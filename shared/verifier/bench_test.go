@@ -274,6 +274,29 @@ func TestItemWritesDoNotGrowWithInstances(t *testing.T) {
 	}
 }
 
+// modelWatchdog runs the watchdog's ledger pass (scan and fold) every 5
+// minutes of model time.
+type modelWatchdog struct {
+	r     *ledger.Reader
+	next  time.Time
+	folds ledger.FoldStats
+}
+
+func (w *modelWatchdog) until(tb testing.TB, t time.Time) {
+	if w.next.IsZero() {
+		w.next = t.Truncate(5 * time.Minute).Add(5 * time.Minute)
+	}
+	for ; !w.next.After(t); w.next = w.next.Add(5 * time.Minute) {
+		st, err := w.r.Scan(context.Background(), w.next, 1, func(ledger.Item) error { return nil })
+		if err != nil {
+			tb.Fatal(err)
+		}
+		f := &w.folds
+		f.Accounts, f.Conflicts, f.Failed, f.Partial = f.Accounts+st.Fold.Accounts, f.Conflicts+st.Fold.Conflicts,
+			f.Failed+st.Fold.Failed, f.Partial+st.Fold.Partial
+	}
+}
+
 func runModel(b modelReporter, model cloudtrailsim.Model, accounts, instances int) ledgertest.TableStats {
 	var now time.Time
 	// The members' background refresh reads the clock too.
@@ -301,29 +324,14 @@ func runModel(b modelReporter, model cloudtrailsim.Model, accounts, instances in
 		batches++
 		pending = pending[:0]
 	}
-	watchdog := &ledger.Reader{DB: coalescing, Table: "ledger",
+	wd := &modelWatchdog{r: &ledger.Reader{DB: coalescing, Table: "ledger",
 		Journal: &ledger.JournalReader{DB: journal, Table: "journal", Horizon: ledger.JournalHorizon(ledger.DefaultItemInterval)},
-		Fold:    &ledger.Folder{DB: coalescing, Table: "ledger", Interval: ledger.DefaultItemInterval}}
-	var nextPass time.Time
-	var folds ledger.FoldStats
-	passesUntil := func(t time.Time) {
-		for ; !nextPass.After(t); nextPass = nextPass.Add(5 * time.Minute) {
-			st, err := watchdog.Scan(ctx, nextPass, 1, func(ledger.Item) error { return nil })
-			if err != nil {
-				b.Fatal(err)
-			}
-			folds.Accounts, folds.Conflicts, folds.Failed, folds.Partial = folds.Accounts+st.Fold.Accounts,
-				folds.Conflicts+st.Fold.Conflicts, folds.Failed+st.Fold.Failed, folds.Partial+st.Fold.Partial
-		}
-	}
+		Fold:    &ledger.Folder{DB: coalescing, Table: "ledger", Interval: ledger.DefaultItemInterval}}}
 	start := time.Now()
 	err := model.Run(func(m cloudtrailsim.Message) error {
 		now = m.At.Add(20 * time.Second) // delivery and polling latency
 		clockNs.Store(now.UnixNano())
-		if nextPass.IsZero() {
-			nextPass = now.Truncate(5 * time.Minute).Add(5 * time.Minute)
-		}
-		passesUntil(now)
+		wd.until(b, now)
 		messages++
 		for _, key := range m.Keys {
 			k, err := logkey.Parse(key)
@@ -355,9 +363,9 @@ func runModel(b modelReporter, model cloudtrailsim.Model, accounts, instances in
 			b.Fatalf("shutdown flush failed: %+v", fr)
 		}
 	}
-	passesUntil(now.Add(80 * time.Minute))
-	if folds.Failed+folds.Conflicts+folds.Partial != 0 {
-		b.Fatalf("folds %+v", folds)
+	wd.until(b, now.Add(80*time.Minute))
+	if f := wd.folds; f.Failed+f.Conflicts+f.Partial != 0 {
+		b.Fatalf("folds %+v", f)
 	}
 	elapsed := time.Since(start)
 	cs, js, ns := coalescing.Stats(), journal.Stats(), naive.db.Stats()
