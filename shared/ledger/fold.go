@@ -177,6 +177,7 @@ func (p *foldPlan) since(account uint64, meta itemMeta) (use [buckets]bool, exac
 }
 
 type foldJob struct {
+	partial bool // counts left out (FoldStats.Partial)
 	account string
 	cut     int64
 	regions map[string]RegionState
@@ -186,7 +187,7 @@ type foldJob struct {
 // due returns the write that folds the journal into it, if one is due:
 // the account has not been folded at its cut yet and the journal holds
 // something its item lacks.
-func (f *Folder) due(p *foldPlan, ov *Overlay, it Item, meta itemMeta, st *FoldStats) (foldJob, bool) {
+func (f *Folder) due(p *foldPlan, ov *Overlay, it Item, meta itemMeta) (foldJob, bool) {
 	if !awsid.IsAccountID(it.AccountID) {
 		return foldJob{}, false
 	}
@@ -233,9 +234,7 @@ func (f *Folder) due(p *foldPlan, ov *Overlay, it Item, meta itemMeta, st *FoldS
 	if !changed {
 		return foldJob{}, false
 	}
-	if !exact {
-		st.Partial++
-	}
+	job.partial = !exact
 	keep := dayName(dayOf(p.asOf.Unix()) - (countDays - 1))
 	for r, rs := range job.regions {
 		for day := range rs.Counts {
@@ -282,6 +281,9 @@ func (f *Folder) write(ctx context.Context, jobs []foldJob, asOf time.Time, st *
 			mu.Lock()
 			defer mu.Unlock()
 			st.WCU += wcu
+			if job.partial {
+				st.Partial++
+			}
 			var ccf *ddbtypes.ConditionalCheckFailedException
 			switch {
 			case errors.As(err, &ccf):

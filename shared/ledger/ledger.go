@@ -321,10 +321,10 @@ func (r *Reader) Scan(ctx context.Context, asOf time.Time, segments int, fn func
 		if ov == nil || !ov.fold {
 			return
 		}
-		mu.Lock()
-		defer mu.Unlock()
-		if job, ok := r.Fold.due(ov.plan, ov, it, meta, &st.Fold); ok {
+		if job, ok := r.Fold.due(ov.plan, ov, it, meta); ok {
+			mu.Lock()
 			folds = append(folds, job)
+			mu.Unlock()
 		}
 	}
 	var err error
