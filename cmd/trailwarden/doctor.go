@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"strconv"
 	"text/tabwriter"
 	"time"
 
@@ -247,9 +246,10 @@ func (c canaryConverger) Converge(ctx context.Context, account string) (string, 
 	return arn, len(rep.Changes), nil
 }
 
-// ledgerArrivals reads one account item of the ledger table (its layout:
-// L#<region> and D#<region>, epoch seconds). Items are written once per item
-// interval; the journal holds fresher times that this read does not fold in.
+// ledgerArrivals reads one account item of the ledger table (either
+// layout: ledger.Decode). Items are written by the watchdog once per item
+// interval; the journal holds fresher times that this read does not fold
+// in.
 type ledgerArrivals struct {
 	db    *dynamodb.Client
 	table string
@@ -258,26 +258,15 @@ type ledgerArrivals struct {
 func (l ledgerArrivals) Newest(ctx context.Context, account, region string) (time.Time, time.Time, error) {
 	out, err := l.db.GetItem(ctx, &dynamodb.GetItemInput{TableName: aws.String(l.table), ConsistentRead: aws.Bool(true),
 		Key: map[string]ddbtypes.AttributeValue{ledger.KeyAttribute: &ddbtypes.AttributeValueMemberS{Value: account}}})
-	if err != nil {
+	if err != nil || len(out.Item) == 0 {
 		return time.Time{}, time.Time{}, err
 	}
-	at := func(name string) (time.Time, error) {
-		n, ok := out.Item[name].(*ddbtypes.AttributeValueMemberN)
-		if !ok {
-			return time.Time{}, nil
-		}
-		sec, err := strconv.ParseFloat(n.Value, 64)
-		if err != nil {
-			return time.Time{}, fmt.Errorf("ledger %s %s: %w", account, name, err)
-		}
-		return time.Unix(int64(sec), 0).UTC(), nil
-	}
-	lg, err := at(ledger.PrefixLog + region)
+	it, err := ledger.Decode(out.Item)
 	if err != nil {
-		return time.Time{}, time.Time{}, err
+		return time.Time{}, time.Time{}, fmt.Errorf("ledger %s: %w", account, err)
 	}
-	dg, err := at(ledger.PrefixDigest + region)
-	return lg, dg, err
+	rs := it.Regions[region]
+	return rs.LastLog, rs.LastDigest, nil
 }
 
 func writeDoctor(env *cmdEnv, output string, rep *doctor.Report) error {

@@ -31,10 +31,9 @@ func main() {
 	// logging configuration (AWS_LAMBDA_LOG_LEVEL).
 	proc.Logger = telemetry.NewLambdaLogger("verifier")
 	proc.Logger.Info("cold start", "version", version.Get().String())
-	// Every processed time is in the journal when an invocation returns;
-	// what the instance still holds for the accounts' items (counts, the
-	// newest key) is written when Lambda retires it: SIGTERM leaves about
-	// 500 ms before SIGKILL.
+	// Every processed arrival is in the journal when an invocation
+	// returns; what the instance still holds when Lambda retires it is its
+	// summed metrics, written at SIGTERM (about 500 ms before SIGKILL).
 	shutdown := func() {
 		ctx, cancel := context.WithTimeout(context.Background(), shutdownBudget)
 		defer cancel()

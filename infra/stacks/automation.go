@@ -342,8 +342,8 @@ func (s *Automation) wiring() {
 		BatchSize:               jsii.Number(DeliveryBatchSize),
 		MaxBatchingWindow:       awscdk.Duration_Seconds(jsii.Number(5)),
 		ReportBatchItemFailures: jsii.Bool(true),
-		// Bounds warm verifier instances: each writes an active account's
-		// ledger item once per item interval (shared/ledger).
+		// Bounds warm verifier instances (and with them the journal
+		// writes in flight; the ledger items do not depend on it).
 		MaxConcurrency: jsii.Number(cfg.Deployment.VerifierConcurrency),
 	}))
 	// The rules name the bus by its configured name (a fixed physical name
@@ -454,10 +454,10 @@ func (s *Automation) permissions() {
 	r.Allow("AccountsTable", append(append([]string{}, tableRead...), tableWrite...), tableARNs(s.Accounts), nil)
 	publish(r)
 
-	// verifier: ledger writes, membership reads, HEAD on log objects,
-	// findings.
+	// verifier: journal appends, membership reads, HEAD on log objects,
+	// findings. It never touches the ledger items (the watchdog folds the
+	// journal into them).
 	v := s.Verifier
-	v.Allow("LedgerTable", append(append([]string{}, tableRead[:1]...), tableWrite...), tableARNs(s.Ledger), nil)
 	v.Allow("AccountsTableRead", tableRead, tableARNs(s.Accounts), nil)
 	// The journal is append-only: one conditional PutItem per invocation.
 	v.Allow("JournalAppend", []string{"dynamodb:PutItem"}, []*string{s.Journal.TableArn()}, nil)
@@ -478,8 +478,8 @@ func (s *Automation) permissions() {
 	// members, alert, request repairs.
 	w := s.Watchdog
 	w.Allow("LedgerTableRead", tableRead, tableARNs(s.Ledger), nil)
-	// Journal times a dead verifier instance never wrote are folded into
-	// the items (shared/ledger Folder): a conditional UpdateItem.
+	// The watchdog is the ledger items' one writer: it folds the journal
+	// into them (shared/ledger Folder), a conditional UpdateItem.
 	w.Allow("LedgerFold", []string{"dynamodb:UpdateItem"}, []*string{s.Ledger.TableArn()}, nil)
 	w.Allow("AccountsTableRead", tableRead, tableARNs(s.Accounts), nil)
 	w.Allow("JournalRead", []string{"dynamodb:Query"}, []*string{s.Journal.TableArn()}, nil)

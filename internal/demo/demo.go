@@ -412,7 +412,7 @@ func (r *run) wire() error {
 		return err
 	}
 	r.verifier = verifier.NewFromPolicy(r.pol, verifier.Config{
-		AccountsTable: flow.AccountsTable, LedgerTable: flow.LedgerTable, JournalTable: flow.JournalTable, IncidentsTable: flow.IncidentsTable,
+		AccountsTable: flow.AccountsTable, JournalTable: flow.JournalTable, IncidentsTable: flow.IncidentsTable,
 		AlertsTopicARN: r.central.AlertsTopicARN, ObjectCheck: verifier.CheckAll,
 		IntegrityTable: flow.IntegrityTable, IntegrityHeadsTable: flow.IntegrityHeadsTable, IntegrityLogFiles: integrity.LogFilesNone,
 		MetricsNamespace: "Trailwarden", LogLevel: "debug",

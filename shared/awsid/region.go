@@ -61,6 +61,15 @@ func IsPartition(id string) bool {
 	return false
 }
 
+// PartitionIDs returns the ids of AWS's partition data, in table order.
+func PartitionIDs() []string {
+	out := make([]string, len(partitions))
+	for i, p := range partitions {
+		out[i] = p.id
+	}
+	return out
+}
+
 // Regions returns the listed Regions of a partition, sorted (nil for an
 // unknown partition).
 func Regions(partitionID string) []string {

@@ -165,9 +165,9 @@ type Ledger struct {
 	// CoalesceWindow: how far the ledger may lag behind the newest delivery
 	// (the watchdog adds it to every threshold).
 	CoalesceWindow Duration `yaml:"coalesceWindow"`
-	// ItemInterval: how long a verifier instance may hold an account's
-	// counts, newest key and times before it writes the account's item
-	// (times are in the journal at once). Default 1h.
+	// ItemInterval: how often the watchdog folds the journal into an
+	// account's ledger item (readers add the journal since: times and
+	// counts are never behind). Default 1h.
 	ItemInterval Duration `yaml:"itemInterval"`
 }
 

@@ -1,28 +1,31 @@
 // Package ledger is the arrival ledger: per account × Region, when CloudTrail
-// last delivered a log file and a digest file, the last key, and per-day
-// counts. The verifier writes it; the watchdog and `trailwarden status` read it.
+// last delivered a log file and a digest file, the newest log file's name,
+// and per-day counts of log files. The verifier appends what it processed
+// to the journal (journal.go, writer.go); the watchdog folds the journal
+// into one item per account (fold.go) and, like `trailwarden status`,
+// reads the items raised by the journal (Reader).
 //
-// Physical layout (DynamoDB, one item per account, partition key AccountId):
+// Item layout (DynamoDB, partition key AccountId), as the watchdog writes
+// it (itemcodec.go):
 //
-//	AccountId            S   "333333333333"
+//	AccountId  S  "333333333333"
+//	R          B  every Region: newest log and digest times, the newest log
+//	              file's unique string, log files of the last two UTC days
+//	F          N  the last journal slot folded into R
+//	UpdatedAt  N  epoch seconds of the last write
+//
+// An item with 17 Regions of digests and 17 of log files is 491 B, one
+// write unit (TestItemSizeByActiveRegions). Items of the previous layout
+// read the same and are rewritten by their first fold:
+//
 //	L#<region>           N   epoch seconds of the newest log file delivered
 //	D#<region>           N   epoch seconds of the newest digest delivered
-//	K#<region>           S   the newest log file's name: <YYYYMMDDTHHmmZ>_<unique> (keyname.go; the full key with WriterOptions.FullKeys; items of earlier releases: the whole file name)
+//	K#<region>           S   the newest log file's name: <YYYYMMDDTHHmmZ>_<unique> (keyname.go; items of earlier releases: the whole file name)
 //	C#<yyyymmdd>#<region> N  log files counted that UTC day
-//	UpdatedAt            N   epoch seconds of the last write
 //
-// One item per account (not per account × Region) because an account's
-// Regions deliver digests in the same hour: one coalesced write covers all
-// of them, and a watchdog scan reads one item per account. With digests in
-// 17 Regions and log files (two days of counts) in 3 an item is 649 B, one
-// write unit; it crosses 1 KB at 7 Regions with log files and is 2,223 B,
-// three units per write, at 17 (TestItemSizeByActiveRegions).
-// Times never move backwards: writes are conditional (see Writer).
-//
-// The items are the ledger's long memory; the journal (journal.go, a second
-// table) its short one: the newest times of every invocation, which readers
-// (Reader with a JournalReader) fold into the items. See writer.go for when
-// each is written.
+// One item per account (not per account × Region): one write covers all
+// of an account's Regions, and a watchdog scan reads one item per account.
+// Times never move backwards.
 package ledger
 
 import (
@@ -89,30 +92,61 @@ func (it Item) SortedRegions() []string {
 	return out
 }
 
-// Decode reads an item from DynamoDB attributes; unknown attributes are
+// Decode reads an item from DynamoDB attributes, in the packed form
+// (itemcodec.go), the previous releases' form, or both merged (an item the
+// previous release's writer touched after a fold); unknown attributes are
 // ignored so the layout can grow.
 func Decode(av map[string]ddbtypes.AttributeValue) (Item, error) {
+	it, _, err := decodeItem(av)
+	return it, err
+}
+
+// itemMeta is what a fold needs of a stored item besides its Regions.
+type itemMeta struct {
+	exists    bool
+	folded    int64 // F: the last journal slot folded; 0 when absent
+	hasFolded bool
+	updated   ddbtypes.AttributeValue // UpdatedAt as stored; nil when absent
+	legacy    []string                // attributes of the previous layout
+}
+
+func decodeItem(av map[string]ddbtypes.AttributeValue) (Item, itemMeta, error) {
 	it := Item{Regions: map[string]RegionState{}}
+	meta := itemMeta{exists: len(av) > 0}
+	var packed []byte
 	get := func(region string) RegionState { return it.Regions[region] }
 	for name, v := range av {
 		switch {
 		case name == KeyAttribute:
 			s, ok := v.(*ddbtypes.AttributeValueMemberS)
 			if !ok {
-				return Item{}, fmt.Errorf("ledger: %s is not a string", name)
+				return Item{}, meta, fmt.Errorf("ledger: %s is not a string", name)
 			}
 			it.AccountID = s.Value
 		case name == UpdatedAtAttribute:
 			t, err := epoch(v)
 			if err != nil {
-				return Item{}, fmt.Errorf("ledger: %s: %w", name, err)
+				return Item{}, meta, fmt.Errorf("ledger: %s: %w", name, err)
 			}
-			it.UpdatedAt = t
+			it.UpdatedAt, meta.updated = t, v
+		case name == PackedAttribute:
+			b, ok := v.(*ddbtypes.AttributeValueMemberB)
+			if !ok {
+				return Item{}, meta, fmt.Errorf("ledger: %s is not binary", name)
+			}
+			packed = b.Value
+		case name == FoldedAttribute:
+			t, err := epoch(v)
+			if err != nil {
+				return Item{}, meta, fmt.Errorf("ledger: %s: %w", name, err)
+			}
+			meta.folded, meta.hasFolded = t.Unix(), true
 		case strings.HasPrefix(name, PrefixLog), strings.HasPrefix(name, PrefixDigest):
 			t, err := epoch(v)
 			if err != nil {
-				return Item{}, fmt.Errorf("ledger: %s: %w", name, err)
+				return Item{}, meta, fmt.Errorf("ledger: %s: %w", name, err)
 			}
+			meta.legacy = append(meta.legacy, name)
 			region := name[2:]
 			rs := get(region)
 			if name[0] == 'L' {
@@ -122,12 +156,14 @@ func Decode(av map[string]ddbtypes.AttributeValue) (Item, error) {
 			}
 			it.Regions[region] = rs
 		case strings.HasPrefix(name, PrefixKey):
+			meta.legacy = append(meta.legacy, name)
 			if s, ok := v.(*ddbtypes.AttributeValueMemberS); ok {
 				rs := get(name[2:])
 				rs.LastKey = s.Value
 				it.Regions[name[2:]] = rs
 			}
 		case strings.HasPrefix(name, PrefixCount):
+			meta.legacy = append(meta.legacy, name)
 			parts := strings.SplitN(name[2:], "#", 2)
 			n, ok := v.(*ddbtypes.AttributeValueMemberN)
 			if len(parts) != 2 || !ok {
@@ -146,7 +182,7 @@ func Decode(av map[string]ddbtypes.AttributeValue) (Item, error) {
 		}
 	}
 	if it.AccountID == "" {
-		return Item{}, fmt.Errorf("ledger: item without %s", KeyAttribute)
+		return Item{}, meta, fmt.Errorf("ledger: item without %s", KeyAttribute)
 	}
 	for region, rs := range it.Regions {
 		if rs.LastKey != "" {
@@ -154,7 +190,39 @@ func Decode(av map[string]ddbtypes.AttributeValue) (Item, error) {
 			it.Regions[region] = rs
 		}
 	}
-	return it, nil
+	if packed != nil {
+		regions, err := DecodeRegions(it.AccountID, packed)
+		if err != nil {
+			return Item{}, meta, fmt.Errorf("ledger: item of %s: %w", it.AccountID, err)
+		}
+		for name, rs := range it.Regions {
+			regions[name] = mergeRegion(regions[name], rs)
+		}
+		it.Regions = regions
+	}
+	sort.Strings(meta.legacy)
+	return it, meta, nil
+}
+
+// mergeRegion merges b into a: the newer times, the key of the newer log
+// file, counts summed (two writers counted different files).
+func mergeRegion(a, b RegionState) RegionState {
+	if b.LastLog.After(a.LastLog) || a.LastKey == "" && !b.LastLog.Before(a.LastLog) {
+		a.LastLog = b.LastLog
+		if b.LastKey != "" {
+			a.LastKey = b.LastKey
+		}
+	}
+	if b.LastDigest.After(a.LastDigest) {
+		a.LastDigest = b.LastDigest
+	}
+	for day, n := range b.Counts {
+		if a.Counts == nil {
+			a.Counts = map[string]int64{}
+		}
+		a.Counts[day] += n
+	}
+	return a
 }
 
 func epoch(v ddbtypes.AttributeValue) (time.Time, error) {
@@ -182,8 +250,8 @@ type Reader struct {
 	DB      ReadAPI
 	Table   string
 	Journal *JournalReader
-	// Fold, with Journal, writes journal times about to leave the horizon
-	// into the items that lack them (Scan only; see Folder).
+	// Fold, with Journal, makes Scan the items' writer: it folds the
+	// journal into the items once per interval (fold.go).
 	Fold *Folder
 }
 
@@ -196,8 +264,9 @@ func (r *Reader) Get(ctx context.Context, asOf time.Time, account string) (Item,
 		return Item{}, fmt.Errorf("get ledger of %s: %w", account, err)
 	}
 	it := Item{AccountID: account, Regions: map[string]RegionState{}}
+	var meta itemMeta
 	if len(out.Item) > 0 {
-		if it, err = Decode(out.Item); err != nil {
+		if it, meta, err = decodeItem(out.Item); err != nil {
 			return Item{}, err
 		}
 	}
@@ -206,7 +275,7 @@ func (r *Reader) Get(ctx context.Context, asOf time.Time, account string) (Item,
 		if err != nil {
 			return Item{}, err
 		}
-		ov.Apply(&it)
+		ov.apply(&it, meta)
 	}
 	return it, nil
 }
@@ -223,9 +292,9 @@ type ScanStats struct {
 // wall clock when zero), reading segments segments in parallel
 // (fn must be safe for concurrent use when segments > 1).
 //
-// With a journal, accounts that have journal entries but no item yet (their
-// first arrivals are still coalescing in a verifier instance) are passed to
-// fn as items built from the journal alone, after the scan.
+// With a journal, accounts that have journal entries but no item yet are
+// passed to fn as items built from the journal alone, after the scan.
+// With a Folder, the items due are then written (fold.go).
 func (r *Reader) Scan(ctx context.Context, asOf time.Time, segments int, fn func(Item) error) (ScanStats, error) {
 	if asOf.IsZero() {
 		asOf = time.Now()
@@ -233,19 +302,26 @@ func (r *Reader) Scan(ctx context.Context, asOf time.Time, segments int, fn func
 	var st ScanStats
 	var ov *Overlay
 	if r.Journal != nil {
+		var every time.Duration
+		if r.Fold != nil {
+			every = r.Fold.Interval
+			if every <= 0 {
+				every = DefaultItemInterval
+			}
+		}
 		var err error
-		if ov, st.Journal, err = r.Journal.Read(ctx, asOf); err != nil {
+		if ov, st.Journal, err = r.Journal.read(ctx, asOf, every); err != nil {
 			return st, err
 		}
 	}
 	var mu sync.Mutex
 	seen := map[uint64]struct{}{}
 	var folds []foldJob
-	fold := func(it Item) {
-		if r.Fold == nil {
+	fold := func(it Item, meta itemMeta) {
+		if ov == nil || !ov.fold {
 			return
 		}
-		if job, ok := r.Fold.due(ov, it, asOf); ok {
+		if job, ok := r.Fold.due(ov.plan, ov, it, meta); ok {
 			mu.Lock()
 			folds = append(folds, job)
 			mu.Unlock()
@@ -255,12 +331,12 @@ func (r *Reader) Scan(ctx context.Context, asOf time.Time, segments int, fn func
 	st.Stats, err = tablescan.Parallel(ctx, r.DB, dynamodb.ScanInput{TableName: aws.String(r.Table)}, segments,
 		func(items []map[string]ddbtypes.AttributeValue) error {
 			for _, av := range items {
-				it, err := Decode(av)
+				it, meta, err := decodeItem(av)
 				if err != nil {
 					return err
 				}
-				fold(it)
-				if ov.Apply(&it) {
+				fold(it, meta)
+				if ov.apply(&it, meta) {
 					mu.Lock()
 					seen[accountNumber(it.AccountID)] = struct{}{}
 					mu.Unlock()
@@ -276,14 +352,14 @@ func (r *Reader) Scan(ctx context.Context, asOf time.Time, segments int, fn func
 	}
 	for _, id := range ov.accounts(func(n uint64) bool { _, ok := seen[n]; return ok }) {
 		it := Item{AccountID: id, Regions: map[string]RegionState{}}
-		fold(it)
-		ov.Apply(&it)
+		fold(it, itemMeta{})
+		ov.apply(&it, itemMeta{})
 		if err := fn(it); err != nil {
 			return st, err
 		}
 	}
 	if len(folds) > 0 {
-		st.Fold = r.Fold.write(ctx, folds, asOf)
+		r.Fold.write(ctx, folds, asOf, &st.Fold)
 	}
 	return st, nil
 }

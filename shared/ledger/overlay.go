@@ -3,6 +3,7 @@ package ledger
 import (
 	"context"
 	"fmt"
+	"maps"
 	"sort"
 	"sync"
 	"time"
@@ -30,12 +31,32 @@ type Overlay struct {
 	regMu  sync.Mutex
 	names  []string
 	ids    map[string]uint16
+	// plan places each log file count relative to its account's fold cut
+	// (fold.go); with fold set, the keys of the accounts whose cut is
+	// readable are kept for their fold.
+	plan *foldPlan
+	fold bool
 }
 
 type overlayShard struct {
 	mu sync.Mutex
 	m  map[uint64][]pairSlot
+	// logs holds log file counts by pair (account << 16 | Region id), by
+	// bucket (fold.go) and by day (yesterday and today of the read: the
+	// days an item keeps); keys the newest name of the pairs a fold may
+	// write.
+	logs map[uint64]logCounts
+	keys map[uint64]keyRef
 }
+
+type logCounts [buckets][countDays]uint32
+
+type keyRef struct {
+	t   uint32 // the log time the name came with
+	key string
+}
+
+func pairID(account uint64, region uint16) uint64 { return account<<16 | uint64(region) }
 
 // pairSlot is one Region's newest journaled times and the journal slots
 // (epoch seconds of their start) that carried them; 0 when none.
@@ -56,8 +77,82 @@ func newOverlay() *Overlay {
 	o := &Overlay{ids: map[string]uint16{}}
 	for i := range o.shards {
 		o.shards[i].m = map[uint64][]pairSlot{}
+		o.shards[i].logs = map[uint64]logCounts{}
+		o.shards[i].keys = map[uint64]keyRef{}
 	}
 	return o
+}
+
+// addLogs keeps a log entry's counts, in its bucket (fold.go), and its key
+// when keep.
+func (o *Overlay) addLogs(e *rawEntry, region uint16, bucket int, keep bool) {
+	first := int64(dayOf(o.plan.asOf.Unix())) - (countDays - 1)
+	id := pairID(e.account, region)
+	sh := o.shard(e.account)
+	sh.mu.Lock()
+	defer sh.mu.Unlock()
+	if keep && len(e.key) > 0 {
+		if k := sh.keys[id]; uint32(e.t) >= k.t {
+			sh.keys[id] = keyRef{t: uint32(e.t), key: e.keyName()}
+		}
+	}
+	c, counted := sh.logs[id], false
+	for _, f := range e.files {
+		if i := int64(f.Day) - first; f.N > 0 && i >= 0 && i < countDays {
+			c[bucket][i] += f.N
+			counted = true
+		}
+	}
+	if counted {
+		sh.logs[id] = c
+	}
+}
+
+// logPair is one Region's journaled log files and newest key of an
+// account.
+type logPair struct {
+	region uint16
+	name   string
+	keyT   uint32
+	key    string
+	files  [buckets][countDays]DayCount
+}
+
+// logPairs returns an account's journaled log files and keys.
+func (o *Overlay) logPairs(account uint64) []logPair {
+	if o == nil {
+		return nil
+	}
+	first := dayOf(o.plan.asOf.Unix()) - (countDays - 1)
+	sh := o.shard(account)
+	sh.mu.Lock()
+	var out []logPair
+	for _, p := range sh.m[account] {
+		id := pairID(account, p.region)
+		c, ok := sh.logs[id]
+		k, keyed := sh.keys[id]
+		if !ok && !keyed {
+			continue
+		}
+		l := logPair{region: p.region, keyT: k.t, key: k.key}
+		for b := range c {
+			n := 0
+			for i, files := range c[b] {
+				if files > 0 {
+					l.files[b][n] = DayCount{Day: first + uint32(i), N: files}
+					n++
+				}
+			}
+		}
+		out = append(out, l)
+	}
+	sh.mu.Unlock()
+	o.regMu.Lock()
+	defer o.regMu.Unlock()
+	for i := range out {
+		out[i].name = o.names[out[i].region]
+	}
+	return out
 }
 
 // regionIDs interns an item's Region names.
@@ -166,9 +261,13 @@ func (o *Overlay) accounts(seen func(uint64) bool) []string {
 	return out
 }
 
-// Apply raises an item's times to the overlay's for its account, and
-// reports whether the overlay holds the account.
-func (o *Overlay) Apply(it *Item) bool {
+// Apply raises an item's times to the overlay's for its account, adds the
+// log files journaled since the item's last fold, and reports whether the
+// overlay holds the account. The item is taken as never folded: Reader
+// applies what it read of the item's fold instead.
+func (o *Overlay) Apply(it *Item) bool { return o.apply(it, itemMeta{}) }
+
+func (o *Overlay) apply(it *Item, meta itemMeta) bool {
 	pairs := o.pairs(it.AccountID)
 	for _, p := range pairs {
 		if it.Regions == nil {
@@ -183,21 +282,38 @@ func (o *Overlay) Apply(it *Item) bool {
 		}
 		it.Regions[p.Region] = rs
 	}
-	return len(pairs) > 0
+	if len(pairs) == 0 || o.plan == nil {
+		return len(pairs) > 0
+	}
+	use, _ := o.plan.since(accountNumber(it.AccountID), meta)
+	for _, l := range o.logPairs(accountNumber(it.AccountID)) {
+		rs := it.Regions[l.name]
+		rs.Counts = addBuckets(rs.Counts, l.files, use)
+		it.Regions[l.name] = rs
+	}
+	return true
 }
 
-// decoded is one journal entry before it joins an overlay.
-type decoded struct {
-	account uint64
-	region  int
-	kind    ArrivalKind
-	t       uint32
+// addBuckets adds the selected buckets' counts to counts (a copy).
+func addBuckets(counts map[string]int64, files [buckets][countDays]DayCount, use [buckets]bool) map[string]int64 {
+	out := maps.Clone(counts)
+	for b, ok := range use {
+		for _, c := range files[b] {
+			if ok && c.N > 0 {
+				if out == nil {
+					out = map[string]int64{}
+				}
+				out[dayName(c.Day)] += int64(c.N)
+			}
+		}
+	}
+	return out
 }
 
 // decoder decodes journal items into an overlay, reusing its buffers.
 type decoder struct {
 	o       *Overlay
-	entries []decoded
+	entries []rawEntry
 	names   []string
 	ids     []uint16
 }
@@ -207,15 +323,20 @@ type decoder struct {
 func (d *decoder) item(b []byte, slot uint32) (int, error) {
 	d.entries = d.entries[:0]
 	n, err := decodeJournal(b, func(regions []string, _ int) { d.names = regions },
-		func(account uint64, region int, kind ArrivalKind, t int64) {
-			d.entries = append(d.entries, decoded{account: account, region: region, kind: kind, t: uint32(t)})
-		})
+		func(e *rawEntry) { d.entries = append(d.entries, *e) })
 	if err != nil {
 		return 0, err
 	}
 	d.ids = d.o.regionIDs(d.names, d.ids)
-	for _, e := range d.entries {
-		d.o.add(e.account, d.ids[e.region], e.kind, e.t, slot)
+	plan := d.o.plan
+	for i := range d.entries {
+		e := &d.entries[i]
+		d.o.add(e.account, d.ids[e.region], e.kind, uint32(e.t), slot)
+		if e.kind != ArrivalLog || len(e.key) == 0 && e.files[0].N == 0 {
+			continue
+		}
+		b := plan.bucket(e.account, int64(slot))
+		d.o.addLogs(e, d.ids[e.region], b, d.o.fold && b != bucketAfter && plan.readable(e.account))
 	}
 	return n, nil
 }
@@ -241,6 +362,12 @@ type JournalReader struct {
 // stats and skipped: one bad item must not blind the watchdog to every
 // other account.
 func (j *JournalReader) Read(ctx context.Context, asOf time.Time) (*Overlay, JournalStats, error) {
+	return j.read(ctx, asOf, 0)
+}
+
+// read is Read; with foldEvery (the Folder's interval), the overlay also
+// keeps what the accounts' folds need (fold.go).
+func (j *JournalReader) read(ctx context.Context, asOf time.Time, foldEvery time.Duration) (*Overlay, JournalStats, error) {
 	if asOf.IsZero() {
 		asOf = time.Now()
 	}
@@ -262,6 +389,11 @@ func (j *JournalReader) Read(ctx context.Context, asOf time.Time) (*Overlay, Jou
 		slots = append(slots, s)
 	}
 	ov := newOverlay()
+	ov.fold = foldEvery > 0
+	if !ov.fold {
+		foldEvery = intervalOf(horizon)
+	}
+	ov.plan = newFoldPlan(foldEvery, asOf, start.Unix())
 	var st JournalStats
 	var mu sync.Mutex
 	var firstErr error

@@ -1,8 +1,8 @@
 package ledger_test
 
 import (
-	"context"
 	"fmt"
+	"strconv"
 	"testing"
 	"time"
 
@@ -17,32 +17,57 @@ var seventeen = []string{"us-east-1", "us-east-2", "us-west-1", "us-west-2", "ca
 	"ap-northeast-3", "ap-southeast-1", "ap-southeast-2"}
 
 // activeItem is an account's item after two days of digests in 17 Regions
-// and log files in the first active of them (counts of both days kept).
+// and log files in the first active of them (counts of both days kept),
+// journaled by a verifier and folded by the watchdog.
 func activeItem(t *testing.T, active int) map[string]ddbtypes.AttributeValue {
 	t.Helper()
-	db := ledgertest.NewTable()
-	c := &clock{t: t0}
-	w := newWriter(db, c)
+	p := newPipeline(t, 1, t0)
+	n := 0
 	for day := 0; day < 2; day++ {
 		at := t0.Add(time.Duration(day) * 24 * time.Hour)
-		c.t = at
+		p.advance(at)
 		for _, r := range seventeen {
-			w.Record(digestArrival(r, at))
+			p.writers[0].Record(digestArrival(r, at))
 		}
 		for _, r := range seventeen[:active] {
 			for i := 0; i < 100; i++ {
-				w.Record(logArrival(r, at.Add(time.Duration(i)*time.Second), fmt.Sprintf("FFFFFFFFFFFF%04d", day*1000+i)))
+				n++
+				p.writers[0].Record(logArrival(r, at.Add(time.Duration(i)*time.Second).Truncate(time.Minute), unique16(n)))
 			}
 		}
-		w.Flush(context.Background(), ledger.FlushAll)
+		p.flush(0)
 	}
-	return db.Item(acct)
+	p.advance(p.now.Add(90 * time.Minute))
+	return p.db.Item(acct)
+}
+
+// previousLayout renders an item as the previous release wrote it: one
+// attribute per Region and field (L#, D#, K# with the compact name, C# per
+// day).
+func previousLayout(it ledger.Item) map[string]ddbtypes.AttributeValue {
+	av := map[string]ddbtypes.AttributeValue{ledger.KeyAttribute: str(it.AccountID), ledger.UpdatedAtAttribute: num(it.UpdatedAt.Unix())}
+	for r, rs := range it.Regions {
+		if !rs.LastLog.IsZero() {
+			av[ledger.PrefixLog+r] = num(rs.LastLog.Unix())
+		}
+		if !rs.LastDigest.IsZero() {
+			av[ledger.PrefixDigest+r] = num(rs.LastDigest.Unix())
+		}
+		if rs.LastKey != "" {
+			// <YYYYMMDDTHHmmZ>_<unique>: 31 bytes.
+			av[ledger.PrefixKey+r] = str(rs.LastKey[len(it.AccountID+"_CloudTrail_"+r+"_") : len(rs.LastKey)-len(".json.gz")])
+		}
+		for day, c := range rs.Counts {
+			av[ledger.PrefixCount+day+"#"+r] = &ddbtypes.AttributeValueMemberN{Value: strconv.FormatInt(c, 10)}
+		}
+	}
+	return av
 }
 
 // TestItemSizeByActiveRegions measures an item at 1 to 17 Regions with
-// log files, as written now and with K# as the previous release wrote it
-// (the whole file name): the compact K# is 33 bytes plus the Region's name
-// shorter per active Region, and both forms read the same.
+// log files, packed (as the watchdog writes it) and in the previous
+// release's layout, which reads the same: under 1 KB (one write unit) at
+// 17 active Regions.
 func TestItemSizeByActiveRegions(t *testing.T) {
 	for active := 1; active <= len(seventeen); active++ {
 		item := activeItem(t, active)
@@ -50,33 +75,24 @@ func TestItemSizeByActiveRegions(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		old := map[string]ddbtypes.AttributeValue{}
-		for k, v := range item {
-			old[k] = v
-		}
-		for r, rs := range now.Regions {
-			if rs.LastKey != "" {
-				old[ledger.PrefixKey+r] = &ddbtypes.AttributeValueMemberS{Value: rs.LastKey}
-			}
-		}
+		old := previousLayout(now)
 		prev, err := ledger.Decode(old)
 		if err != nil {
 			t.Fatal(err)
 		}
-		saved := 0
+		if fmt.Sprint(prev.Regions) != fmt.Sprint(now.Regions) {
+			t.Fatalf("%d active: the layouts read differently:\n%v\n%v", active, prev.Regions, now.Regions)
+		}
 		for _, r := range seventeen[:active] {
-			rs := now.Regions[r]
-			if rs.LastKey == "" || rs.LastKey != prev.Regions[r].LastKey {
-				t.Fatalf("%s: key %q, previous release's item reads %q", r, rs.LastKey, prev.Regions[r].LastKey)
+			if rs := now.Regions[r]; rs.LastKey == "" || len(rs.Counts) != 2 || rs.Counts["20260315"] != 100 {
+				t.Fatalf("%s: %+v", r, rs)
 			}
-			// "<account>_CloudTrail_<region>_" and ".json.gz" are not stored.
-			saved += len(acct+"_CloudTrail_"+r+"_") + len(".json.gz")
 		}
 		before, after := ledgertest.ItemSize(old), ledgertest.ItemSize(item)
-		if before-after != saved {
-			t.Errorf("%d active Regions: %d B before, %d B after: want %d B less", active, before, after, saved)
+		if after >= 1024 {
+			t.Errorf("%d active Regions: %d B, want under 1 KB", active, after)
 		}
-		t.Logf("%2d active Regions: previous release %d B (%d WCU), now %d B (%d WCU)", active,
+		t.Logf("%2d active Regions: previous layout %d B (%d WCU), packed %d B (%d WCU)", active,
 			before, (before+1023)/1024, after, (after+1023)/1024)
 	}
 }

@@ -21,8 +21,9 @@ import (
 // Table is an in-memory fake of the DynamoDB calls the ledger makes
 // (UpdateItem, GetItem, Scan), for tests and benchmarks. It is a fake, not
 // an emulator: it understands only the update and condition expressions the
-// ledger's conditional update renders for the Writer and the Folder (SET a = v, ADD a v, REMOVE a; conditions of the form
-// "(attribute_not_exists(a) OR a < v)" joined by AND) and it counts what
+// ledger's Folder and the tests render (SET a = v, ADD a v, REMOVE a;
+// conditions "attribute_not_exists(a)", "a = v" and
+// "(attribute_not_exists(a) OR a <= v)" joined by AND) and it counts what
 // DynamoDB would bill: one write unit per started KB of the larger of the
 // item before and after each write (a failed conditional write included),
 // one read unit per started 4 KB for a consistent GetItem (half for an
@@ -259,42 +260,88 @@ func numberOf(v ddbtypes.AttributeValue) (*big.Float, bool) {
 
 func evalCondition(expr string, item map[string]ddbtypes.AttributeValue, names map[string]string, values map[string]ddbtypes.AttributeValue) (bool, error) {
 	for _, clause := range strings.Split(expr, " AND ") {
-		clause = strings.TrimSuffix(strings.TrimPrefix(strings.TrimSpace(clause), "("), ")")
-		notExists, cmp, ok := strings.Cut(clause, " OR ")
-		if !ok || !strings.HasPrefix(notExists, "attribute_not_exists(") {
-			return false, fmt.Errorf("fake dynamodb: unsupported condition %q", clause)
+		clause = strings.TrimSpace(clause)
+		if strings.HasPrefix(clause, "(") && strings.HasSuffix(clause, ")") {
+			clause = clause[1 : len(clause)-1]
 		}
-		attr, err := resolveName(strings.TrimSuffix(strings.TrimPrefix(notExists, "attribute_not_exists("), ")"), names)
-		if err != nil {
+		var ok bool
+		var err error
+		notExists, cmp, isOr := strings.Cut(clause, " OR ")
+		switch {
+		case isOr:
+			ok, err = notExistsOrAtMost(notExists, cmp, item, names, values)
+		case strings.HasPrefix(clause, "attribute_not_exists("):
+			var attr string
+			attr, err = resolveName(strings.TrimSuffix(strings.TrimPrefix(clause, "attribute_not_exists("), ")"), names)
+			_, exists := item[attr]
+			ok = !exists
+		case strings.Contains(clause, " = "):
+			ok, err = equals(clause, item, names, values)
+		default:
+			err = fmt.Errorf("fake dynamodb: unsupported condition %q", clause)
+		}
+		if err != nil || !ok {
 			return false, err
-		}
-		cur, exists := item[attr]
-		if !exists {
-			continue
-		}
-		orEqual := true
-		lhs, rhs, ok := strings.Cut(cmp, " <= ")
-		if !ok {
-			orEqual = false
-			lhs, rhs, ok = strings.Cut(cmp, " < ")
-		}
-		if !ok {
-			return false, fmt.Errorf("fake dynamodb: unsupported comparison %q", cmp)
-		}
-		if a, err := resolveName(lhs, names); err != nil || a != attr {
-			return false, fmt.Errorf("fake dynamodb: comparison %q on another attribute", cmp)
-		}
-		v, err := resolveValue(rhs, values)
-		if err != nil {
-			return false, err
-		}
-		x, ok1 := numberOf(cur)
-		y, ok2 := numberOf(v)
-		if c := x.Cmp(y); !ok1 || !ok2 || c > 0 || c == 0 && !orEqual {
-			return false, nil
 		}
 	}
 	return true, nil
+}
+
+// equals evaluates "a = v": numbers compare as numbers, other values as
+// their Go values.
+func equals(clause string, item map[string]ddbtypes.AttributeValue, names map[string]string, values map[string]ddbtypes.AttributeValue) (bool, error) {
+	attr, v, err := operands("condition", clause, " = ", names, values)
+	if err != nil {
+		return false, err
+	}
+	cur, exists := item[attr]
+	if !exists {
+		return false, nil
+	}
+	x, ok1 := numberOf(cur)
+	y, ok2 := numberOf(v)
+	if ok1 && ok2 {
+		return x.Cmp(y) == 0, nil
+	}
+	return fmt.Sprint(cur) == fmt.Sprint(v), nil
+}
+
+// notExistsOrAtMost evaluates "(attribute_not_exists(a) OR a <= v)" (or <).
+func notExistsOrAtMost(notExists, cmp string, item map[string]ddbtypes.AttributeValue, names map[string]string, values map[string]ddbtypes.AttributeValue) (bool, error) {
+	if !strings.HasPrefix(notExists, "attribute_not_exists(") {
+		return false, fmt.Errorf("fake dynamodb: unsupported condition %q", notExists+" OR "+cmp)
+	}
+	attr, err := resolveName(strings.TrimSuffix(strings.TrimPrefix(notExists, "attribute_not_exists("), ")"), names)
+	if err != nil {
+		return false, err
+	}
+	cur, exists := item[attr]
+	if !exists {
+		return true, nil
+	}
+	orEqual := true
+	lhs, rhs, ok := strings.Cut(cmp, " <= ")
+	if !ok {
+		orEqual = false
+		lhs, rhs, ok = strings.Cut(cmp, " < ")
+	}
+	if !ok {
+		return false, fmt.Errorf("fake dynamodb: unsupported comparison %q", cmp)
+	}
+	if a, err := resolveName(lhs, names); err != nil || a != attr {
+		return false, fmt.Errorf("fake dynamodb: comparison %q on another attribute", cmp)
+	}
+	v, err := resolveValue(rhs, values)
+	if err != nil {
+		return false, err
+	}
+	x, ok1 := numberOf(cur)
+	y, ok2 := numberOf(v)
+	c := 0
+	if ok1 && ok2 {
+		c = x.Cmp(y)
+	}
+	return ok1 && ok2 && (c < 0 || c == 0 && orEqual), nil
 }
 
 func applyUpdate(expr string, item map[string]ddbtypes.AttributeValue, names map[string]string, values map[string]ddbtypes.AttributeValue) error {
@@ -365,6 +412,7 @@ type Journal struct {
 	mu    sync.Mutex
 	slots map[string]map[string]map[string]ddbtypes.AttributeValue // slot → writer → item
 	st    JournalStats
+	last  []byte
 	Fail  error
 }
 
@@ -391,6 +439,13 @@ func (f *Journal) Stats() JournalStats {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	return f.st
+}
+
+// Last returns the entries attribute of the last item put (nil when none).
+func (f *Journal) Last() []byte {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.last
 }
 
 // Items returns the number of items held.
@@ -427,6 +482,9 @@ func (f *Journal) PutItem(_ context.Context, in *dynamodb.PutItemInput, _ ...fun
 		return nil, &ddbtypes.ConditionalCheckFailedException{Message: aws.String("The conditional request failed")}
 	}
 	f.slots[slot.Value][writer.Value] = clone(in.Item)
+	if e, ok := in.Item[ledger.JournalEntriesAttribute].(*ddbtypes.AttributeValueMemberB); ok {
+		f.last = e.Value
+	}
 	f.st.Bytes += size
 	f.st.MaxItemBytes = max(f.st.MaxItemBytes, size)
 	return &dynamodb.PutItemOutput{ConsumedCapacity: &ddbtypes.ConsumedCapacity{CapacityUnits: aws.Float64(units)}}, nil

@@ -43,9 +43,9 @@ const (
 	// EnvJournalTable is the DynamoDB arrival journal table name (see
 	// shared/ledger: the verifier appends, the watchdog and status read).
 	EnvJournalTable = "TRAILWARDEN_JOURNAL_TABLE"
-	// EnvLedgerItemInterval is how long a verifier instance may hold an
-	// account's counts, newest key and times before writing its ledger item
-	// (Go duration); readers look back over the journal accordingly.
+	// EnvLedgerItemInterval is how often the watchdog folds the journal
+	// into each ledger item (Go duration); readers look back over the
+	// journal accordingly, and the verifier keeps journal items that long.
 	EnvLedgerItemInterval = "TRAILWARDEN_LEDGER_ITEM_INTERVAL"
 	// EnvCoalesceWindow is the ledger's coalescing window (Go duration).
 	EnvCoalesceWindow = "TRAILWARDEN_COALESCE_WINDOW"

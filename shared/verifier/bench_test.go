@@ -89,12 +89,12 @@ func BenchmarkJSONValid(b *testing.B) {
 // (infra/stacks.DeliveryBatchSize).
 const benchBatch = 100
 
-func benchProcessor(db ledger.WriteAPI, journal ledger.JournalPutAPI, now func() time.Time, members int) *verifier.Processor {
+func benchProcessor(journal ledger.JournalPutAPI, now func() time.Time, members int) *verifier.Processor {
 	p := &verifier.Processor{
 		Rules:       verifier.Rules{Bucket: "acme-org-cloudtrail", Prefix: "cloudtrail", PrefixSet: true, OrganizationID: "o-a1b2c3d4e5"},
 		ObjectCheck: verifier.CheckNone,
 		Members:     &verifier.Members{Source: memberIDs(members), Now: now},
-		Ledger: ledger.NewWriter(db, "ledger", ledger.WriterOptions{Now: now,
+		Ledger: ledger.NewWriter(ledger.WriterOptions{Now: now,
 			Journal: ledger.Journal{DB: journal, Table: "journal"}}),
 		Metrics: telemetry.NewMetrics(io.Discard, "Trailwarden", "verifier"),
 		Logger:  slog.New(slog.NewJSONHandler(io.Discard, &slog.HandlerOptions{Level: slog.LevelError})),
@@ -117,7 +117,7 @@ func benchPerRecord(b *testing.B, arm func(p *verifier.Processor)) {
 	b.ReportAllocs()
 	for i := 0; i < b.N; i++ {
 		b.StopTimer()
-		p := benchProcessor(ledgertest.NewTable(), ledgertest.NewJournal(), func() time.Time { return now }, 100)
+		p := benchProcessor(ledgertest.NewJournal(), func() time.Time { return now }, 100)
 		b.StartTimer()
 		c0, w0 := cputime.Now(), time.Now()
 		arm(p)
@@ -231,12 +231,15 @@ func (n *naiveLedger) write(account, region string, k logkey.Key, key string) {
 // 90th percentile 60, hourly digests, 10% multi-key notifications, 24
 // hours) through the real handler — one, two or five warm instances (the
 // event source's MaximumConcurrency is 5) taking batches of 100 in turn,
-// the object check sampling 1% — against in-memory counting fakes of the
-// ledger and journal tables, next to the naive one-write-per-object design
-// on the same objects in the same run. Each instance ends with a shutdown
-// flush (what SIGTERM writes). Figures are per delivered object (log and
-// digest files); the model is scaled (100 and 1,000 accounts) to show that
-// they do not depend on scale.
+// the object check sampling 1% — and the watchdog's fold every 5 minutes
+// of model time (the items' one writer), against in-memory counting fakes
+// of the ledger and journal tables, next to the naive
+// one-write-per-object design on the same objects in the same run. Each
+// instance ends with a shutdown flush (what SIGTERM writes), and the
+// watchdog runs on for 80 minutes after the traffic (the last windows'
+// folds). Figures are per delivered object (log and digest files); the
+// model is scaled (100 and 1,000 accounts) to show that they do not depend
+// on scale.
 func BenchmarkLedgerModel(b *testing.B) {
 	for _, c := range []struct{ accounts, instances int }{{100, 1}, {100, 2}, {1000, 2}, {1000, 5}} {
 		b.Run(fmt.Sprintf("accounts=%d/instances=%d", c.accounts, c.instances), func(b *testing.B) {
@@ -247,9 +250,58 @@ func BenchmarkLedgerModel(b *testing.B) {
 	}
 }
 
-func runModel(b *testing.B, model cloudtrailsim.Model, accounts, instances int) {
+// modelReporter is where runModel reports: a benchmark, or a test that
+// discards the metrics.
+type modelReporter interface {
+	testing.TB
+	ReportMetric(n float64, unit string)
+}
+
+type quietT struct{ *testing.T }
+
+func (quietT) ReportMetric(float64, string) {}
+
+// TestItemWritesDoNotGrowWithInstances runs a small model through 1, 2
+// and 5 warm instances: the watchdog writes the same items whatever the
+// number of instances.
+func TestItemWritesDoNotGrowWithInstances(t *testing.T) {
+	var writes []int
+	for _, instances := range []int{1, 2, 5} {
+		writes = append(writes, runModel(quietT{t}, benchModel(20, 4), 20, instances).UpdateItem)
+	}
+	if writes[0] == 0 || writes[1] != writes[0] || writes[2] != writes[0] {
+		t.Fatalf("item writes with 1, 2 and 5 instances: %v", writes)
+	}
+}
+
+// modelWatchdog runs the watchdog's ledger pass (scan and fold) every 5
+// minutes of model time.
+type modelWatchdog struct {
+	r     *ledger.Reader
+	next  time.Time
+	folds ledger.FoldStats
+}
+
+func (w *modelWatchdog) until(tb testing.TB, t time.Time) {
+	if w.next.IsZero() {
+		w.next = t.Truncate(5 * time.Minute).Add(5 * time.Minute)
+	}
+	for ; !w.next.After(t); w.next = w.next.Add(5 * time.Minute) {
+		st, err := w.r.Scan(context.Background(), w.next, 1, func(ledger.Item) error { return nil })
+		if err != nil {
+			tb.Fatal(err)
+		}
+		f := &w.folds
+		f.Accounts, f.Conflicts, f.Failed, f.Partial = f.Accounts+st.Fold.Accounts, f.Conflicts+st.Fold.Conflicts,
+			f.Failed+st.Fold.Failed, f.Partial+st.Fold.Partial
+	}
+}
+
+func runModel(b modelReporter, model cloudtrailsim.Model, accounts, instances int) ledgertest.TableStats {
 	var now time.Time
-	clock := func() time.Time { return now }
+	// The members' background refresh reads the clock too.
+	var clockNs atomic.Int64
+	clock := func() time.Time { return time.Unix(0, clockNs.Load()).UTC() }
 	coalescing := ledgertest.NewTable()
 	journal := ledgertest.NewJournal()
 	naive := &naiveLedger{db: ledgertest.NewTable()}
@@ -257,7 +309,7 @@ func runModel(b *testing.B, model cloudtrailsim.Model, accounts, instances int) 
 	members := &countingMembers{StaticMembers: memberIDs(accounts)}
 	procs := make([]*verifier.Processor, instances)
 	for i := range procs {
-		procs[i] = benchProcessor(coalescing, journal, clock, accounts)
+		procs[i] = benchProcessor(journal, clock, accounts)
 		procs[i].Members.Source = members
 		procs[i].ObjectCheck, procs[i].SampleRate, procs[i].S3, procs[i].KMSKeyARN = verifier.CheckSample, 0.01, head, kmsARN
 	}
@@ -272,9 +324,14 @@ func runModel(b *testing.B, model cloudtrailsim.Model, accounts, instances int) 
 		batches++
 		pending = pending[:0]
 	}
+	wd := &modelWatchdog{r: &ledger.Reader{DB: coalescing, Table: "ledger",
+		Journal: &ledger.JournalReader{DB: journal, Table: "journal", Horizon: ledger.JournalHorizon(ledger.DefaultItemInterval)},
+		Fold:    &ledger.Folder{DB: coalescing, Table: "ledger", Interval: ledger.DefaultItemInterval}}}
 	start := time.Now()
 	err := model.Run(func(m cloudtrailsim.Message) error {
 		now = m.At.Add(20 * time.Second) // delivery and polling latency
+		clockNs.Store(now.UnixNano())
+		wd.until(b, now)
 		messages++
 		for _, key := range m.Keys {
 			k, err := logkey.Parse(key)
@@ -302,9 +359,13 @@ func runModel(b *testing.B, model cloudtrailsim.Model, accounts, instances int) 
 		handle()
 	}
 	for _, p := range procs {
-		if fr := p.Shutdown(ctx); len(fr.Failed)+len(fr.ItemErrors) != 0 {
+		if fr := p.Shutdown(ctx); len(fr.Failed) != 0 {
 			b.Fatalf("shutdown flush failed: %+v", fr)
 		}
+	}
+	wd.until(b, now.Add(80*time.Minute))
+	if f := wd.folds; f.Failed+f.Conflicts+f.Partial != 0 {
+		b.Fatalf("folds %+v", f)
 	}
 	elapsed := time.Since(start)
 	cs, js, ns := coalescing.Stats(), journal.Stats(), naive.db.Stats()
@@ -323,10 +384,13 @@ func runModel(b *testing.B, model cloudtrailsim.Model, accounts, instances int) 
 	b.ReportMetric(float64(batches)/o, "invocations/object")
 	b.ReportMetric(float64(objects)/float64(messages), "objects/message")
 	b.ReportMetric(float64(cs.UpdateItem)/float64(accounts)/float64(model.Hours), "item-writes/account-hour")
+	b.ReportMetric(cs.WCU/float64(accounts)/float64(model.Hours), "item-WCU/account-hour")
+	b.ReportMetric(js.WCU/float64(js.PutItem), "journal-WCU/item")
 	b.ReportMetric(o/float64(accounts)/float64(model.Hours), "objects/account-hour")
 	b.ReportMetric(o/elapsed.Seconds(), "objects/s")
-	b.Logf("accounts=%d hours=%d instances=%d: %d messages, %d objects (%d log files, %d digests), %d invocations; journal %d items (%.0f WCU, %d B, largest %d B); items %d writes (%.0f WCU, %d conditional failures, %d reads, largest %d B); naive %d writes (%.0f WCU); %d HEAD; %d member scans; %v",
+	b.Logf("accounts=%d hours=%d instances=%d: %d messages, %d objects (%d log files, %d digests), %d invocations; journal %d items (%.0f WCU, %d B, largest %d B); items %d writes by the watchdog's fold (%.0f WCU, %d conditional failures, largest %d B); naive %d writes (%.0f WCU); %d HEAD; %d member scans; %v",
 		accounts, model.Hours, instances, messages, objects, logFiles, digests, batches, js.PutItem, js.WCU, js.Bytes, js.MaxItemBytes,
-		cs.UpdateItem, cs.WCU, cs.ConditionalFailures, cs.GetItem, cs.MaxItemBytes,
+		cs.UpdateItem, cs.WCU, cs.ConditionalFailures, cs.MaxItemBytes,
 		ns.UpdateItem, ns.WCU, head.n.Load(), members.scans.Load(), elapsed.Round(time.Millisecond))
+	return cs
 }

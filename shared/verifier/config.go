@@ -34,7 +34,6 @@ import (
 type Config struct {
 	PolicyFile     string
 	AccountsTable  string
-	LedgerTable    string
 	JournalTable   string
 	ItemInterval   time.Duration
 	IncidentsTable string
@@ -73,7 +72,6 @@ func LoadConfig(get settings.Getenv) (Config, error) {
 	c := Config{
 		PolicyFile:          settings.PolicyPath(e.Getenv()),
 		AccountsTable:       e.String(settings.EnvAccountsTable),
-		LedgerTable:         e.String(settings.EnvLedgerTable),
 		JournalTable:        e.String(settings.EnvJournalTable),
 		ItemInterval:        e.Duration(settings.EnvLedgerItemInterval, ledger.DefaultItemInterval),
 		IncidentsTable:      e.String(settings.EnvIncidentsTable),
@@ -112,7 +110,7 @@ func LoadConfig(get settings.Getenv) (Config, error) {
 // Validate reports every problem at once.
 func (c Config) Validate() error {
 	p := append([]string(nil), c.problems...)
-	for name, v := range map[string]string{settings.EnvAccountsTable: c.AccountsTable, settings.EnvLedgerTable: c.LedgerTable,
+	for name, v := range map[string]string{settings.EnvAccountsTable: c.AccountsTable,
 		settings.EnvJournalTable:   c.JournalTable,
 		settings.EnvIncidentsTable: c.IncidentsTable, settings.EnvAlertsTopicARN: c.AlertsTopicARN} {
 		if v == "" {
@@ -178,7 +176,6 @@ func New(ctx context.Context, c Config, home aws.Config, out io.Writer) (*Proces
 // Clients are the AWS clients a Processor uses.
 type Clients struct {
 	DynamoDB interface {
-		ledger.WriteAPI
 		ledger.JournalPutAPI
 		incident.OutboxAPI
 		accounts.API
@@ -219,7 +216,7 @@ func NewFromPolicy(pol *policy.Policy, c Config, cl Clients, out io.Writer, now 
 		SampleRate:  c.SampleRate,
 		S3:          cl.S3,
 		Members:     &Members{Source: &TableMembers{DB: cl.DynamoDB, Table: c.AccountsTable}, Now: now},
-		Ledger: ledger.NewWriter(cl.DynamoDB, c.LedgerTable, ledger.WriterOptions{Now: now,
+		Ledger: ledger.NewWriter(ledger.WriterOptions{Now: now,
 			ItemInterval: c.ItemInterval, Journal: ledger.Journal{DB: cl.DynamoDB, Table: c.JournalTable}}),
 		Findings: &Findings{DB: cl.DynamoDB, Table: c.IncidentsTable, Alerts: cl.Alerts, Now: now},
 		Metrics:  metrics,

@@ -40,7 +40,7 @@ func (t *tally) batch(b *batch, fr ledger.FlushResult) {
 	}
 	for name, n := range map[string]int{MetricDeliveredDigestFiles: b.digests, MetricMalformedNotifications: b.malformed,
 		MetricValidationMessages: b.validation, MetricNotCloudTrailMessages: b.notCloudTrail,
-		MetricLedgerWrites: fr.Writes + fr.JournalWrites, MetricLedgerWriteFailures: len(fr.Failed) + len(fr.ItemErrors)} {
+		MetricLedgerWrites: fr.JournalWrites, MetricLedgerWriteFailures: len(fr.Failed)} {
 		t.counts[name] += n
 	}
 	for region, n := range b.logs {

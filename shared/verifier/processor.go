@@ -93,12 +93,11 @@ func (p *Processor) Handle(ctx context.Context, ev events.SQSEvent) events.SQSEv
 		return p.record(ctx, rec, b)
 	}, sqsbatch.Options{Logger: p.Logger, Reserve: p.Reserve})
 
-	// Every time processed is in the journal when Flush returns; items
-	// wait for the item interval, whatever the batch.
-	// The flush ends half the reserve before the invocation's deadline:
-	// an invocation that times out is retried whole and may lose its
-	// instance. Item writes cut short stay pending; a journal write cut
-	// short fails its records, which SQS delivers again.
+	// Every arrival processed is in the journal when Flush returns (the
+	// account items are the watchdog's). The flush ends half the reserve
+	// before the invocation's deadline: an invocation that times out is
+	// retried whole and may lose its instance; a journal write cut short
+	// fails its records, which SQS delivers again.
 	flushCtx := ctx
 	if deadline, ok := ctx.Deadline(); ok {
 		reserve := p.Reserve
@@ -109,18 +108,13 @@ func (p *Processor) Handle(ctx context.Context, ev events.SQSEvent) events.SQSEv
 		flushCtx, cancel = context.WithDeadline(ctx, deadline.Add(-reserve/2))
 		defer cancel()
 	}
-	fr := p.Ledger.Flush(flushCtx, ledger.FlushDue)
+	fr := p.Ledger.Flush(flushCtx)
 	resp := res.Response()
 	failed := map[string]bool{}
 	for _, f := range resp.BatchItemFailures {
 		failed[f.ItemIdentifier] = true
 	}
-	accounts := slices.Sorted(maps.Keys(fr.Failed))
-	for _, a := range slices.Sorted(maps.Keys(fr.ItemErrors)) {
-		p.Logger.WarnContext(ctx, "ledger item write failed; its changes stay pending (times are in the journal)",
-			"account", a, "code", fault.Code(fr.ItemErrors[a]), "error", fr.ItemErrors[a].Error())
-	}
-	for _, a := range accounts {
+	for _, a := range slices.Sorted(maps.Keys(fr.Failed)) {
 		p.Logger.ErrorContext(ctx, "ledger write failed; records that carried it are retried",
 			"account", a, "code", fault.Code(fr.Failed[a]), "error", fr.Failed[a].Error())
 		for _, id := range b.touched[a] {
@@ -148,15 +142,13 @@ func (p *Processor) Handle(ctx context.Context, ev events.SQSEvent) events.SQSEv
 	return resp
 }
 
-// Shutdown writes everything the ledger writer holds: the end of a warm
-// instance (SIGTERM), or of a one-shot run. It logs what could not be
-// written.
+// Shutdown ends a warm instance (SIGTERM) or a one-shot run: every
+// arrival is already in the journal, so it writes only what the metrics
+// hold. It returns what the ledger flush did (nothing, normally).
 func (p *Processor) Shutdown(ctx context.Context) ledger.FlushResult {
-	fr := p.Ledger.Flush(ctx, ledger.FlushAll)
-	for _, m := range []map[string]error{fr.Failed, fr.ItemErrors} {
-		for _, a := range slices.Sorted(maps.Keys(m)) {
-			p.Logger.ErrorContext(ctx, "ledger write failed at shutdown", "account", a, "code", fault.Code(m[a]), "error", m[a].Error())
-		}
+	fr := p.Ledger.Flush(ctx)
+	for _, a := range slices.Sorted(maps.Keys(fr.Failed)) {
+		p.Logger.ErrorContext(ctx, "ledger write failed at shutdown", "account", a, "code", fault.Code(fr.Failed[a]), "error", fr.Failed[a].Error())
 	}
 	p.tally.batch(&batch{}, fr)
 	p.flushMetrics(ctx)

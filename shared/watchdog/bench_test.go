@@ -63,6 +63,8 @@ func itemSize(av map[string]ddbtypes.AttributeValue) int {
 					size += len(s.Value) + 1
 				}
 			}
+		case *ddbtypes.AttributeValueMemberB:
+			size += len(x.Value)
 		case *ddbtypes.AttributeValueMemberBOOL:
 			size++
 		default:
@@ -173,8 +175,9 @@ type scaleWorld struct {
 // fillJournal writes the journal a verifier fleet leaves over the readers'
 // horizon, in the model's shape: every 5-minute slot, each account's 3
 // active Regions deliver about 2.2 log files (the log-normal's mean of 26.4
-// an hour), each in its own invocation's entry, and 17/12 of its Regions
-// deliver their hourly digest; invocations carry 100 entries.
+// an hour), each in its own invocation's entry (one file counted, the
+// file's name every 15 minutes), and 17/12 of its Regions deliver their
+// hourly digest; invocations carry 100 entries.
 func (w *scaleWorld) fillJournal() {
 	w.journal = ledgertest.NewJournal()
 	regions := w.model.Regions
@@ -207,7 +210,12 @@ func (w *scaleWorld) fillJournal() {
 				if (r+i)%len(regions) < w.model.ActiveRegionsPerAccount {
 					for f := range 2 + (i+si)%5/4 { // 2.2 on average
 						if t := slot.Add(time.Duration(f) * time.Minute); !t.After(w.now) {
-							batch = append(batch, ledger.JournalEntry{Account: id, Region: region, Kind: ledger.ArrivalLog, Time: t})
+							e := ledger.JournalEntry{Account: id, Region: region, Kind: ledger.ArrivalLog, Time: t,
+								Files: [2]ledger.DayCount{{Day: uint32(t.Unix() / 86400), N: 1}}}
+							if f == 0 && si%3 == 0 { // a key every 15 minutes per pair
+								e.Key = t.Format("20060102T1504Z") + "_AbCdEfGhIjKlMnOp"
+							}
+							batch = append(batch, e)
 						}
 					}
 				}
@@ -233,25 +241,30 @@ func newScaleWorld(n int) *scaleWorld {
 	num := func(v int64) ddbtypes.AttributeValue {
 		return &ddbtypes.AttributeValueMemberN{Value: strconv.FormatInt(v, 10)}
 	}
+	// Items as the watchdog's fold writes them (packed), each folded at
+	// its cut of the previous pass: this pass folds the twelfth of the
+	// accounts whose cut it completes, as in the steady state.
 	w.ledger = &fakeScanTable{n: n, item: func(i int) map[string]ddbtypes.AttributeValue {
 		id := cloudtrailsim.DefaultAccountID(i)
-		av := map[string]ddbtypes.AttributeValue{"AccountId": &ddbtypes.AttributeValueMemberS{Value: id},
-			"UpdatedAt": num(w.now.Add(-3 * time.Minute).Unix())}
 		digest := w.now.Truncate(time.Hour).Add(time.Duration(i%50) * time.Second)
+		rs := map[string]ledger.RegionState{}
 		for r, region := range regions {
-			av[ledger.PrefixDigest+region] = num(digest.Unix())
-			if (r+i)%len(regions) >= w.model.ActiveRegionsPerAccount {
-				continue
+			st := ledger.RegionState{LastDigest: digest}
+			if (r+i)%len(regions) < w.model.ActiveRegionsPerAccount {
+				st.LastLog = w.now.Add(-time.Duration(1+i%4) * time.Minute).Truncate(time.Minute)
+				st.LastKey = fmt.Sprintf("%s_CloudTrail_%s_%s_AbCdEfGhIjKlMnOp.json.gz", id, region, st.LastLog.Format("20060102T1504Z"))
+				st.Counts = map[string]int64{yday: 288, day: int64(w.now.Sub(today) / (5 * time.Minute))}
 			}
-			last := w.now.Add(-time.Duration(1+i%4) * time.Minute)
-			av[ledger.PrefixLog+region] = num(last.Unix())
-			av[ledger.PrefixKey+region] = &ddbtypes.AttributeValueMemberS{Value: fmt.Sprintf(
-				"cloudtrail/AWSLogs/%s/CloudTrail/%s/%s/%s_CloudTrail_%s_%s_AbCdEfGhIjKlMnOp.json.gz",
-				id, region, last.Format("2006/01/02"), id, region, last.Format("20060102T1504Z"))}
-			av[ledger.PrefixCount+yday+"#"+region] = num(288)
-			av[ledger.PrefixCount+day+"#"+region] = num(int64(w.now.Sub(today) / (5 * time.Minute)))
+			rs[region] = st
 		}
-		return av
+		packed, err := ledger.EncodeRegions(id, rs)
+		if err != nil {
+			panic(err) // static data
+		}
+		return map[string]ddbtypes.AttributeValue{"AccountId": &ddbtypes.AttributeValueMemberS{Value: id},
+			ledger.PackedAttribute: &ddbtypes.AttributeValueMemberB{Value: packed},
+			ledger.FoldedAttribute: num(ledger.FoldCut(id, ledger.DefaultItemInterval, w.now.Add(-5*time.Minute)).Unix()),
+			"UpdatedAt":            num(w.now.Add(-3 * time.Minute).Unix())}
 	}}
 	// A converge report as the enabler stores it (LastReport), about 700 bytes.
 	report := `{"account":"%s","trailArn":"arn:aws:cloudtrail:us-east-1:%s:trail/trailwarden","created":true,` +
@@ -282,7 +295,7 @@ func (w *scaleWorld) watchdog(segments int) *watchdog.Watchdog {
 		Accounts: &accounts.Store{DB: w.accounts, Table: "accounts"},
 		Ledger: &ledger.Reader{DB: w.ledger, Table: "ledger",
 			Journal: &ledger.JournalReader{DB: w.journal, Table: "journal", Horizon: ledger.JournalHorizon(ledger.DefaultItemInterval)},
-			Fold:    &ledger.Folder{DB: w.ledger, Table: "ledger", After: ledger.FoldAfter(ledger.DefaultItemInterval)}},
+			Fold:    &ledger.Folder{DB: w.ledger, Table: "ledger", Interval: ledger.DefaultItemInterval}},
 		Incidents:      fakeIncidents{},
 		Cadence:        watchdog.DefaultCadence(),
 		EnabledRegions: w.model.Regions,
@@ -331,9 +344,11 @@ func benchmarkPass(b *testing.B, n, segments int) {
 			b.Fatal(err)
 		}
 	}
-	if rep.EnabledAccounts != n || rep.Pairs != n*len(w.model.Regions) || len(rep.Opened) != 0 || rep.Diagnoses != 0 || rep.Ledger.Fold.Accounts != 0 {
+	if rep.EnabledAccounts != n || rep.Pairs != n*len(w.model.Regions) || len(rep.Opened) != 0 || rep.Diagnoses != 0 ||
+		rep.Ledger.Fold.Failed+rep.Ledger.Fold.Conflicts+rep.Ledger.Fold.Partial != 0 {
 		b.Fatalf("unexpected pass: accounts %d pairs %d opened %d diagnoses %d", rep.EnabledAccounts, rep.Pairs, len(rep.Opened), rep.Diagnoses)
 	}
+	b.ReportMetric(float64(rep.Ledger.Fold.Accounts), "folds/op")
 	b.ReportMetric(float64(w.ledger.items), "ledger-items/op")
 	b.ReportMetric(float64(w.ledger.pages), "ledger-pages/op")
 	b.ReportMetric(float64(w.ledger.bytes)/float64(n), "ledger-B/item")

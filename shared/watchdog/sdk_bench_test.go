@@ -220,7 +220,7 @@ func BenchmarkWatchdogPassSDK(b *testing.B) {
 	wd.Accounts = &accounts.Store{DB: db, Table: "accounts"}
 	wd.Ledger = &ledger.Reader{DB: db, Table: "ledger",
 		Journal: &ledger.JournalReader{DB: db, Table: "journal", Horizon: ledger.JournalHorizon(ledger.DefaultItemInterval)},
-		Fold:    &ledger.Folder{DB: db, Table: "ledger", After: ledger.FoldAfter(ledger.DefaultItemInterval)}}
+		Fold:    &ledger.Folder{DB: db, Table: "ledger", Interval: ledger.DefaultItemInterval}}
 	ctx := context.Background()
 	runtime.GC()
 	var base runtime.MemStats

@@ -59,7 +59,7 @@ func New(ctx context.Context, cfg Config, home aws.Config, out io.Writer) (*Watc
 		Overdue:        store,
 		Ledger: &ledger.Reader{DB: db, Table: cfg.LedgerTable,
 			Journal: &ledger.JournalReader{DB: db, Table: cfg.JournalTable, Horizon: ledger.JournalHorizon(cfg.ItemInterval)},
-			Fold:    &ledger.Folder{DB: db, Table: cfg.LedgerTable, After: ledger.FoldAfter(cfg.ItemInterval)}},
+			Fold:    &ledger.Folder{DB: db, Table: cfg.LedgerTable, Interval: cfg.ItemInterval}},
 		Incidents: &incident.Store{DB: db, Table: cfg.IncidentsTable},
 		Sessions:  readerSessions{awsenv.NewAssumer(home, sts.NewFromConfig(home), SessionName)},
 		NewTrail:  func(c aws.Config) TrailAPI { return cloudtrail.NewFromConfig(c) },
