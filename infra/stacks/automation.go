@@ -101,7 +101,10 @@ func NewAutomation(scope constructs.Construct, id string, cfg *Config, assetDirs
 	s.schedules()
 	s.refresher(assetDirs)
 	s.alarms()
-	s.dashboard()
+	s.savedQueries()
+	if s.cfg.Deployment.DashboardOn() {
+		s.dashboard()
+	}
 	s.outputs()
 	return s
 }

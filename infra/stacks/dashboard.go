@@ -6,6 +6,7 @@ import (
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awscloudwatch"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awslogs"
 	"github.com/aws/aws-cdk-go/awscdk/v2/interfaces/interfacesawscloudwatch"
 	"github.com/aws/jsii-runtime-go"
 
@@ -102,6 +103,28 @@ func (s *Automation) runbookText() awscloudwatch.IWidget {
 		fmt.Fprintf(&b, "[%s](%s/%s)", r.Title, base, r.Page)
 	}
 	return awscloudwatch.NewTextWidget(&awscloudwatch.TextWidgetProps{Markdown: jsii.String(b.String()), Width: jsii.Number(24), Height: jsii.Number(3)})
+}
+
+// SavedQueries are the Logs Insights queries saved in the automation
+// account (the console's "Saved queries", under the trailwarden/ folder):
+// the dashboard's drill-down tables, available with or without the
+// dashboard. Amazon CloudWatch pricing charges Logs Insights by the data a
+// query scans and lists no charge for a saved query definition.
+func (s *Automation) savedQueries() {
+	for _, q := range []struct {
+		id, name string
+		fn       *Function
+		lines    []string
+	}{
+		{"StalePairsQuery", "stale account x Region pairs", s.Watchdog, StalePairsQuery},
+		{"FindingsQuery", "security findings by code and account", s.Verifier, FindingsQuery},
+	} {
+		awslogs.NewCfnQueryDefinition(s.Stack, jsii.String(q.id), &awslogs.CfnQueryDefinitionProps{
+			Name:          jsii.String(*s.StackName() + "/" + q.name),
+			QueryString:   jsii.String(strings.Join(q.lines, "\n| ")),
+			LogGroupNames: &[]any{q.fn.LogGroup.LogGroupName()},
+		})
+	}
 }
 
 func (s *Automation) dashboard() {

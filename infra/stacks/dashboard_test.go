@@ -235,3 +235,34 @@ func TestCostModelCountsTheTemplates(t *testing.T) {
 			alarms[true], alarms[false], len(metrics), metrics, dashboards, d.AlarmMetrics, d.OtherAlarmMetrics, d.CustomMetrics, d.Dashboards)
 	}
 }
+
+// The dashboard is optional (deployment.dashboard.enabled, on by default);
+// the saved Logs Insights queries behind its drill-down tables are deployed
+// either way, with the dashboard's exact queries.
+func TestDashboardOptionalQueriesAlways(t *testing.T) {
+	for _, tc := range []struct {
+		name      string
+		b         *built
+		dashboard int
+	}{
+		{"org.yaml (default: on)", org(t), 1},
+		{"single.yaml (dashboard: {enabled: false})", single(t), 0},
+	} {
+		a := tc.b.stacks.Automation
+		if n := len(resources(t, a.Stack, "AWS::CloudWatch::Dashboard")); n != tc.dashboard {
+			t.Errorf("%s: %d dashboards, want %d", tc.name, n, tc.dashboard)
+		}
+		queries := map[string]string{}
+		for _, p := range resources(t, a.Stack, "AWS::Logs::QueryDefinition") {
+			queries[p["Name"].(string)] = p["QueryString"].(string)
+		}
+		for name, lines := range map[string][]string{
+			AutomationStackName + "/stale account x Region pairs":          StalePairsQuery,
+			AutomationStackName + "/security findings by code and account": FindingsQuery,
+		} {
+			if got := queries[name]; got != strings.Join(lines, "\n| ") {
+				t.Errorf("%s: saved query %q = %q", tc.name, name, got)
+			}
+		}
+	}
+}

@@ -132,6 +132,16 @@ type Deployment struct {
 	// SecurityHub imports findings and incidents into Security Hub CSPM
 	// (docs/securityhub.md); off by default.
 	SecurityHub SecurityHub `yaml:"securityHub"`
+	// Dashboard is the automation account's CloudWatch dashboard; on by
+	// default. It is a fixed $3.00 a month beyond the account's free tier
+	// (docs/cost.md): off, the saved Logs Insights queries, which are
+	// always deployed, give the same drill-down at no fixed cost.
+	Dashboard Dashboard `yaml:"dashboard"`
+}
+
+// Dashboard switches the CloudWatch dashboard.
+type Dashboard struct {
+	Enabled *bool `yaml:"enabled"`
 }
 
 // SecurityHub is the opt-in Security Hub CSPM publishing.
@@ -239,6 +249,9 @@ func (d *Duration) UnmarshalYAML(n *yaml.Node) error {
 
 // MarshalYAML writes the duration string.
 func (d Duration) MarshalYAML() (any, error) { return d.String(), nil }
+
+// DashboardOn reports whether the dashboard is deployed.
+func (d *Deployment) DashboardOn() bool { return d.Dashboard.Enabled == nil || *d.Dashboard.Enabled }
 
 // RepairOn reports whether repairs are on.
 func (d *Deployment) RepairOn() bool { return d.Repair == nil || *d.Repair }
