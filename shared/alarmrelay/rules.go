@@ -32,7 +32,7 @@ const (
 )
 
 // RelayID is the construct id of the relay function and the prefix of the
-// ids of the alarms on it and its queue (AlarmRelayDLQDepth,
+// ids of the alarms on it and its queue (AlarmRelayQueueDLQDepth,
 // AlarmRelayErrors).
 const RelayID = "AlarmRelay"
 
@@ -70,7 +70,7 @@ func RuleFor(id string) (Rule, bool) {
 	for _, s := range suffixRules {
 		if prefix, ok := strings.CutSuffix(id, s.suffix); ok && prefix != "" {
 			r := s.rule
-			r.Direct = prefix == RelayID
+			r.Direct = strings.HasPrefix(prefix, RelayID)
 			return r, true
 		}
 	}
