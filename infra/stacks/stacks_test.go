@@ -11,6 +11,8 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/assertions"
 	"github.com/aws/jsii-runtime-go"
+
+	"github.com/trailwarden/trailwarden/shared/alarmrelay"
 )
 
 // fakeBuild writes placeholder bootstrap files so the tests do not depend on
@@ -386,15 +388,25 @@ func TestAlarms(t *testing.T) {
 		} else {
 			byMetric["query"] = p
 		}
+		// Every alarm has its rule (shared/alarmrelay): the runbook its
+		// description links and the relay's severity.
+		name, _ := p["AlarmName"].(string)
+		rule, ok := alarmrelay.RuleFor(strings.TrimPrefix(name, AutomationStackName+"-"))
+		if !ok || !strings.HasSuffix(p["AlarmDescription"].(string), "/"+rule.RunbookPage()) {
+			t.Errorf("alarm %s: rule %+v %v, description %v", name, rule, ok, p["AlarmDescription"])
+		}
 		// Every alarm notifies the alarms topic (the relay); the alarms on
 		// the relay itself also the alerts topic (shared/alarmrelay Rule.Direct).
-		actions, ok := js(p["AlarmActions"]), js(p["OKActions"])
+		actions, okActions := js(p["AlarmActions"]), js(p["OKActions"])
 		want := []string{"AlarmNotifications"}
-		if strings.Contains(js(p["Dimensions"]), "AlarmRelay") {
+		if rule.Direct {
 			want = append(want, "Alerts")
 		}
-		if actions != ok || len(p["AlarmActions"].([]any)) != len(want) {
-			t.Errorf("alarm %v: actions %s, OK actions %s, want %v", p["AlarmDescription"], actions, ok, want)
+		if rule.Direct != strings.Contains(js(p["Dimensions"]), "AlarmRelay") {
+			t.Errorf("alarm %s: direct %v, but it watches %s", name, rule.Direct, js(p["Dimensions"]))
+		}
+		if actions != okActions || len(p["AlarmActions"].([]any)) != len(want) {
+			t.Errorf("alarm %v: actions %s, OK actions %s, want %v", p["AlarmDescription"], actions, okActions, want)
 		}
 		for _, w := range want {
 			if !strings.Contains(actions, `"Ref":"`+w) {
