@@ -3,6 +3,7 @@ package alarmrelay
 import (
 	"context"
 	"encoding/json"
+	"strings"
 	"testing"
 	"time"
 
@@ -160,4 +161,52 @@ func alertsARN(t *testing.T, w world) string {
 		t.Fatal(err)
 	}
 	return aws.ToString(out.TopicArn)
+}
+
+// TestDirectRelayAlarmReachesBodyPolicy: a relay alarm's direct copy on the
+// alerts topic (CloudWatch's message, no attributes) passes no attribute
+// policy, anything-but included (as AWS documents and the emulator
+// enforces), and reaches the subscription docs/alerts.md suggests for it: a
+// message-body policy on AlarmName; a relayed alert does not reach that one.
+func TestDirectRelayAlarmReachesBodyPolicy(t *testing.T) {
+	w := newWorld(t)
+	ctx := t.Context()
+	alerts := alertsARN(t, w)
+	watchURL, watchARN := queue(t, w.q, "relay-watch")
+	if _, err := w.sn.Subscribe(ctx, &sns.SubscribeInput{TopicArn: aws.String(alerts), Protocol: aws.String("sqs"), Endpoint: aws.String(watchARN),
+		Attributes: map[string]string{"FilterPolicyScope": "MessageBody",
+			"FilterPolicy": `{"AlarmName": [{"prefix": "TrailwardenAutomation-AlarmRelay"}]}`}}); err != nil {
+		t.Fatal(err)
+	}
+	direct := edit(t, sample(t, "sns-alarm.json"), func(m map[string]any) {
+		m["AlarmName"] = "TrailwardenAutomation-AlarmRelayQueueDLQDepth"
+		m["AlarmArn"] = "arn:aws:cloudwatch:us-east-1:111122223333:alarm:TrailwardenAutomation-AlarmRelayQueueDLQDepth"
+	})
+	var env struct{ Message string }
+	if err := json.Unmarshal([]byte(direct), &env); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := w.sn.Publish(ctx, &sns.PublishInput{TopicArn: aws.String(alerts), Message: aws.String(env.Message)}); err != nil {
+		t.Fatal(err)
+	}
+	n, rule, err := Parse(direct, testSource)
+	if err != nil || !rule.Direct {
+		t.Fatalf("%+v %v", rule, err)
+	}
+	a, _ := ToAlert(n, rule, at)
+	if err := (&alert.Publisher{SNS: w.sn, TopicARN: alerts, RunbookBase: testBase}).Publish(ctx, a); err != nil {
+		t.Fatal(err)
+	}
+	out, err := w.q.ReceiveMessage(ctx, &sqs.ReceiveMessageInput{QueueUrl: aws.String(watchURL), MaxNumberOfMessages: 10, WaitTimeSeconds: 1})
+	if err != nil || len(out.Messages) != 1 || !strings.Contains(aws.ToString(out.Messages[0].Body), `AlarmRelayQueueDLQDepth`) ||
+		strings.Contains(aws.ToString(out.Messages[0].Body), `schemaVersion`) {
+		t.Fatalf("body-policy subscriber: %v, %d messages", err, len(out.Messages))
+	}
+	// The attribute policies take the relayed alert only.
+	if docs := receive(t, w.q, w.pager); len(docs) != 1 || docs[0].Kind != alert.KindAlarm {
+		t.Fatalf("pager received %+v", docs)
+	}
+	if docs := receive(t, w.q, w.rest); len(docs) != 0 {
+		t.Fatalf("the rest received %+v", docs)
+	}
 }
