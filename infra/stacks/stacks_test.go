@@ -388,6 +388,11 @@ func TestAlarms(t *testing.T) {
 		} else {
 			byMetric["query"] = p
 		}
+		// Missing data is good or bad, never INSUFFICIENT_DATA: the relay
+		// takes an alarm's OK after ALARM as its resolution (docs/alerts.md).
+		if m := p["TreatMissingData"]; m != "breaching" && m != "notBreaching" {
+			t.Errorf("alarm %v: TreatMissingData %v", p["AlarmName"], m)
+		}
 		// Every alarm has its rule (shared/alarmrelay): the runbook its
 		// description links and the relay's severity.
 		name, _ := p["AlarmName"].(string)
