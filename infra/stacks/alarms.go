@@ -8,8 +8,10 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awscloudwatch"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awscloudwatchactions"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awssns"
 	"github.com/aws/jsii-runtime-go"
 
+	"github.com/trailwarden/trailwarden/shared/alarmrelay"
 	"github.com/trailwarden/trailwarden/shared/settings"
 	"github.com/trailwarden/trailwarden/shared/verifier"
 	"github.com/trailwarden/trailwarden/shared/watchdog"
@@ -51,7 +53,6 @@ func metric(name, service, stat string, period awscdk.Duration) awscloudwatch.Me
 
 type alarmSpec struct {
 	id, desc  string
-	runbook   string // the page in docs/runbooks/, e.g. alarm-no-deliveries.md
 	metric    awscloudwatch.IMetric
 	op        awscloudwatch.ComparisonOperator
 	threshold float64
@@ -72,13 +73,22 @@ func AlarmName(stack, id string) string {
 	return stack + "-" + strings.TrimSuffix(id, "Alarm")
 }
 
+// alarm builds one alarm. Its severity and runbook are its rule in
+// shared/alarmrelay (the relay maps its notifications with the same rule);
+// it notifies the alarms topic, which the relay reads, and an alarm on the
+// relay itself (Rule.Direct) the alerts topic as well.
 func (s *Automation) alarm(a alarmSpec) awscloudwatch.Alarm {
 	if a.evals == 0 {
 		a.evals = 1
 	}
+	rule, ok := alarmrelay.RuleFor(a.id)
+	if !ok {
+		awscdk.Annotations_Of(s.Stack).AddError(jsii.String("alarm " + a.id + " has no rule in shared/alarmrelay"))
+	}
+	name := AlarmName(*s.StackName(), a.id)
 	al := awscloudwatch.NewAlarm(s.Stack, jsii.String(a.id), &awscloudwatch.AlarmProps{
-		AlarmName:          jsii.String(AlarmName(*s.StackName(), a.id)),
-		AlarmDescription:   jsii.String(AlarmDescription(a.desc, s.cfg.Deployment.RunbookBaseURL, a.runbook)),
+		AlarmName:          jsii.String(name),
+		AlarmDescription:   jsii.String(AlarmDescription(a.desc, s.cfg.Deployment.RunbookBaseURL, rule.RunbookPage())),
 		Metric:             a.metric,
 		ComparisonOperator: a.op,
 		Threshold:          jsii.Number(a.threshold),
@@ -86,10 +96,17 @@ func (s *Automation) alarm(a alarmSpec) awscloudwatch.Alarm {
 		DatapointsToAlarm:  jsii.Number(a.evals),
 		TreatMissingData:   a.missing,
 	})
-	action := awscloudwatchactions.NewSnsAction(s.Alerts)
-	al.AddAlarmAction(action)
-	al.AddOkAction(action)
-	s.alarmNames = append(s.alarmNames, AlarmName(*s.StackName(), a.id))
+	topics := []awssns.ITopic{s.AlarmsTopic}
+	if rule.Direct {
+		topics = append(topics, s.Alerts)
+		s.directAlarms = append(s.directAlarms, name)
+	}
+	for _, t := range topics {
+		action := awscloudwatchactions.NewSnsAction(t)
+		al.AddAlarmAction(action)
+		al.AddOkAction(action)
+	}
+	s.alarmNames = append(s.alarmNames, name)
 	return al
 }
 
@@ -98,11 +115,11 @@ func (s *Automation) alarms() {
 	gt := awscloudwatch.ComparisonOperator_GREATER_THAN_THRESHOLD
 	quiet := awscloudwatch.TreatMissingData_NOT_BREACHING
 
-	s.alarm(alarmSpec{id: "StaleAccountRegionsAlarm", desc: "account × Region pairs stopped delivering", runbook: "alarm-stale-account-regions.md",
+	s.alarm(alarmSpec{id: "StaleAccountRegionsAlarm", desc: "account × Region pairs stopped delivering",
 		metric: metric(watchdog.MetricStaleAccountRegions, FnWatchdog, "Maximum", five), op: gt, missing: quiet})
-	s.alarm(alarmSpec{id: "SecurityFindingsAlarm", desc: "deliveries from outside the organization or with foreign keys", runbook: "alarm-security-findings.md",
+	s.alarm(alarmSpec{id: "SecurityFindingsAlarm", desc: "deliveries from outside the organization or with foreign keys",
 		metric: metric(verifier.MetricSecurityFindings, FnVerifier, "Sum", five), op: gt, missing: quiet})
-	s.alarm(alarmSpec{id: "NoDeliveriesAlarm", desc: fmt.Sprintf("no CloudTrail log file delivered anywhere in the organization for %d minutes", NoDeliveriesMinutes), runbook: "alarm-no-deliveries.md",
+	s.alarm(alarmSpec{id: "NoDeliveriesAlarm", desc: fmt.Sprintf("no CloudTrail log file delivered anywhere in the organization for %d minutes", NoDeliveriesMinutes),
 		metric: awscloudwatch.NewMathExpression(&awscloudwatch.MathExpressionProps{
 			Expression: jsii.String(NoDeliveriesQuery),
 			Label:      jsii.String("log files delivered (all Regions)"),
@@ -115,24 +132,25 @@ func (s *Automation) alarms() {
 	// included (the errors alarm covers those) and throttled ones excluded
 	// (Lambda Developer Guide, "Types of metrics for Lambda functions").
 	hb := math.Max(15, 3*s.cfg.Deployment.Schedules.Watchdog.Minutes())
-	s.alarm(alarmSpec{id: "WatchdogNotRunningAlarm", desc: "the watchdog has not run", runbook: "alarm-watchdog-not-running.md",
+	s.alarm(alarmSpec{id: "WatchdogNotRunningAlarm", desc: "the watchdog has not run",
 		metric: s.Watchdog.Fn.MetricInvocations(&awscloudwatch.MetricOptions{Statistic: jsii.String("Sum"), Period: awscdk.Duration_Minutes(jsii.Number(hb))}),
 		op:     awscloudwatch.ComparisonOperator_LESS_THAN_THRESHOLD, threshold: 1,
 		missing: awscloudwatch.TreatMissingData_BREACHING})
 	// A backlog in the delivery queue delays detection, whatever its cause
 	// (throttles, too few verifier instances, slow DynamoDB): one alarm on
 	// SQS's free metric instead of one throttles alarm per function.
-	s.alarm(alarmSpec{id: "DeliveriesQueueAgeAlarm", desc: fmt.Sprintf("the delivery queue's oldest message is over %d seconds old", DeliveryQueueAgeSeconds), runbook: "alarm-queue-age.md",
+	s.alarm(alarmSpec{id: "DeliveriesQueueAgeAlarm", desc: fmt.Sprintf("the delivery queue's oldest message is over %d seconds old", DeliveryQueueAgeSeconds),
 		metric: s.DeliveryQueue.MetricApproximateAgeOfOldestMessage(&awscloudwatch.MetricOptions{Statistic: jsii.String("Maximum"), Period: five}),
 		op:     gt, threshold: DeliveryQueueAgeSeconds, evals: 2, missing: quiet})
 	for _, id := range sortedKeys(s.dlqs) {
-		s.alarm(alarmSpec{id: id + "DepthAlarm", desc: "messages in the " + id + " dead-letter queue", runbook: "alarm-dlq-depth.md",
+		s.alarm(alarmSpec{id: id + "DepthAlarm", desc: "messages in the " + id + " dead-letter queue",
 			metric: s.dlqs[id].MetricApproximateNumberOfMessagesVisible(&awscloudwatch.MetricOptions{Statistic: jsii.String("Maximum"), Period: five}),
 			op:     gt, missing: quiet})
 	}
 	for _, f := range s.functions {
 		name := *f.Node().Id()
-		s.alarm(alarmSpec{id: name + "ErrorsAlarm", desc: "errors in the " + name + " function", runbook: "alarm-function-errors.md",
+		s.alarm(alarmSpec{id: name + "ErrorsAlarm", desc: "errors in the " + name + " function",
 			metric: f.Fn.MetricErrors(&awscloudwatch.MetricOptions{Statistic: jsii.String("Sum"), Period: five}), op: gt, missing: quiet})
 	}
+	s.directAlarmsPolicy()
 }

@@ -81,10 +81,17 @@ type Automation struct {
 	Enabler, Reconciler *Function
 	Verifier, Watchdog  *Function
 	// Refresher is nil unless deployment.securityHub.enabled.
-	Refresher  *Function
-	functions  []*Function
-	dlqs       map[string]awssqs.Queue
-	alarmNames []string
+	Refresher *Function
+	// AlarmRelay reads AlarmRelayQueue, fed by AlarmsTopic, which the
+	// alarms notify (alarmrelay.go).
+	AlarmRelay                     *Function
+	AlarmsTopic                    awssns.Topic
+	AlarmRelayQueue, AlarmRelayDLQ awssqs.Queue
+	functions                      []*Function
+	dlqs                           map[string]awssqs.Queue
+	alarmNames                     []string
+	// directAlarms notify the alerts topic directly (alarmrelay.go).
+	directAlarms []string
 }
 
 // NewAutomation builds the automation stack. assetDirs maps each function
@@ -100,6 +107,7 @@ func NewAutomation(scope constructs.Construct, id string, cfg *Config, assetDirs
 	s.permissions()
 	s.schedules()
 	s.refresher(assetDirs)
+	s.alarmRelay(assetDirs)
 	s.alarms()
 	s.savedQueries()
 	if s.cfg.Deployment.DashboardOn() {
@@ -187,29 +195,23 @@ func (s *Automation) alerts() {
 		EnableKeyRotation: jsii.Bool(true),
 		RemovalPolicy:     awscdk.RemovalPolicy_RETAIN,
 	})
-	// CloudWatch alarms publish to the encrypted topic: the key and the
-	// topic policy both admit this account's alarms (an AWS::SNS::TopicPolicy
-	// replaces the topic's default policy, so EnforceSSL's Deny alone would
-	// refuse them).
+	// CloudWatch alarms publish to the encrypted alarms topic (and the
+	// relay's own alarms to the alerts topic too: alarmrelay.go): the key
+	// and the topic policies admit this account's alarms (an
+	// AWS::SNS::TopicPolicy replaces the topic's default policy, so
+	// EnforceSSL's Deny alone would refuse them).
 	s.AlertsKey.AddToResourcePolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
 		Sid:        jsii.String("CloudWatchAlarms"),
 		Principals: &[]awsiam.IPrincipal{awsiam.NewServicePrincipal(jsii.String("cloudwatch.amazonaws.com"), nil)},
 		Actions:    jsii.Strings("kms:Decrypt", "kms:GenerateDataKey*"),
 		Resources:  jsii.Strings("*"),
-		Conditions: s.alarmConditions(),
+		Conditions: s.alarmConditions(AlarmName(*s.StackName(), "*")),
 	}), jsii.Bool(false))
 	s.Alerts = awssns.NewTopic(s.Stack, jsii.String("Alerts"), &awssns.TopicProps{
 		DisplayName: jsii.String("trailwarden alerts"),
 		MasterKey:   s.AlertsKey,
 		EnforceSSL:  jsii.Bool(true),
 	})
-	s.Alerts.AddToResourcePolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
-		Sid:        jsii.String("CloudWatchAlarmsPublish"),
-		Principals: &[]awsiam.IPrincipal{awsiam.NewServicePrincipal(jsii.String("cloudwatch.amazonaws.com"), nil)},
-		Actions:    jsii.Strings("sns:Publish"),
-		Resources:  &[]*string{s.Alerts.TopicArn()},
-		Conditions: s.alarmConditions(),
-	}))
 	for _, e := range s.cfg.Deployment.Alerts.Emails {
 		s.Alerts.AddSubscription(awssnssubscriptions.NewEmailSubscription(jsii.String(e), nil))
 	}
@@ -220,12 +222,21 @@ func (s *Automation) alerts() {
 	}
 }
 
-// alarmConditions admit this account's CloudWatch alarms only (the
-// confused-deputy keys aws:SourceAccount and aws:SourceArn).
-func (s *Automation) alarmConditions() *map[string]any {
+// alarmConditions admit this account's CloudWatch alarms of the given
+// names (patterns) only (the confused-deputy keys aws:SourceAccount and
+// aws:SourceArn).
+func (s *Automation) alarmConditions(names ...string) *map[string]any {
+	arns := make([]string, len(names))
+	for i, n := range names {
+		arns[i] = arn("cloudwatch", *s.Region(), *s.Account(), "alarm:"+n)
+	}
+	var src any = arns
+	if len(arns) == 1 {
+		src = arns[0]
+	}
 	return &map[string]any{
 		"StringEquals": map[string]any{"aws:SourceAccount": s.Account()},
-		"ArnLike":      map[string]any{"aws:SourceArn": arn("cloudwatch", *s.Region(), *s.Account(), "alarm:"+AlarmName(*s.StackName(), "*"))},
+		"ArnLike":      map[string]any{"aws:SourceArn": src},
 	}
 }
 

@@ -56,7 +56,7 @@ type Config struct {
 
 // Functions are the Lambda functions every deployment has, in
 // build/<name>/bootstrap.
-var Functions = []string{FnEnabler, FnReconciler, FnVerifier, FnWatchdog}
+var Functions = []string{FnEnabler, FnReconciler, FnVerifier, FnWatchdog, FnAlarmRelay}
 
 // FnRefresher is the Security Hub refresher (functions/refresher),
 // deployed only with deployment.securityHub.enabled.
@@ -79,6 +79,9 @@ const (
 	FnReconciler = "reconciler"
 	FnVerifier   = "verifier"
 	FnWatchdog   = "watchdog"
+	// FnAlarmRelay relays the CloudWatch alarms' notifications to the
+	// alerts topic (shared/alarmrelay).
+	FnAlarmRelay = "alarmrelay"
 )
 
 // Validate checks what the app needs beyond the configuration file's own

@@ -224,7 +224,12 @@ func TestConformanceServiceDeliveries(t *testing.T) {
 	cw := iameval.ServiceCaller("cloudwatch.amazonaws.com")
 	alerts := c.arn(t, "automation", "AWS::SNS::Topic", "Alerts", "TopicArn")
 	alertsKey := c.arn(t, "automation", "AWS::KMS::Key", "AlertsKey", "Arn")
-	alarm := map[string][]string{"aws:SourceArn": {"arn:aws:cloudwatch:eu-west-1:" + cfAuto + ":alarm:TrailwardenAutomation-StaleAccountRegions"}, "aws:SourceAccount": {cfAuto}}
+	alarms := c.arn(t, "automation", "AWS::SNS::Topic", "AlarmNotifications", "TopicArn")
+	relayQ := c.arn(t, "automation", "AWS::SQS::Queue", "AlarmRelayQueue", "Arn")
+	alarmOf := func(name string) map[string][]string {
+		return map[string][]string{"aws:SourceArn": {"arn:aws:cloudwatch:eu-west-1:" + cfAuto + ":alarm:TrailwardenAutomation-" + name}, "aws:SourceAccount": {cfAuto}}
+	}
+	alarm := alarmOf("StaleAccountRegions")
 	foreignAlarm := map[string][]string{"aws:SourceArn": {"arn:aws:cloudwatch:eu-west-1:" + cfForeign + ":alarm:x"}, "aws:SourceAccount": {cfForeign}}
 	deliveryQ := c.arn(t, "automation", "AWS::SQS::Queue", "Deliveries", "Arn")
 	requestQ := c.arn(t, "automation", "AWS::SQS::Queue", "Requests", "Arn")
@@ -249,7 +254,10 @@ func TestConformanceServiceDeliveries(t *testing.T) {
 		{"digest forwarder's dead letters", events, "sqs:SendMessage", digestFwdDLQ, src(digestFwdRule), true},
 		{"Organizations forwarder's dead letters", events, "sqs:SendMessage", orgFwdDLQ, src(orgFwdRule), true},
 		{"another rule → forwarding DLQ", events, "sqs:SendMessage", orgFwdDLQ, src(digestFwdRule), false},
-		{"CloudWatch alarm → alerts topic", cw, "sns:Publish", alerts, alarm, true},
+		{"CloudWatch alarm → alarms topic", cw, "sns:Publish", alarms, alarm, true},
+		{"alarms topic → relay queue", sns, "sqs:SendMessage", relayQ, src(alarms), true},
+		{"relay's DLQ alarm → alerts topic (direct)", cw, "sns:Publish", alerts, alarmOf("AlarmRelayQueueDLQDepth"), true},
+		{"relay's errors alarm → alerts topic (direct)", cw, "sns:Publish", alerts, alarmOf("AlarmRelayErrors"), true},
 		{"CloudWatch alarm → alerts key GenerateDataKey", cw, "kms:GenerateDataKey", alertsKey, alarm, true},
 		{"CloudWatch alarm → alerts key Decrypt", cw, "kms:Decrypt", alertsKey, alarm, true},
 		{"deliveries topic → delivery queue", sns, "sqs:SendMessage", deliveryQ, src(cfDeliveries), true},
@@ -257,9 +265,12 @@ func TestConformanceServiceDeliveries(t *testing.T) {
 		{"request rule → request queue", events, "sqs:SendMessage", requestQ, src(requestRule), true},
 
 		{"a foreign account's alarm → alerts topic", cw, "sns:Publish", alerts, foreignAlarm, false},
-		{"another alarm of the automation account → alerts topic", cw, "sns:Publish", alerts,
+		{"a foreign account's alarm → alarms topic", cw, "sns:Publish", alarms, foreignAlarm, false},
+		{"another alarm of the automation account → alarms topic", cw, "sns:Publish", alarms,
 			map[string][]string{"aws:SourceArn": {"arn:aws:cloudwatch:eu-west-1:" + cfAuto + ":alarm:SomeoneElses"}, "aws:SourceAccount": {cfAuto}}, false},
-		{"alarm without TLS", cw, "sns:Publish", alerts, merge(alarm, map[string][]string{"aws:SecureTransport": {"false"}}), false},
+		{"a relayed alarm → alerts topic (it goes through the relay)", cw, "sns:Publish", alerts, alarm, false},
+		{"alarm without TLS", cw, "sns:Publish", alarms, merge(alarm, map[string][]string{"aws:SecureTransport": {"false"}}), false},
+		{"another topic → relay queue", sns, "sqs:SendMessage", relayQ, src(alerts), false},
 		{"another topic → delivery queue", sns, "sqs:SendMessage", deliveryQ, src("arn:aws:sns:eu-west-1:" + cfForeign + ":trailwarden-deliveries"), false},
 		{"another rule → request queue", events, "sqs:SendMessage", requestQ, src("arn:aws:events:eu-west-1:" + cfForeign + ":rule/x"), false},
 		{"a rule of the automation account → delivery queue", events, "sqs:SendMessage", deliveryQ, src("arn:aws:events:eu-west-1:" + cfAuto + ":rule/x"), false},
@@ -426,6 +437,14 @@ func TestConformanceFunctions(t *testing.T) {
 	add(FnRefresher, "securityhub:BatchImportFindings", product, nil)
 	add(FnRefresher, "dynamodb:GetItem", incidents, nil)
 
+	// The alarm relay: its queue (event source), Publish on the alerts
+	// topic (granted to every function above), nothing else.
+	relayQ := c.arn(t, "automation", "AWS::SQS::Queue", "AlarmRelayQueue", "Arn")
+	alarmsTopic := c.arn(t, "automation", "AWS::SNS::Topic", "AlarmNotifications", "TopicArn")
+	for _, a := range []string{"sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:ChangeMessageVisibility", "sqs:GetQueueAttributes"} {
+		add(FnAlarmRelay, a, relayQ, nil)
+	}
+
 	// The member role's own calls in its account (shared/converge,
 	// shared/watchdog's diagnosis).
 	m := iameval.RoleCaller(memberRole)
@@ -484,6 +503,13 @@ func TestConformanceFunctions(t *testing.T) {
 		"arn:aws:securityhub:us-east-1:"+cfAuto+":hub/default", nil)
 	deny("refresher writes incidents", roles[FnRefresher], "dynamodb:UpdateItem", incidents, nil)
 	deny("refresher alerts", roles[FnRefresher], "sns:Publish", alerts, nil)
+	deny("relay publishes to the alarms topic (a loop)", roles[FnAlarmRelay], "sns:Publish", alarmsTopic, nil)
+	deny("relay puts events on the central bus", roles[FnAlarmRelay], "events:PutEvents", cfBus, nil)
+	deny("relay imports findings", roles[FnAlarmRelay], "securityhub:BatchImportFindings", product, nil)
+	deny("relay reads incidents", roles[FnAlarmRelay], "dynamodb:GetItem", incidents, nil)
+	deny("relay reads the delivery queue", roles[FnAlarmRelay], "sqs:ReceiveMessage", deliveryQ, nil)
+	deny("verifier reads the relay queue", roles[FnVerifier], "sqs:ReceiveMessage", relayQ, nil)
+	deny("watchdog publishes to the alarms topic", roles[FnWatchdog], "sns:Publish", alarmsTopic, nil)
 	deny("watchdog reads Security Hub findings", roles[FnWatchdog], "securityhub:GetFindings", hubARN, nil)
 	deny("member DeleteTrail", m, "cloudtrail:DeleteTrail", trail, nil)
 	deny("member StopLogging", m, "cloudtrail:StopLogging", trail, nil)

@@ -113,14 +113,14 @@ func TestDeployToEmulator(t *testing.T) {
 		t.Errorf("outputs: %v", outs)
 	}
 
-	// Queues: two pairs, SSE-SQS, the request queue's redrive and visibility.
+	// Queues: three pairs (the delivery queue named), SSE-SQS, the request queue's redrive and visibility.
 	sq := sqs.NewFromConfig(cfg)
 	ql, err := sq.ListQueues(ctx, &sqs.ListQueuesInput{QueueNamePrefix: aws.String(AutomationStackName + "-")})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(ql.QueueUrls) != 3 {
-		t.Errorf("queues: %v, want 3 with generated names", ql.QueueUrls)
+	if len(ql.QueueUrls) != 5 {
+		t.Errorf("queues: %v, want 5 with generated names", ql.QueueUrls)
 	}
 	// The delivery queue has a fixed name (the logging account's digest
 	// rule targets it by ARN).
@@ -216,8 +216,8 @@ func TestDeployToEmulator(t *testing.T) {
 			fnRoles++
 		}
 	}
-	if fnRoles != 4 || fwds != 2 {
-		t.Errorf("%d function roles (want 4) and %d forwarder roles (want 2: digests, tamper) under /trailwarden/", fnRoles, fwds)
+	if fnRoles != 5 || fwds != 2 {
+		t.Errorf("%d function roles (want 5) and %d forwarder roles (want 2: digests, tamper) under /trailwarden/", fnRoles, fwds)
 	}
 
 	// Log groups with retention.
@@ -231,8 +231,8 @@ func TestDeployToEmulator(t *testing.T) {
 			withRetention++
 		}
 	}
-	if withRetention != 4 {
-		t.Errorf("%d log groups with 90-day retention, want 4", withRetention)
+	if withRetention != 5 {
+		t.Errorf("%d log groups with 90-day retention, want 5", withRetention)
 	}
 
 	// Functions and event sources (no Lambda client in go.mod: the REST API
@@ -246,8 +246,8 @@ func TestDeployToEmulator(t *testing.T) {
 		}
 	}
 	lambdaGET(t, srv, cfg, "/2015-03-31/functions/", &fns)
-	if len(fns.Functions) != 4 {
-		t.Errorf("%d functions, want 4", len(fns.Functions))
+	if len(fns.Functions) != 5 {
+		t.Errorf("%d functions, want 5", len(fns.Functions))
 	}
 	for _, f := range fns.Functions {
 		// moto's CloudFormation ignores Architectures (it reports x86_64);
@@ -263,8 +263,8 @@ func TestDeployToEmulator(t *testing.T) {
 		}
 	}
 	lambdaGET(t, srv, cfg, "/2015-03-31/event-source-mappings/", &esm)
-	if len(esm.EventSourceMappings) != 2 {
-		t.Errorf("%d event source mappings, want 2", len(esm.EventSourceMappings))
+	if len(esm.EventSourceMappings) != 3 {
+		t.Errorf("%d event source mappings, want 3", len(esm.EventSourceMappings))
 	}
 	for _, m := range esm.EventSourceMappings {
 		if !slices.Equal(m.FunctionResponseTypes, []string{"ReportBatchItemFailures"}) {

@@ -29,7 +29,7 @@ func (s *Automation) outputs() {
 	if !cfg.Deployment.SingleAccount {
 		output(s.Stack, stackout.OrgReaderRoleARN, jsii.String(cfg.OrgReaderRoleARN()), "read-only Organizations role in the management account")
 	}
-	for i, f := range []*Function{s.Enabler, s.Reconciler, s.Verifier, s.Watchdog} {
+	for i, f := range []*Function{s.Enabler, s.Reconciler, s.Verifier, s.Watchdog, s.AlarmRelay} {
 		output(s.Stack, stackout.FunctionName(Functions[i]), f.Fn.FunctionName(), "function name")
 	}
 }

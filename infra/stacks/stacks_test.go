@@ -11,6 +11,8 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/assertions"
 	"github.com/aws/jsii-runtime-go"
+
+	"github.com/trailwarden/trailwarden/shared/alarmrelay"
 )
 
 // fakeBuild writes placeholder bootstrap files so the tests do not depend on
@@ -181,8 +183,8 @@ func TestStacksPerMode(t *testing.T) {
 func TestFunctions(t *testing.T) {
 	a := org(t).stacks.Automation
 	tp := assertions.Template_FromStack(a.Stack, nil)
-	// testdata/org.yaml enables Security Hub: the four and the refresher.
-	tp.ResourceCountIs(jsii.String("AWS::Lambda::Function"), jsii.Number(5))
+	// testdata/org.yaml enables Security Hub: the five and the refresher.
+	tp.ResourceCountIs(jsii.String("AWS::Lambda::Function"), jsii.Number(6))
 	for id, p := range resources(t, a.Stack, "AWS::Lambda::Function") {
 		if p["Runtime"] != "provided.al2023" || js(p["Architectures"]) != `["arm64"]` || p["Handler"] != "bootstrap" {
 			t.Errorf("%s: runtime %v, architectures %v, handler %v", id, p["Runtime"], p["Architectures"], p["Handler"])
@@ -192,8 +194,8 @@ func TestFunctions(t *testing.T) {
 		}
 		env := p["Environment"].(map[string]any)["Variables"].(map[string]any)
 		regions := env["TRAILWARDEN_ENABLED_REGIONS"]
-		if strings.HasPrefix(id, "Refresher") {
-			regions = "eu-west-1,us-east-1,eu-central-1" // it reads Security Hub and incidents only
+		if strings.HasPrefix(id, "Refresher") || strings.HasPrefix(id, "AlarmRelay") {
+			regions = "eu-west-1,us-east-1,eu-central-1" // they read Security Hub and incidents, or relay alarms, only
 		}
 		if env["TRAILWARDEN_POLICY_FILE"] != PolicyFileName || env["TRAILWARDEN_METRICS_NAMESPACE"] != "Trailwarden" ||
 			regions != "eu-west-1,us-east-1,eu-central-1" {
@@ -211,8 +213,8 @@ func TestFunctions(t *testing.T) {
 			t.Errorf("log group %s retention = %v, want 90", id, p["RetentionInDays"])
 		}
 	}
-	if n := len(resources(t, a.Stack, "AWS::Logs::LogGroup")); n != 5 {
-		t.Errorf("%d log groups, want 5", n)
+	if n := len(resources(t, a.Stack, "AWS::Logs::LogGroup")); n != 6 {
+		t.Errorf("%d log groups, want 6", n)
 	}
 	// No role has a managed policy (no AWSLambdaBasicExecutionRole).
 	for id, p := range resources(t, a.Stack, "AWS::IAM::Role") {
@@ -228,8 +230,8 @@ func TestFunctions(t *testing.T) {
 func TestQueues(t *testing.T) {
 	a := org(t).stacks.Automation
 	queues := resources(t, a.Stack, "AWS::SQS::Queue")
-	if len(queues) != 4 {
-		t.Fatalf("%d queues, want 4", len(queues))
+	if len(queues) != 6 {
+		t.Fatalf("%d queues, want 6", len(queues))
 	}
 	vis := map[string]float64{}
 	for id, p := range queues {
@@ -244,7 +246,7 @@ func TestQueues(t *testing.T) {
 		queue      string
 		fnTimeout  float64
 		maxReceive float64
-	}{{"Requests", EnablerTimeoutSeconds, 10}, {"Deliveries", VerifierTimeoutSeconds, 5}}
+	}{{"Requests", EnablerTimeoutSeconds, 10}, {"Deliveries", VerifierTimeoutSeconds, 5}, {"AlarmRelayQueue", AlarmRelayTimeoutSeconds, AlarmRelayMaxReceive}}
 	for _, c := range cases {
 		var p map[string]any
 		for id, q := range queues {
@@ -274,6 +276,9 @@ func TestQueues(t *testing.T) {
 			t.Errorf("event source %s: FunctionResponseTypes %v", id, p["FunctionResponseTypes"])
 		}
 		want := float64(RequestBatchSize)
+		if strings.HasPrefix(id, "AlarmRelay") && js(p["ScalingConfig"]) != `{"MaximumConcurrency":2}` {
+			t.Errorf("alarm relay event source %s: scaling %v", id, p["ScalingConfig"])
+		}
 		if strings.HasPrefix(id, "Verifier") {
 			want = DeliveryBatchSize
 			if js(p["ScalingConfig"]) != `{"MaximumConcurrency":2}` {
@@ -287,22 +292,28 @@ func TestQueues(t *testing.T) {
 			t.Errorf("event source %s: batch %v (want %v) scaling %v", id, p["BatchSize"], want, p["ScalingConfig"])
 		}
 	}
-	if n := len(resources(t, a.Stack, "AWS::Lambda::EventSourceMapping")); n != 2 {
-		t.Errorf("%d event sources, want 2", n)
+	if n := len(resources(t, a.Stack, "AWS::Lambda::EventSourceMapping")); n != 3 {
+		t.Errorf("%d event sources, want 3", n)
 	}
-	// The delivery queue subscribes to the central topic with raw delivery off.
+	// The delivery queue subscribes to the central topic with raw delivery
+	// off; the alarm relay's queue to the alarms topic, raw delivery off too.
 	subs := resources(t, a.Stack, "AWS::SNS::Subscription")
-	found := false
+	found, relay := false, false
 	for _, p := range subs {
-		if p["Protocol"] == "sqs" {
+		if p["Protocol"] == "sqs" && strings.Contains(js(p["TopicArn"]), "AlarmNotifications") {
+			relay = true
+			if p["RawMessageDelivery"] != false || !strings.Contains(js(p["Endpoint"]), "AlarmRelayQueue") {
+				t.Errorf("alarm relay subscription: %v", p)
+			}
+		} else if p["Protocol"] == "sqs" {
 			found = true
 			if p["RawMessageDelivery"] != false || p["Region"] != "eu-west-1" || !strings.Contains(js(p["TopicArn"]), ":sns:eu-west-1:222222222222:trailwarden-deliveries") {
 				t.Errorf("delivery subscription: %v", p)
 			}
 		}
 	}
-	if !found {
-		t.Error("no SQS subscription to the deliveries topic")
+	if !found || !relay {
+		t.Errorf("SQS subscriptions: to the deliveries topic %v, to the alarms topic %v", found, relay)
 	}
 }
 
@@ -377,8 +388,35 @@ func TestAlarms(t *testing.T) {
 		} else {
 			byMetric["query"] = p
 		}
-		if len(p["AlarmActions"].([]any)) != 1 || !strings.Contains(js(p["AlarmActions"]), "Alerts") {
-			t.Errorf("alarm %v does not notify the alerts topic", p["AlarmDescription"])
+		// Missing data is good or bad, never INSUFFICIENT_DATA: the relay
+		// takes an alarm's OK after ALARM as its resolution (docs/alerts.md).
+		if m := p["TreatMissingData"]; m != "breaching" && m != "notBreaching" {
+			t.Errorf("alarm %v: TreatMissingData %v", p["AlarmName"], m)
+		}
+		// Every alarm has its rule (shared/alarmrelay): the runbook its
+		// description links and the relay's severity.
+		name, _ := p["AlarmName"].(string)
+		rule, ok := alarmrelay.RuleFor(strings.TrimPrefix(name, AutomationStackName+"-"))
+		if !ok || !strings.HasSuffix(p["AlarmDescription"].(string), "/"+rule.RunbookPage()) {
+			t.Errorf("alarm %s: rule %+v %v, description %v", name, rule, ok, p["AlarmDescription"])
+		}
+		// Every alarm notifies the alarms topic (the relay); the alarms on
+		// the relay itself also the alerts topic (shared/alarmrelay Rule.Direct).
+		actions, okActions := js(p["AlarmActions"]), js(p["OKActions"])
+		want := []string{"AlarmNotifications"}
+		if rule.Direct {
+			want = append(want, "Alerts")
+		}
+		if rule.Direct != strings.Contains(js(p["Dimensions"]), "AlarmRelay") {
+			t.Errorf("alarm %s: direct %v, but it watches %s", name, rule.Direct, js(p["Dimensions"]))
+		}
+		if actions != okActions || len(p["AlarmActions"].([]any)) != len(want) {
+			t.Errorf("alarm %v: actions %s, OK actions %s, want %v", p["AlarmDescription"], actions, okActions, want)
+		}
+		for _, w := range want {
+			if !strings.Contains(actions, `"Ref":"`+w) {
+				t.Errorf("alarm %v does not notify %s: %s", p["AlarmDescription"], w, actions)
+			}
 		}
 	}
 	check := func(key, op string, threshold float64, missing string) {
@@ -426,11 +464,11 @@ func TestAlarms(t *testing.T) {
 			t.Errorf("alarm %v: %v %v", p["AlarmDescription"], p["ComparisonOperator"], p["Threshold"])
 		}
 	}
-	// Five functions: testdata/org.yaml enables Security Hub (the refresher).
+	// Six functions: testdata/org.yaml enables Security Hub (the refresher).
 	// Throttles surface as queue age (SQS sources) and as the watchdog's
 	// missing heartbeat: no alarm of their own (docs/cost.md).
-	if dlq != 2 || fnErr != 5 || fnThr != 0 {
-		t.Errorf("DLQ alarms %d (want 2), error alarms %d (want 5), throttle alarms %d (want 0)", dlq, fnErr, fnThr)
+	if dlq != 3 || fnErr != 6 || fnThr != 0 {
+		t.Errorf("DLQ alarms %d (want 3), error alarms %d (want 6), throttle alarms %d (want 0)", dlq, fnErr, fnThr)
 	}
 	if n := len(resources(t, a.Stack, "AWS::CloudWatch::Dashboard")); n != 1 {
 		t.Errorf("%d dashboards, want 1", n)
@@ -754,7 +792,7 @@ func TestFunctionMemory(t *testing.T) {
 			t.Errorf("function %s: GOMEMLIMIT missing or wrong in %s", id, got)
 		}
 	}
-	if seen != 5 { // with the refresher (Security Hub enabled)
-		t.Errorf("%d trailwarden functions, want 5", seen)
+	if seen != 6 { // with the refresher (Security Hub enabled)
+		t.Errorf("%d trailwarden functions, want 6", seen)
 	}
 }

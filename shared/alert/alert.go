@@ -25,6 +25,9 @@ const (
 	KindSecurityFinding = "security-finding"
 	KindTampered        = "trail-tampered"
 	KindRepaired        = "trail-repaired"
+	// KindAlarm is one of trailwarden's own CloudWatch alarms changing
+	// state, relayed by the alarm relay (shared/alarmrelay).
+	KindAlarm = "alarm"
 )
 
 // Transitions of an incident's alert: the one that opens it, an update
@@ -59,6 +62,7 @@ type Alert struct {
 	Code        string    `json:"code,omitempty"`      // the diagnosis or finding code, e.g. logging-stopped
 	Cause       string    `json:"cause,omitempty"`     // the incident's cause: stopped, deleted, tampered, …
 	Event       *Event    `json:"event,omitempty"`     // the CloudTrail call behind a tamper incident
+	Alarm       *Alarm    `json:"alarm,omitempty"`     // the CloudWatch alarm behind a KindAlarm alert
 	Bucket      string    `json:"bucket,omitempty"`    // a finding's object: bucket
 	ObjectKey   string    `json:"objectKey,omitempty"` // and key
 	Since       time.Time `json:"since,omitzero"`

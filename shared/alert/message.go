@@ -112,6 +112,9 @@ func Subject(a Alert) string {
 
 // headline names what happened in a few words.
 func headline(a Alert) string {
+	if a.Kind == KindAlarm && a.Alarm != nil {
+		return "CloudWatch alarm " + a.Alarm.Name
+	}
 	if h, ok := causeHeadlines[a.Cause]; ok {
 		return h
 	}
@@ -195,6 +198,7 @@ func Email(a Alert, runbookBase string) string {
 		line("Source IP", e.SourceIP)
 		line("Event id", e.ID)
 	}
+	alarmLines(a, line)
 	line("What trailwarden did", a.Repair)
 	line("What to do next", a.Action)
 	b.WriteString("\n")
@@ -243,8 +247,11 @@ func diagnosis(a Alert) string {
 // has its own page) under base, the deployment's copy of docs/runbooks/.
 func RunbookURL(base string, a Alert) string {
 	page := a.Kind + ".md"
-	if a.Kind == KindSecurityFinding && a.Code != "" {
+	switch {
+	case a.Kind == KindSecurityFinding && a.Code != "":
 		page = "finding-" + a.Code + ".md"
+	case a.Kind == KindAlarm && a.Code != "":
+		page = "alarm-" + a.Code + ".md"
 	}
 	if base == "" {
 		return "docs/runbooks/" + page + " in trailwarden's repository"
@@ -257,8 +264,12 @@ func RunbookURL(base string, a Alert) string {
 // https://<region>.console.aws.amazon.com in the aws partition (AWS
 // General Reference, "AWS Management Console endpoints"),
 // console.amazonaws-us-gov.com and console.amazonaws.cn in the GovCloud
-// and China partitions. "" when the Region or partition has no console.
+// and China partitions; an alarm alert opens its alarm in the CloudWatch
+// console. "" when the Region or partition has no console.
 func ConsoleURL(a Alert) string {
+	if a.Kind == KindAlarm {
+		return alarmConsoleURL(a)
+	}
 	region, arn := "", a.TrailARN
 	if p := strings.Split(arn, ":"); len(p) == 6 && p[0] == "arn" && p[2] == "cloudtrail" {
 		region = p[3]
@@ -268,18 +279,8 @@ func ConsoleURL(a Alert) string {
 			region = rs[0]
 		}
 	}
-	if !awsid.IsRegion(region) {
-		return ""
-	}
-	var host string
-	switch awsid.Partition(region) {
-	case "aws":
-		host = region + ".console.aws.amazon.com"
-	case "aws-us-gov":
-		host = "console.amazonaws-us-gov.com"
-	case "aws-cn":
-		host = "console.amazonaws.cn"
-	default:
+	host := consoleHost(region)
+	if host == "" {
 		return ""
 	}
 	u := "https://" + host + "/cloudtrailv2/home?region=" + url.QueryEscape(region) + "#/trails"
@@ -289,10 +290,29 @@ func ConsoleURL(a Alert) string {
 	return u
 }
 
+// consoleHost is the console host of region's partition, "" when the
+// Region or partition has none.
+func consoleHost(region string) string {
+	if !awsid.IsRegion(region) {
+		return ""
+	}
+	switch awsid.Partition(region) {
+	case "aws":
+		return region + ".console.aws.amazon.com"
+	case "aws-us-gov":
+		return "console.amazonaws-us-gov.com"
+	case "aws-cn":
+		return "console.amazonaws.cn"
+	}
+	return ""
+}
+
 // CLICommand is the operator command to run first: enable an account that
 // failed or is overdue, else look at its status.
 func CLICommand(a Alert) string {
 	switch {
+	case a.Kind == KindAlarm && a.Alarm != nil:
+		return "aws cloudwatch describe-alarm-history --alarm-name " + a.Alarm.Name + " --region " + a.Region + " --max-items 5"
 	case a.Account == "":
 		return "trailwarden status"
 	case a.Kind == KindEnableFailed || a.Kind == KindEnableOverdue:

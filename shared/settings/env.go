@@ -26,6 +26,12 @@ const (
 	// EnvSecurityHubProductARN is the default product ARN findings are
 	// imported under (shared/asff); unset: no Security Hub import.
 	EnvSecurityHubProductARN = "TRAILWARDEN_SECURITY_HUB_PRODUCT_ARN"
+	// EnvAlarmsTopicARN is the private topic trailwarden's CloudWatch
+	// alarms notify; the alarm relay reads it from its queue.
+	EnvAlarmsTopicARN = "TRAILWARDEN_ALARMS_TOPIC_ARN"
+	// EnvAlarmNamePrefix is "<automation stack>-", the prefix of every
+	// alarm name the relay accepts.
+	EnvAlarmNamePrefix = "TRAILWARDEN_ALARM_NAME_PREFIX"
 	// EnvRunbookBaseURL is the https URL of docs/runbooks/ findings link to.
 	EnvRunbookBaseURL = "TRAILWARDEN_RUNBOOK_BASE_URL"
 	// EnvObjectCheck is the verifier's object check: none | sample | all.
