@@ -117,10 +117,10 @@ type Deployment struct {
 
 // Deployed is the stacks' default deployment.
 var Deployed = Deployment{
-	Instances: 2, ItemWritesPerAccountHour: 2.49, ItemWRU: 1, JournalWRUPerInvocation: 0.623 / 0.589,
+	Instances: 2, ItemWritesPerAccountHour: 1.08, ItemWRU: 1, JournalWRUPerInvocation: 1.005,
 	BatchSize: 100, HeadShare: 0.01, ScanRRUPer1000: 111.6,
 	VerifierSeconds: 0.05, VerifierGB: 0.25, PlatformLogKB: 0.35,
-	WatchdogRRUPer1000: 406, WatchdogSecondsPer1000: 15.0 / 100,
+	WatchdogRRUPer1000: 274.6, WatchdogSecondsPer1000: 15.0 / 100,
 	Digest:        DigestDirect,
 	CustomMetrics: 3, AlarmMetrics: 13, OtherAlarmMetrics: 2, Dashboards: 1, OccasionalMetrics: 0.10, EMFDocumentKB: 1.5,
 }
