@@ -280,3 +280,15 @@ func TestNextIncidentWaitsForTheResolution(t *testing.T) {
 		t.Fatalf("next %+v", next)
 	}
 }
+
+// A resolution keeps the incident's severity: a pager subscribed with a
+// severity filter must receive the resolution of what paged it.
+func TestResolutionKeepsTheSeverity(t *testing.T) {
+	for _, sev := range []string{"critical", "high"} {
+		inc := incident.Incident{ID: incident.CauseID("111122223333", "stopped"), Account: "111122223333", Severity: sev, State: incident.StateOpen}
+		a := incident.ResolutionOf(inc, time.Unix(1_800_000_000, 0))
+		if a.Severity != sev || a.Transition != alert.TransitionResolved || a.Kind != alert.KindRecovered {
+			t.Errorf("resolution of a %s incident: severity %q, transition %q, kind %q", sev, a.Severity, a.Transition, a.Kind)
+		}
+	}
+}

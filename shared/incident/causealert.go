@@ -34,10 +34,14 @@ func AlertOf(inc Incident) alert.Alert {
 	return a
 }
 
-// ResolutionOf is the one message that closes a cause incident.
+// ResolutionOf is the one message that closes a cause incident. It keeps
+// the incident's severity, so a subscriber that filters on severity (a
+// pager on high) receives the resolution of what it was paged for, as the
+// CloudWatch alarms' OK does (docs/alerts.md); kind and transition say it
+// is a resolution.
 func ResolutionOf(inc Incident, now time.Time) alert.Alert {
 	a := AlertOf(inc)
-	a.Kind, a.Severity, a.Transition, a.IncidentID, a.Version = alert.KindRecovered, "info", alert.TransitionResolved, inc.ID, inc.Version
+	a.Kind, a.Transition, a.IncidentID, a.Version = alert.KindRecovered, alert.TransitionResolved, inc.ID, inc.Version
 	a.At = now
 	a.Action, a.Change = "", ""
 	end := orTime(inc.ResolvedAt, now)

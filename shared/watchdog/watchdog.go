@@ -414,7 +414,9 @@ func (w *Watchdog) announceRecovery(ctx context.Context, rep *Report, inc incide
 			reason = "the organization-wide silence ended: " + reason
 		}
 	}
-	a := alert.Alert{Kind: alert.KindRecovered, Severity: "info", IncidentID: inc.ID, Transition: alert.TransitionResolved,
+	// The incident's severity: the resolution reaches whoever filtered on
+	// it (incident.ResolutionOf).
+	a := alert.Alert{Kind: alert.KindRecovered, Severity: orString(inc.Severity, "high"), IncidentID: inc.ID, Transition: alert.TransitionResolved,
 		Version: 1, Account: inc.Account, Region: inc.Region, Code: inc.Reason, Cause: inc.Reason, Since: inc.Since, Reason: reason, At: now}
 	if acct != nil {
 		a.AccountName, a.OU = acct.Name, lastOU(acct.OUPath)
