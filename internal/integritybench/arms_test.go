@@ -241,7 +241,7 @@ func runContinuous(tb testing.TB, proxy string, w *world, mode integrity.LogFile
 	c0 := cputime.Now()
 	for _, a := range w.digests {
 		now = a.at.Add(5 * time.Minute) // the queue's batching and the verifier's turn
-		fs, err := wt.Digest(ctx, bucket, a.key)
+		fs, err := wt.Digest(ctx, bucket, a.key, "")
 		if err != nil || len(fs) > 0 {
 			tb.Fatalf("%s: %v %+v", a.key, err, fs)
 		}
@@ -278,7 +278,7 @@ func (c continuous) redeliver(tb testing.TB, proxy string, w *world) countingpro
 	wt := newWatcher(proxy, w, c.table, c.mode, func() time.Time { return now })
 	for _, a := range w.digests {
 		now = a.at.Add(time.Hour)
-		if fs, err := wt.Digest(ctx, bucket, a.key); err != nil || len(fs) > 0 {
+		if fs, err := wt.Digest(ctx, bucket, a.key, ""); err != nil || len(fs) > 0 {
 			tb.Fatalf("redelivered %s: %v %+v", a.key, err, fs)
 		}
 	}
