@@ -47,11 +47,12 @@ const DefaultMaxDigestChecks = 200
 // the read units), so it runs on every other 5-minute pass, not on each.
 // The detection goal still holds: the digest after a head that ended at E
 // is missing from E + integrity.MissingAfter (2 hours) on, 60 minutes after
-// the missing digest's own hour ended at E + 1 h; the next scan comes at
-// most DefaultDigestScanEvery later (passes 5 minutes apart, each scanning
-// when at least DefaultDigestScanEvery less digestScanSlack passed since
-// the last scan), so the finding is made within 70 minutes of that hour's
-// end plus the pass's own run time, inside 75
+// the missing digest's own hour ended at E + 1 h; the next scan comes
+// DefaultDigestScanEvery later (passes 5 minutes apart, each scanning when
+// at least DefaultDigestScanEvery less digestScanSlack passed since the
+// last scan; a pass digestScanSlack late adds that), so the finding is
+// made within 70 (72.5) minutes of that hour's end plus the pass's own run
+// time, inside 75
 // (TestMissingDigestFoundWithin75Minutes, TestHeadsScannedEveryOtherPass).
 const DefaultDigestScanEvery = 10 * time.Minute
 
