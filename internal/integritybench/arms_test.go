@@ -230,10 +230,12 @@ func runContinuous(tb testing.TB, proxy string, w *world, mode integrity.LogFile
 	ctx := context.Background()
 	direct := dynamodb.NewFromConfig(w.srv.ManagementConfig(home))
 	table := "integrity-" + string(mode)
-	if _, err := direct.CreateTable(ctx, &dynamodb.CreateTableInput{TableName: aws.String(table), BillingMode: ddbtypes.BillingModePayPerRequest,
-		AttributeDefinitions: []ddbtypes.AttributeDefinition{{AttributeName: aws.String("id"), AttributeType: ddbtypes.ScalarAttributeTypeS}},
-		KeySchema:            []ddbtypes.KeySchemaElement{{AttributeName: aws.String("id"), KeyType: ddbtypes.KeyTypeHash}}}); err != nil {
-		tb.Fatal(err)
+	for name, key := range map[string]string{table: "id", table + "-heads": integritywatch.HeadsKey} {
+		if _, err := direct.CreateTable(ctx, &dynamodb.CreateTableInput{TableName: aws.String(name), BillingMode: ddbtypes.BillingModePayPerRequest,
+			AttributeDefinitions: []ddbtypes.AttributeDefinition{{AttributeName: aws.String(key), AttributeType: ddbtypes.ScalarAttributeTypeS}},
+			KeySchema:            []ddbtypes.KeySchemaElement{{AttributeName: aws.String(key), KeyType: ddbtypes.KeyTypeHash}}}); err != nil {
+			tb.Fatal(err)
+		}
 	}
 	var now time.Time
 	wt := newWatcher(proxy, w, table, mode, func() time.Time { return now })
@@ -241,7 +243,7 @@ func runContinuous(tb testing.TB, proxy string, w *world, mode integrity.LogFile
 	c0 := cputime.Now()
 	for _, a := range w.digests {
 		now = a.at.Add(5 * time.Minute) // the queue's batching and the verifier's turn
-		fs, err := wt.Digest(ctx, bucket, a.key)
+		fs, err := wt.Digest(ctx, bucket, a.key, "")
 		if err != nil || len(fs) > 0 {
 			tb.Fatalf("%s: %v %+v", a.key, err, fs)
 		}
@@ -259,7 +261,7 @@ func newWatcher(proxy string, w *world, table string, mode integrity.LogFileMode
 	return &integritywatch.Watcher{
 		S3:       s3.NewFromConfig(cfg, emulator.S3Options),
 		Keys:     &integritywatch.CachedKeys{Source: integritywatch.CloudTrailKeys{Config: cfg}, Now: clock},
-		State:    &integritywatch.Table{DB: dynamodb.NewFromConfig(cfg), Name: table},
+		State:    &integritywatch.Table{DB: dynamodb.NewFromConfig(cfg), Name: table, Heads: table + "-heads"},
 		LogFiles: mode,
 		Now:      clock,
 	}
@@ -278,7 +280,7 @@ func (c continuous) redeliver(tb testing.TB, proxy string, w *world) countingpro
 	wt := newWatcher(proxy, w, c.table, c.mode, func() time.Time { return now })
 	for _, a := range w.digests {
 		now = a.at.Add(time.Hour)
-		if fs, err := wt.Digest(ctx, bucket, a.key); err != nil || len(fs) > 0 {
+		if fs, err := wt.Digest(ctx, bucket, a.key, ""); err != nil || len(fs) > 0 {
 			tb.Fatalf("redelivered %s: %v %+v", a.key, err, fs)
 		}
 	}
@@ -289,7 +291,7 @@ func (c continuous) redeliver(tb testing.TB, proxy string, w *world) countingpro
 	return counts
 }
 
-// items is what the state table holds after a run, sizes as DynamoDB
+// items is what the state tables hold after a run, sizes as DynamoDB
 // bills them.
 type items struct {
 	digestMax int // largest digest item: its own side and its successor's expectation
@@ -299,27 +301,32 @@ type items struct {
 	heads     int
 }
 
-// itemSizes scans the state table (directly, not counted).
+// largest is the largest item of either table.
+func (it items) largest() int { return max(it.digestMax, it.ownMax, it.headMax) }
+
+// itemSizes scans the state tables (directly, not counted).
 func (c continuous) itemSizes(tb testing.TB) items {
 	tb.Helper()
 	var out items
-	p := dynamodb.NewScanPaginator(c.db, &dynamodb.ScanInput{TableName: aws.String(c.table)})
-	for p.HasMorePages() {
-		page, err := p.NextPage(context.Background())
-		if err != nil {
-			tb.Fatal(err)
-		}
-		for _, it := range page.Items {
-			id := it["id"].(*ddbtypes.AttributeValueMemberS).Value
-			n := ledgertest.ItemSize(it)
-			_, hasSuccessor := it["successor"]
-			switch {
-			case strings.HasPrefix(id, "head#"):
-				out.headMax, out.heads = max(out.headMax, n), out.heads+1
-			case hasSuccessor:
-				out.digestMax, out.digests = max(out.digestMax, n), out.digests+1
-			default:
-				out.ownMax, out.digests = max(out.ownMax, n), out.digests+1
+	for _, table := range []string{c.table, c.table + "-heads"} {
+		p := dynamodb.NewScanPaginator(c.db, &dynamodb.ScanInput{TableName: aws.String(table)})
+		for p.HasMorePages() {
+			page, err := p.NextPage(context.Background())
+			if err != nil {
+				tb.Fatal(err)
+			}
+			for _, it := range page.Items {
+				n := ledgertest.ItemSize(it)
+				_, hasSuccessor := it["successor"]
+				_, isHead := it[integritywatch.HeadsKey]
+				switch {
+				case isHead:
+					out.headMax, out.heads = max(out.headMax, n), out.heads+1
+				case hasSuccessor:
+					out.digestMax, out.digests = max(out.digestMax, n), out.digests+1
+				default:
+					out.ownMax, out.digests = max(out.ownMax, n), out.digests+1
+				}
 			}
 		}
 	}

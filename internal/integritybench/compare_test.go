@@ -66,6 +66,17 @@ func (c *comparison) hourlyRatio(cont result) (requests, bytes float64) {
 	return windowHours * float64(cli.Requests) / float64(k.Requests), windowHours * float64(cli.Bytes) / float64(k.Bytes)
 }
 
+// writeUnitsPerDigest is a continuous arm's state writes per digest in
+// write units: each UpdateItem is billed ceil(KB) of the larger of the
+// item before and after it (Amazon DynamoDB Developer Guide, "Read/write
+// capacity mode"), here bounded by the largest item either table holds.
+func (c *comparison) writeUnitsPerDigest(m integrity.LogFileMode) (updates, units float64) {
+	n := float64(c.continuous[m].counts["dynamodb:UpdateItem"].Requests)
+	perWrite := math.Ceil(float64(c.items[m].largest()) / 1024)
+	d := float64(len(c.w.digests))
+	return n / d, n * perWrite / d
+}
+
 // report is the comparison as a table (the figures of BENCHMARKS.md).
 func (c *comparison) report() string {
 	var b strings.Builder
@@ -94,8 +105,9 @@ func (c *comparison) report() string {
 	for _, m := range modes {
 		rq, by := c.hourlyRatio(c.continuous[m])
 		it := c.items[m]
-		fmt.Fprintf(&b, "continuous %s: vs validate-logs re-run hourly over %d h: %.1f× fewer S3 requests, %.1f× fewer bytes; vs one pass: %.2f× / %.2f×; state items: %d digest (largest %d B; %d B before its successor), %d head (largest %d B)\n",
-			m, windowHours, rq, by, rq/windowHours, by/windowHours, it.digests, it.digestMax, it.ownMax, it.heads, it.headMax)
+		upd, wu := c.writeUnitsPerDigest(m)
+		fmt.Fprintf(&b, "continuous %s: vs validate-logs re-run hourly over %d h: %.1f× fewer S3 requests, %.1f× fewer bytes; vs one pass: %.2f× / %.2f×; state items: %d digest (largest %d B; %d B before its successor), %d head (largest %d B); %.2f UpdateItem, %.2f write units per digest\n",
+			m, windowHours, rq, by, rq/windowHours, by/windowHours, it.digests, it.digestMax, it.ownMax, it.heads, it.headMax, upd, wu)
 	}
 	fmt.Fprintf(&b, "CPU: validate-logs / integrity verify = %.1f×\n", c.cli.cpu.Seconds()/math.Max(c.verify.cpu.Seconds(), 1e-9))
 	return b.String()
@@ -153,6 +165,11 @@ func TestContinuousReadsLessThanValidateLogs(t *testing.T) {
 		if rq, by := c.hourlyRatio(r); rq < 10 || by < 10 {
 			t.Errorf("continuous %s: %.1f× fewer requests, %.1f× fewer bytes than validate-logs re-run hourly; want ≥ 10×", mode, rq, by)
 		}
+		// In order of arrival: the claim, the digest's own side, the head
+		// (moved with the link check), each under 1 KB: 3 write units.
+		if upd, wu := c.writeUnitsPerDigest(mode); upd != 3 || wu != 3 {
+			t.Errorf("continuous %s: %.2f UpdateItem, %.2f write units per digest (largest item %d B); want 3 and 3", mode, upd, wu, c.items[mode].largest())
+		}
 	}
 	// Every digest delivered again, to another instance: nothing is read
 	// again; each costs one claim refused by its condition.
@@ -175,4 +192,6 @@ func BenchmarkIntegrityVsValidateLogs(b *testing.B) {
 	b.ReportMetric(c.cli.cpu.Seconds(), "cli-cpu-s")
 	b.ReportMetric(c.verify.cpu.Seconds(), "verify-cpu-s")
 	b.ReportMetric(c.continuous[integrity.LogFilesAll].cpu.Seconds(), "continuous-all-cpu-s")
+	_, wu := c.writeUnitsPerDigest(integrity.LogFilesNone)
+	b.ReportMetric(wu, "continuous-write-units/digest")
 }

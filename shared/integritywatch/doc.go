@@ -7,14 +7,21 @@
 //
 // Chain links, in any order of arrival. Each digest D has one item in the
 // state table, keyed by D's location: D writes its own side (the SHA-256
-// of its uncompressed bytes and its signature) when it is verified, and
-// D's successor S writes the side it expects (its previousDigestHashValue
-// and previousDigestSignature, and its key). Both writes are single
-// UpdateItem calls returning the whole item, so exactly one of the two
-// writers, whichever comes second, sees both sides and compares them: a
-// successor that arrives before its predecessor is therefore checked when
-// the predecessor arrives, by the instance that verifies the predecessor.
-// A predecessor that never arrives is the expected-but-missing digest case.
+// of its uncompressed bytes and SigDigest, the SHA-256 of its signature)
+// when it is verified, and D's successor S writes the side it expects
+// (its previousDigestHashValue, SigDigest of its previousDigestSignature,
+// and its key). Both writes are single UpdateItem calls returning the
+// whole item, so exactly one of the two writers, whichever comes second,
+// sees both sides and compares them: a successor that arrives before its
+// predecessor is therefore checked when the predecessor arrives, by the
+// instance that verifies the predecessor. A predecessor that never
+// arrives is the expected-but-missing digest case.
+//
+// In order of arrival (the common case), the link is checked on the
+// chain's head instead (Follow): the head holds the newest digest's side,
+// and its successor replaces it in one conditional write that returns the
+// old side. Per digest that is three writes of one unit each (the claim,
+// the digest's own side, the head), every item under 1 KB.
 //
 // No object is read twice: before reading, an instance claims the digest's
 // item (a conditional write that fails when the digest was verified, or is
@@ -22,9 +29,9 @@
 // released, or taken over after ClaimTimeout.
 //
 // Per account × Region × trail, a head item in the heads table keeps the
-// newest verified digest's end time and location (written only forward,
-// with a condition on the end time); the watchdog scans the heads for
-// expected-but-missing digests (HeadReader, Overdue).
+// newest verified digest's end time, location and side (written only
+// forward, with a condition on the end time); the watchdog scans the heads
+// for expected-but-missing digests (HeadReader, Overdue).
 //
 // After verification: an S3 "Object Deleted" event under AWSLogs/ is a
 // log-object-deleted finding (ParseChange, JudgeChange; a lifecycle

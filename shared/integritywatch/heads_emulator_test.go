@@ -2,10 +2,13 @@ package integritywatch_test
 
 import (
 	"bytes"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	ddbtypes "github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 
 	"github.com/trailwarden/trailwarden/shared/integrity"
@@ -83,5 +86,41 @@ func TestOverwrittenDigest(t *testing.T) {
 	}
 	if n := wd.s3.gets[digests[0]]; n != 1 {
 		t.Errorf("digest read %d times, want once", n)
+	}
+}
+
+// In order, the successor checks its link against the head's side and
+// moves the head in one write: a head whose side does not match the
+// successor's previousDigestHashValue or previousDigestSignature is a
+// broken link.
+func TestInOrderLinkCheckedOnTheHead(t *testing.T) {
+	for name, attr := range map[string]string{"intact": "", "hash": "hash", "signature": "sigSha256"} {
+		t.Run(name, func(t *testing.T) {
+			wd := newWorld(t, integrity.LogFilesNone)
+			digests, _ := wd.chain(t, 2)
+			if got := wd.verify(t, digests[0]); len(got) != 0 {
+				t.Fatalf("findings %v", got)
+			}
+			if attr != "" {
+				_, err := wd.db.UpdateItem(t.Context(), &dynamodb.UpdateItemInput{TableName: aws.String("heads"),
+					Key:                       map[string]ddbtypes.AttributeValue{"scope": &ddbtypes.AttributeValueMemberS{Value: wd.heads(t)[0].Scope}},
+					UpdateExpression:          aws.String("SET #a = :v"),
+					ExpressionAttributeNames:  map[string]string{"#a": attr},
+					ExpressionAttributeValues: map[string]ddbtypes.AttributeValue{":v": &ddbtypes.AttributeValueMemberS{Value: strings.Repeat("0", 64)}}})
+				if err != nil {
+					t.Fatal(err)
+				}
+			}
+			var want []string
+			if attr != "" {
+				want = []string{"digest-link-broken " + digests[1]}
+			}
+			if got := wd.verify(t, digests[1]); !equal(got, want) {
+				t.Fatalf("findings %v, want %v", got, want)
+			}
+			if hs := wd.heads(t); len(hs) != 1 || hs[0].Key() != digests[1] {
+				t.Fatalf("heads %+v, want the second digest", hs)
+			}
+		})
 	}
 }

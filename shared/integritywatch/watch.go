@@ -95,35 +95,37 @@ func (w *Watcher) Digest(ctx context.Context, bucket, key, etag string) (_ []Fin
 	if c.Verdict != integrity.Valid {
 		find(CodeDigestInvalid, key, c.Reason)
 	}
+	sig := SigDigest(c.Signature)
 	if c.Hash == "" { // not even gzip: its successor's link is broken
-		_, err := w.State.Verified(ctx, Side{ID: id, Hash: "-", Signature: c.Signature, ETag: objETag}, w.now())
+		_, err := w.State.Verified(ctx, Side{ID: id, Hash: "-", SigDigest: sig, ETag: objETag}, w.now())
 		return out, err
 	}
+	head, isHead := headOf(c, id, sig)
+	moved := false
 	// Only a signed digest's claims about its predecessor are recorded: an
 	// invalid one (already a finding) must not overwrite what the real
 	// successor expects.
 	if c.Verdict == integrity.Valid && !c.Digest.Restart() {
-		prev := *c.Digest.PreviousDigestS3Bucket + "/" + *c.Digest.PreviousDigestS3Object
-		exp := Expect{Successor: id, Hash: deref(c.Digest.PreviousDigestHashValue), Signature: deref(c.Digest.PreviousDigestSignature)}
-		actual, err := w.State.Expect(ctx, prev, exp, w.now())
+		reason, followed, err := w.link(ctx, c, id, head, isHead)
 		if err != nil {
 			return nil, err
 		}
-		if reason := compare(actual, exp); reason != "" {
+		if reason != "" {
 			find(CodeDigestLinkBroken, key, reason)
 		}
+		moved = followed
 	}
-	exp, err := w.State.Verified(ctx, Side{ID: id, Hash: c.Hash, Signature: c.Signature, ETag: objETag}, w.now())
+	exp, err := w.State.Verified(ctx, Side{ID: id, Hash: c.Hash, SigDigest: sig, ETag: objETag}, w.now())
 	if err != nil {
 		return nil, err
 	}
-	if reason := compare(&Side{ID: id, Hash: c.Hash, Signature: c.Signature}, deref(exp)); exp != nil && reason != "" {
+	if reason := compare(&Side{ID: id, Hash: c.Hash, SigDigest: sig}, deref(exp)); exp != nil && reason != "" {
 		out = append(out, Finding{Code: CodeDigestLinkBroken, Account: c.Key.Account, Region: c.Key.Region, Bucket: bucket,
 			Key: trimBucket(exp.Successor, bucket), Reason: reason})
 	}
 	if c.Verdict == integrity.Valid {
-		if h, ok := headOf(c, id); ok {
-			if err := w.State.Advance(ctx, h); err != nil {
+		if isHead && !moved {
+			if err := w.State.Advance(ctx, head); err != nil {
 				return nil, err
 			}
 		}
@@ -134,6 +136,30 @@ func (w *Watcher) Digest(ctx context.Context, bucket, key, etag string) (_ []Fin
 		out = append(out, lf...)
 	}
 	return out, nil
+}
+
+// link checks a valid digest's link to its predecessor: in one write when
+// the predecessor is its chain's head (Follow: the digest becomes the
+// head, followed true), else by recording the expectation on the
+// predecessor's item (Expect), compared there now or when the predecessor
+// is verified. It returns why the link is broken, or "".
+func (w *Watcher) link(ctx context.Context, c integrity.DigestCheck, id string, head Head, isHead bool) (string, bool, error) {
+	prev := *c.Digest.PreviousDigestS3Bucket + "/" + *c.Digest.PreviousDigestS3Object
+	exp := Expect{Successor: id, Hash: deref(c.Digest.PreviousDigestHashValue), SigDigest: SigDigest(deref(c.Digest.PreviousDigestSignature))}
+	if isHead {
+		actual, err := w.State.Follow(ctx, head, prev)
+		if err != nil {
+			return "", false, err
+		}
+		if actual != nil {
+			return compare(actual, exp), true, nil
+		}
+	}
+	actual, err := w.State.Expect(ctx, prev, exp, w.now())
+	if err != nil {
+		return "", false, err
+	}
+	return compare(actual, exp), false, nil
 }
 
 // forgetter is a KeySource whose cache can be dropped (CachedKeys).
@@ -164,7 +190,7 @@ func compare(actual *Side, exp Expect) string {
 	if actual.Hash != exp.Hash {
 		return fmt.Sprintf("previousDigestHashValue does not match the SHA-256 of s3://%s", actual.ID)
 	}
-	if actual.Signature != exp.Signature {
+	if actual.SigDigest != exp.SigDigest { // equal exactly when the signatures are: SigDigest
 		return fmt.Sprintf("previousDigestSignature does not match the signature of s3://%s", actual.ID)
 	}
 	return ""

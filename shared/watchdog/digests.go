@@ -41,8 +41,53 @@ var (
 // digest step (the rest wait for the next pass).
 const DefaultMaxDigestChecks = 200
 
+// DefaultDigestScanEvery is how often the digest step scans the heads.
+//
+// A scan reads every head and is billed for it (a filter does not lower
+// the read units), so it runs on every other 5-minute pass, not on each.
+// The detection goal still holds: the digest after a head that ended at E
+// is missing from E + integrity.MissingAfter (2 hours) on, 60 minutes after
+// the missing digest's own hour ended at E + 1 h; the next scan comes
+// DefaultDigestScanEvery later (passes 5 minutes apart, each scanning when
+// at least DefaultDigestScanEvery less digestScanSlack passed since the
+// last scan; a pass digestScanSlack late adds that), so the finding is
+// made within 70 (72.5) minutes of that hour's end plus the pass's own run
+// time, inside 75
+// (TestMissingDigestFoundWithin75Minutes, TestHeadsScannedEveryOtherPass).
+const DefaultDigestScanEvery = 10 * time.Minute
+
+// digestScanSlack absorbs the schedule's jitter: half a 5-minute pass.
+const digestScanSlack = 150 * time.Second
+
+// scanClock remembers when this watchdog instance last scanned the heads.
+// It lives as long as the function's execution environment: a cold start
+// scans at once, so a lost clock scans more often, never less.
+type scanClock struct {
+	mu   sync.Mutex
+	last time.Time
+}
+
+// due reports whether a scan is due at now and, when it is, takes it.
+func (c *scanClock) due(now time.Time, every time.Duration) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if !c.last.IsZero() && now.Sub(c.last) < every-digestScanSlack && !now.Before(c.last) {
+		return false
+	}
+	c.last = now
+	return true
+}
+
+// forget drops the last scan after a failed one: the next pass scans.
+func (c *scanClock) forget() {
+	c.mu.Lock()
+	c.last = time.Time{}
+	c.mu.Unlock()
+}
+
 // DigestsReport says what a pass's digest step saw.
 type DigestsReport struct {
+	Scanned   bool    `json:"scanned"`   // the heads were scanned this pass (DigestScanEvery)
 	Heads     int     `json:"heads"`     // chains read
 	Overdue   int     `json:"overdue"`   // heads with no successor for more than integrity.MissingAfter
 	Silent    int     `json:"silent"`    // overdue, but every delivery of the pair stopped: the staleness incident's case
@@ -72,8 +117,13 @@ func (p *pass) checkDigests(ctx context.Context) {
 	if w.Heads == nil || w.Findings == nil || p.rep.Mass {
 		return // a pipeline outage silences digests too
 	}
+	if !w.headScan.due(p.now, orDefault(w.DigestScanEvery, DefaultDigestScanEvery)) {
+		return
+	}
+	p.rep.Digests.Scanned = true
 	due, err := p.overdueHeads(ctx)
 	if err != nil {
+		w.headScan.forget()
 		w.failContext(ctx, &p.rep, fmt.Errorf("digest heads: %w", err))
 		return
 	}

@@ -3,6 +3,7 @@ package watchdog_test
 import (
 	"context"
 	"errors"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -253,7 +254,7 @@ func TestStoppedOrSilentIsNoFinding(t *testing.T) {
 			if found, _ := w.run(t, 3, dStart.Add(6*time.Hour)); !found.IsZero() {
 				t.Fatalf("finding %+v", w.findings.got)
 			}
-			rep, err := w.wd.Run(t.Context(), dStart.Add(6*time.Hour))
+			rep, err := w.wd.Run(t.Context(), dStart.Add(6*time.Hour+watchdog.DefaultDigestScanEvery)) // the next scan
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -265,6 +266,24 @@ func TestStoppedOrSilentIsNoFinding(t *testing.T) {
 				t.Errorf("digest report %+v", d)
 			}
 		})
+	}
+}
+
+// The heads are scanned on every other 5-minute pass, the schedule's
+// jitter absorbed: passes a minute early or late still scan every 10
+// minutes at most.
+func TestHeadsScannedEveryOtherPass(t *testing.T) {
+	w := newDigestWorld(t)
+	var got []bool
+	for i, jitter := range []time.Duration{0, time.Minute, -time.Minute, time.Minute, -time.Minute, 0} {
+		rep, err := w.wd.Run(t.Context(), dStart.Add(time.Duration(i)*5*time.Minute+jitter))
+		if err != nil {
+			t.Fatal(err)
+		}
+		got = append(got, rep.Digests.Scanned)
+	}
+	if want := []bool{true, false, true, false, true, false}; !slices.Equal(got, want) {
+		t.Errorf("scanned %v, want %v", got, want)
 	}
 }
 

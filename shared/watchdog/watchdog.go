@@ -140,6 +140,10 @@ type Watchdog struct {
 	Heads           HeadScanner
 	Findings        FindingReporter
 	MaxDigestChecks int
+	// DigestScanEvery: the digest step scans the heads at most this often
+	// (DefaultDigestScanEvery when 0; digests.go says why 75 minutes hold).
+	DigestScanEvery time.Duration
+	headScan        scanClock
 }
 
 // OpenedIncident is one incident a pass opened.
