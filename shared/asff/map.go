@@ -1,6 +1,7 @@
 package asff
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"strings"
@@ -142,7 +143,7 @@ func (c Config) Map(e Event, now time.Time) (Finding, error) {
 		Title:         clip(e.title(), maxTitle),
 		Description:   clip(e.description(), maxDescription),
 		Remediation: Remediation{Recommendation: Recommendation{
-			Text: clip(orString(e.Action, "Follow the runbook."), maxRemediation),
+			Text: clip(cmp.Or(e.Action, "Follow the runbook."), maxRemediation),
 			URL:  c.RunbookBase + "/" + RunbookPage(e.Kind, e.Code),
 		}},
 		ProductFields: map[string]string{"trailwarden/Kind": e.Kind, "trailwarden/Code": e.Code, "trailwarden/Key": e.Key},
@@ -227,7 +228,7 @@ func (e Event) description() string {
 // (or bucket) when the event names them.
 func (c Config) resources(e Event) []Resource {
 	part := resourcePartition(c.Partition)
-	region := orString(e.Region, c.Region)
+	region := cmp.Or(e.Region, c.Region)
 	var rs []Resource
 	if e.TrailARN != "" {
 		rs = append(rs, Resource{Type: "AwsCloudTrailTrail", ID: e.TrailARN, Partition: part, Region: region})
@@ -238,7 +239,7 @@ func (c Config) resources(e Event) []Resource {
 		}
 		rs = append(rs, Resource{Type: "AwsS3Bucket", ID: fmt.Sprintf("arn:%s:s3:::%s", c.Partition, e.Bucket), Partition: part, Region: c.Region})
 	}
-	account := orString(e.Account, c.Account)
+	account := cmp.Or(e.Account, c.Account)
 	rs = append(rs, Resource{Type: "AwsAccount", ID: "AWS::::Account:" + account, Partition: part, Region: region})
 	return rs
 }
@@ -251,11 +252,4 @@ func resourcePartition(p string) string {
 		return p
 	}
 	return ""
-}
-
-func orString(s, d string) string {
-	if s == "" {
-		return d
-	}
-	return s
 }

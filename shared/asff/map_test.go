@@ -1,6 +1,7 @@
 package asff
 
 import (
+	"cmp"
 	"encoding/json"
 	"flag"
 	"os"
@@ -91,7 +92,7 @@ func TestMapRules(t *testing.T) {
 			t.Errorf("%s: types %q are not namespace/category/classifier", name, f.Types)
 		}
 		last := f.Resources[len(f.Resources)-1]
-		if last.Type != "AwsAccount" || last.ID != "AWS::::Account:"+orString(e.Account, cfg.Account) {
+		if last.Type != "AwsAccount" || last.ID != "AWS::::Account:"+cmp.Or(e.Account, cfg.Account) {
 			t.Errorf("%s: last resource %+v is not the member account", name, last)
 		}
 		page, _, _ := strings.Cut(RunbookPage(e.Kind, e.Code), "#")

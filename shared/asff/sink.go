@@ -1,6 +1,7 @@
 package asff
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -80,7 +81,7 @@ func EventOf(a alert.Alert) (Event, bool) {
 	if first.IsZero() {
 		first = a.At
 	}
-	e := Event{Key: a.IncidentID, Severity: orString(a.Severity, "info"), Summary: a.Reason, Detail: a.Detail,
+	e := Event{Key: a.IncidentID, Severity: cmp.Or(a.Severity, "info"), Summary: a.Reason, Detail: a.Detail,
 		Action: a.Action, Account: a.Account, Region: a.Region, TrailARN: a.TrailARN, Code: a.Code,
 		FirstObserved: first, LastObserved: a.At}
 	if rs := a.AllRegions(); len(rs) == 1 {

@@ -1,6 +1,7 @@
 package enabler
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"io"
@@ -59,7 +60,7 @@ func New(ctx context.Context, cfg settings.Enabler, home aws.Config, out io.Writ
 	return &Processor{
 		Policy:         pol,
 		Directory:      dir,
-		Sessions:       awsenv.NewAssumer(home, sts.NewFromConfig(home), orString(cfg.SessionName, SessionName)),
+		Sessions:       awsenv.NewAssumer(home, sts.NewFromConfig(home), cmp.Or(cfg.SessionName, SessionName)),
 		NewEngine:      NewEngine,
 		Accounts:       &accounts.Store{DB: dynamodb.NewFromConfig(home), Table: cfg.AccountsTable},
 		Alerts:         alerts,
@@ -80,13 +81,6 @@ func New(ctx context.Context, cfg settings.Enabler, home aws.Config, out io.Writ
 // an operator's, and their changes are judged as anyone's.
 func OwnRoles(pol *policy.Policy) []string {
 	return []string{pol.Organization.MemberRole + "/" + settings.RoleSessionName}
-}
-
-func orString(s, def string) string {
-	if s == "" {
-		return def
-	}
-	return s
 }
 
 // NewEngine builds a converge engine over a member account's configuration.

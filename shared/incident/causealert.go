@@ -1,6 +1,7 @@
 package incident
 
 import (
+	"cmp"
 	"fmt"
 	"strings"
 	"time"
@@ -18,9 +19,9 @@ func AlertOf(inc Incident) alert.Alert {
 	case CauseNeverStarted:
 		kind = alert.KindNeverStarted
 	}
-	a := alert.Alert{Kind: kind, Severity: orString(inc.Severity, "high"), OpenedAt: inc.OpenedAt, Account: inc.Account, AccountName: inc.AccountName,
+	a := alert.Alert{Kind: kind, Severity: cmp.Or(inc.Severity, "high"), OpenedAt: inc.OpenedAt, Account: inc.Account, AccountName: inc.AccountName,
 		OU: inc.OU, Regions: inc.Regions, TrailARN: inc.TrailARN, Code: inc.Reason, Cause: inc.Cause, Since: inc.Since,
-		Reason: orString(inc.Summary, inc.Reason), Detail: inc.Detail, Action: inc.Action, Repair: didText(inc)}
+		Reason: cmp.Or(inc.Summary, inc.Reason), Detail: inc.Detail, Action: inc.Action, Repair: didText(inc)}
 	if inc.AlertedVersion > 0 {
 		a.Change = inc.LastChange // an update: what changed since the last message
 	}
@@ -48,10 +49,10 @@ func ResolutionOf(inc Incident, now time.Time) alert.Alert {
 	switch {
 	case len(inc.Regions) > 0:
 		a.Reason = fmt.Sprintf("deliveries resumed in %s and stayed up; %s after it began (incident was: %s)",
-			regionsText(inc.Regions), durationText(end.Sub(inc.Since)), orString(inc.Summary, inc.Reason))
+			regionsText(inc.Regions), DurationText(end.Sub(inc.Since)), cmp.Or(inc.Summary, inc.Reason))
 	default:
 		a.Reason = fmt.Sprintf("closed after a quiet period with no silent Region; %s after it began (incident was: %s)",
-			durationText(end.Sub(inc.Since)), orString(inc.Summary, inc.Reason))
+			DurationText(end.Sub(inc.Since)), cmp.Or(inc.Summary, inc.Reason))
 	}
 	return a
 }
@@ -89,14 +90,9 @@ func orTime(t, d time.Time) time.Time {
 	return t
 }
 
-func orString(s, d string) string {
-	if s == "" {
-		return d
-	}
-	return s
-}
-
-func durationText(d time.Duration) string {
+// DurationText is a duration as alerts and logs say it: whole minutes,
+// never negative.
+func DurationText(d time.Duration) string {
 	if d < 0 {
 		d = 0
 	}

@@ -1,6 +1,7 @@
 package watchdog
 
 import (
+	"cmp"
 	"context"
 	"slices"
 	"time"
@@ -83,7 +84,7 @@ func (p *pass) attachPair(ctx context.Context, inc incident.Incident, acct *acco
 	attach := publishFunc(func(ctx context.Context, _ alert.Alert) error {
 		_, repaired = w.repairStep(ctx, &p.rep, inc, d, now, requested)
 		c := incident.Incident{ID: group, Account: inc.Account, Cause: causeOf(inc.Kind, d.Reason), Since: inc.Since,
-			Reason: d.Reason, Summary: d.Summary, Detail: d.Detail, Action: d.Action, Severity: orString(d.Severity, "high")}
+			Reason: d.Reason, Summary: d.Summary, Detail: d.Detail, Action: d.Action, Severity: cmp.Or(d.Severity, "high")}
 		if acct != nil {
 			c.AccountName, c.OU, c.TrailARN = acct.Name, lastOU(acct.OUPath), acct.TrailARN
 		}

@@ -1,6 +1,7 @@
 package watchdog
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"sort"
@@ -193,7 +194,7 @@ func (p *pass) reviewIncidents(ctx context.Context) {
 		if now.Sub(inc.DiagnosedAt) >= orDefault(w.RediagnoseEvery, DefaultRediagnoseEvery) {
 			a := p.st.tracked[inc.ID]
 			if a.Region == "" {
-				a = Assessment{Region: orString(inc.Region, w.home(acct)), Since: inc.Since, Verdict: Stale}
+				a = Assessment{Region: cmp.Or(inc.Region, w.home(acct)), Since: inc.Since, Verdict: Stale}
 			}
 			p.rediag = append(p.rediag, &candidate{acct: acct, kind: inc.Kind, id: inc.ID, a: a, rediag: true})
 		}

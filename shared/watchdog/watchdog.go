@@ -7,6 +7,7 @@
 package watchdog
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -332,7 +333,7 @@ func (w *Watchdog) alertIncident(ctx context.Context, rep *Report, inc incident.
 	if inc.Kind == incident.KindNeverStarted {
 		kind = alert.KindNeverStarted
 	}
-	a := alert.Alert{Kind: kind, Severity: orString(d.Severity, "high"), IncidentID: inc.ID, Transition: alert.TransitionOpened,
+	a := alert.Alert{Kind: kind, Severity: cmp.Or(d.Severity, "high"), IncidentID: inc.ID, Transition: alert.TransitionOpened,
 		Version: 1, Account: inc.Account, Region: inc.Region, Code: d.Reason, Cause: d.Reason, Since: inc.Since, Reason: d.Summary,
 		Detail: d.Detail, Action: d.Action, At: now}
 	if acct != nil {
@@ -413,14 +414,14 @@ func (w *Watchdog) resolve(ctx context.Context, rep *Report, inc incident.Incide
 func (w *Watchdog) announceRecovery(ctx context.Context, rep *Report, inc incident.Incident, acct *accounts.Account, now time.Time, why string) {
 	reason := why
 	if reason == "" {
-		reason = fmt.Sprintf("deliveries resumed after %s of silence (incident was: %s)", durationText(now.Sub(inc.Since)), orString(inc.Summary, inc.Reason))
+		reason = fmt.Sprintf("deliveries resumed after %s of silence (incident was: %s)", incident.DurationText(now.Sub(inc.Since)), cmp.Or(inc.Summary, inc.Reason))
 		if inc.ID == incident.MassID {
 			reason = "the organization-wide silence ended: " + reason
 		}
 	}
 	// The incident's severity: the resolution reaches whoever filtered on
 	// it (incident.ResolutionOf).
-	a := alert.Alert{Kind: alert.KindRecovered, Severity: orString(inc.Severity, "high"), IncidentID: inc.ID, Transition: alert.TransitionResolved,
+	a := alert.Alert{Kind: alert.KindRecovered, Severity: cmp.Or(inc.Severity, "high"), IncidentID: inc.ID, Transition: alert.TransitionResolved,
 		Version: 1, Account: inc.Account, Region: inc.Region, Code: inc.Reason, Cause: inc.Reason, Since: inc.Since, Reason: reason, At: now}
 	if acct != nil {
 		a.AccountName, a.OU = acct.Name, lastOU(acct.OUPath)
@@ -524,20 +525,6 @@ func lastOU(path []string) string {
 		return ""
 	}
 	return path[len(path)-1]
-}
-
-func orString(s, d string) string {
-	if s == "" {
-		return d
-	}
-	return s
-}
-
-func durationText(d time.Duration) string {
-	if d < 0 {
-		d = 0
-	}
-	return d.Round(time.Minute).String()
 }
 
 // ErrNoPolicy is returned by New when the policy cannot be used.
