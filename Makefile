@@ -113,6 +113,9 @@ check: vet
 
 test-go: $(VENV_STAMP) $(AWSCLI_STAMP)
 	TRAILWARDEN_REPO=$(CURDIR) $(GO) test $(TEST_FLAGS) ./...
+	@# plan --all and backfill --dry-run over a 300-account emulated
+	@# organization (the race run above uses 10 accounts).
+	TRAILWARDEN_PLAN_ALL_ACCOUNTS=300 TRAILWARDEN_REPO=$(CURDIR) $(GO) test -count=1 -run '^TestPlanAllOrganization$$' ./cmd/trailwarden/
 
 # The HTML report in a real browser: headless Chromium renders it and the
 # test checks cells, colours and counts, measures a 10,000-account page and
