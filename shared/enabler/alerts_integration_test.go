@@ -114,11 +114,12 @@ func TestDuplicateTamperEventsAlertOnce(t *testing.T) {
 	w.stopLogging()
 	ev := w.event("stop-logging.json")
 	w.send(ev, ev)
-	if st := w.drain(5); st.Failed != 0 {
+	st := w.drain(5)
+	if st.Failed != 0 {
 		t.Fatalf("%+v\n%s", st, w.logs.String())
 	}
 	if got := kinds(w.alerts()); got != "trail-tampered" {
-		t.Fatalf("alerts %q", got)
+		t.Fatalf("alerts %q after %+v\n%s", got, st, w.logs.String())
 	}
 }
 
